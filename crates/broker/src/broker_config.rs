@@ -1,0 +1,101 @@
+//! `BrokerConfig`: the broker settings RocketMQ users know, with RocketMQ's defaults.
+
+/// Broker-level settings (the store's settings live in `ferrocket_store::MessageStoreConfig`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BrokerConfig {
+    /// `brokerClusterName`.
+    pub broker_cluster_name: String,
+    /// `brokerName`.
+    pub broker_name: String,
+    /// `brokerId`: 0 for a master.
+    pub broker_id: i64,
+    /// `brokerIP1`: the address advertised to clients.
+    pub broker_ip1: String,
+    /// `listenPort`.
+    pub listen_port: u16,
+    /// `namesrvAddr`: `;`-separated name server addresses.
+    pub namesrv_addr: Option<String>,
+    /// `autoCreateTopicEnable`.
+    pub auto_create_topic_enable: bool,
+    /// `autoCreateSubscriptionGroup`.
+    pub auto_create_subscription_group: bool,
+    /// `defaultTopicQueueNums`: queues of TBW102.
+    pub default_topic_queue_nums: i32,
+    /// `clusterTopicEnable`.
+    pub cluster_topic_enable: bool,
+    /// `brokerTopicEnable`.
+    pub broker_topic_enable: bool,
+    /// `brokerPermission`.
+    pub broker_permission: i32,
+    /// `registerNameServerPeriod` (ms).
+    pub register_name_server_period: u64,
+    /// `registerBrokerTimeoutMills` (ms).
+    pub register_broker_timeout_mills: u64,
+    /// `flushConsumerOffsetInterval` (ms).
+    pub flush_consumer_offset_interval: u64,
+    /// `longPollingEnable`.
+    pub long_polling_enable: bool,
+    /// `shortPollingTimeMills` (ms).
+    pub short_polling_time_mills: u64,
+    /// `notifyConsumerIdsChangedEnable`.
+    pub notify_consumer_ids_changed_enable: bool,
+    /// `regionId`: returned as MSG_REGION.
+    pub region_id: String,
+    /// `traceOn`: returned as TRACE_ON.
+    pub trace_on: bool,
+    /// `channelExpiredTimeout` (ms): clients silent this long are dropped.
+    pub channel_expired_timeout: u64,
+    /// `enablePropertyFilter`: SQL92 subscriptions.
+    pub enable_property_filter: bool,
+    /// `rejectTransactionMessage`.
+    pub reject_transaction_message: bool,
+}
+
+impl Default for BrokerConfig {
+    fn default() -> Self {
+        BrokerConfig {
+            broker_cluster_name: "DefaultCluster".into(),
+            broker_name: "broker-a".into(),
+            broker_id: 0,
+            broker_ip1: "127.0.0.1".into(),
+            listen_port: 10911,
+            namesrv_addr: None,
+            auto_create_topic_enable: true,
+            auto_create_subscription_group: true,
+            default_topic_queue_nums: 8,
+            cluster_topic_enable: true,
+            broker_topic_enable: true,
+            broker_permission: 6,
+            register_name_server_period: 30_000,
+            register_broker_timeout_mills: 24_000,
+            flush_consumer_offset_interval: 5_000,
+            long_polling_enable: true,
+            short_polling_time_mills: 1_000,
+            notify_consumer_ids_changed_enable: true,
+            region_id: "DefaultRegion".into(),
+            trace_on: true,
+            channel_expired_timeout: 120_000,
+            enable_property_filter: false,
+            reject_transaction_message: false,
+        }
+    }
+}
+
+impl BrokerConfig {
+    /// `ip:port` clients are told to use.
+    pub fn broker_addr(&self) -> String {
+        format!("{}:{}", self.broker_ip1, self.listen_port)
+    }
+
+    /// The name server addresses, split on `;`.
+    pub fn namesrv_addrs(&self) -> Vec<String> {
+        self.namesrv_addr
+            .as_deref()
+            .unwrap_or("")
+            .split(';')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect()
+    }
+}

@@ -1,0 +1,51 @@
+//! `ferrocket`: name server, broker, standalone mode, quickstart tools and benchmarks in one binary.
+
+use clap::{Parser, Subcommand};
+
+mod bench;
+mod broker;
+mod consume;
+mod namesrv;
+mod produce;
+mod standalone;
+
+/// Ferrocket: a RocketMQ-compatible message broker.
+#[derive(Parser)]
+#[command(name = "ferrocket", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a name server.
+    Namesrv(namesrv::NamesrvArgs),
+    /// Run a broker.
+    Broker(broker::BrokerArgs),
+    /// Run a name server and a broker in one process with a local store.
+    Standalone(standalone::StandaloneArgs),
+    /// Send messages to a topic (quickstart producer).
+    Produce(produce::ProduceArgs),
+    /// Consume a topic in a group and print the messages (quickstart consumer).
+    Consume(consume::ConsumeArgs),
+    /// Measure produce or consume throughput and latency.
+    Bench(bench::BenchArgs),
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Namesrv(a) => namesrv::run(a).await,
+            Command::Broker(a) => broker::run(a).await,
+            Command::Standalone(a) => standalone::run(a).await,
+            Command::Produce(a) => produce::run(a).await,
+            Command::Consume(a) => consume::run(a).await,
+            Command::Bench(a) => bench::run(a).await,
+        }
+    })
+}

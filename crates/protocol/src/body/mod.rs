@@ -1,0 +1,24 @@
+//! JSON bodies shared by the name server, the broker and the clients.
+//!
+//! Field names follow fastjson's output of the Java classes; every struct accepts unknown
+//! keys and missing optional ones, and is read through [`crate::json::from_slice`] so that
+//! fastjson's bare map keys parse.
+
+pub mod heartbeat;
+pub mod queue;
+pub mod route;
+pub mod topic;
+
+use serde::{de::DeserializeOwned, Serialize};
+
+/// Encodes a body as standard JSON.
+pub fn encode<T: Serialize>(value: &T) -> bytes::Bytes {
+    serde_json::to_vec(value)
+        .expect("bodies always serialize")
+        .into()
+}
+
+/// Decodes a body written by any RocketMQ implementation.
+pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, serde_json::Error> {
+    crate::json::from_slice(body)
+}

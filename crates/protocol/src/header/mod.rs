@@ -1,0 +1,1 @@
+//! Typed request and response headers (the `extFields` of each command).

@@ -1,0 +1,1 @@
+//! Stored-message encoding; see the store and broker for its uses.

@@ -1,0 +1,24 @@
+//! Async TCP transport for RocketMQ remoting commands: a server that dispatches requests to a
+//! processor, and a client with per-address connections and opaque-matched responses.
+
+mod channel;
+mod client;
+mod connection;
+mod error;
+mod server;
+
+pub use channel::Channel;
+pub use client::{ClientRequestHandler, RemotingClient};
+pub use error::RemotingError;
+pub use server::{RemotingServer, RequestProcessor};
+
+use ferrocket_protocol::{code::response, RemotingCommand};
+
+/// The reply RocketMQ gives for a request code nobody handles.
+pub fn unsupported_request(request: &RemotingCommand) -> RemotingCommand {
+    RemotingCommand::error_to(
+        request,
+        response::REQUEST_CODE_NOT_SUPPORTED,
+        format!(" request type {} not supported", request.code),
+    )
+}

@@ -1,0 +1,114 @@
+//! Server and client over real loopback sockets.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ferrocket_protocol::{code::response, RemotingCommand};
+use ferrocket_remoting::{unsupported_request, Channel, RemotingClient, RemotingServer, RequestProcessor};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+struct Echo;
+
+impl RequestProcessor for Echo {
+    async fn process_request(&self, _ch: Channel, req: RemotingCommand) -> Option<RemotingCommand> {
+        match req.code {
+            1 => Some(
+                RemotingCommand::response_to(&req, response::SUCCESS)
+                    .with_body(req.body.clone()),
+            ),
+            2 => {
+                // a slow request must not hold back the ones behind it
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                Some(RemotingCommand::response_to(&req, response::SUCCESS))
+            }
+            _ => Some(unsupported_request(&req)),
+        }
+    }
+}
+
+async fn server() -> RemotingServer {
+    RemotingServer::bind("127.0.0.1:0", Arc::new(Echo)).await.unwrap()
+}
+
+#[tokio::test]
+async fn request_response_and_unknown_code() {
+    let s = server().await;
+    let addr = s.local_addr().to_string();
+    let client = RemotingClient::new();
+    let r = client
+        .invoke(&addr, RemotingCommand::request(1).with_body(&b"ping"[..]), Duration::from_secs(3))
+        .await
+        .unwrap();
+    assert_eq!(r.code, response::SUCCESS);
+    assert_eq!(&r.body[..], b"ping");
+    assert!(r.is_response());
+    let r = client
+        .invoke(&addr, RemotingCommand::request(9999), Duration::from_secs(3))
+        .await
+        .unwrap();
+    assert_eq!(r.code, response::REQUEST_CODE_NOT_SUPPORTED);
+    assert!(r.remark.unwrap().contains("9999"));
+}
+
+#[tokio::test]
+async fn requests_on_one_connection_run_concurrently() {
+    let s = server().await;
+    let addr = s.local_addr().to_string();
+    let client = RemotingClient::new();
+    let slow = client.invoke(&addr, RemotingCommand::request(2), Duration::from_secs(3));
+    let fast = async {
+        client
+            .invoke(&addr, RemotingCommand::request(1), Duration::from_secs(3))
+            .await
+            .unwrap();
+        std::time::Instant::now()
+    };
+    let start = std::time::Instant::now();
+    let (slow, fast_done) = tokio::join!(slow, fast);
+    slow.unwrap();
+    assert!(fast_done.duration_since(start) < Duration::from_millis(250));
+}
+
+#[tokio::test]
+async fn garbage_and_huge_frames_close_only_that_connection() {
+    let s = server().await;
+    let addr = s.local_addr();
+    for junk in [
+        b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+        vec![0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 0],
+        vec![0, 0, 0, 8, 9, 0, 0, 1, b'{', 0, 0, 0],
+    ] {
+        let mut sock = tokio::net::TcpStream::connect(addr).await.unwrap();
+        sock.write_all(&junk).await.unwrap();
+        let mut buf = [0u8; 16];
+        let n = tokio::time::timeout(Duration::from_secs(3), sock.read(&mut buf))
+            .await
+            .expect("server must close a connection that sent garbage")
+            .unwrap_or(0);
+        assert_eq!(n, 0, "no reply to garbage");
+    }
+    // the server still answers a well-behaved client
+    let r = RemotingClient::new()
+        .invoke(&addr.to_string(), RemotingCommand::request(1), Duration::from_secs(3))
+        .await
+        .unwrap();
+    assert_eq!(r.code, response::SUCCESS);
+}
+
+#[tokio::test]
+async fn oneway_requests_get_no_reply_and_timeouts_are_reported() {
+    let s = server().await;
+    let addr = s.local_addr().to_string();
+    let client = RemotingClient::new();
+    client.invoke_oneway(&addr, RemotingCommand::request(1)).await.unwrap();
+    let err = client
+        .invoke(&addr, RemotingCommand::request(2), Duration::from_millis(50))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("timed out"), "{err}");
+    let err = client
+        .invoke("127.0.0.1:1", RemotingCommand::request(1), Duration::from_millis(500))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("127.0.0.1:1"), "{err}");
+}
