@@ -11,8 +11,10 @@ pub struct BrokerConfig {
     pub broker_id: i64,
     /// `brokerIP1`: the address advertised to clients.
     pub broker_ip1: String,
-    /// `listenPort`.
+    /// `listenPort`: 0 picks a free port.
     pub listen_port: u16,
+    /// `bindAddress` (RocketMQ `NettyServerConfig`): the interface to listen on.
+    pub bind_address: String,
     /// `namesrvAddr`: `;`-separated name server addresses.
     pub namesrv_addr: Option<String>,
     /// `autoCreateTopicEnable`.
@@ -49,6 +51,12 @@ pub struct BrokerConfig {
     pub enable_property_filter: bool,
     /// `rejectTransactionMessage`.
     pub reject_transaction_message: bool,
+    /// `transactionTimeOut` (ms): a half message younger than this is not checked yet.
+    pub transaction_time_out: u64,
+    /// `transactionCheckMax`: checks before a half message is discarded.
+    pub transaction_check_max: i32,
+    /// `transactionCheckInterval` (ms): period of the transaction check-back.
+    pub transaction_check_interval: u64,
 }
 
 impl Default for BrokerConfig {
@@ -59,6 +67,7 @@ impl Default for BrokerConfig {
             broker_id: 0,
             broker_ip1: "127.0.0.1".into(),
             listen_port: 10911,
+            bind_address: "0.0.0.0".into(),
             namesrv_addr: None,
             auto_create_topic_enable: true,
             auto_create_subscription_group: true,
@@ -77,6 +86,9 @@ impl Default for BrokerConfig {
             channel_expired_timeout: 120_000,
             enable_property_filter: false,
             reject_transaction_message: false,
+            transaction_time_out: 6_000,
+            transaction_check_max: 15,
+            transaction_check_interval: 30_000,
         }
     }
 }

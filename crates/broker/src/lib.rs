@@ -1,5 +1,24 @@
 //! The Ferrocket broker: RocketMQ's request processors over the message store.
 
+pub mod body;
 pub mod broker_config;
+pub mod broker_controller;
+pub mod client;
+pub mod config_manager;
+pub mod error;
+pub mod filter;
+pub mod longpolling;
+pub mod message_id;
+pub mod mix_all;
+pub mod offset;
+pub mod out_api;
+pub mod processor;
+pub mod schedule;
+pub mod stats;
+pub mod subscription;
+pub mod topic;
+pub mod transaction;
 
 pub use broker_config::BrokerConfig;
+pub use broker_controller::BrokerController;
+pub use error::BrokerError;

@@ -1,10 +1,407 @@
-//! `ferrocket bench`.
+//! `ferrocket bench produce|consume`: throughput and latency of the Rust client against a
+//! running broker, with a progress line every second and a summary at the end.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use ferrocket_client::{
+    listener_fn, ConsumeConcurrentlyStatus, ConsumeFromWhere, Message, MessageExt, Producer,
+    ProducerConfig, PushConsumer, PushConsumerConfig,
+};
+use ferrocket_protocol::SerializeType;
+use hdrhistogram::Histogram;
+use parking_lot::Mutex;
 
 /// Arguments of `ferrocket bench`.
 #[derive(clap::Args)]
-pub struct BenchArgs {}
+pub struct BenchArgs {
+    /// What to measure.
+    #[command(subcommand)]
+    pub mode: BenchMode,
+}
+
+/// The benchmarks.
+#[derive(clap::Subcommand)]
+pub enum BenchMode {
+    /// Send messages as fast as the window allows and measure send latency.
+    Produce(ProduceBenchArgs),
+    /// Consume a topic with push consumers and measure the delivery rate.
+    Consume(ConsumeBenchArgs),
+}
+
+/// Arguments of `ferrocket bench produce`.
+#[derive(clap::Args)]
+pub struct ProduceBenchArgs {
+    /// Name server address(es), `;`-separated.
+    #[arg(long, env = "NAMESRV_ADDR", default_value = "127.0.0.1:9876")]
+    pub namesrv: String,
+    /// Topic to send to.
+    #[arg(long, default_value = "BenchmarkTest")]
+    pub topic: String,
+    /// Body size in bytes.
+    #[arg(long, default_value_t = 1024)]
+    pub size: usize,
+    /// Sender tasks.
+    #[arg(long, default_value_t = 4)]
+    pub threads: usize,
+    /// Synchronous sends each sender keeps outstanding (its window); total in flight is
+    /// threads × inflight.
+    #[arg(long, default_value_t = 1)]
+    pub inflight: usize,
+    /// How long to send, in seconds.
+    #[arg(long, default_value_t = 30)]
+    pub duration: u64,
+    /// Tag of every message.
+    #[arg(long)]
+    pub tag: Option<String>,
+    /// Producer group.
+    #[arg(long, default_value = "benchmark_producer")]
+    pub group: String,
+    /// Compress bodies of 4 KiB and more, as RocketMQ clients do by default (off: the
+    /// benchmark measures the broker, not zlib).
+    #[arg(long)]
+    pub compress: bool,
+    /// Request header format.
+    #[arg(long, value_enum, default_value = "json")]
+    pub header: HeaderFormat,
+}
+
+/// Header serialization of the benchmark's requests.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum HeaderFormat {
+    /// JSON headers, what Java and Go clients send by default.
+    Json,
+    /// RocketMQ's binary header, what RocketMQ's own benchmark tools use.
+    Rocketmq,
+}
+
+impl HeaderFormat {
+    fn serialize_type(self) -> SerializeType {
+        match self {
+            HeaderFormat::Json => SerializeType::Json,
+            HeaderFormat::Rocketmq => SerializeType::RocketMq,
+        }
+    }
+}
+
+/// Where a consumer group without a stored offset starts.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum StartFrom {
+    /// The oldest stored message (drains the backlog).
+    First,
+    /// Only messages sent from now on.
+    Last,
+}
+
+/// Arguments of `ferrocket bench consume`.
+#[derive(clap::Args)]
+pub struct ConsumeBenchArgs {
+    /// Name server address(es), `;`-separated.
+    #[arg(long, env = "NAMESRV_ADDR", default_value = "127.0.0.1:9876")]
+    pub namesrv: String,
+    /// Topic to consume.
+    #[arg(long, default_value = "BenchmarkTest")]
+    pub topic: String,
+    /// Consumer group (default: a new group per run, so `--from first` reads everything).
+    #[arg(long)]
+    pub group: Option<String>,
+    /// Push consumer instances in the group (they share the queues).
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+    /// How long to consume, in seconds.
+    #[arg(long, default_value_t = 30)]
+    pub duration: u64,
+    /// Stop once this many messages arrived.
+    #[arg(long)]
+    pub count: Option<u64>,
+    /// Where a new group starts.
+    #[arg(long, value_enum, default_value = "first")]
+    pub from: StartFrom,
+    /// Tag expression.
+    #[arg(long, default_value = "*")]
+    pub tag: String,
+    /// Request header format.
+    #[arg(long, value_enum, default_value = "json")]
+    pub header: HeaderFormat,
+}
 
 /// Runs `ferrocket bench`.
-pub async fn run(_args: BenchArgs) -> anyhow::Result<()> {
-    anyhow::bail!("ferrocket bench is not implemented yet")
+pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    match args.mode {
+        BenchMode::Produce(a) => produce(a).await,
+        BenchMode::Consume(a) => consume(a).await,
+    }
+}
+
+fn new_histogram() -> Histogram<u64> {
+    // 1 µs .. 60 s at 3 significant digits
+    Histogram::new_with_bounds(1, 60_000_000, 3).expect("valid histogram bounds")
+}
+
+fn ms(micros: u64) -> f64 {
+    micros as f64 / 1000.0
+}
+
+fn throughput_line(label: &str, msgs: u64, bytes: u64, secs: f64) -> String {
+    let secs = secs.max(1e-9);
+    format!(
+        "{label}: {msgs} msgs in {secs:.1} s = {:.0} msgs/s, {:.2} MB/s",
+        msgs as f64 / secs,
+        bytes as f64 / secs / 1_000_000.0
+    )
+}
+
+fn latency_line(label: &str, h: &Histogram<u64>) -> String {
+    if h.is_empty() {
+        return format!("{label}: no samples");
+    }
+    format!(
+        "{label} (ms): p50 {:.3}  p99 {:.3}  p999 {:.3}  max {:.3}  mean {:.3}",
+        ms(h.value_at_quantile(0.50)),
+        ms(h.value_at_quantile(0.99)),
+        ms(h.value_at_quantile(0.999)),
+        ms(h.max()),
+        h.mean() / 1000.0
+    )
+}
+
+/// Counters shared by the workers and the reporter.
+struct Progress {
+    msgs: AtomicU64,
+    bytes: AtomicU64,
+    errors: AtomicU64,
+    /// Per-worker histograms, merged by the reporter every second.
+    histograms: Vec<Arc<Mutex<Histogram<u64>>>>,
+}
+
+impl Progress {
+    fn new(workers: usize) -> Arc<Progress> {
+        Arc::new(Progress {
+            msgs: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
+            errors: AtomicU64::new(0),
+            histograms: (0..workers)
+                .map(|_| Arc::new(Mutex::new(new_histogram())))
+                .collect(),
+        })
+    }
+
+    /// Moves every worker's samples into `interval` and `total`.
+    fn drain_into(&self, interval: &mut Histogram<u64>, total: &mut Histogram<u64>) {
+        for h in &self.histograms {
+            let mut h = h.lock();
+            let _ = interval.add(&*h);
+            let _ = total.add(&*h);
+            h.reset();
+        }
+    }
+}
+
+/// Prints a progress line each second until `stop` is set; returns the merged histogram.
+async fn report(
+    progress: Arc<Progress>,
+    stop: Arc<AtomicBool>,
+    start: Instant,
+    what: &str,
+) -> Histogram<u64> {
+    let mut total = new_histogram();
+    let mut interval = new_histogram();
+    let (mut last_msgs, mut last_bytes) = (0u64, 0u64);
+    let mut tick = tokio::time::interval_at(
+        tokio::time::Instant::now() + Duration::from_secs(1),
+        Duration::from_secs(1),
+    );
+    while !stop.load(Ordering::Relaxed) {
+        tick.tick().await;
+        let msgs = progress.msgs.load(Ordering::Relaxed);
+        let bytes = progress.bytes.load(Ordering::Relaxed);
+        interval.reset();
+        progress.drain_into(&mut interval, &mut total);
+        let p99 = if interval.is_empty() {
+            0.0
+        } else {
+            ms(interval.value_at_quantile(0.99))
+        };
+        println!(
+            "[{:>4}s] {what} {:>8} msgs/s  {:>8.2} MB/s  p99 {:>8.3} ms  total {}  errors {}",
+            start.elapsed().as_secs(),
+            msgs - last_msgs,
+            (bytes - last_bytes) as f64 / 1_000_000.0,
+            p99,
+            msgs,
+            progress.errors.load(Ordering::Relaxed)
+        );
+        last_msgs = msgs;
+        last_bytes = bytes;
+    }
+    progress.drain_into(&mut interval, &mut total);
+    total
+}
+
+async fn produce(args: ProduceBenchArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(args.size > 0, "--size must be positive");
+    let mut config = ProducerConfig::new(args.group.as_str(), args.namesrv.as_str());
+    config.client.serialize_type = args.header.serialize_type();
+    if !args.compress {
+        config.compress_msg_body_over_howmuch = usize::MAX;
+    }
+    config.max_message_size = config.max_message_size.max(args.size);
+    let producer = Producer::start(config).await?;
+    // bytes that do not compress well and are not all one value
+    let body: Bytes = (0..args.size)
+        .map(|i| (i * 131 % 251) as u8)
+        .collect::<Vec<u8>>()
+        .into();
+    let mut msg = Message::new(args.topic.as_str(), body);
+    if let Some(t) = &args.tag {
+        msg.set_tags(t.as_str());
+    }
+    // the first send looks up (or creates) the topic; keep it out of the figures
+    producer.send(&msg).await?;
+
+    let senders = args.threads.max(1) * args.inflight.max(1);
+    println!(
+        "bench produce: topic {} size {} B, {} senders x window {} = {} in flight, {} s, {:?} headers",
+        args.topic, args.size, args.threads, args.inflight, senders, args.duration, args.header
+    );
+    let progress = Progress::new(senders);
+    let stop = Arc::new(AtomicBool::new(false));
+    let start = Instant::now();
+    let mut tasks = Vec::with_capacity(senders);
+    for i in 0..senders {
+        let (producer, msg, progress, stop) = (
+            producer.clone(),
+            msg.clone(),
+            progress.clone(),
+            stop.clone(),
+        );
+        let size = args.size as u64;
+        tasks.push(tokio::spawn(async move {
+            let hist = progress.histograms[i].clone();
+            while !stop.load(Ordering::Relaxed) {
+                let t = Instant::now();
+                match producer.send(&msg).await {
+                    Ok(_) => {
+                        let us = t.elapsed().as_micros().max(1) as u64;
+                        let _ = hist.lock().record(us.min(60_000_000));
+                        progress.msgs.fetch_add(1, Ordering::Relaxed);
+                        progress.bytes.fetch_add(size, Ordering::Relaxed);
+                    }
+                    Err(e) => {
+                        if progress.errors.fetch_add(1, Ordering::Relaxed) < 10 {
+                            eprintln!("send failed: {e}");
+                        }
+                    }
+                }
+            }
+        }));
+    }
+    let reporter = tokio::spawn(report(progress.clone(), stop.clone(), start, "sent"));
+    tokio::time::sleep(Duration::from_secs(args.duration)).await;
+    stop.store(true, Ordering::Relaxed);
+    for t in tasks {
+        let _ = t.await;
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    let total = reporter.await?;
+    let msgs = progress.msgs.load(Ordering::Relaxed);
+    println!("--- summary ---");
+    println!(
+        "{}",
+        throughput_line(
+            "sent",
+            msgs,
+            progress.bytes.load(Ordering::Relaxed),
+            elapsed
+        )
+    );
+    println!("{}", latency_line("send latency", &total));
+    println!("errors: {}", progress.errors.load(Ordering::Relaxed));
+    producer.shutdown().await;
+    Ok(())
+}
+
+async fn consume(args: ConsumeBenchArgs) -> anyhow::Result<()> {
+    let group = args
+        .group
+        .clone()
+        .unwrap_or_else(|| format!("benchmark_consumer_{}", std::process::id()));
+    let instances = args.threads.max(1);
+    println!(
+        "bench consume: topic {} group {} {} consumer(s), from {:?}, {} s",
+        args.topic, group, instances, args.from, args.duration
+    );
+    let progress = Progress::new(instances);
+    let stop = Arc::new(AtomicBool::new(false));
+    let reached = Arc::new(tokio::sync::Notify::new());
+    let limit = args.count.unwrap_or(u64::MAX);
+    let start = Instant::now();
+    let mut consumers = Vec::with_capacity(instances);
+    for i in 0..instances {
+        let mut config = PushConsumerConfig::new(group.as_str(), args.namesrv.as_str());
+        config.subscribe(args.topic.as_str(), args.tag.as_str());
+        config.client.serialize_type = args.header.serialize_type();
+        config.consume_from_where = match args.from {
+            StartFrom::First => ConsumeFromWhere::ConsumeFromFirstOffset,
+            StartFrom::Last => ConsumeFromWhere::ConsumeFromLastOffset,
+        };
+        let (progress, reached) = (progress.clone(), reached.clone());
+        let hist = progress.histograms[i].clone();
+        let listener = listener_fn(move |msgs: Vec<MessageExt>| {
+            let (progress, reached, hist) = (progress.clone(), reached.clone(), hist.clone());
+            async move {
+                let now = ferrocket_protocol::util::now_millis();
+                let mut bytes = 0u64;
+                {
+                    let mut h = hist.lock();
+                    for m in &msgs {
+                        bytes += m.body.len() as u64;
+                        // delivery latency: born on the producer to handed to the listener
+                        let us = ((now - m.born_timestamp).max(0) as u64)
+                            .saturating_mul(1000)
+                            .clamp(1, 60_000_000);
+                        let _ = h.record(us);
+                    }
+                }
+                let n = msgs.len() as u64;
+                progress.bytes.fetch_add(bytes, Ordering::Relaxed);
+                if progress.msgs.fetch_add(n, Ordering::Relaxed) + n >= limit {
+                    reached.notify_one();
+                }
+                ConsumeConcurrentlyStatus::ConsumeSuccess
+            }
+        });
+        consumers.push(PushConsumer::start(config, listener).await?);
+    }
+    let reporter = tokio::spawn(report(progress.clone(), stop.clone(), start, "received"));
+    tokio::select! {
+        _ = tokio::time::sleep(Duration::from_secs(args.duration)) => {}
+        _ = reached.notified() => {}
+    }
+    stop.store(true, Ordering::Relaxed);
+    let elapsed = start.elapsed().as_secs_f64();
+    let total = reporter.await?;
+    println!("--- summary ---");
+    println!(
+        "{}",
+        throughput_line(
+            "received",
+            progress.msgs.load(Ordering::Relaxed),
+            progress.bytes.load(Ordering::Relaxed),
+            elapsed
+        )
+    );
+    println!(
+        "{}",
+        latency_line(
+            "delivery latency (now - born timestamp, ms resolution)",
+            &total
+        )
+    );
+    for c in consumers {
+        c.shutdown_with_grace(Duration::from_secs(1)).await;
+    }
+    Ok(())
 }

@@ -1,10 +1,75 @@
-//! `ferrocket broker`.
+//! `ferrocket broker`: a broker configured by a RocketMQ broker properties file.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use ferrocket_broker::BrokerController;
+
+use crate::config::{BrokerSettings, Overrides};
+use crate::signals::ShutdownSignals;
+
+/// How long a clean shutdown (flush, persist, unregister) may take before the process gives up.
+const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Arguments of `ferrocket broker`.
 #[derive(clap::Args)]
-pub struct BrokerArgs {}
+pub struct BrokerArgs {
+    /// RocketMQ broker properties file (`broker.conf`), read as-is.
+    #[arg(short = 'c', long = "config", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Name server addresses, `;`-separated; overrides `namesrvAddr` and `NAMESRV_ADDR`.
+    #[arg(short = 'n', long = "namesrv", value_name = "NAMESRV_ADDRS")]
+    pub namesrv: Option<String>,
+    /// Store root directory; overrides `storePathRootDir` (default ./store).
+    #[arg(long, value_name = "DIR")]
+    pub store: Option<PathBuf>,
+}
 
-/// Runs `ferrocket broker`.
-pub async fn run(_args: BrokerArgs) -> anyhow::Result<()> {
-    anyhow::bail!("ferrocket broker is not implemented yet")
+/// Runs `ferrocket broker` until SIGINT or SIGTERM, then shuts down cleanly.
+pub async fn run(args: BrokerArgs) -> anyhow::Result<()> {
+    let mut signals = ShutdownSignals::install()?;
+    let overrides = Overrides {
+        namesrv_addr: args.namesrv,
+        store_dir: args.store,
+    };
+    let env_namesrv = std::env::var("NAMESRV_ADDR").ok();
+    let (settings, warnings) =
+        BrokerSettings::load(args.config.as_deref(), &overrides, env_namesrv)?;
+    for w in &warnings {
+        tracing::warn!("{w}");
+    }
+    let namesrv = settings.broker.namesrv_addrs().join(";");
+    let broker = start_broker(settings).await?;
+    crate::ready::announce(&format!(
+        "Ferrocket broker is ready: broker {}, name server {}",
+        advertised_addr(&broker),
+        if namesrv.is_empty() { "none" } else { &namesrv }
+    ));
+    let name = signals.recv().await;
+    tracing::info!("{name} received, shutting down");
+    signals.exit_on_second_signal();
+    stop_broker(&broker).await
+}
+
+/// Starts the broker; returns once it listens and has registered with its name servers.
+pub async fn start_broker(settings: BrokerSettings) -> anyhow::Result<Arc<BrokerController>> {
+    let BrokerSettings { broker, store } = settings;
+    let name = broker.broker_name.clone();
+    BrokerController::start(broker, store)
+        .await
+        .with_context(|| format!("broker {name} failed to start"))
+}
+
+/// The `ip:port` clients are told to use: `brokerIP1` and the port actually bound.
+pub fn advertised_addr(broker: &BrokerController) -> String {
+    broker.broker_addr()
+}
+
+/// Stops accepting, flushes, persists offsets and configs and unregisters from the name servers.
+pub async fn stop_broker(broker: &BrokerController) -> anyhow::Result<()> {
+    tokio::time::timeout(SHUTDOWN_TIMEOUT, broker.shutdown())
+        .await
+        .map_err(|_| anyhow::anyhow!("broker shutdown did not finish within {SHUTDOWN_TIMEOUT:?}"))
 }

@@ -4,9 +4,15 @@ use clap::{Parser, Subcommand};
 
 mod bench;
 mod broker;
+mod config;
 mod consume;
+mod logging;
 mod namesrv;
+mod net;
 mod produce;
+mod properties;
+mod ready;
+mod signals;
 mod standalone;
 
 /// Ferrocket: a RocketMQ-compatible message broker.
@@ -35,6 +41,7 @@ enum Command {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    logging::init();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

@@ -1,10 +1,39 @@
-//! `ferrocket namesrv`.
+//! `ferrocket namesrv`: a stand-alone name server.
+
+use std::path::PathBuf;
+
+use ferrocket_namesrv::{NamesrvConfig, NamesrvController};
+
+use crate::signals::ShutdownSignals;
 
 /// Arguments of `ferrocket namesrv`.
 #[derive(clap::Args)]
-pub struct NamesrvArgs {}
+pub struct NamesrvArgs {
+    /// Address to listen on.
+    #[arg(long, value_name = "HOST:PORT", default_value = "0.0.0.0:9876")]
+    pub listen: String,
+    /// Persist KV config (PUT_KV_CONFIG) in this file, like RocketMQ's `kvConfigPath`; kept in
+    /// memory only when absent.
+    #[arg(long, value_name = "FILE")]
+    pub kv_config: Option<PathBuf>,
+}
 
-/// Runs `ferrocket namesrv`.
-pub async fn run(_args: NamesrvArgs) -> anyhow::Result<()> {
-    anyhow::bail!("ferrocket namesrv is not implemented yet")
+/// Runs `ferrocket namesrv` until SIGINT or SIGTERM.
+pub async fn run(args: NamesrvArgs) -> anyhow::Result<()> {
+    let mut signals = ShutdownSignals::install()?;
+    let namesrv = NamesrvController::start(NamesrvConfig {
+        listen: args.listen,
+        kv_config_path: args.kv_config,
+        ..Default::default()
+    })
+    .await?;
+    crate::ready::announce(&format!(
+        "Ferrocket name server is ready: {}",
+        crate::net::connectable(namesrv.local_addr())
+    ));
+    let name = signals.recv().await;
+    tracing::info!("{name} received, shutting down");
+    signals.exit_on_second_signal();
+    namesrv.shutdown();
+    Ok(())
 }

@@ -1,1 +1,40 @@
-//! placeholder
+//! Ferrocket's message store, on RocketMQ's on-disk layout: a CommitLog of fixed-size
+//! memory-mapped segments holding every record, one ConsumeQueue of 20-byte entries per topic
+//! queue, a checkpoint, flush services (async or group commit) and crash recovery.
+//!
+//! ```text
+//! {root}/commitlog/{20-digit offset}         records (store.md §1)
+//! {root}/consumequeue/{topic}/{queueId}/...   entries (store.md §2)
+//! {root}/checkpoint, {root}/abort, {root}/lock
+//! ```
+
+mod checkpoint;
+mod commit_log;
+mod config;
+mod consume_queue;
+mod consume_queue_table;
+mod default_message_store;
+mod error;
+mod flush;
+mod group_commit;
+mod mapped_file;
+mod mapped_file_queue;
+mod message_inner;
+mod recovery;
+mod result;
+mod services;
+
+pub use checkpoint::StoreCheckpoint;
+pub use commit_log::{CommitLog, RecordCheck};
+pub use config::{FlushDiskType, MessageStoreConfig};
+pub use consume_queue::{ConsumeQueue, CqUnit, CQ_STORE_UNIT_SIZE};
+pub use default_message_store::{DefaultMessageStore, MessageArrivingListener};
+pub use error::StoreError;
+pub use flush::{DiskFlusher, MsyncFlusher};
+pub use mapped_file::{file_name_to_offset, offset_to_file_name, MappedFile, OS_PAGE_SIZE};
+pub use mapped_file_queue::MappedFileQueue;
+pub use message_inner::MessageExtBrokerInner;
+pub use recovery::SCHEDULE_TOPIC;
+pub use result::{
+    AppendMessageResult, GetMessageResult, GetMessageStatus, PutMessageResult, PutMessageStatus,
+};

@@ -48,9 +48,28 @@ pub struct SubscriptionData {
     pub topic: String,
     pub sub_string: String,
     pub tags_set: BTreeSet<String>,
+    #[serde(deserialize_with = "lenient_code_set")]
     pub code_set: BTreeSet<i32>,
     pub sub_version: i64,
     pub expression_type: String,
+}
+
+/// Reads `codeSet` as numbers or numeric strings (the Go client sends strings).
+fn lenient_code_set<'de, D: serde::Deserializer<'de>>(d: D) -> Result<BTreeSet<i32>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Code {
+        Number(i64),
+        Text(String),
+    }
+    let codes = Option::<Vec<Code>>::deserialize(d)?.unwrap_or_default();
+    codes
+        .into_iter()
+        .map(|c| match c {
+            Code::Number(n) => Ok(n as i32),
+            Code::Text(t) => t.trim().parse::<i32>().map_err(serde::de::Error::custom),
+        })
+        .collect()
 }
 
 impl SubscriptionData {
@@ -133,5 +152,14 @@ mod tests {
         assert_eq!(c.subscription_data_set[0].code_set.len(), 2);
         let built = SubscriptionData::tag("TopicTest", "TagA || TagB");
         assert_eq!(built.code_set, c.subscription_data_set[0].code_set);
+    }
+
+    #[test]
+    fn reads_the_go_client_string_codes() {
+        let json = br#"{"topic":"T","subString":"TagA","codeSet":["2598919"],"tagsSet":["TagA"],"expressionType":"TAG","subVersion":1}"#;
+        let s: SubscriptionData = crate::body::decode(json).unwrap();
+        assert_eq!(s.code_set.into_iter().collect::<Vec<_>>(), [2598919]);
+        let s: SubscriptionData = crate::body::decode(br#"{"topic":"T","codeSet":null}"#).unwrap();
+        assert!(s.code_set.is_empty());
     }
 }

@@ -1,0 +1,449 @@
+//! `BrokerController`: owns the store, the managers and the server, and drives the broker's
+//! life: start, periodic registration and persistence, shutdown.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use ferrocket_protocol::body::topic::{perm, RegisterBrokerBody};
+use ferrocket_remoting::RemotingServer;
+use ferrocket_store::{DefaultMessageStore, MessageStoreConfig};
+use parking_lot::Mutex;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::broker_config::BrokerConfig;
+use crate::client::client_housekeeping::ClientHousekeepingService;
+use crate::client::consumer_ids_change_listener::DefaultConsumerIdsChangeListener;
+use crate::client::{ConsumerManager, ProducerManager, RebalanceLockManager};
+use crate::config_manager;
+use crate::error::BrokerError;
+use crate::longpolling::PullRequestHoldService;
+use crate::offset::ConsumerOffsetManager;
+use crate::out_api::broker_outer_api::{BrokerIdentity, BrokerOuterAPI};
+use crate::processor::BrokerRequestProcessor;
+use crate::schedule::ScheduleMessageService;
+use crate::stats::broker_stats_manager::{self, BrokerStatsManager};
+use crate::subscription::SubscriptionGroupManager;
+use crate::topic::TopicConfigManager;
+use crate::transaction::transactional_message_check_service;
+
+/// A running broker.
+pub struct BrokerController {
+    broker_config: BrokerConfig,
+    store_config: MessageStoreConfig,
+    message_store: Arc<DefaultMessageStore>,
+    topic_config_manager: Arc<TopicConfigManager>,
+    subscription_group_manager: Arc<SubscriptionGroupManager>,
+    consumer_offset_manager: Arc<ConsumerOffsetManager>,
+    consumer_manager: Arc<ConsumerManager>,
+    producer_manager: Arc<ProducerManager>,
+    client_housekeeping_service: Arc<ClientHousekeepingService>,
+    rebalance_lock_manager: RebalanceLockManager,
+    pull_request_hold_service: Arc<PullRequestHoldService>,
+    schedule_message_service: Arc<ScheduleMessageService>,
+    broker_outer_api: BrokerOuterAPI,
+    broker_stats_manager: Arc<BrokerStatsManager>,
+    request_processor: Arc<BrokerRequestProcessor>,
+    local_addr: SocketAddr,
+    store_host: SocketAddr,
+    server: Mutex<Option<RemotingServer>>,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+    shutdown_tx: watch::Sender<bool>,
+    shutting_down: AtomicBool,
+    /// Set after the first registration round (logged at info, later rounds at debug).
+    registered: AtomicBool,
+    shutdown_done: tokio::sync::Mutex<bool>,
+    boot_timestamp: i64,
+}
+
+impl BrokerController {
+    /// Opens the store and the config files under its root, listens on
+    /// `bindAddress:listenPort` (port 0 picks a free port), registers with every name server in
+    /// `namesrvAddr` (awaiting the first round), then starts the periodic tasks.
+    pub async fn start(
+        broker_config: BrokerConfig,
+        store_config: MessageStoreConfig,
+    ) -> Result<Arc<BrokerController>, BrokerError> {
+        let ip: IpAddr = broker_config.broker_ip1.trim().parse().map_err(|_| {
+            BrokerError::InvalidConfig(format!(
+                "brokerIP1 '{}' is not an IP address",
+                broker_config.broker_ip1
+            ))
+        })?;
+        let store_root: PathBuf = store_config.store_path_root_dir.clone();
+        let topic_config_manager = Arc::new(TopicConfigManager::new(
+            config_manager::topic_config_path(&store_root),
+            &broker_config,
+        )?);
+        let subscription_group_manager = Arc::new(SubscriptionGroupManager::new(
+            config_manager::subscription_group_path(&store_root),
+            broker_config.auto_create_subscription_group,
+        )?);
+        let consumer_offset_manager = Arc::new(ConsumerOffsetManager::new(
+            config_manager::consumer_offset_path(&store_root),
+        )?);
+
+        let delay_levels = store_config
+            .delay_levels_millis()
+            .map_err(|e| BrokerError::InvalidConfig(format!("messageDelayLevel: {e}")))?;
+        let message_store = DefaultMessageStore::open(store_config.clone())
+            .map_err(|e| BrokerError::Store(e.to_string()))?;
+        let schedule_message_service = match ScheduleMessageService::new(
+            message_store.clone(),
+            delay_levels,
+            config_manager::delay_offset_path(&store_root),
+        ) {
+            Ok(s) => Arc::new(s),
+            Err(e) => {
+                message_store.shutdown();
+                return Err(e);
+            }
+        };
+        let pull_request_hold_service = Arc::new(PullRequestHoldService::new());
+        {
+            let hold = pull_request_hold_service.clone();
+            message_store.set_message_arriving_listener(Arc::new(
+                move |topic: &str, queue_id: i32, _max_offset: i64, tags_code: i64| {
+                    hold.notify_message_arriving(topic, queue_id, Some(tags_code))
+                },
+            ));
+        }
+
+        let consumer_manager = Arc::new(ConsumerManager::new(Arc::new(
+            DefaultConsumerIdsChangeListener {
+                enabled: broker_config.notify_consumer_ids_changed_enable,
+            },
+        )));
+        let producer_manager = Arc::new(ProducerManager::new());
+        let client_housekeeping_service = Arc::new(ClientHousekeepingService::new(
+            consumer_manager.clone(),
+            producer_manager.clone(),
+            broker_config.channel_expired_timeout,
+        ));
+
+        let request_processor = Arc::new(BrokerRequestProcessor::new(
+            client_housekeeping_service.clone(),
+        ));
+        let bind = format!(
+            "{}:{}",
+            broker_config.bind_address, broker_config.listen_port
+        );
+        let server = match RemotingServer::bind(&bind, request_processor.clone()).await {
+            Ok(s) => s,
+            Err(source) => {
+                message_store.shutdown();
+                return Err(BrokerError::Bind { addr: bind, source });
+            }
+        };
+        let local_addr = server.local_addr();
+        let mut broker_config = broker_config;
+        broker_config.listen_port = local_addr.port();
+        let store_host = SocketAddr::new(ip, local_addr.port());
+
+        let (shutdown_tx, _) = watch::channel(false);
+        let controller = Arc::new(BrokerController {
+            broker_outer_api: BrokerOuterAPI::new(broker_config.register_broker_timeout_mills),
+            broker_config,
+            store_config,
+            message_store,
+            topic_config_manager,
+            subscription_group_manager,
+            consumer_offset_manager,
+            consumer_manager,
+            producer_manager,
+            client_housekeeping_service,
+            rebalance_lock_manager: RebalanceLockManager::new(),
+            pull_request_hold_service,
+            schedule_message_service,
+            broker_stats_manager: Arc::new(BrokerStatsManager::new()),
+            request_processor: request_processor.clone(),
+            local_addr,
+            store_host,
+            server: Mutex::new(Some(server)),
+            tasks: Mutex::new(Vec::new()),
+            shutdown_tx,
+            shutting_down: AtomicBool::new(false),
+            registered: AtomicBool::new(false),
+            shutdown_done: tokio::sync::Mutex::new(false),
+            boot_timestamp: ferrocket_protocol::util::now_millis(),
+        });
+        request_processor.attach(controller.clone());
+        tracing::info!(
+            listen = %local_addr,
+            broker_addr = %controller.broker_addr(),
+            broker = %controller.broker_config.broker_name,
+            cluster = %controller.broker_config.broker_cluster_name,
+            "broker listening"
+        );
+
+        if let Err(e) = controller.topic_config_manager.persist() {
+            tracing::warn!(error = %e, "persisting topics failed");
+        }
+        if controller.broker_config.namesrv_addrs().is_empty() {
+            tracing::warn!(
+                "no name server configured (namesrvAddr): clients cannot find this broker"
+            );
+        } else {
+            controller.register_broker_all().await;
+        }
+        controller.start_background_tasks();
+        Ok(controller)
+    }
+
+    fn start_background_tasks(self: &Arc<Self>) {
+        let mut tasks = self.tasks.lock();
+        let weak = Arc::downgrade(self);
+        let period = Duration::from_millis(self.broker_config.register_name_server_period.max(1));
+        let topics = self.topic_config_manager.clone();
+        let mut stop = self.shutdown_tx.subscribe();
+        tasks.push(tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(period) => {}
+                    _ = topics.wait_changed() => {}
+                    _ = stop.changed() => return,
+                }
+                let Some(broker) = weak.upgrade() else { return };
+                broker.register_broker_all().await;
+            }
+        }));
+
+        let offsets = self.consumer_offset_manager.clone();
+        let interval =
+            Duration::from_millis(self.broker_config.flush_consumer_offset_interval.max(1));
+        tasks.push(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(interval);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let offsets = offsets.clone();
+                let persisted = tokio::task::spawn_blocking(move || offsets.persist()).await;
+                if let Ok(Err(e)) = persisted {
+                    tracing::error!(error = %e, "persisting consumer offsets failed");
+                }
+            }
+        }));
+
+        tasks.push(tokio::spawn(self.client_housekeeping_service.clone().run()));
+        tasks.push(tokio::spawn(self.schedule_message_service.clone().run()));
+        tasks.push(tokio::spawn(transactional_message_check_service::run(
+            Arc::downgrade(self),
+            Duration::from_millis(self.broker_config.transaction_check_interval.max(1)),
+        )));
+
+        let stats = self.broker_stats_manager.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(broker_stats_manager::SAMPLE_INTERVAL);
+            loop {
+                tick.tick().await;
+                stats.sample();
+            }
+        }));
+    }
+
+    /// Registers this broker and its topics with every name server, concurrently.
+    pub async fn register_broker_all(&self) {
+        let addrs = self.broker_config.namesrv_addrs();
+        if addrs.is_empty() {
+            return;
+        }
+        let mut wrapper = self.topic_config_manager.build_serialize_wrapper();
+        let broker_perm = self.broker_config.broker_permission;
+        if !perm::is_writeable(broker_perm) || !perm::is_readable(broker_perm) {
+            for t in wrapper.topic_config_table.values_mut() {
+                t.perm &= broker_perm;
+            }
+        }
+        let body = RegisterBrokerBody {
+            topic_config_serialize_wrapper: wrapper,
+            filter_server_list: Vec::new(),
+        };
+        let first_round = !self.registered.load(Ordering::Acquire);
+        for r in self
+            .broker_outer_api
+            .register_broker_all(&addrs, &self.identity(), &body)
+            .await
+        {
+            match r.result {
+                Ok(()) if first_round => tracing::info!(
+                    namesrv = %r.namesrv_addr,
+                    broker_addr = %self.broker_addr(),
+                    "registered with name server"
+                ),
+                Ok(()) => tracing::debug!(namesrv = %r.namesrv_addr, "registered with name server"),
+                Err(e) => tracing::warn!(
+                    namesrv = %r.namesrv_addr,
+                    error = %e,
+                    "registration with name server failed"
+                ),
+            }
+        }
+        self.registered.store(true, Ordering::Release);
+    }
+
+    fn identity(&self) -> BrokerIdentity {
+        BrokerIdentity {
+            cluster_name: self.broker_config.broker_cluster_name.clone(),
+            broker_name: self.broker_config.broker_name.clone(),
+            broker_id: self.broker_config.broker_id,
+            broker_addr: self.broker_addr(),
+            ha_server_addr: format!(
+                "{}:{}",
+                self.broker_config.broker_ip1,
+                self.local_addr.port().wrapping_add(1)
+            ),
+        }
+    }
+
+    /// Stops accepting connections, answers held pulls, unregisters from every name server,
+    /// persists offsets and configs, and shuts the store down. Calling it again does nothing.
+    pub async fn shutdown(&self) {
+        let mut done = self.shutdown_done.lock().await;
+        if *done {
+            return;
+        }
+        self.shutting_down.store(true, Ordering::Release);
+        if let Some(server) = self.server.lock().take() {
+            server.shutdown();
+        }
+        let _ = self.shutdown_tx.send(true);
+        self.pull_request_hold_service.wake_all();
+        for t in self.tasks.lock().drain(..) {
+            t.abort();
+        }
+        let addrs = self.broker_config.namesrv_addrs();
+        if !addrs.is_empty() {
+            for r in self
+                .broker_outer_api
+                .unregister_broker_all(&addrs, &self.identity())
+                .await
+            {
+                match r.result {
+                    Ok(()) => {
+                        tracing::info!(namesrv = %r.namesrv_addr, "unregistered from name server")
+                    }
+                    Err(e) => {
+                        tracing::warn!(namesrv = %r.namesrv_addr, error = %e, "unregistration failed")
+                    }
+                }
+            }
+            self.broker_outer_api.shutdown().await;
+        }
+        self.request_processor.close_all_channels();
+        if let Err(e) = self.consumer_offset_manager.persist() {
+            tracing::error!(error = %e, "persisting consumer offsets failed");
+        }
+        if let Err(e) = self.topic_config_manager.persist() {
+            tracing::error!(error = %e, "persisting topics failed");
+        }
+        if let Err(e) = self.schedule_message_service.persist() {
+            tracing::error!(error = %e, "persisting delay offsets failed");
+        }
+        if let Err(e) = self.subscription_group_manager.persist() {
+            tracing::error!(error = %e, "persisting subscription groups failed");
+        }
+        let store = self.message_store.clone();
+        if tokio::task::spawn_blocking(move || store.shutdown())
+            .await
+            .is_err()
+        {
+            tracing::error!("the message store shutdown panicked");
+        }
+        *done = true;
+        tracing::info!(broker = %self.broker_config.broker_name, "broker shut down");
+    }
+
+    /// The address the server is bound to (with the real port when `listenPort` was 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// `brokerIP1:port`, the address registered with name servers.
+    pub fn broker_addr(&self) -> String {
+        self.store_host.to_string()
+    }
+
+    /// The address stored in messages as their store host.
+    pub fn store_host(&self) -> SocketAddr {
+        self.store_host
+    }
+
+    /// The broker settings (`listen_port` is the real port).
+    pub fn broker_config(&self) -> &BrokerConfig {
+        &self.broker_config
+    }
+
+    /// The store settings.
+    pub fn message_store_config(&self) -> &MessageStoreConfig {
+        &self.store_config
+    }
+
+    /// The message store.
+    pub fn message_store(&self) -> &Arc<DefaultMessageStore> {
+        &self.message_store
+    }
+
+    /// The topic table.
+    pub fn topic_config_manager(&self) -> &Arc<TopicConfigManager> {
+        &self.topic_config_manager
+    }
+
+    /// The consumer groups' settings.
+    pub fn subscription_group_manager(&self) -> &Arc<SubscriptionGroupManager> {
+        &self.subscription_group_manager
+    }
+
+    /// Committed consumer offsets.
+    pub fn consumer_offset_manager(&self) -> &Arc<ConsumerOffsetManager> {
+        &self.consumer_offset_manager
+    }
+
+    /// Live consumer groups.
+    pub fn consumer_manager(&self) -> &Arc<ConsumerManager> {
+        &self.consumer_manager
+    }
+
+    /// Live producer groups.
+    pub fn producer_manager(&self) -> &Arc<ProducerManager> {
+        &self.producer_manager
+    }
+
+    /// Ordered-consumption queue locks.
+    pub fn rebalance_lock_manager(&self) -> &RebalanceLockManager {
+        &self.rebalance_lock_manager
+    }
+
+    /// Parked long-polling pulls.
+    pub fn pull_request_hold_service(&self) -> &Arc<PullRequestHoldService> {
+        &self.pull_request_hold_service
+    }
+
+    /// Delayed delivery.
+    pub fn schedule_message_service(&self) -> &Arc<ScheduleMessageService> {
+        &self.schedule_message_service
+    }
+
+    /// Message counters.
+    pub fn broker_stats_manager(&self) -> &BrokerStatsManager {
+        &self.broker_stats_manager
+    }
+
+    /// When the broker started, ms.
+    pub fn boot_timestamp(&self) -> i64 {
+        self.boot_timestamp
+    }
+
+    /// True once `shutdown` began.
+    pub fn is_shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::Acquire)
+    }
+
+    /// A receiver that changes to `true` when shutdown begins.
+    pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
+        self.shutdown_tx.subscribe()
+    }
+}

@@ -1,0 +1,224 @@
+//! `ConsumerManager`: consumer groups and their live members.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use ferrocket_protocol::body::heartbeat::{
+    ConsumeFromWhere, ConsumeType, MessageModel, SubscriptionData,
+};
+use ferrocket_protocol::util::now_millis;
+use ferrocket_remoting::Channel;
+use parking_lot::RwLock;
+
+use super::consumer_ids_change_listener::ConsumerIdsChangeListener;
+use super::{ClientChannelInfo, ConsumerGroupInfo};
+
+/// Consumer groups with at least one live member.
+pub struct ConsumerManager {
+    table: RwLock<HashMap<String, ConsumerGroupInfo>>,
+    listener: Arc<dyn ConsumerIdsChangeListener>,
+}
+
+/// What one heartbeat says about a consumer group member.
+pub struct ConsumerRegistration {
+    /// Group name.
+    pub group: String,
+    /// The member.
+    pub client: ClientChannelInfo,
+    /// Push or pull.
+    pub consume_type: ConsumeType,
+    /// Clustering or broadcasting.
+    pub message_model: MessageModel,
+    /// Where a new member starts.
+    pub consume_from_where: ConsumeFromWhere,
+    /// The member's subscriptions.
+    pub subscriptions: Vec<SubscriptionData>,
+}
+
+impl ConsumerManager {
+    /// An empty manager reporting membership changes to `listener`.
+    pub fn new(listener: Arc<dyn ConsumerIdsChangeListener>) -> Self {
+        ConsumerManager {
+            table: RwLock::new(HashMap::new()),
+            listener,
+        }
+    }
+
+    /// Registers or refreshes a member. When a new channel joined or the subscribed topics
+    /// changed, clustering groups with `notify` are told to rebalance. Returns whether anything
+    /// changed.
+    pub fn register_consumer(&self, reg: ConsumerRegistration, notify: bool) -> bool {
+        let (changed, channels, model) = {
+            let mut table = self.table.write();
+            let info = table.entry(reg.group.clone()).or_insert_with(|| {
+                ConsumerGroupInfo::new(
+                    &reg.group,
+                    reg.consume_type,
+                    reg.message_model,
+                    reg.consume_from_where,
+                )
+            });
+            let new_channel = info.update_channel(
+                reg.client,
+                reg.consume_type,
+                reg.message_model,
+                reg.consume_from_where,
+            );
+            let new_subs = info.update_subscription(reg.subscriptions);
+            (
+                new_channel || new_subs,
+                info.all_channels(),
+                info.message_model,
+            )
+        };
+        if changed && notify && model == MessageModel::Clustering {
+            self.listener.consumer_ids_changed(&reg.group, channels);
+        }
+        changed
+    }
+
+    /// Removes a member (UNREGISTER_CLIENT); remaining clustering members are told to rebalance.
+    pub fn unregister_consumer(&self, group: &str, channel: &Channel, notify: bool) -> bool {
+        let (removed, remaining, model) = {
+            let mut table = self.table.write();
+            let Some(info) = table.get_mut(group) else {
+                return false;
+            };
+            let removed = info.unregister_channel(channel);
+            let remaining = info.all_channels();
+            let model = info.message_model;
+            if info.channel_info_table.is_empty() {
+                table.remove(group);
+                tracing::info!(group, "consumer group has no member left");
+            }
+            (removed, remaining, model)
+        };
+        if removed && notify && model == MessageModel::Clustering {
+            self.listener.consumer_ids_changed(group, remaining);
+        }
+        removed
+    }
+
+    /// Removes a closed channel from every group and notifies the remaining members.
+    pub fn do_channel_close_event(&self, channel: &Channel) {
+        for (group, remaining) in self.remove_channel_everywhere(|c| c.channel == *channel) {
+            self.listener.consumer_ids_changed(&group, remaining);
+        }
+    }
+
+    /// Drops members silent for more than `timeout_millis`, closes their connections and
+    /// notifies the remaining members.
+    pub fn scan_not_active_channel(&self, timeout_millis: i64) {
+        let now = now_millis();
+        let removed = self.remove_channel_everywhere(|c| {
+            let expired = now - c.last_update_timestamp > timeout_millis;
+            if expired {
+                tracing::warn!(client = %c.client_id, remote = %c.channel.remote_addr(), "consumer channel expired");
+                c.channel.close();
+            }
+            expired
+        });
+        for (group, remaining) in removed {
+            self.listener.consumer_ids_changed(&group, remaining);
+        }
+    }
+
+    /// Removes matching members; returns the clustering groups that lost one, with the members
+    /// left (groups left empty are dropped and not reported).
+    fn remove_channel_everywhere(
+        &self,
+        mut matches: impl FnMut(&ClientChannelInfo) -> bool,
+    ) -> Vec<(String, Vec<Channel>)> {
+        let mut changed = Vec::new();
+        let mut table = self.table.write();
+        table.retain(|group, info| {
+            let before = info.channel_info_table.len();
+            info.channel_info_table.retain(|_, c| !matches(c));
+            if info.channel_info_table.len() == before {
+                return true;
+            }
+            if info.channel_info_table.is_empty() {
+                tracing::info!(group = %group, "consumer group has no member left");
+                return false;
+            }
+            if info.message_model == MessageModel::Clustering {
+                changed.push((group.clone(), info.all_channels()));
+            }
+            true
+        });
+        changed
+    }
+
+    /// A copy of the group's state.
+    pub fn get_consumer_group_info(&self, group: &str) -> Option<ConsumerGroupInfo> {
+        self.table.read().get(group).cloned()
+    }
+
+    /// For a pull: `None` when the group has no live member, else the group's message model and
+    /// its subscription to `topic` (if any), without copying the rest of the group.
+    pub fn pull_subscription(
+        &self,
+        group: &str,
+        topic: &str,
+    ) -> Option<(MessageModel, Option<SubscriptionData>)> {
+        self.table
+            .read()
+            .get(group)
+            .map(|g| (g.message_model, g.subscription_table.get(topic).cloned()))
+    }
+
+    /// The group's subscription to `topic`, from the members' heartbeats.
+    pub fn find_subscription_data(&self, group: &str, topic: &str) -> Option<SubscriptionData> {
+        self.table
+            .read()
+            .get(group)
+            .and_then(|g| g.subscription_table.get(topic).cloned())
+    }
+
+    /// Client ids of the group's members.
+    pub fn client_ids(&self, group: &str) -> Vec<String> {
+        self.table
+            .read()
+            .get(group)
+            .map(ConsumerGroupInfo::all_client_ids)
+            .unwrap_or_default()
+    }
+
+    /// Groups with a member subscribed to `topic`.
+    pub fn query_topic_consume_by_who(&self, topic: &str) -> Vec<String> {
+        self.table
+            .read()
+            .iter()
+            .filter(|(_, g)| g.subscription_table.contains_key(topic))
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+
+    /// Names of the groups with live members.
+    pub fn group_names(&self) -> Vec<String> {
+        self.table.read().keys().cloned().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use parking_lot::Mutex;
+
+    #[derive(Default)]
+    struct Recorder(Mutex<Vec<(String, usize)>>);
+
+    impl ConsumerIdsChangeListener for Recorder {
+        fn consumer_ids_changed(&self, group: &str, channels: Vec<Channel>) {
+            self.0.lock().push((group.to_string(), channels.len()));
+        }
+    }
+
+    #[test]
+    fn empty_table_answers_nothing() {
+        let m = ConsumerManager::new(Arc::new(Recorder::default()));
+        assert!(m.client_ids("g").is_empty());
+        assert!(m.find_subscription_data("g", "T").is_none());
+        assert!(m.group_names().is_empty());
+    }
+}

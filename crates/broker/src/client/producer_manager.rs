@@ -1,0 +1,95 @@
+//! `ProducerManager`: producer groups and their live connections.
+
+use std::collections::{BTreeMap, HashMap};
+
+use ferrocket_protocol::util::now_millis;
+use ferrocket_remoting::Channel;
+use parking_lot::RwLock;
+
+use super::ClientChannelInfo;
+
+/// Producer groups with at least one live connection.
+#[derive(Default)]
+pub struct ProducerManager {
+    table: RwLock<HashMap<String, BTreeMap<u64, ClientChannelInfo>>>,
+}
+
+impl ProducerManager {
+    /// An empty manager.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Registers or refreshes a producer connection.
+    pub fn register_producer(&self, group: &str, info: ClientChannelInfo) {
+        let mut table = self.table.write();
+        let members = table.entry(group.to_string()).or_default();
+        match members.get_mut(&info.channel.id()) {
+            Some(existing) => existing.last_update_timestamp = now_millis(),
+            None => {
+                tracing::debug!(group, client = %info.client_id, "new producer connected");
+                members.insert(info.channel.id(), info);
+            }
+        }
+    }
+
+    /// Removes a producer connection from a group.
+    pub fn unregister_producer(&self, group: &str, channel: &Channel) {
+        let mut table = self.table.write();
+        if let Some(members) = table.get_mut(group) {
+            members.remove(&channel.id());
+            if members.is_empty() {
+                table.remove(group);
+            }
+        }
+    }
+
+    /// Removes a closed channel from every group.
+    pub fn do_channel_close_event(&self, channel: &Channel) {
+        self.remove_matching(|c| c.channel == *channel);
+    }
+
+    /// Drops connections silent for more than `timeout_millis` and closes them.
+    pub fn scan_not_active_channel(&self, timeout_millis: i64) {
+        let now = now_millis();
+        self.remove_matching(|c| {
+            let expired = now - c.last_update_timestamp > timeout_millis;
+            if expired {
+                tracing::warn!(client = %c.client_id, remote = %c.channel.remote_addr(), "producer channel expired");
+                c.channel.close();
+            }
+            expired
+        });
+    }
+
+    fn remove_matching(&self, mut matches: impl FnMut(&ClientChannelInfo) -> bool) {
+        self.table.write().retain(|_, members| {
+            members.retain(|_, c| !matches(c));
+            !members.is_empty()
+        });
+    }
+
+    /// The group's connections.
+    pub fn get_connections(&self, group: &str) -> Vec<ClientChannelInfo> {
+        self.table
+            .read()
+            .get(group)
+            .map(|m| m.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// A live channel of the group (transaction check-backs go there).
+    pub fn get_available_channel(&self, group: &str) -> Option<Channel> {
+        self.table
+            .read()
+            .get(group)?
+            .values()
+            .map(|c| c.channel.clone())
+            .find(Channel::is_active)
+    }
+
+    /// Names of the groups with live connections.
+    pub fn group_names(&self) -> Vec<String> {
+        self.table.read().keys().cloned().collect()
+    }
+}

@@ -1,0 +1,228 @@
+//! Statistics and settings: GET_BROKER_RUNTIME_INFO, GET_BROKER_CONFIG, GET_TOPIC_STATS_INFO,
+//! GET_CONSUME_STATS.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use ferrocket_protocol::body::queue::MessageQueue;
+use ferrocket_protocol::body::topic::KvTable;
+use ferrocket_protocol::code::response;
+use ferrocket_protocol::header::admin::{
+    GetConsumeStatsRequestHeader, GetTopicStatsInfoRequestHeader,
+};
+use ferrocket_protocol::RemotingCommand;
+
+use super::{error, ok_json};
+use crate::body::{ConsumeStats, OffsetWrapper, TopicOffset, TopicStatsTable};
+use crate::broker_controller::BrokerController;
+use crate::processor::decode_header;
+
+/// `MQVersion` name of the version this broker reports.
+const BROKER_VERSION_DESC: &str = "V5_3_3";
+
+pub(super) fn get_broker_runtime_info(
+    broker: &Arc<BrokerController>,
+    request: RemotingCommand,
+) -> Option<RemotingCommand> {
+    let stats = broker.broker_stats_manager();
+    let now = ferrocket_protocol::util::now_millis();
+    let up = ((now - broker.boot_timestamp()).max(0) / 1000) as u64;
+    let mut t = BTreeMap::new();
+    let mut put = |k: &str, v: String| {
+        t.insert(k.to_string(), v);
+    };
+    put("brokerVersionDesc", BROKER_VERSION_DESC.into());
+    put(
+        "brokerVersion",
+        ferrocket_protocol::CURRENT_VERSION.to_string(),
+    );
+    put("brokerActive", "true".into());
+    put("bootTimestamp", broker.boot_timestamp().to_string());
+    put(
+        "runtime",
+        format!(
+            "[ {} days, {} hours, {} minutes, {} seconds ]",
+            up / 86_400,
+            up % 86_400 / 3_600,
+            up % 3_600 / 60,
+            up % 60
+        ),
+    );
+    put("putTps", stats.put_tps());
+    put("getTransferredTps", stats.get_transferred_tps());
+    put("msgPutTotalTodayNow", stats.put_total().to_string());
+    put("msgGetTotalTodayNow", stats.get_total().to_string());
+    for k in [
+        "msgPutTotalTodayMorning",
+        "msgPutTotalYesterdayMorning",
+        "msgGetTotalTodayMorning",
+        "msgGetTotalYesterdayMorning",
+        "sendThreadPoolQueueSize",
+        "pullThreadPoolQueueSize",
+        "sendThreadPoolQueueHeadWaitTimeMills",
+        "pullThreadPoolQueueHeadWaitTimeMills",
+        "pageCacheLockTimeMills",
+        "dispatchBehindBytes",
+    ] {
+        put(k, "0".into());
+    }
+    put("sendThreadPoolQueueCapacity", "10000".into());
+    put("pullThreadPoolQueueCapacity", "100000".into());
+    let store = broker.message_store();
+    put("commitLogMinOffset", store.get_min_phy_offset().to_string());
+    put("commitLogMaxOffset", store.get_max_phy_offset().to_string());
+    ok_json(&request, &KvTable { table: t })
+}
+
+pub(super) fn get_broker_config(
+    broker: &Arc<BrokerController>,
+    request: RemotingCommand,
+) -> Option<RemotingCommand> {
+    let c = broker.broker_config();
+    let pairs: [(&str, String); 19] = [
+        ("brokerClusterName", c.broker_cluster_name.clone()),
+        ("brokerName", c.broker_name.clone()),
+        ("brokerId", c.broker_id.to_string()),
+        ("brokerIP1", c.broker_ip1.clone()),
+        ("listenPort", c.listen_port.to_string()),
+        ("namesrvAddr", c.namesrv_addr.clone().unwrap_or_default()),
+        (
+            "autoCreateTopicEnable",
+            c.auto_create_topic_enable.to_string(),
+        ),
+        (
+            "autoCreateSubscriptionGroup",
+            c.auto_create_subscription_group.to_string(),
+        ),
+        (
+            "defaultTopicQueueNums",
+            c.default_topic_queue_nums.to_string(),
+        ),
+        ("brokerPermission", c.broker_permission.to_string()),
+        (
+            "registerNameServerPeriod",
+            c.register_name_server_period.to_string(),
+        ),
+        (
+            "flushConsumerOffsetInterval",
+            c.flush_consumer_offset_interval.to_string(),
+        ),
+        ("longPollingEnable", c.long_polling_enable.to_string()),
+        (
+            "shortPollingTimeMills",
+            c.short_polling_time_mills.to_string(),
+        ),
+        (
+            "notifyConsumerIdsChangedEnable",
+            c.notify_consumer_ids_changed_enable.to_string(),
+        ),
+        ("regionId", c.region_id.clone()),
+        ("traceOn", c.trace_on.to_string()),
+        (
+            "channelExpiredTimeout",
+            c.channel_expired_timeout.to_string(),
+        ),
+        ("enablePropertyFilter", c.enable_property_filter.to_string()),
+    ];
+    let mut text = String::new();
+    for (k, v) in pairs {
+        text.push_str(k);
+        text.push('=');
+        text.push_str(&v);
+        text.push('\n');
+    }
+    let version =
+        serde_json::to_string(&broker.topic_config_manager().data_version()).unwrap_or_default();
+    Some(
+        RemotingCommand::response_to(&request, response::SUCCESS)
+            .with_ext("version", version)
+            .with_body(text.into_bytes()),
+    )
+}
+
+pub(super) fn get_topic_stats_info(
+    broker: &Arc<BrokerController>,
+    request: RemotingCommand,
+) -> Option<RemotingCommand> {
+    let h = decode_header!(request, GetTopicStatsInfoRequestHeader);
+    let Some(topic) = broker.topic_config_manager().select_topic_config(&h.topic) else {
+        return error(
+            &request,
+            response::TOPIC_NOT_EXIST,
+            format!("topic[{}] not exist", h.topic),
+        );
+    };
+    let store = broker.message_store();
+    let broker_name = &broker.broker_config().broker_name;
+    let mut table = TopicStatsTable::default();
+    for queue_id in 0..topic.write_queue_nums.max(topic.read_queue_nums) {
+        let max = store.get_max_offset_in_queue(&h.topic, queue_id);
+        let min = store.get_min_offset_in_queue(&h.topic, queue_id);
+        let last = if max > 0 {
+            store.get_message_store_timestamp(&h.topic, queue_id, max - 1)
+        } else {
+            0
+        };
+        table.offset_table.insert(
+            MessageQueue::new(&h.topic, broker_name, queue_id),
+            TopicOffset {
+                min_offset: min,
+                max_offset: max,
+                last_update_timestamp: last.max(0),
+            },
+        );
+    }
+    ok_json(&request, &table)
+}
+
+pub(super) fn get_consume_stats(
+    broker: &Arc<BrokerController>,
+    request: RemotingCommand,
+) -> Option<RemotingCommand> {
+    let h = decode_header!(request, GetConsumeStatsRequestHeader);
+    let offsets = broker.consumer_offset_manager();
+    let topics: BTreeSet<String> = match (&h.topic, &h.topic_list) {
+        (Some(t), _) if !t.is_empty() => [t.clone()].into(),
+        (_, Some(list)) if !list.is_empty() => list
+            .split(';')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(String::from)
+            .collect(),
+        _ => offsets.which_topic_by_consumer(&h.consumer_group),
+    };
+    let store = broker.message_store();
+    let broker_name = &broker.broker_config().broker_name;
+    let mut stats = ConsumeStats::default();
+    for topic in topics {
+        let Some(config) = broker.topic_config_manager().select_topic_config(&topic) else {
+            continue;
+        };
+        for queue_id in 0..config.write_queue_nums {
+            let broker_offset = store.get_max_offset_in_queue(&topic, queue_id).max(0);
+            let consumer_offset = offsets
+                .query_offset(&h.consumer_group, &topic, queue_id)
+                .max(0);
+            let pull_offset = offsets
+                .query_pull_offset(&h.consumer_group, &topic, queue_id)
+                .max(consumer_offset);
+            let last_timestamp = if consumer_offset > 0 {
+                store
+                    .get_message_store_timestamp(&topic, queue_id, consumer_offset - 1)
+                    .max(0)
+            } else {
+                0
+            };
+            stats.offset_table.insert(
+                MessageQueue::new(&topic, broker_name, queue_id),
+                OffsetWrapper {
+                    broker_offset,
+                    consumer_offset,
+                    pull_offset,
+                    last_timestamp,
+                },
+            );
+        }
+    }
+    ok_json(&request, &stats)
+}

@@ -1,0 +1,161 @@
+//! `ClientManageProcessor`: HEART_BEAT (34), UNREGISTER_CLIENT (35), CHECK_CLIENT_CONFIG (46).
+
+use std::sync::Arc;
+
+use ferrocket_protocol::body::heartbeat::{HeartbeatData, SubscriptionData};
+use ferrocket_protocol::body::topic::perm;
+use ferrocket_protocol::code::{request as rq, response};
+use ferrocket_protocol::header::client::{
+    UnregisterClientRequestHeader, IS_SUB_CHANGE, IS_SUPPORT_HEART_BEAT_V2,
+};
+use ferrocket_protocol::RemotingCommand;
+use ferrocket_remoting::{unsupported_request, Channel};
+use serde::Deserialize;
+
+use super::{decode_body, decode_header};
+use crate::broker_controller::BrokerController;
+use crate::client::consumer_manager::ConsumerRegistration;
+use crate::client::ClientChannelInfo;
+use crate::mix_all;
+
+/// Handles the client management codes.
+pub fn process(
+    broker: &Arc<BrokerController>,
+    channel: &Channel,
+    request: RemotingCommand,
+) -> Option<RemotingCommand> {
+    match request.code {
+        rq::HEART_BEAT => heart_beat(broker, channel, request),
+        rq::UNREGISTER_CLIENT => unregister_client(broker, channel, request),
+        rq::CHECK_CLIENT_CONFIG => check_client_config(broker, request),
+        _ => Some(unsupported_request(&request)),
+    }
+}
+
+fn heart_beat(
+    broker: &Arc<BrokerController>,
+    channel: &Channel,
+    request: RemotingCommand,
+) -> Option<RemotingCommand> {
+    let data = decode_body!(request, HeartbeatData);
+    let client = ClientChannelInfo::new(
+        channel.clone(),
+        &data.client_id,
+        request.language,
+        request.version,
+    );
+    let mut sub_change = true;
+    for consumer in data.consumer_data_set {
+        let Some(group_config) = broker
+            .subscription_group_manager()
+            .find_subscription_group_config(&consumer.group_name)
+        else {
+            tracing::warn!(group = %consumer.group_name, "heartbeat for an unknown consumer group ignored");
+            continue;
+        };
+        let retry_topic = mix_all::retry_topic(&consumer.group_name);
+        broker
+            .topic_config_manager()
+            .create_topic_in_send_message_back_method(
+                &retry_topic,
+                group_config.retry_queue_nums,
+                perm::READ_WRITE,
+                0,
+            );
+        // a fingerprinted heartbeat without subscriptions keeps the ones already registered
+        let subscriptions = if data.heartbeat_fingerprint != 0 && data.without_sub {
+            match broker
+                .consumer_manager()
+                .get_consumer_group_info(&consumer.group_name)
+            {
+                Some(info) => {
+                    sub_change = false;
+                    info.subscription_table.into_values().collect()
+                }
+                None => Vec::new(),
+            }
+        } else {
+            consumer.subscription_data_set
+        };
+        broker.consumer_manager().register_consumer(
+            ConsumerRegistration {
+                group: consumer.group_name,
+                client: client.clone(),
+                consume_type: consumer.consume_type,
+                message_model: consumer.message_model,
+                consume_from_where: consumer.consume_from_where,
+                subscriptions,
+            },
+            group_config.notify_consumer_ids_changed_enable,
+        );
+    }
+    for producer in data.producer_data_set {
+        broker
+            .producer_manager()
+            .register_producer(&producer.group_name, client.clone());
+    }
+    Some(
+        RemotingCommand::response_to(&request, response::SUCCESS)
+            .with_ext(IS_SUPPORT_HEART_BEAT_V2, true)
+            .with_ext(IS_SUB_CHANGE, sub_change),
+    )
+}
+
+fn unregister_client(
+    broker: &Arc<BrokerController>,
+    channel: &Channel,
+    request: RemotingCommand,
+) -> Option<RemotingCommand> {
+    let header = decode_header!(request, UnregisterClientRequestHeader);
+    if let Some(group) = header.producer_group.as_deref() {
+        broker
+            .producer_manager()
+            .unregister_producer(group, channel);
+    }
+    if let Some(group) = header.consumer_group.as_deref() {
+        let notify = broker
+            .subscription_group_manager()
+            .get(group)
+            .is_none_or(|g| g.notify_consumer_ids_changed_enable);
+        broker
+            .consumer_manager()
+            .unregister_consumer(group, channel, notify);
+    }
+    tracing::debug!(client = %header.client_id, "client unregistered");
+    Some(RemotingCommand::response_to(&request, response::SUCCESS))
+}
+
+/// `CheckClientRequestBody`.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct CheckClientRequestBody {
+    group: String,
+    subscription_data: Option<SubscriptionData>,
+}
+
+fn check_client_config(
+    broker: &Arc<BrokerController>,
+    request: RemotingCommand,
+) -> Option<RemotingCommand> {
+    let body = decode_body!(request, CheckClientRequestBody);
+    let Some(sub) = body.subscription_data else {
+        return Some(RemotingCommand::response_to(&request, response::SUCCESS));
+    };
+    let expression_type = sub.expression_type.trim();
+    if expression_type.is_empty() || expression_type.eq_ignore_ascii_case("TAG") {
+        return Some(RemotingCommand::response_to(&request, response::SUCCESS));
+    }
+    let remark = if broker.broker_config().enable_property_filter {
+        format!(
+            "The broker does not support filtering by {expression_type} yet (group {})",
+            body.group
+        )
+    } else {
+        "The broker does not support consumer to filter message by SQL92".to_string()
+    };
+    Some(RemotingCommand::error_to(
+        &request,
+        response::SYSTEM_ERROR,
+        remark,
+    ))
+}

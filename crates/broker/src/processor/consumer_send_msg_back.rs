@@ -1,0 +1,142 @@
+//! CONSUMER_SEND_MSG_BACK (36), part of RocketMQ's `SendMessageProcessor`: a failed message
+//! goes to `%RETRY%<group>` with a growing delay, or to `%DLQ%<group>` when out of retries.
+
+use std::sync::Arc;
+
+use ferrocket_protocol::body::topic::perm;
+use ferrocket_protocol::code::response;
+use ferrocket_protocol::header::consumer_send_msg_back::ConsumerSendMsgBackRequestHeader;
+use ferrocket_protocol::message::{parse_record, property, string_to_properties};
+use ferrocket_protocol::util::create_message_id;
+use ferrocket_protocol::RemotingCommand;
+use ferrocket_remoting::Channel;
+use ferrocket_store::MessageExtBrokerInner;
+
+use super::decode_header;
+use crate::broker_controller::BrokerController;
+use crate::mix_all;
+
+/// Queues of a `%DLQ%` topic.
+const DLQ_NUMS_PER_GROUP: i32 = 1;
+/// Version from which the client's `maxReconsumeTimes` is honoured (`V3_4_9`).
+const V3_4_9: i32 = 99;
+
+fn error(
+    request: &RemotingCommand,
+    code: i32,
+    remark: impl Into<String>,
+) -> Option<RemotingCommand> {
+    Some(RemotingCommand::error_to(request, code, remark))
+}
+
+/// Handles a send-back.
+pub async fn process(
+    broker: &Arc<BrokerController>,
+    _channel: &Channel,
+    request: RemotingCommand,
+) -> Option<RemotingCommand> {
+    let h = decode_header!(request, ConsumerSendMsgBackRequestHeader);
+    let Some(group_config) = broker
+        .subscription_group_manager()
+        .find_subscription_group_config(&h.group)
+    else {
+        return error(
+            &request,
+            response::SUBSCRIPTION_GROUP_NOT_EXIST,
+            format!("subscription group not exist, {}", h.group),
+        );
+    };
+    if !perm::is_writeable(broker.broker_config().broker_permission) {
+        return error(
+            &request,
+            response::NO_PERMISSION,
+            format!(
+                "the broker[{}] sending message is forbidden",
+                broker.broker_config().broker_ip1
+            ),
+        );
+    }
+    if group_config.retry_queue_nums <= 0 {
+        return Some(RemotingCommand::response_to(&request, response::SUCCESS));
+    }
+    let Some(record) = broker.message_store().look_message_by_offset(h.offset) else {
+        return error(
+            &request,
+            response::SYSTEM_ERROR,
+            format!("look message by offset failed, {}", h.offset),
+        );
+    };
+    let Ok(view) = parse_record(&record) else {
+        return error(
+            &request,
+            response::SYSTEM_ERROR,
+            format!("the message at offset {} cannot be decoded", h.offset),
+        );
+    };
+    let mut properties = string_to_properties(&view.properties_lossy());
+    if !properties.contains_key(property::RETRY_TOPIC) {
+        properties.insert(property::RETRY_TOPIC, view.topic_lossy().as_ref());
+    }
+    let mut max_reconsume_times = group_config.retry_max_times;
+    if request.version >= V3_4_9 {
+        if let Some(m) = h.max_reconsume_times {
+            max_reconsume_times = m;
+        }
+    }
+    let topics = broker.topic_config_manager();
+    let (topic, queue_id) = if view.reconsume_times >= max_reconsume_times || h.delay_level < 0 {
+        let dlq = mix_all::dlq_topic(&h.group);
+        topics.create_topic_in_send_message_back_method(
+            &dlq,
+            DLQ_NUMS_PER_GROUP,
+            perm::READ_WRITE,
+            0,
+        );
+        properties.remove(property::DELAY);
+        (dlq, 0)
+    } else {
+        let retry = mix_all::retry_topic(&h.group);
+        topics.create_topic_in_send_message_back_method(
+            &retry,
+            group_config.retry_queue_nums,
+            perm::READ_WRITE,
+            0,
+        );
+        let level = if h.delay_level == 0 {
+            3 + view.reconsume_times
+        } else {
+            h.delay_level
+        };
+        properties.insert(property::DELAY, level.to_string());
+        let queue_id = rand::random::<u32>() % group_config.retry_queue_nums as u32;
+        (retry, queue_id as i32)
+    };
+    if !properties.contains_key(property::ORIGIN_MESSAGE_ID) {
+        let origin = create_message_id(view.store_host, view.physical_offset);
+        properties.insert(property::ORIGIN_MESSAGE_ID, origin);
+    }
+    properties.insert(property::WAIT, "false");
+    let mut msg = MessageExtBrokerInner {
+        topic,
+        queue_id,
+        flag: view.flag,
+        body: record.slice_ref(view.body),
+        sys_flag: view.sys_flag,
+        born_timestamp: view.born_timestamp,
+        born_host: view.born_host,
+        store_host: broker.store_host(),
+        reconsume_times: view.reconsume_times + 1,
+        ..Default::default()
+    };
+    msg.set_properties(&properties);
+    broker
+        .schedule_message_service()
+        .transform_delay_level_message(&mut msg);
+    let result = broker.message_store().put_message(msg).await;
+    if result.is_ok() {
+        broker.broker_stats_manager().inc_put(1);
+        Some(RemotingCommand::response_to(&request, response::SUCCESS))
+    } else {
+        error(&request, response::SYSTEM_ERROR, result.status.as_str())
+    }
+}

@@ -1,0 +1,173 @@
+//! Request processors and the dispatcher routing each request code to one of them
+//! (RocketMQ's `registerProcessor` table).
+
+pub mod admin_broker_processor;
+pub mod client_manage_processor;
+pub mod consumer_manage_processor;
+pub mod consumer_send_msg_back;
+pub mod end_transaction_processor;
+pub mod pull_message_processor;
+pub mod query_message_processor;
+pub mod send_message_processor;
+
+use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, OnceLock, Weak};
+
+use ferrocket_protocol::code::{request as rq, response};
+use ferrocket_protocol::header::CommandCustomHeader;
+use ferrocket_protocol::{HeaderError, RemotingCommand};
+use ferrocket_remoting::{Channel, RequestProcessor};
+use futures::FutureExt;
+use parking_lot::Mutex;
+
+use crate::broker_controller::BrokerController;
+use crate::client::client_housekeeping::ClientHousekeepingService;
+
+/// The broker's `RequestProcessor`: routes requests by code, tracks connections.
+pub struct BrokerRequestProcessor {
+    broker: OnceLock<Weak<BrokerController>>,
+    housekeeping: Arc<ClientHousekeepingService>,
+    channels: Mutex<HashMap<u64, Channel>>,
+}
+
+impl BrokerRequestProcessor {
+    /// A dispatcher whose closed connections are reported to `housekeeping`.
+    pub fn new(housekeeping: Arc<ClientHousekeepingService>) -> Self {
+        BrokerRequestProcessor {
+            broker: OnceLock::new(),
+            housekeeping,
+            channels: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Connects the dispatcher to its broker once the broker is fully built; requests arriving
+    /// earlier are answered SYSTEM_BUSY.
+    pub fn attach(&self, broker: Arc<BrokerController>) {
+        let _ = self.broker.set(Arc::downgrade(&broker));
+    }
+
+    /// Closes every client connection (shutdown).
+    pub fn close_all_channels(&self) {
+        let channels: Vec<Channel> = self.channels.lock().values().cloned().collect();
+        for ch in channels {
+            ch.close();
+        }
+    }
+}
+
+impl RequestProcessor for BrokerRequestProcessor {
+    async fn process_request(
+        &self,
+        channel: Channel,
+        request: RemotingCommand,
+    ) -> Option<RemotingCommand> {
+        let Some(broker) = self.broker.get().and_then(Weak::upgrade) else {
+            return Some(RemotingCommand::error_to(
+                &request,
+                response::SYSTEM_BUSY,
+                "[REJECTREQUEST]system busy, the broker is starting or stopping",
+            ));
+        };
+        let code = request.code;
+        let skeleton = RemotingCommand::response_to(&request, response::SYSTEM_ERROR);
+        match AssertUnwindSafe(dispatch(&broker, &channel, request))
+            .catch_unwind()
+            .await
+        {
+            Ok(reply) => reply,
+            Err(panic) => {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic".into());
+                tracing::error!(code, remote = %channel.remote_addr(), panic = %what, "request processing panicked");
+                Some(skeleton.with_remark(format!(
+                    "the broker failed to process request {code}: {what}"
+                )))
+            }
+        }
+    }
+
+    fn on_channel_open(&self, channel: &Channel) {
+        self.channels.lock().insert(channel.id(), channel.clone());
+    }
+
+    fn on_channel_close(&self, channel: &Channel) {
+        self.channels.lock().remove(&channel.id());
+        self.housekeeping.on_channel_close(channel);
+    }
+}
+
+async fn dispatch(
+    broker: &Arc<BrokerController>,
+    channel: &Channel,
+    request: RemotingCommand,
+) -> Option<RemotingCommand> {
+    match request.code {
+        rq::SEND_MESSAGE | rq::SEND_MESSAGE_V2 | rq::SEND_BATCH_MESSAGE => {
+            send_message_processor::process(broker, channel, request).await
+        }
+        rq::END_TRANSACTION => end_transaction_processor::process(broker, channel, request).await,
+        rq::CONSUMER_SEND_MSG_BACK => {
+            consumer_send_msg_back::process(broker, channel, request).await
+        }
+        rq::PULL_MESSAGE | rq::LITE_PULL_MESSAGE => {
+            pull_message_processor::process(broker, channel, request).await
+        }
+        rq::HEART_BEAT | rq::UNREGISTER_CLIENT | rq::CHECK_CLIENT_CONFIG => {
+            client_manage_processor::process(broker, channel, request)
+        }
+        rq::GET_CONSUMER_LIST_BY_GROUP | rq::QUERY_CONSUMER_OFFSET | rq::UPDATE_CONSUMER_OFFSET => {
+            consumer_manage_processor::process(broker, channel, request)
+        }
+        rq::QUERY_MESSAGE | rq::VIEW_MESSAGE_BY_ID => {
+            query_message_processor::process(broker, channel, request).await
+        }
+        _ => admin_broker_processor::process(broker, channel, request).await,
+    }
+}
+
+/// The reply to a request whose header does not decode (RocketMQ answers SYSTEM_ERROR).
+pub(crate) fn header_error(request: &RemotingCommand, e: HeaderError) -> RemotingCommand {
+    RemotingCommand::error_to(request, response::SYSTEM_ERROR, e.to_string())
+}
+
+/// Decodes a header or returns the error reply from the enclosing function.
+macro_rules! decode_header {
+    ($request:expr, $ty:ty) => {
+        match <$ty as ferrocket_protocol::header::CommandCustomHeader>::decode(&$request) {
+            Ok(h) => h,
+            Err(e) => return Some(crate::processor::header_error(&$request, e)),
+        }
+    };
+}
+pub(crate) use decode_header;
+
+/// A success reply carrying `header`.
+pub(crate) fn success_with<H: CommandCustomHeader>(
+    request: &RemotingCommand,
+    header: &H,
+) -> RemotingCommand {
+    let mut r = RemotingCommand::response_to(request, response::SUCCESS);
+    header.write_to(&mut r);
+    r
+}
+
+/// Decodes a JSON body or returns the error reply from the enclosing function.
+macro_rules! decode_body {
+    ($request:expr, $ty:ty) => {
+        match ferrocket_protocol::body::decode::<$ty>(&$request.body) {
+            Ok(b) => b,
+            Err(e) => {
+                return Some(ferrocket_protocol::RemotingCommand::error_to(
+                    &$request,
+                    ferrocket_protocol::code::response::SYSTEM_ERROR,
+                    format!("malformed request body: {e}"),
+                ))
+            }
+        }
+    };
+}
+pub(crate) use decode_body;

@@ -1,0 +1,141 @@
+//! `BrokerStatsManager`: message totals and rates for GET_BROKER_RUNTIME_INFO.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+
+/// Interval between rate samples.
+pub const SAMPLE_INTERVAL: Duration = Duration::from_secs(10);
+/// Samples kept: enough for a 600 s window.
+const SAMPLES: usize = 61;
+
+#[derive(Clone, Copy)]
+struct Sample {
+    at: Instant,
+    put: u64,
+    get: u64,
+}
+
+/// Counts stored and delivered messages and derives rates over 10 s, 60 s and 600 s.
+pub struct BrokerStatsManager {
+    msg_put_total: AtomicU64,
+    msg_get_total: AtomicU64,
+    samples: Mutex<VecDeque<Sample>>,
+}
+
+impl Default for BrokerStatsManager {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl BrokerStatsManager {
+    /// Zero counters.
+    pub fn new() -> Self {
+        let mut samples = VecDeque::with_capacity(SAMPLES);
+        samples.push_back(Sample {
+            at: Instant::now(),
+            put: 0,
+            get: 0,
+        });
+        BrokerStatsManager {
+            msg_put_total: AtomicU64::new(0),
+            msg_get_total: AtomicU64::new(0),
+            samples: Mutex::new(samples),
+        }
+    }
+
+    /// `n` messages stored.
+    pub fn inc_put(&self, n: u64) {
+        self.msg_put_total.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// `n` messages delivered to consumers.
+    pub fn inc_get(&self, n: u64) {
+        self.msg_get_total.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Messages stored since start.
+    pub fn put_total(&self) -> u64 {
+        self.msg_put_total.load(Ordering::Relaxed)
+    }
+
+    /// Messages delivered since start.
+    pub fn get_total(&self) -> u64 {
+        self.msg_get_total.load(Ordering::Relaxed)
+    }
+
+    /// Records one sample; called every [`SAMPLE_INTERVAL`].
+    pub fn sample(&self) {
+        let s = Sample {
+            at: Instant::now(),
+            put: self.put_total(),
+            get: self.get_total(),
+        };
+        let mut samples = self.samples.lock();
+        if samples.len() == SAMPLES {
+            samples.pop_front();
+        }
+        samples.push_back(s);
+    }
+
+    /// `"tps10 tps60 tps600"` for stored messages, the format mqadmin parses.
+    pub fn put_tps(&self) -> String {
+        self.tps(|s| s.put, self.put_total())
+    }
+
+    /// `"tps10 tps60 tps600"` for delivered messages.
+    pub fn get_transferred_tps(&self) -> String {
+        self.tps(|s| s.get, self.get_total())
+    }
+
+    fn tps(&self, value: impl Fn(&Sample) -> u64, now_value: u64) -> String {
+        let samples = self.samples.lock();
+        let now = Instant::now();
+        let rate = |window: Duration| {
+            let base = samples
+                .iter()
+                .find(|s| now.duration_since(s.at) <= window)
+                .or(samples.back());
+            match base {
+                Some(b) => {
+                    let secs = now.duration_since(b.at).as_secs_f64();
+                    if secs < 0.001 {
+                        0.0
+                    } else {
+                        (now_value.saturating_sub(value(b))) as f64 / secs
+                    }
+                }
+                None => 0.0,
+            }
+        };
+        format!(
+            "{:.2} {:.2} {:.2}",
+            rate(Duration::from_secs(10)),
+            rate(Duration::from_secs(60)),
+            rate(Duration::from_secs(600))
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_three_rates() {
+        let s = BrokerStatsManager::new();
+        s.inc_put(5);
+        s.inc_get(2);
+        s.sample();
+        let tps = s.put_tps();
+        assert_eq!(tps.split(' ').count(), 3);
+        for part in tps.split(' ') {
+            assert!(part.parse::<f64>().is_ok(), "{tps}");
+        }
+        assert_eq!(s.put_total(), 5);
+        assert_eq!(s.get_total(), 2);
+    }
+}

@@ -1,0 +1,6 @@
+//! Topic configuration: validation rules and the persisted topic table.
+
+pub mod topic_config_manager;
+pub mod topic_validator;
+
+pub use topic_config_manager::TopicConfigManager;

@@ -1,0 +1,257 @@
+//! `TransactionalMessageCheckService`: asks producers about half messages nobody resolved.
+//!
+//! Every `transactionCheckInterval` it walks the half queue from the system group's offset,
+//! skipping offsets the op queue marks resolved. An unresolved half message older than
+//! `transactionTimeOut` is appended again (with `TRANSACTION_CHECK_TIMES` + 1) and
+//! CHECK_TRANSACTION_STATE is sent one-way to a producer of its group; after
+//! `transactionCheckMax` checks it is moved to `TRANS_CHECK_MAX_TIME_TOPIC`.
+
+use std::collections::HashSet;
+use std::sync::Weak;
+use std::time::Duration;
+
+use ferrocket_protocol::body::topic::perm;
+use ferrocket_protocol::code::request;
+use ferrocket_protocol::header::transaction::CheckTransactionStateRequestHeader;
+use ferrocket_protocol::header::CommandCustomHeader;
+use ferrocket_protocol::message::{
+    decode_message, encode_message_ext, parse_record, property, string_to_properties,
+};
+use ferrocket_protocol::util::now_millis;
+use ferrocket_protocol::RemotingCommand;
+
+use super::transactional_message_bridge::{copy_record, parse_op_body};
+use crate::broker_controller::BrokerController;
+use crate::mix_all::CID_SYS_RMQ_TRANS;
+use crate::topic::topic_validator::{
+    RMQ_SYS_TRANS_CHECK_MAX_TIME_TOPIC, RMQ_SYS_TRANS_HALF_TOPIC, RMQ_SYS_TRANS_OP_HALF_TOPIC,
+};
+
+/// Op messages read per round at most.
+const MAX_OP_MESSAGES_PER_ROUND: usize = 65_536;
+/// Records read per store call.
+const BATCH: i32 = 32;
+
+/// Runs one check round every `transactionCheckInterval` until the task is aborted.
+pub async fn run(broker: Weak<BrokerController>, interval: Duration) {
+    loop {
+        tokio::time::sleep(interval).await;
+        let Some(b) = broker.upgrade() else { return };
+        check(&b).await;
+    }
+}
+
+fn start_offset(broker: &BrokerController, topic: &str) -> i64 {
+    let committed = broker
+        .consumer_offset_manager()
+        .query_offset(CID_SYS_RMQ_TRANS, topic, 0);
+    let min = broker.message_store().get_min_offset_in_queue(topic, 0);
+    committed.max(min)
+}
+
+/// Reads the op queue from the group's offset: every op queue offset with the half offsets it
+/// resolves.
+fn load_ops(broker: &BrokerController, from: i64) -> Vec<(i64, Vec<i64>)> {
+    let store = broker.message_store();
+    let max = store.get_max_offset_in_queue(RMQ_SYS_TRANS_OP_HALF_TOPIC, 0);
+    let mut ops = Vec::new();
+    let mut offset = from;
+    while offset < max && ops.len() < MAX_OP_MESSAGES_PER_ROUND {
+        let r = store.get_message(
+            "",
+            RMQ_SYS_TRANS_OP_HALF_TOPIC,
+            0,
+            offset,
+            BATCH,
+            i32::MAX,
+            None,
+        );
+        if r.next_begin_offset <= offset {
+            break;
+        }
+        for (record, qo) in r.messages.iter().zip(&r.message_queue_offsets) {
+            if let Ok(view) = parse_record(record) {
+                ops.push((*qo, parse_op_body(view.body)));
+            }
+        }
+        offset = r.next_begin_offset;
+    }
+    ops
+}
+
+/// One check round.
+pub async fn check(broker: &BrokerController) {
+    let store = broker.message_store().clone();
+    let config = broker.broker_config();
+    let half_start = start_offset(broker, RMQ_SYS_TRANS_HALF_TOPIC);
+    let half_max = store.get_max_offset_in_queue(RMQ_SYS_TRANS_HALF_TOPIC, 0);
+    if half_start >= half_max {
+        return;
+    }
+    let op_start = start_offset(broker, RMQ_SYS_TRANS_OP_HALF_TOPIC);
+    let ops = load_ops(broker, op_start);
+    let resolved: HashSet<i64> = ops
+        .iter()
+        .flat_map(|(_, offsets)| offsets.iter().copied())
+        .collect();
+    let now = now_millis();
+
+    let mut offset = half_start;
+    'walk: while offset < half_max {
+        let r = store.get_message(
+            "",
+            RMQ_SYS_TRANS_HALF_TOPIC,
+            0,
+            offset,
+            BATCH,
+            i32::MAX,
+            None,
+        );
+        if r.next_begin_offset <= offset {
+            break;
+        }
+        for (record, qo) in r.messages.iter().zip(&r.message_queue_offsets) {
+            let qo = *qo;
+            if resolved.contains(&qo) {
+                offset = qo + 1;
+                continue;
+            }
+            let Ok(view) = parse_record(record) else {
+                offset = qo + 1;
+                continue;
+            };
+            let mut properties = string_to_properties(&view.properties_lossy());
+            let checks: i32 = properties
+                .get(property::TRANSACTION_CHECK_TIMES)
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            if checks >= config.transaction_check_max {
+                let topic = RMQ_SYS_TRANS_CHECK_MAX_TIME_TOPIC;
+                broker
+                    .topic_config_manager()
+                    .create_topic_in_send_message_back_method(topic, 1, perm::READ_WRITE, 0);
+                let discarded = copy_record(&view, record, topic, 0, &properties);
+                if !store.put_message(discarded).await.is_ok() {
+                    break 'walk;
+                }
+                tracing::warn!(
+                    half_offset = qo,
+                    checks,
+                    "half message discarded after too many checks"
+                );
+                offset = qo + 1;
+                continue;
+            }
+            let immunity = properties
+                .get(property::CHECK_IMMUNITY_TIME_IN_SECONDS)
+                .and_then(|v| v.parse::<i64>().ok())
+                .map(|s| s * 1000)
+                .unwrap_or(config.transaction_time_out as i64);
+            if now - view.store_timestamp < immunity {
+                break 'walk;
+            }
+            properties.insert(property::TRANSACTION_CHECK_TIMES, (checks + 1).to_string());
+            let renewed = copy_record(&view, record, RMQ_SYS_TRANS_HALF_TOPIC, 0, &properties);
+            let put = store.put_message(renewed).await;
+            let Some(append) = put.append.filter(|_| put.status.is_ok()) else {
+                break 'walk;
+            };
+            send_check_message(
+                broker,
+                &view,
+                record,
+                append.wrote_offset,
+                append.logics_offset,
+                &append.msg_id,
+            )
+            .await;
+            offset = qo + 1;
+        }
+        offset = offset.max(r.next_begin_offset.min(half_max));
+    }
+    let offsets = broker.consumer_offset_manager();
+    offsets.commit_offset(
+        "broker",
+        CID_SYS_RMQ_TRANS,
+        RMQ_SYS_TRANS_HALF_TOPIC,
+        0,
+        offset,
+    );
+    // an op message may be dropped once every half offset it lists is behind the half progress
+    let mut op_offset = op_start;
+    for (qo, halves) in &ops {
+        if halves.iter().all(|h| *h < offset) {
+            op_offset = qo + 1;
+        } else {
+            break;
+        }
+    }
+    offsets.commit_offset(
+        "broker",
+        CID_SYS_RMQ_TRANS,
+        RMQ_SYS_TRANS_OP_HALF_TOPIC,
+        0,
+        op_offset,
+    );
+}
+
+async fn send_check_message(
+    broker: &BrokerController,
+    view: &ferrocket_protocol::message::RecordView<'_>,
+    record: &bytes::Bytes,
+    commit_log_offset: i64,
+    queue_offset: i64,
+    offset_msg_id: &str,
+) {
+    let Ok((mut msg, _)) = decode_message(record) else {
+        return;
+    };
+    let real_topic = msg
+        .message
+        .property(property::REAL_TOPIC)
+        .map(str::to_string);
+    let real_queue = msg
+        .message
+        .property(property::REAL_QID)
+        .and_then(|q| q.parse().ok());
+    if let Some(t) = &real_topic {
+        msg.message.topic = t.clone();
+    }
+    if let Some(q) = real_queue {
+        msg.queue_id = q;
+    }
+    msg.commit_log_offset = commit_log_offset;
+    msg.queue_offset = queue_offset;
+    let Ok(body) = encode_message_ext(&msg) else {
+        return;
+    };
+    let uniq = msg.message.property(property::UNIQ_KEY).map(str::to_string);
+    let header = CheckTransactionStateRequestHeader {
+        topic: real_topic,
+        tran_state_table_offset: queue_offset,
+        commit_log_offset,
+        msg_id: uniq.clone(),
+        transaction_id: msg
+            .message
+            .property(property::TRANSACTION_ID)
+            .map(str::to_string)
+            .or(uniq),
+        offset_msg_id: Some(offset_msg_id.to_string()),
+        broker_name: Some(broker.broker_config().broker_name.clone()),
+    };
+    let mut cmd = RemotingCommand::request(request::CHECK_TRANSACTION_STATE);
+    header.write_to(&mut cmd);
+    cmd.body = body.into();
+    let group = string_to_properties(&view.properties_lossy())
+        .get(property::PGROUP)
+        .map(str::to_string)
+        .unwrap_or_default();
+    match broker.producer_manager().get_available_channel(&group) {
+        Some(ch) => {
+            if let Err(e) = ch.send_oneway(cmd).await {
+                tracing::debug!(group = %group, error = %e, "transaction check not sent");
+            }
+        }
+        None => tracing::debug!(group = %group, "no producer online to check a transaction"),
+    }
+}

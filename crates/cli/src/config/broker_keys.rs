@@ -1,0 +1,41 @@
+//! The `BrokerConfig` keys of a RocketMQ broker properties file.
+
+use ferrocket_broker::BrokerConfig;
+
+use super::keys::{at_least, boolean, config_keys, integer, non_empty, optional, text, ConfigKey};
+
+/// Every `BrokerConfig` key Ferrocket reads, with its parser.
+pub const BROKER_KEYS: &[ConfigKey<BrokerConfig>] = config_keys!(BrokerConfig;
+    "brokerClusterName" => broker_cluster_name: non_empty,
+    "brokerName" => broker_name: non_empty,
+    "brokerId" => broker_id: at_least(0i64),
+    "brokerIP1" => broker_ip1: non_empty,
+    "listenPort" => listen_port: integer::<u16>,
+    "bindAddress" => bind_address: non_empty,
+    "namesrvAddr" => namesrv_addr: optional,
+    "autoCreateTopicEnable" => auto_create_topic_enable: boolean,
+    "autoCreateSubscriptionGroup" => auto_create_subscription_group: boolean,
+    "defaultTopicQueueNums" => default_topic_queue_nums: at_least(1i32),
+    "clusterTopicEnable" => cluster_topic_enable: boolean,
+    "brokerTopicEnable" => broker_topic_enable: boolean,
+    "brokerPermission" => broker_permission: permission,
+    "registerNameServerPeriod" => register_name_server_period: at_least(1u64),
+    "registerBrokerTimeoutMills" => register_broker_timeout_mills: at_least(1u64),
+    "flushConsumerOffsetInterval" => flush_consumer_offset_interval: at_least(1u64),
+    "longPollingEnable" => long_polling_enable: boolean,
+    "shortPollingTimeMills" => short_polling_time_mills: integer::<u64>,
+    "notifyConsumerIdsChangedEnable" => notify_consumer_ids_changed_enable: boolean,
+    "regionId" => region_id: text,
+    "traceOn" => trace_on: boolean,
+    "channelExpiredTimeout" => channel_expired_timeout: at_least(1u64),
+    "enablePropertyFilter" => enable_property_filter: boolean,
+    "rejectTransactionMessage" => reject_transaction_message: boolean,
+);
+
+/// `PermName` bits: 0..=7 (INHERIT 1, WRITE 2, READ 4).
+fn permission(v: &str) -> Result<i32, String> {
+    match v.parse::<i32>() {
+        Ok(p) if (0..=7).contains(&p) => Ok(p),
+        _ => Err("expected a permission from 0 to 7 (READ 4 | WRITE 2 | INHERIT 1)".into()),
+    }
+}

@@ -1,0 +1,403 @@
+//! Broker settings from a RocketMQ broker properties file, the command line and the environment.
+//!
+//! As in RocketMQ, every key of the file is offered to each config object (`BrokerConfig`,
+//! `MessageStoreConfig`) and applied wherever a field of that name exists. A key no object knows
+//! is a warning naming it; a value that does not parse is an error naming the key and the value.
+
+pub mod broker_keys;
+pub mod compat;
+pub mod keys;
+pub mod store_keys;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use ferrocket_broker::BrokerConfig;
+use ferrocket_store::MessageStoreConfig;
+
+use crate::properties::{self, Property};
+
+/// Where the store lives when neither `--store` nor `storePathRootDir` says otherwise.
+pub const DEFAULT_STORE_DIR: &str = "./store";
+
+/// Every key RocketMQ's broker reads (field names of its config classes, 4.9 and 5.x).
+const ROCKETMQ_KEYS: &str = include_str!("rocketmq_keys.txt");
+
+/// The settings a broker starts with.
+#[derive(Debug, Clone)]
+pub struct BrokerSettings {
+    /// Broker-level settings.
+    pub broker: BrokerConfig,
+    /// Store settings.
+    pub store: MessageStoreConfig,
+}
+
+/// Command-line values that take precedence over the file.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `-n`: name server addresses.
+    pub namesrv_addr: Option<String>,
+    /// `--store`: the store root directory.
+    pub store_dir: Option<PathBuf>,
+}
+
+impl BrokerSettings {
+    /// RocketMQ's defaults, with the store in [`DEFAULT_STORE_DIR`].
+    pub fn defaults() -> Self {
+        let mut store = MessageStoreConfig::default();
+        store_keys::set_root_dir(&mut store, PathBuf::from(DEFAULT_STORE_DIR));
+        BrokerSettings {
+            broker: BrokerConfig::default(),
+            store,
+        }
+    }
+
+    /// Reads `config_file` (if any), then applies `overrides`, then `NAMESRV_ADDR` (`env_namesrv`)
+    /// when neither `-n` nor the file named a name server. Returns the settings and the warnings
+    /// to log.
+    pub fn load(
+        config_file: Option<&Path>,
+        overrides: &Overrides,
+        env_namesrv: Option<String>,
+    ) -> anyhow::Result<(BrokerSettings, Vec<String>)> {
+        let mut settings = BrokerSettings::defaults();
+        let mut warnings = Vec::new();
+        if let Some(path) = config_file {
+            let bytes = std::fs::read(path).with_context(|| {
+                format!("cannot read the broker config file {}", path.display())
+            })?;
+            let text = properties::decode_text(&bytes);
+            let props =
+                properties::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            warnings = settings.apply_properties(&props, &path.display().to_string())?;
+        }
+        if let Some(dir) = &overrides.store_dir {
+            store_keys::set_root_dir(&mut settings.store, dir.clone());
+        }
+        store_keys::validate(&settings.store).map_err(|e| match config_file {
+            Some(path) => anyhow::anyhow!("{}: invalid store settings: {e}", path.display()),
+            None => anyhow::anyhow!("invalid store settings: {e}"),
+        })?;
+        if let Some(addr) = overrides
+            .namesrv_addr
+            .clone()
+            .filter(|a| !a.trim().is_empty())
+        {
+            settings.broker.namesrv_addr = Some(addr);
+        } else if settings.broker.namesrv_addr.is_none() {
+            settings.broker.namesrv_addr = env_namesrv.filter(|a| !a.trim().is_empty());
+        }
+        Ok((settings, warnings))
+    }
+
+    /// Applies file properties; `source` names the file in messages.
+    pub fn apply_properties(
+        &mut self,
+        props: &[Property],
+        source: &str,
+    ) -> anyhow::Result<Vec<String>> {
+        let mut warnings = Vec::new();
+        for p in props {
+            let broker_key = keys::find(broker_keys::BROKER_KEYS, &p.key);
+            let store_key = keys::find(store_keys::STORE_KEYS, &p.key);
+            let bad_value = |reason: String| {
+                anyhow::anyhow!(
+                    "{source}:{}: bad value '{}' for key '{}': {reason}",
+                    p.line,
+                    p.value,
+                    p.key
+                )
+            };
+            match compat::check(&p.key, &p.value) {
+                Some(compat::Verdict::Accepted) => continue,
+                Some(compat::Verdict::Warn(w)) => {
+                    warnings.push(format!("{source}:{}: {w}", p.line));
+                    continue;
+                }
+                Some(compat::Verdict::Reject(reason)) => return Err(bad_value(reason)),
+                None => {}
+            }
+            if let Some(k) = broker_key {
+                (k.apply)(&mut self.broker, &p.value).map_err(bad_value)?;
+            }
+            if let Some(k) = store_key {
+                (k.apply)(&mut self.store, &p.value).map_err(bad_value)?;
+            }
+            if broker_key.is_none() && store_key.is_none() {
+                warnings.push(unknown_key_warning(source, p));
+            }
+        }
+        Ok(warnings)
+    }
+}
+
+/// Every key Ferrocket reads from a broker properties file.
+pub fn supported_keys() -> impl Iterator<Item = &'static str> {
+    broker_keys::BROKER_KEYS
+        .iter()
+        .map(|k| k.name)
+        .chain(store_keys::STORE_KEYS.iter().map(|k| k.name))
+}
+
+fn unknown_key_warning(source: &str, p: &Property) -> String {
+    if ROCKETMQ_KEYS.split_whitespace().any(|k| k == p.key) {
+        return format!(
+            "{source}:{}: key '{}' is a RocketMQ setting Ferrocket does not implement; ignored",
+            p.line, p.key
+        );
+    }
+    let suggestion = supported_keys()
+        .map(|k| {
+            (
+                edit_distance(&k.to_ascii_lowercase(), &p.key.to_ascii_lowercase()),
+                k,
+            )
+        })
+        .filter(|(d, _)| *d <= 2)
+        .min()
+        .map(|(_, k)| format!(" (did you mean '{k}'?)"))
+        .unwrap_or_default();
+    format!(
+        "{source}:{}: unknown key '{}' ignored{suggestion}",
+        p.line, p.key
+    )
+}
+
+/// Levenshtein distance, for "did you mean" hints.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn apply(text: &str) -> anyhow::Result<(BrokerSettings, Vec<String>)> {
+        let mut s = BrokerSettings::defaults();
+        let w = s.apply_properties(&properties::parse(text).unwrap(), "broker.conf")?;
+        Ok((s, w))
+    }
+
+    #[test]
+    fn rocketmq_sample_broker_conf() {
+        let (s, _) = apply(
+            "brokerClusterName = DefaultCluster\nbrokerName = broker-b\nbrokerId = 0\n\
+             deleteWhen = 04\nfileReservedTime = 48\nbrokerRole = ASYNC_MASTER\nflushDiskType = ASYNC_FLUSH\n\
+             listenPort=10921\nnamesrvAddr=10.0.0.1:9876;10.0.0.2:9876\nautoCreateTopicEnable=false\n\
+             defaultTopicQueueNums=4\nbrokerIP1=192.168.1.5\n",
+        )
+        .unwrap();
+        assert_eq!(s.broker.broker_name, "broker-b");
+        assert_eq!(s.broker.listen_port, 10921);
+        assert!(!s.broker.auto_create_topic_enable);
+        assert_eq!(s.broker.default_topic_queue_nums, 4);
+        assert_eq!(s.broker.broker_addr(), "192.168.1.5:10921");
+        assert_eq!(s.broker.namesrv_addrs(), ["10.0.0.1:9876", "10.0.0.2:9876"]);
+    }
+
+    #[test]
+    fn bad_value_names_file_line_key_and_value() {
+        let err = apply("brokerName=a\nlistenPort=abc\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("broker.conf:2"), "{err}");
+        assert!(
+            err.contains("'listenPort'") && err.contains("'abc'"),
+            "{err}"
+        );
+        let err = apply("autoCreateTopicEnable=yes\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("expected true or false"), "{err}");
+        let err = apply("brokerPermission=9\n").unwrap_err().to_string();
+        assert!(err.contains("brokerPermission"), "{err}");
+    }
+
+    #[test]
+    fn broker_role_masters_only() {
+        let (_, w) = apply("brokerRole=ASYNC_MASTER\n").unwrap();
+        assert!(w.is_empty(), "{w:?}");
+        let (_, w) = apply("brokerRole=SYNC_MASTER\n").unwrap();
+        assert!(w[0].contains("SYNC_MASTER"), "{w:?}");
+        let err = apply("brokerRole=SLAVE\n").unwrap_err().to_string();
+        assert!(err.contains("brokerRole") && err.contains("SLAVE"), "{err}");
+        assert!(apply("brokerRole=LEADER\n").is_err());
+    }
+
+    #[test]
+    fn unknown_and_unimplemented_keys_are_warnings() {
+        let (s, w) = apply("brokerNmae=x\nsendMessageThreadPoolNums=4\ntotallyMadeUp=1\n").unwrap();
+        assert_eq!(s.broker.broker_name, "broker-a");
+        assert_eq!(w.len(), 3, "{w:?}");
+        assert!(
+            w[0].contains("unknown key 'brokerNmae'") && w[0].contains("did you mean 'brokerName'"),
+            "{}",
+            w[0]
+        );
+        assert!(
+            w[1].contains("'sendMessageThreadPoolNums' is a RocketMQ setting"),
+            "{}",
+            w[1]
+        );
+        assert!(
+            w[2].contains("'totallyMadeUp'") && !w[2].contains("did you mean"),
+            "{}",
+            w[2]
+        );
+    }
+
+    #[test]
+    fn namesrv_precedence_flag_then_file_then_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let with_file = dir.path().join("with.conf");
+        std::fs::write(&with_file, "namesrvAddr=file:9876\n").unwrap();
+        let without = dir.path().join("without.conf");
+        std::fs::write(&without, "brokerName=b\n").unwrap();
+        let env = || Some("env:9876".to_string());
+        let flag = Overrides {
+            namesrv_addr: Some("flag:9876".into()),
+            ..Default::default()
+        };
+        let addr = |file: &Path, o: &Overrides| {
+            BrokerSettings::load(Some(file), o, env())
+                .unwrap()
+                .0
+                .broker
+                .namesrv_addr
+                .unwrap()
+        };
+        assert_eq!(addr(&with_file, &flag), "flag:9876");
+        assert_eq!(addr(&with_file, &Overrides::default()), "file:9876");
+        assert_eq!(addr(&without, &Overrides::default()), "env:9876");
+        let (s, _) = BrokerSettings::load(None, &Overrides::default(), None).unwrap();
+        assert_eq!(s.broker.namesrv_addr, None);
+    }
+
+    #[test]
+    fn store_flag_overrides_the_file_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let conf = dir.path().join("broker.conf");
+        std::fs::write(&conf, "storePathRootDir=/from/file\n").unwrap();
+        let o = Overrides {
+            store_dir: Some(dir.path().join("flag")),
+            ..Default::default()
+        };
+        let (s, _) = BrokerSettings::load(Some(&conf), &o, None).unwrap();
+        assert_eq!(store_keys::root_dir(&s.store), dir.path().join("flag"));
+        let (s, _) = BrokerSettings::load(Some(&conf), &Overrides::default(), None).unwrap();
+        assert_eq!(store_keys::root_dir(&s.store), Path::new("/from/file"));
+        let (s, _) = BrokerSettings::load(None, &Overrides::default(), None).unwrap();
+        assert_eq!(store_keys::root_dir(&s.store), Path::new(DEFAULT_STORE_DIR));
+    }
+
+    #[test]
+    fn store_keys_and_legacy_spellings() {
+        let (s, w) = apply(
+            "storePathCommitLog=/data/commitlog
+mapedFileSizeCommitLog=10485760
+             mappedFileSizeConsumeQueue=600000
+flushDiskType=SYNC_FLUSH
+syncFlushTimeout=3000
+             maxMessageSize=1048576
+flushIntervalCommitLog=200
+checkCRCOnRecover=false
+",
+        )
+        .unwrap();
+        assert!(w.is_empty(), "{w:?}");
+        assert_eq!(s.store.commit_log_path(), Path::new("/data/commitlog"));
+        assert_eq!(s.store.mapped_file_size_commit_log, 10_485_760);
+        assert_eq!(s.store.mapped_file_size_consume_queue, 600_000);
+        assert_eq!(
+            s.store.flush_disk_type,
+            ferrocket_store::FlushDiskType::SyncFlush
+        );
+        assert_eq!(s.store.sync_flush_timeout, 3000);
+        assert_eq!(s.store.max_message_size, 1_048_576);
+        assert!(!s.store.check_crc_on_recover);
+        let err = apply(
+            "flushDiskType=SOMETIMES
+",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("flushDiskType") && err.contains("SOMETIMES"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn inconsistent_store_sizes_are_errors_naming_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let conf = dir.path().join("broker.conf");
+        std::fs::write(
+            &conf,
+            "mappedFileSizeConsumeQueue=30
+",
+        )
+        .unwrap();
+        let err = BrokerSettings::load(Some(&conf), &Overrides::default(), None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("mappedFileSizeConsumeQueue") && err.contains("30"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn missing_file_is_an_error_naming_it() {
+        let err = BrokerSettings::load(
+            Some(Path::new("/nonexistent/broker.conf")),
+            &Overrides::default(),
+            None,
+        )
+        .unwrap_err();
+        assert!(
+            format!("{err:#}").contains("/nonexistent/broker.conf"),
+            "{err:#}"
+        );
+    }
+
+    #[test]
+    fn every_supported_key_is_documented() {
+        let doc = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../docs/CONFIGURATION.md"
+        ))
+        .expect("docs/CONFIGURATION.md exists");
+        for key in supported_keys() {
+            assert!(
+                doc.contains(&format!("`{key}`")),
+                "docs/CONFIGURATION.md does not document {key}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_supported_key_is_a_rocketmq_key_or_legacy_spelling() {
+        for key in supported_keys() {
+            let known =
+                ROCKETMQ_KEYS.split_whitespace().any(|k| k == key) || key.starts_with("maped");
+            assert!(known, "{key} is not a RocketMQ setting name");
+        }
+    }
+
+    #[test]
+    fn edit_distance_basics() {
+        assert_eq!(edit_distance("brokername", "brokernmae"), 2);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("same", "same"), 0);
+    }
+}

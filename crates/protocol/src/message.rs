@@ -1,1 +1,0 @@
-//! Stored-message encoding; see the store and broker for its uses.

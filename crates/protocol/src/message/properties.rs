@@ -1,0 +1,221 @@
+//! Message properties and their string form (`name\u{1}value\u{2}` per entry).
+
+use super::property::{NAME_VALUE_SEPARATOR, PROPERTY_SEPARATOR};
+
+/// A message's properties: a small string map that keeps insertion order.
+///
+/// Messages carry a dozen entries at most, so a vector beats hashing and keeps the encoded
+/// form stable.
+#[derive(Debug, Clone, Default, Eq)]
+pub struct Properties {
+    entries: Vec<(String, String)>,
+}
+
+impl Properties {
+    /// An empty map.
+    pub fn new() -> Self {
+        Properties::default()
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether there are no entries.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The value of `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.entries
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Whether `name` is present.
+    pub fn contains_key(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// Sets `name` to `value`, returning the previous value; a new name goes last.
+    pub fn insert(&mut self, name: impl Into<String>, value: impl Into<String>) -> Option<String> {
+        let name = name.into();
+        let value = value.into();
+        match self.entries.iter_mut().find(|(k, _)| *k == name) {
+            Some((_, v)) => Some(std::mem::replace(v, value)),
+            None => {
+                self.entries.push((name, value));
+                None
+            }
+        }
+    }
+
+    /// Removes `name`, returning its value.
+    pub fn remove(&mut self, name: &str) -> Option<String> {
+        let i = self.entries.iter().position(|(k, _)| k == name)?;
+        Some(self.entries.remove(i).1)
+    }
+
+    /// Removes every entry.
+    pub fn clear(&mut self) {
+        self.entries.clear();
+    }
+
+    /// The entries in insertion order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.entries.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// Byte length of [`properties_to_string`]'s result.
+    pub fn encoded_len(&self) -> usize {
+        self.entries
+            .iter()
+            .map(|(k, v)| k.len() + v.len() + 2)
+            .sum()
+    }
+}
+
+impl PartialEq for Properties {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().all(|(k, v)| other.get(k) == Some(v))
+    }
+}
+
+impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Properties {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
+        let mut p = Properties::new();
+        for (k, v) in iter {
+            p.insert(k, v);
+        }
+        p
+    }
+}
+
+impl<K: Into<String>, V: Into<String>> Extend<(K, V)> for Properties {
+    fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, iter: I) {
+        for (k, v) in iter {
+            self.insert(k, v);
+        }
+    }
+}
+
+/// RocketMQ's `messageProperties2String`: `name\u{1}value\u{2}` for every entry.
+pub fn properties_to_string(properties: &Properties) -> String {
+    let mut s = String::with_capacity(properties.encoded_len());
+    write_properties(properties, &mut s);
+    s
+}
+
+/// Appends the string form of `properties` to `out`.
+pub fn write_properties(properties: &Properties, out: &mut String) {
+    for (k, v) in properties.iter() {
+        out.push_str(k);
+        out.push(NAME_VALUE_SEPARATOR);
+        out.push_str(v);
+        out.push(PROPERTY_SEPARATOR);
+    }
+}
+
+/// RocketMQ's tolerant `string2messageProperties`.
+///
+/// The string is split on `\u{2}`; a chunk counts only when its first `\u{1}` follows a
+/// non-empty name and precedes a non-empty value. Later duplicates win.
+pub fn string_to_properties(s: &str) -> Properties {
+    let mut p = Properties::new();
+    for (k, v) in property_pairs(s) {
+        p.insert(k, v);
+    }
+    p
+}
+
+/// The value of `name` in an encoded properties string, without decoding the rest.
+pub fn find_property<'a>(encoded: &'a str, name: &str) -> Option<&'a str> {
+    property_pairs(encoded)
+        .filter(|(k, _)| *k == name)
+        .last()
+        .map(|(_, v)| v)
+}
+
+/// The well-formed `(name, value)` chunks of an encoded properties string, in order.
+pub fn property_pairs(encoded: &str) -> impl Iterator<Item = (&str, &str)> {
+    encoded.split(PROPERTY_SEPARATOR).filter_map(|chunk| {
+        let sep = chunk.find(NAME_VALUE_SEPARATOR)?;
+        // the separator is one byte, so `sep + 1 < len` means a non-empty value
+        (sep > 0 && sep + 1 < chunk.len()).then(|| (&chunk[..sep], &chunk[sep + 1..]))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn encodes_in_insertion_order() {
+        let mut p = Properties::new();
+        p.insert("TAGS", "TagA");
+        p.insert("KEYS", "k1 k2");
+        p.insert("TAGS", "TagB");
+        assert_eq!(
+            properties_to_string(&p),
+            "TAGS\u{1}TagB\u{2}KEYS\u{1}k1 k2\u{2}"
+        );
+        assert_eq!(p.encoded_len(), properties_to_string(&p).len());
+    }
+
+    #[test]
+    fn decoding_is_tolerant() {
+        let p = string_to_properties(
+            "A\u{1}1\u{2}\u{1}x\u{2}B\u{1}\u{2}C\u{1}3\u{1}4\u{2}junk\u{2}D\u{1}5",
+        );
+        assert_eq!(p.get("A"), Some("1"));
+        assert_eq!(p.get("B"), None, "empty values are dropped");
+        assert_eq!(
+            p.get("C"),
+            Some("3\u{1}4"),
+            "only the first separator splits"
+        );
+        assert_eq!(p.get("D"), Some("5"), "a missing final terminator is fine");
+        assert_eq!(p.len(), 3);
+        assert!(string_to_properties("").is_empty());
+        assert!(string_to_properties("\u{2}\u{2}\u{1}\u{1}").is_empty());
+    }
+
+    #[test]
+    fn later_duplicates_win() {
+        let s = "K\u{1}1\u{2}K\u{1}2\u{2}";
+        assert_eq!(string_to_properties(s).get("K"), Some("2"));
+        assert_eq!(find_property(s, "K"), Some("2"));
+        assert_eq!(find_property(s, "X"), None);
+    }
+
+    #[test]
+    fn equality_ignores_order() {
+        let a: Properties = [("a", "1"), ("b", "2")].into_iter().collect();
+        let b: Properties = [("b", "2"), ("a", "1")].into_iter().collect();
+        assert_eq!(a, b);
+        let mut c = a.clone();
+        assert_eq!(c.remove("a"), Some("1".to_string()));
+        assert_ne!(a, c);
+    }
+
+    proptest! {
+        #[test]
+        fn round_trips(entries in proptest::collection::vec(("[^\u{1}\u{2}]{1,8}", "[^\u{1}\u{2}]{1,12}"), 0..8)) {
+            let p: Properties = entries.into_iter().collect();
+            let s = properties_to_string(&p);
+            prop_assert_eq!(string_to_properties(&s), p.clone());
+            for (k, v) in p.iter() {
+                prop_assert_eq!(find_property(&s, k), Some(v));
+            }
+        }
+
+        #[test]
+        fn never_panics(s in "\\PC*") {
+            let _ = string_to_properties(&s);
+        }
+    }
+}

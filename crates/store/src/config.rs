@@ -1,0 +1,264 @@
+//! Store settings, named and defaulted like RocketMQ's `MessageStoreConfig`.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// When a put is acknowledged relative to the disk flush (`flushDiskType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub enum FlushDiskType {
+    /// Acknowledge after the append; a background thread flushes periodically.
+    #[default]
+    #[serde(rename = "ASYNC_FLUSH")]
+    AsyncFlush,
+    /// Acknowledge after a group commit has flushed the record.
+    #[serde(rename = "SYNC_FLUSH")]
+    SyncFlush,
+}
+
+impl FlushDiskType {
+    /// RocketMQ's name of the value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FlushDiskType::AsyncFlush => "ASYNC_FLUSH",
+            FlushDiskType::SyncFlush => "SYNC_FLUSH",
+        }
+    }
+}
+
+impl fmt::Display for FlushDiskType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for FlushDiskType {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim() {
+            "ASYNC_FLUSH" => Ok(FlushDiskType::AsyncFlush),
+            "SYNC_FLUSH" => Ok(FlushDiskType::SyncFlush),
+            other => Err(format!(
+                "unknown flushDiskType '{other}' (expected ASYNC_FLUSH or SYNC_FLUSH)"
+            )),
+        }
+    }
+}
+
+/// Store settings. Serialized names are RocketMQ's property keys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct MessageStoreConfig {
+    /// Root of the store (`storePathRootDir`, default `~/store`).
+    pub store_path_root_dir: PathBuf,
+    /// CommitLog directory (`storePathCommitLog`); `None` means `{root}/commitlog`.
+    pub store_path_commit_log: Option<PathBuf>,
+    /// CommitLog segment size in bytes (`mappedFileSizeCommitLog`, 1 GiB).
+    pub mapped_file_size_commit_log: usize,
+    /// ConsumeQueue segment size in bytes, a multiple of 20 (`mappedFileSizeConsumeQueue`).
+    pub mapped_file_size_consume_queue: usize,
+    /// ASYNC_FLUSH or SYNC_FLUSH (`flushDiskType`).
+    pub flush_disk_type: FlushDiskType,
+    /// How long a SYNC_FLUSH put waits for its flush, ms (`syncFlushTimeout`).
+    pub sync_flush_timeout: u64,
+    /// Async flush period, ms (`flushIntervalCommitLog`).
+    pub flush_interval_commit_log: u64,
+    /// Dirty 4 KiB pages needed before an async flush (`flushCommitLogLeastPages`).
+    pub flush_commit_log_least_pages: usize,
+    /// Period of an async flush of everything dirty, ms (`flushCommitLogThoroughInterval`).
+    pub flush_commit_log_thorough_interval: u64,
+    /// ConsumeQueue flush period, ms (`flushIntervalConsumeQueue`).
+    pub flush_interval_consume_queue: u64,
+    /// Dirty pages needed before a ConsumeQueue flush (`flushConsumeQueueLeastPages`).
+    pub flush_consume_queue_least_pages: usize,
+    /// Period of a full ConsumeQueue flush and checkpoint, ms (`flushConsumeQueueThoroughInterval`).
+    pub flush_consume_queue_thorough_interval: u64,
+    /// Largest accepted body in bytes (`maxMessageSize`, 4 MiB).
+    pub max_message_size: usize,
+    /// Verify body CRCs while recovering (`checkCRCOnRecover`).
+    #[serde(rename = "checkCRCOnRecover")]
+    pub check_crc_on_recover: bool,
+    /// Most bytes one pull returns (`maxTransferBytesOnMessageInMemory`).
+    pub max_transfer_bytes_on_message_in_memory: usize,
+    /// Most messages one pull returns (`maxTransferCountOnMessageInMemory`).
+    pub max_transfer_count_on_message_in_memory: usize,
+    /// Delay levels, e.g. `1s 5s 10s 30s 1m ...` (`messageDelayLevel`); used to rebuild the
+    /// delivery-time tags code of `SCHEDULE_TOPIC_XXXX` entries during recovery.
+    pub message_delay_level: String,
+}
+
+impl Default for MessageStoreConfig {
+    fn default() -> Self {
+        let home = std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("."));
+        MessageStoreConfig {
+            store_path_root_dir: home.join("store"),
+            store_path_commit_log: None,
+            mapped_file_size_commit_log: 1024 * 1024 * 1024,
+            mapped_file_size_consume_queue: 300_000 * crate::consume_queue::CQ_STORE_UNIT_SIZE,
+            flush_disk_type: FlushDiskType::AsyncFlush,
+            sync_flush_timeout: 5000,
+            flush_interval_commit_log: 500,
+            flush_commit_log_least_pages: 4,
+            flush_commit_log_thorough_interval: 10_000,
+            flush_interval_consume_queue: 1000,
+            flush_consume_queue_least_pages: 2,
+            flush_consume_queue_thorough_interval: 60_000,
+            max_message_size: 4 * 1024 * 1024,
+            check_crc_on_recover: true,
+            max_transfer_bytes_on_message_in_memory: 256 * 1024,
+            max_transfer_count_on_message_in_memory: 32,
+            message_delay_level: "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h"
+                .to_string(),
+        }
+    }
+}
+
+impl MessageStoreConfig {
+    /// A default configuration rooted at `root`.
+    pub fn with_root(root: impl Into<PathBuf>) -> Self {
+        MessageStoreConfig {
+            store_path_root_dir: root.into(),
+            ..MessageStoreConfig::default()
+        }
+    }
+
+    /// The CommitLog directory: `storePathCommitLog`, else `{root}/commitlog`.
+    ///
+    /// RocketMQ allows several directories separated by `,`; only the first is used here.
+    pub fn commit_log_path(&self) -> PathBuf {
+        match &self.store_path_commit_log {
+            Some(p) => {
+                let s = p.to_string_lossy();
+                match s.split(',').map(str::trim).find(|d| !d.is_empty()) {
+                    Some(first) => PathBuf::from(first),
+                    None => self.store_path_root_dir.join("commitlog"),
+                }
+            }
+            None => self.store_path_root_dir.join("commitlog"),
+        }
+    }
+
+    /// `{root}/consumequeue`.
+    pub fn consume_queue_path(&self) -> PathBuf {
+        self.store_path_root_dir.join("consumequeue")
+    }
+
+    /// `{root}/checkpoint`.
+    pub fn checkpoint_path(&self) -> PathBuf {
+        self.store_path_root_dir.join("checkpoint")
+    }
+
+    /// `{root}/abort`.
+    pub fn abort_file_path(&self) -> PathBuf {
+        self.store_path_root_dir.join("abort")
+    }
+
+    /// `{root}/lock`.
+    pub fn lock_file_path(&self) -> PathBuf {
+        self.store_path_root_dir.join("lock")
+    }
+
+    /// Delay of each level in ms, parsed from `message_delay_level`.
+    pub fn delay_levels_millis(&self) -> Result<Vec<i64>, String> {
+        self.message_delay_level
+            .split_whitespace()
+            .map(|t| {
+                let (num, unit) = t.split_at(t.len() - 1);
+                let factor = match unit {
+                    "s" => 1000,
+                    "m" => 60_000,
+                    "h" => 3_600_000,
+                    "d" => 86_400_000,
+                    _ => return Err(format!("bad delay level '{t}'")),
+                };
+                num.parse::<i64>()
+                    .map(|n| n * factor)
+                    .map_err(|_| format!("bad delay level '{t}'"))
+            })
+            .collect()
+    }
+
+    /// Checks the values the store cannot work with.
+    pub fn validate(&self) -> Result<(), String> {
+        let cq = crate::consume_queue::CQ_STORE_UNIT_SIZE;
+        let size = self.mapped_file_size_consume_queue;
+        if size < cq || size / cq * cq != size {
+            return Err(format!(
+                "mappedFileSizeConsumeQueue {} is not a positive multiple of {cq}",
+                self.mapped_file_size_consume_queue
+            ));
+        }
+        if self.mapped_file_size_commit_log < 4096
+            || self.mapped_file_size_commit_log > i32::MAX as usize
+        {
+            return Err(format!(
+                "mappedFileSizeCommitLog {} must be between 4096 and {}",
+                self.mapped_file_size_commit_log,
+                i32::MAX
+            ));
+        }
+        self.delay_levels_millis().map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_rocketmq() {
+        let c = MessageStoreConfig::default();
+        assert_eq!(c.mapped_file_size_commit_log, 1_073_741_824);
+        assert_eq!(c.mapped_file_size_consume_queue, 6_000_000);
+        assert_eq!(c.flush_disk_type, FlushDiskType::AsyncFlush);
+        assert_eq!(c.max_message_size, 4_194_304);
+        assert_eq!(c.delay_levels_millis().unwrap().len(), 18);
+        assert_eq!(c.delay_levels_millis().unwrap()[17], 7_200_000);
+        assert!(c.validate().is_ok());
+        assert!(c.store_path_root_dir.ends_with("store"));
+        assert_eq!(c.commit_log_path(), c.store_path_root_dir.join("commitlog"));
+    }
+
+    #[test]
+    fn serializes_with_rocketmq_keys() {
+        let c = MessageStoreConfig {
+            flush_disk_type: FlushDiskType::SyncFlush,
+            ..MessageStoreConfig::with_root("/r")
+        };
+        let v = serde_json::to_value(&c).unwrap();
+        assert_eq!(v["flushDiskType"], "SYNC_FLUSH");
+        assert_eq!(v["checkCRCOnRecover"], true);
+        assert_eq!(v["mappedFileSizeCommitLog"], 1_073_741_824u64);
+        let back: MessageStoreConfig =
+            serde_json::from_str(r#"{"storePathRootDir":"/x","syncFlushTimeout":7}"#).unwrap();
+        assert_eq!(back.sync_flush_timeout, 7);
+        assert_eq!(back.flush_interval_commit_log, 500);
+        assert_eq!(
+            "SYNC_FLUSH".parse::<FlushDiskType>(),
+            Ok(FlushDiskType::SyncFlush)
+        );
+        assert!("x".parse::<FlushDiskType>().is_err());
+    }
+
+    #[test]
+    fn commit_log_path_takes_the_first_of_several() {
+        let mut c = MessageStoreConfig::with_root("/r");
+        c.store_path_commit_log = Some(PathBuf::from("/a/cl, /b/cl"));
+        assert_eq!(c.commit_log_path(), PathBuf::from("/a/cl"));
+    }
+
+    #[test]
+    fn validation() {
+        let mut c = MessageStoreConfig::with_root("/r");
+        c.mapped_file_size_consume_queue = 30;
+        assert!(c.validate().is_err());
+        c.mapped_file_size_consume_queue = 2000;
+        c.message_delay_level = "1x".into();
+        assert!(c.validate().is_err());
+    }
+}

@@ -1,0 +1,150 @@
+//! All consume queues, by topic and queue id (RocketMQ `ConsumeQueueStore`).
+
+use std::collections::HashMap;
+use std::io;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use parking_lot::RwLock;
+
+use crate::consume_queue::ConsumeQueue;
+use crate::error::StoreError;
+
+type QueueMap = HashMap<String, HashMap<i32, Arc<ConsumeQueue>>>;
+
+/// The consume queues under `{root}/consumequeue`.
+pub struct ConsumeQueueTable {
+    root: PathBuf,
+    mapped_file_size: usize,
+    table: RwLock<QueueMap>,
+}
+
+impl std::fmt::Debug for ConsumeQueueTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConsumeQueueTable")
+            .field("root", &self.root)
+            .field("topics", &self.table.read().len())
+            .finish()
+    }
+}
+
+impl ConsumeQueueTable {
+    /// An empty table rooted at `root`.
+    pub fn new(root: impl Into<PathBuf>, mapped_file_size: usize) -> Self {
+        ConsumeQueueTable {
+            root: root.into(),
+            mapped_file_size,
+            table: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// Maps every `{topic}/{queueId}` directory found.
+    pub fn load(&self) -> Result<(), StoreError> {
+        let topics = match std::fs::read_dir(&self.root) {
+            Ok(t) => t,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(StoreError::io(&self.root, e)),
+        };
+        let mut table = self.table.write();
+        for topic_dir in topics {
+            let topic_dir = topic_dir.map_err(|e| StoreError::io(&self.root, e))?;
+            let Some(topic) = topic_dir.file_name().to_str().map(str::to_string) else {
+                continue;
+            };
+            if !topic_dir.path().is_dir() {
+                continue;
+            }
+            let queues = std::fs::read_dir(topic_dir.path())
+                .map_err(|e| StoreError::io(topic_dir.path(), e))?;
+            for queue_dir in queues {
+                let queue_dir = queue_dir.map_err(|e| StoreError::io(topic_dir.path(), e))?;
+                let Some(queue_id) = queue_dir
+                    .file_name()
+                    .to_str()
+                    .and_then(|s| s.parse::<i32>().ok())
+                else {
+                    continue;
+                };
+                let cq = ConsumeQueue::new(&self.root, &topic, queue_id, self.mapped_file_size);
+                cq.load()?;
+                table
+                    .entry(topic.clone())
+                    .or_default()
+                    .insert(queue_id, Arc::new(cq));
+            }
+        }
+        Ok(())
+    }
+
+    /// The queue, if it exists.
+    pub fn find(&self, topic: &str, queue_id: i32) -> Option<Arc<ConsumeQueue>> {
+        self.table.read().get(topic)?.get(&queue_id).cloned()
+    }
+
+    /// The queue, created (in memory; files come with the first entry) if missing.
+    pub fn find_or_create(&self, topic: &str, queue_id: i32) -> Arc<ConsumeQueue> {
+        if let Some(cq) = self.find(topic, queue_id) {
+            return cq;
+        }
+        let mut table = self.table.write();
+        table
+            .entry(topic.to_string())
+            .or_default()
+            .entry(queue_id)
+            .or_insert_with(|| {
+                Arc::new(ConsumeQueue::new(
+                    &self.root,
+                    topic,
+                    queue_id,
+                    self.mapped_file_size,
+                ))
+            })
+            .clone()
+    }
+
+    /// Every queue.
+    pub fn all(&self) -> Vec<Arc<ConsumeQueue>> {
+        self.table
+            .read()
+            .values()
+            .flat_map(|m| m.values().cloned())
+            .collect()
+    }
+
+    /// Every `(topic, queue id)`, sorted.
+    pub fn topic_queues(&self) -> Vec<(String, i32)> {
+        let mut v: Vec<(String, i32)> = self
+            .table
+            .read()
+            .iter()
+            .flat_map(|(t, m)| m.keys().map(move |q| (t.clone(), *q)))
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// Removes a topic's queues from the table and deletes their files.
+    pub fn delete_topic(&self, topic: &str) -> io::Result<bool> {
+        let removed = self.table.write().remove(topic);
+        let Some(queues) = removed else {
+            return Ok(false);
+        };
+        for cq in queues.values() {
+            cq.destroy()?;
+        }
+        match std::fs::remove_dir_all(self.root.join(topic)) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+        Ok(true)
+    }
+
+    /// Deletes every queue.
+    pub fn destroy_all(&self) -> io::Result<()> {
+        let topics: Vec<String> = self.table.read().keys().cloned().collect();
+        for t in topics {
+            self.delete_topic(&t)?;
+        }
+        Ok(())
+    }
+}

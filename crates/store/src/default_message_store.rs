@@ -1,0 +1,941 @@
+//! The message store (RocketMQ `DefaultMessageStore`): puts, gets, offsets and lifecycle.
+//!
+//! ConsumeQueue entries are written in the put path, right after the CommitLog append and
+//! under the same put lock, instead of by a separate reput thread. The put lock already
+//! orders records, so entries land in queue order with no extra synchronization, and a
+//! message is readable through [`DefaultMessageStore::get_message`] the moment its put
+//! returns, without a wake-up hop through another thread. Writing an entry is a 20-byte copy
+//! into a mapped page, small next to the record copy itself. Recovery replays the CommitLog
+//! through the same idempotent entry writer, which is what the reput thread does in RocketMQ.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use ferrocket_protocol::message::property::PROPERTY_SEPARATOR;
+use ferrocket_protocol::message::sys_flag::{
+    transaction_value, TRANSACTION_COMMIT, TRANSACTION_NOT_TYPE,
+};
+use ferrocket_protocol::message::{
+    encode_with_layout, MessageEncodeError, StoredMessageLayout, StoredRecord,
+    END_FILE_MIN_BLANK_LENGTH, MAX_PROPERTIES_LEN,
+};
+use ferrocket_protocol::util::{crc32, create_message_id, now_millis};
+use parking_lot::{Mutex, RwLock};
+use tokio::sync::oneshot;
+
+use crate::checkpoint::StoreCheckpoint;
+use crate::commit_log::CommitLog;
+use crate::config::{FlushDiskType, MessageStoreConfig};
+use crate::consume_queue::ConsumeQueue;
+use crate::consume_queue_table::ConsumeQueueTable;
+use crate::error::StoreError;
+use crate::flush::{DiskFlusher, MsyncFlusher};
+use crate::group_commit::{
+    Arrival, FlushDiskWatcher, GroupCommitQueue, GroupCommitRequest, ServiceSignal,
+};
+use crate::message_inner::MessageExtBrokerInner;
+use crate::recovery;
+use crate::result::{
+    AppendMessageResult, GetMessageResult, GetMessageStatus, PutMessageResult, PutMessageStatus,
+};
+use crate::services;
+
+/// Called when a message becomes readable: `(topic, queue id, queue max offset, tags code)`.
+pub type MessageArrivingListener = Arc<dyn Fn(&str, i32, i64, i64) + Send + Sync>;
+
+/// Extra room a whole record may take beyond `maxMessageSize` of body (RocketMQ: 64 KiB).
+const RECORD_OVERHEAD_ALLOWANCE: usize = 64 * 1024;
+/// Upper bound of one pull's bytes (RocketMQ `MAX_PULL_MSG_SIZE`).
+const MAX_PULL_MSG_SIZE: usize = 128 * 1024 * 1024;
+/// Entries a pull may scan past its start, in bytes (RocketMQ `maxFilterMessageSize`).
+const MAX_FILTER_MESSAGE_SIZE: usize = 16000;
+
+/// Sizes and CRC of a message, computed before taking the put lock.
+struct Prepared {
+    layout: StoredMessageLayout,
+    body_crc: i32,
+}
+
+/// What an append produced.
+struct Appended {
+    result: AppendMessageResult,
+    dispatched: bool,
+    flush_wait: Option<oneshot::Receiver<PutMessageStatus>>,
+}
+
+/// State shared by the store handle and its service threads.
+pub(crate) struct StoreInner {
+    pub(crate) config: MessageStoreConfig,
+    pub(crate) commit_log: CommitLog,
+    pub(crate) consume_queues: ConsumeQueueTable,
+    pub(crate) checkpoint: StoreCheckpoint,
+    pub(crate) flusher: Arc<dyn DiskFlusher>,
+    pub(crate) group_commit: GroupCommitQueue,
+    pub(crate) watcher: FlushDiskWatcher,
+    pub(crate) signal: ServiceSignal,
+    pub(crate) delay_levels: Vec<i64>,
+    /// Store time of the newest record whose ConsumeQueue work is done.
+    pub(crate) last_dispatched_timestamp: AtomicI64,
+    listener: RwLock<Option<MessageArrivingListener>>,
+    shutdown: AtomicBool,
+    writeable: AtomicBool,
+}
+
+/// The message store. Cheap to share (`Arc`), safe to use from any thread.
+pub struct DefaultMessageStore {
+    inner: Arc<StoreInner>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+    lock_file: Mutex<Option<File>>,
+    shut_down: Mutex<bool>,
+}
+
+impl std::fmt::Debug for DefaultMessageStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DefaultMessageStore")
+            .field("root", &self.inner.config.store_path_root_dir)
+            .field("max_phy_offset", &self.get_max_phy_offset())
+            .finish()
+    }
+}
+
+/// Terminates a properties string with the separator RocketMQ's encoder always ends it with;
+/// recovery relies on that final byte to spot a torn record.
+fn normalize_properties(msg: &mut MessageExtBrokerInner) {
+    let p = &mut msg.properties_string;
+    if !p.is_empty() && !p.ends_with(PROPERTY_SEPARATOR) {
+        p.push(PROPERTY_SEPARATOR);
+    }
+}
+
+fn valid_topic(topic: &str) -> bool {
+    !topic.is_empty() && topic != "." && topic != ".." && !topic.contains(['/', '\\', '\0'])
+}
+
+impl StoreInner {
+    pub(crate) fn is_writeable(&self) -> bool {
+        self.writeable.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn mark_not_writeable(&self, why: &str) {
+        if self.writeable.swap(false, Ordering::AcqRel) {
+            tracing::error!(reason = why, "message store is no longer writeable");
+        }
+    }
+
+    fn prepare(&self, msg: &MessageExtBrokerInner) -> Result<Prepared, PutMessageStatus> {
+        if !valid_topic(&msg.topic) {
+            return Err(PutMessageStatus::MessageIllegal);
+        }
+        if msg.body.len() > self.config.max_message_size {
+            return Err(PutMessageStatus::MessageIllegal);
+        }
+        if msg.properties_string.len() > MAX_PROPERTIES_LEN {
+            return Err(PutMessageStatus::PropertiesSizeExceeded);
+        }
+        let layout = StoredMessageLayout::new(
+            msg.body.len(),
+            msg.topic.len(),
+            msg.properties_string.len(),
+            msg.born_host.is_ipv6(),
+            msg.store_host.is_ipv6(),
+        )
+        .map_err(|e| match e {
+            MessageEncodeError::PropertiesTooLong(_) => PutMessageStatus::PropertiesSizeExceeded,
+            _ => PutMessageStatus::MessageIllegal,
+        })?;
+        let total = layout.total_size();
+        if total > self.config.max_message_size + RECORD_OVERHEAD_ALLOWANCE
+            || total + END_FILE_MIN_BLANK_LENGTH > self.commit_log.file_size()
+        {
+            return Err(PutMessageStatus::MessageIllegal);
+        }
+        Ok(Prepared {
+            layout,
+            body_crc: crc32(&msg.body),
+        })
+    }
+
+    /// Appends the records of `msgs` (one topic queue) and writes their ConsumeQueue entries,
+    /// all under the put lock. SYNC_FLUSH requests are queued under the lock too, so shutdown
+    /// (which takes the lock once after raising its flag) never misses one.
+    fn append(
+        &self,
+        msgs: &[(&MessageExtBrokerInner, Prepared)],
+        wait: bool,
+    ) -> Result<Appended, PutMessageStatus> {
+        let first = msgs.first().ok_or(PutMessageStatus::MessageIllegal)?.0;
+        let total: usize = msgs.iter().map(|(_, p)| p.layout.total_size()).sum();
+        let dispatched = matches!(
+            transaction_value(first.sys_flag),
+            TRANSACTION_NOT_TYPE | TRANSACTION_COMMIT
+        );
+
+        let mut state = self.commit_log.lock();
+        if self.shutdown.load(Ordering::Acquire) || !self.is_writeable() {
+            return Err(PutMessageStatus::ServiceNotAvailable);
+        }
+        let now = now_millis().max(state.last_store_timestamp);
+        // half and rollback records get no consume queue entry (and queue offset 0)
+        let cq = dispatched.then(|| {
+            self.consume_queues
+                .find_or_create(&first.topic, first.queue_id)
+        });
+        let base_queue_offset = cq.as_ref().map_or(0, |cq| cq.max_offset_in_queue());
+        let file = self
+            .commit_log
+            .segment_for_append(&mut state, total)
+            .map_err(|e| {
+                tracing::error!(error = %e, "cannot create a commit log segment");
+                PutMessageStatus::CreateMappedFileFailed
+            })?;
+        let wrote = file.wrote_position();
+        let base_phy = file.file_from_offset() + wrote as i64;
+        // SAFETY: the put lock makes this the only writer, and the range lies past the
+        // published write position, so no reader sees it until `set_wrote_position`.
+        let region = unsafe { file.region_mut(wrote, total) };
+        let mut at = 0;
+        for (i, (m, p)) in msgs.iter().enumerate() {
+            let rec = StoredRecord {
+                body_crc: p.body_crc,
+                queue_id: m.queue_id,
+                flag: m.flag,
+                queue_offset: if dispatched {
+                    base_queue_offset + i as i64
+                } else {
+                    0
+                },
+                physical_offset: base_phy + at as i64,
+                sys_flag: m.sys_flag,
+                born_timestamp: m.born_timestamp,
+                born_host: m.born_host,
+                store_timestamp: now,
+                store_host: m.store_host,
+                reconsume_times: m.reconsume_times,
+                prepared_transaction_offset: m.prepared_transaction_offset,
+                body: &m.body,
+                topic: m.topic.as_bytes(),
+                properties: m.properties_string.as_bytes(),
+            };
+            at += encode_with_layout(&mut region[at..], &rec, &p.layout).map_err(|e| {
+                tracing::error!(error = %e, "record encoding failed");
+                PutMessageStatus::UnknownError
+            })?;
+        }
+        file.set_wrote_position(wrote + total);
+        self.commit_log.set_last_store_timestamp(&mut state, now);
+
+        if let Some(cq) = &cq {
+            let mut phy = base_phy;
+            for (i, (m, p)) in msgs.iter().enumerate() {
+                let size = p.layout.total_size();
+                let qoff = base_queue_offset + i as i64;
+                if let Err(e) = cq.put_message_position_info(phy, size as i32, m.tags_code, qoff) {
+                    tracing::error!(topic = %m.topic, queue_id = m.queue_id, error = %e, "consume queue write failed");
+                    self.mark_not_writeable("consume queue write failed");
+                    break;
+                }
+                phy += size as i64;
+            }
+        }
+        self.last_dispatched_timestamp.store(now, Ordering::Release);
+
+        let next_offset = base_phy + total as i64;
+        let flush_wait = if self.config.flush_disk_type == FlushDiskType::SyncFlush {
+            self.submit_group_commit(msgs, dispatched, base_queue_offset, next_offset, wait)
+        } else {
+            None
+        };
+        drop(state);
+
+        let mut msg_id = String::with_capacity(msgs.len() * 33);
+        let mut phy = base_phy;
+        for (m, p) in msgs {
+            if !msg_id.is_empty() {
+                msg_id.push(',');
+            }
+            msg_id.push_str(&create_message_id(m.store_host, phy));
+            phy += p.layout.total_size() as i64;
+        }
+        Ok(Appended {
+            result: AppendMessageResult {
+                wrote_offset: base_phy,
+                wrote_bytes: total as i32,
+                msg_id,
+                store_timestamp: now,
+                logics_offset: base_queue_offset,
+                msg_num: msgs.len() as i32,
+            },
+            dispatched,
+            flush_wait,
+        })
+    }
+
+    fn submit_group_commit(
+        &self,
+        msgs: &[(&MessageExtBrokerInner, Prepared)],
+        dispatched: bool,
+        base_queue_offset: i64,
+        next_offset: i64,
+        wait: bool,
+    ) -> Option<oneshot::Receiver<PutMessageStatus>> {
+        let arrivals: Vec<Arrival> = if dispatched && self.listener.read().is_some() {
+            msgs.iter()
+                .enumerate()
+                .map(|(i, (m, _))| Arrival {
+                    topic: m.topic.clone(),
+                    queue_id: m.queue_id,
+                    max_offset: base_queue_offset + i as i64 + 1,
+                    tags_code: m.tags_code,
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let deadline = Instant::now() + Duration::from_millis(self.config.sync_flush_timeout);
+        if wait {
+            let (tx, rx) = oneshot::channel();
+            let req = Arc::new(GroupCommitRequest::new(
+                next_offset,
+                deadline,
+                Some(tx),
+                arrivals,
+            ));
+            self.watcher.add(req.clone());
+            self.group_commit.submit(req);
+            Some(rx)
+        } else {
+            if arrivals.is_empty() {
+                self.group_commit.wakeup();
+            } else {
+                self.group_commit.submit(Arc::new(GroupCommitRequest::new(
+                    next_offset,
+                    deadline,
+                    None,
+                    arrivals,
+                )));
+            }
+            None
+        }
+    }
+
+    pub(crate) fn notify_arrival(
+        &self,
+        topic: &str,
+        queue_id: i32,
+        max_offset: i64,
+        tags_code: i64,
+    ) {
+        let listener = self.listener.read().clone();
+        if let Some(l) = listener {
+            l(topic, queue_id, max_offset, tags_code);
+        }
+    }
+
+    async fn put(
+        &self,
+        msgs: &[(&MessageExtBrokerInner, Prepared)],
+        wait: bool,
+    ) -> PutMessageResult {
+        let appended = match self.append(msgs, wait) {
+            Ok(a) => a,
+            Err(status) => return PutMessageResult::failure(status),
+        };
+        let status = match appended.flush_wait {
+            Some(rx) => rx.await.unwrap_or(PutMessageStatus::FlushDiskTimeout),
+            None => PutMessageStatus::PutOk,
+        };
+        if self.config.flush_disk_type == FlushDiskType::AsyncFlush && appended.dispatched {
+            let base = appended.result.logics_offset;
+            for (i, (m, _)) in msgs.iter().enumerate() {
+                self.notify_arrival(&m.topic, m.queue_id, base + i as i64 + 1, m.tags_code);
+            }
+        }
+        PutMessageResult {
+            status,
+            append: Some(appended.result),
+        }
+    }
+
+    /// Flushes the CommitLog and advances the checkpoint when everything got flushed.
+    pub(crate) fn flush_commit_log(&self, least_pages: usize) -> io::Result<bool> {
+        let ts = self.commit_log.last_store_timestamp();
+        let all = self.commit_log.flush(least_pages, &*self.flusher)?;
+        if all && ts > 0 {
+            self.checkpoint.set_physic_msg_timestamp(ts);
+        }
+        Ok(all)
+    }
+
+    /// Flushes every ConsumeQueue; after a complete flush advances and persists the checkpoint.
+    pub(crate) fn flush_consume_queues(&self, least_pages: usize) -> bool {
+        let ts = self.last_dispatched_timestamp.load(Ordering::Acquire);
+        let mut all = true;
+        for cq in self.consume_queues.all() {
+            match cq.flush(least_pages, &*self.flusher) {
+                Ok(done) => all &= done,
+                Err(e) => {
+                    tracing::error!(topic = cq.topic(), queue_id = cq.queue_id(), error = %e, "consume queue flush failed");
+                    all = false;
+                }
+            }
+        }
+        if all && ts > 0 {
+            self.checkpoint.set_logics_msg_timestamp(ts);
+        }
+        if let Err(e) = self.checkpoint.flush() {
+            tracing::error!(error = %e, "checkpoint flush failed");
+            return false;
+        }
+        all
+    }
+
+    /// Queue max offset as consumers may see it: under SYNC_FLUSH only flushed records count.
+    fn visible_max_offset(&self, cq: &ConsumeQueue) -> i64 {
+        let max = cq.max_offset_in_queue();
+        if self.config.flush_disk_type != FlushDiskType::SyncFlush {
+            return max;
+        }
+        let limit = self.commit_log.flushed_where();
+        let visible = |o: i64| {
+            cq.get(o)
+                .is_some_and(|u| u.is_blank() || u.phy_offset + u.size as i64 <= limit)
+        };
+        let (mut lo, mut hi) = (cq.min_offset_in_queue(), max);
+        if hi <= lo || visible(hi - 1) {
+            return max;
+        }
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if visible(mid) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    }
+
+    fn store_time_of(&self, cq: &ConsumeQueue, offset: i64) -> i64 {
+        match cq.get(offset) {
+            Some(u) if u.is_valid() && !u.is_blank() => {
+                self.commit_log.pickup_store_timestamp(u.phy_offset, u.size)
+            }
+            _ => -1,
+        }
+    }
+}
+
+impl DefaultMessageStore {
+    /// Opens the store under `config.store_path_root_dir`: loads and recovers the files and
+    /// starts the flush threads.
+    pub fn open(config: MessageStoreConfig) -> Result<Arc<Self>, StoreError> {
+        Self::open_with_flusher(config, Arc::new(MsyncFlusher))
+    }
+
+    /// [`DefaultMessageStore::open`] with a replacement for the flush step (tests use it to
+    /// simulate slow or failing disks).
+    pub fn open_with_flusher(
+        config: MessageStoreConfig,
+        flusher: Arc<dyn DiskFlusher>,
+    ) -> Result<Arc<Self>, StoreError> {
+        config.validate().map_err(StoreError::InvalidConfig)?;
+        let root = config.store_path_root_dir.clone();
+        std::fs::create_dir_all(&root).map_err(|e| StoreError::io(&root, e))?;
+        let lock_file = lock_store(&config.lock_file_path())?;
+        let commit_log_dir = config.commit_log_path();
+        std::fs::create_dir_all(&commit_log_dir).map_err(|e| StoreError::io(&commit_log_dir, e))?;
+
+        let abort_path = config.abort_file_path();
+        let abnormal = abort_path.exists();
+        let commit_log = CommitLog::new(commit_log_dir, config.mapped_file_size_commit_log);
+        commit_log.load()?;
+        let consume_queues = ConsumeQueueTable::new(
+            config.consume_queue_path(),
+            config.mapped_file_size_consume_queue,
+        );
+        consume_queues.load()?;
+        let checkpoint = StoreCheckpoint::open(&config.checkpoint_path())?;
+        let delay_levels = config
+            .delay_levels_millis()
+            .map_err(StoreError::InvalidConfig)?;
+
+        let inner = Arc::new(StoreInner {
+            config,
+            commit_log,
+            consume_queues,
+            checkpoint,
+            flusher,
+            group_commit: GroupCommitQueue::default(),
+            watcher: FlushDiskWatcher::default(),
+            signal: ServiceSignal::default(),
+            delay_levels,
+            last_dispatched_timestamp: AtomicI64::new(0),
+            listener: RwLock::new(None),
+            shutdown: AtomicBool::new(false),
+            writeable: AtomicBool::new(true),
+        });
+        if abnormal {
+            tracing::warn!(root = %root.display(), "abort file found: the last shutdown was not clean, recovering");
+        }
+        recovery::recover(&inner, abnormal)?;
+        std::fs::write(&abort_path, std::process::id().to_string())
+            .map_err(|e| StoreError::io(&abort_path, e))?;
+
+        let store = Arc::new(DefaultMessageStore {
+            inner: inner.clone(),
+            threads: Mutex::new(Vec::new()),
+            lock_file: Mutex::new(Some(lock_file)),
+            shut_down: Mutex::new(false),
+        });
+        let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
+            std::thread::Builder::new()
+                .name(name.to_string())
+                .spawn(f)
+                .map_err(|e| StoreError::io(&root, e))
+        };
+        let mut threads = Vec::new();
+        let i = inner.clone();
+        match inner.config.flush_disk_type {
+            FlushDiskType::AsyncFlush => {
+                threads.push(spawn(
+                    "FlushRealTimeService",
+                    Box::new(move || services::flush_real_time(&i)),
+                )?);
+            }
+            FlushDiskType::SyncFlush => {
+                threads.push(spawn(
+                    "GroupCommitService",
+                    Box::new(move || services::group_commit(&i)),
+                )?);
+                let i = inner.clone();
+                threads.push(spawn(
+                    "FlushDiskWatcher",
+                    Box::new(move || i.watcher.run()),
+                )?);
+            }
+        }
+        let i = inner.clone();
+        threads.push(spawn(
+            "FlushConsumeQueueService",
+            Box::new(move || services::flush_consume_queue(&i)),
+        )?);
+        *store.threads.lock() = threads;
+        tracing::info!(
+            root = %root.display(),
+            max_phy_offset = store.get_max_phy_offset(),
+            queues = store.inner.consume_queues.all().len(),
+            "message store opened"
+        );
+        Ok(store)
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &MessageStoreConfig {
+        &self.inner.config
+    }
+
+    /// Installs the listener told about every message that becomes readable (long polling).
+    pub fn set_message_arriving_listener(&self, listener: MessageArrivingListener) {
+        *self.inner.listener.write() = Some(listener);
+    }
+
+    /// Stores one message. Under SYNC_FLUSH (and WAIT not "false") the future completes when
+    /// a flush covers the record, or with FLUSH_DISK_TIMEOUT after `syncFlushTimeout`.
+    pub async fn put_message(&self, mut msg: MessageExtBrokerInner) -> PutMessageResult {
+        normalize_properties(&mut msg);
+        let prepared = match self.inner.prepare(&msg) {
+            Ok(p) => p,
+            Err(s) => return PutMessageResult::failure(s),
+        };
+        let wait = msg.wait_store_msg_ok();
+        self.inner.put(&[(&msg, prepared)], wait).await
+    }
+
+    /// Stores a batch for one topic queue: consecutive queue offsets, all in one segment.
+    /// Transactional messages and delay levels are refused (MESSAGE_ILLEGAL).
+    pub async fn put_messages(&self, mut batch: Vec<MessageExtBrokerInner>) -> PutMessageResult {
+        batch.iter_mut().for_each(normalize_properties);
+        let Some(first) = batch.first() else {
+            return PutMessageResult::failure(PutMessageStatus::MessageIllegal);
+        };
+        let mut items = Vec::with_capacity(batch.len());
+        let mut total = 0usize;
+        for m in &batch {
+            if m.topic != first.topic
+                || m.queue_id != first.queue_id
+                || transaction_value(m.sys_flag) != TRANSACTION_NOT_TYPE
+                || m.delay_time_level() > 0
+            {
+                return PutMessageResult::failure(PutMessageStatus::MessageIllegal);
+            }
+            match self.inner.prepare(m) {
+                Ok(p) => {
+                    total += p.layout.total_size();
+                    items.push((m, p));
+                }
+                Err(s) => return PutMessageResult::failure(s),
+            }
+        }
+        if total > self.inner.config.max_message_size + RECORD_OVERHEAD_ALLOWANCE
+            || total + END_FILE_MIN_BLANK_LENGTH > self.inner.commit_log.file_size()
+        {
+            return PutMessageResult::failure(PutMessageStatus::MessageIllegal);
+        }
+        let wait = first.wait_store_msg_ok();
+        self.inner.put(&items, wait).await
+    }
+
+    /// Reads up to `max_msg_nums` records of a queue from `offset` (RocketMQ `getMessage`),
+    /// skipping entries whose tags code `filter` rejects.
+    #[allow(clippy::too_many_arguments)]
+    pub fn get_message(
+        &self,
+        _group: &str,
+        topic: &str,
+        queue_id: i32,
+        offset: i64,
+        max_msg_nums: i32,
+        max_total_bytes: i32,
+        filter: Option<&dyn Fn(i64) -> bool>,
+    ) -> GetMessageResult {
+        let Some(cq) = self.inner.consume_queues.find(topic, queue_id) else {
+            return GetMessageResult::empty(GetMessageStatus::NoMatchedLogicQueue, 0, 0, 0);
+        };
+        let min = cq.min_offset_in_queue();
+        let max = self.inner.visible_max_offset(&cq);
+        let empty = |status, next| GetMessageResult::empty(status, next, min, max);
+        if max == 0 {
+            return empty(GetMessageStatus::NoMessageInQueue, 0);
+        }
+        if offset < min {
+            return empty(GetMessageStatus::OffsetTooSmall, min);
+        }
+        if offset == max {
+            return empty(GetMessageStatus::OffsetOverflowOne, offset);
+        }
+        if offset > max {
+            return empty(GetMessageStatus::OffsetOverflowBadly, max);
+        }
+        let Some(units) = cq.get_index_buffer(offset) else {
+            return empty(GetMessageStatus::OffsetFoundNull, cq.roll_next_file(offset));
+        };
+
+        let config = &self.inner.config;
+        let max_pull_size = (max_total_bytes.max(100) as usize).min(MAX_PULL_MSG_SIZE);
+        let max_filter = MAX_FILTER_MESSAGE_SIZE.max(max_msg_nums.max(0) as usize * 20);
+        let mut result = empty(GetMessageStatus::NoMatchedMessage, offset);
+        let mut next_phy_file_start = i64::MIN;
+        for i in 0..units.count() {
+            let queue_offset = offset + i as i64;
+            if queue_offset >= max {
+                break;
+            }
+            let Some(unit) = units.get(i) else { break };
+            if i * 20 > max_filter {
+                break;
+            }
+            let size = unit.size.max(0) as usize;
+            let (bytes, count) = (result.total_size, result.messages.len());
+            if bytes > 0 && count > 0 {
+                let full = count + 1 > max_msg_nums.max(0) as usize
+                    || bytes + size > max_pull_size
+                    || bytes + size > config.max_transfer_bytes_on_message_in_memory
+                    || count
+                        > config
+                            .max_transfer_count_on_message_in_memory
+                            .saturating_sub(1);
+                if full {
+                    break;
+                }
+            }
+            if result.total_size >= max_pull_size {
+                break;
+            }
+            result.next_begin_offset = queue_offset + 1;
+            if unit.is_blank()
+                || (next_phy_file_start != i64::MIN && unit.phy_offset < next_phy_file_start)
+            {
+                continue;
+            }
+            if filter.is_some_and(|f| !f(unit.tags_code)) {
+                continue;
+            }
+            match self
+                .inner
+                .commit_log
+                .get_message(unit.phy_offset, unit.size)
+            {
+                Some(b) => {
+                    result.total_size += b.len();
+                    result.messages.push(b);
+                    result.message_queue_offsets.push(queue_offset);
+                    result.status = GetMessageStatus::Found;
+                    next_phy_file_start = i64::MIN;
+                }
+                None => {
+                    if result.total_size == 0 {
+                        result.status = GetMessageStatus::MessageWasRemoving;
+                    }
+                    next_phy_file_start = self.inner.commit_log.roll_next_file(unit.phy_offset);
+                }
+            }
+        }
+        result
+    }
+
+    /// The next queue offset to be written (what consumers see as max).
+    pub fn get_max_offset_in_queue(&self, topic: &str, queue_id: i32) -> i64 {
+        self.inner
+            .consume_queues
+            .find(topic, queue_id)
+            .map(|cq| self.inner.visible_max_offset(&cq))
+            .unwrap_or(0)
+    }
+
+    /// The first readable queue offset.
+    pub fn get_min_offset_in_queue(&self, topic: &str, queue_id: i32) -> i64 {
+        self.inner
+            .consume_queues
+            .find(topic, queue_id)
+            .map(|cq| cq.min_offset_in_queue())
+            .unwrap_or(0)
+    }
+
+    /// The CommitLog offset of the record at a queue offset (0 if none).
+    pub fn get_commit_log_offset_in_queue(&self, topic: &str, queue_id: i32, offset: i64) -> i64 {
+        self.inner
+            .consume_queues
+            .find(topic, queue_id)
+            .and_then(|cq| cq.get(offset))
+            .filter(|u| u.is_valid() && !u.is_blank())
+            .map(|u| u.phy_offset)
+            .unwrap_or(0)
+    }
+
+    /// Queue offset for a time (RocketMQ boundary semantics): the first message stored at or
+    /// after `timestamp_ms` (lower), or the last one stored at or before it (`upper`).
+    pub fn get_offset_in_queue_by_time(
+        &self,
+        topic: &str,
+        queue_id: i32,
+        timestamp_ms: i64,
+        upper: bool,
+    ) -> i64 {
+        let Some(cq) = self.inner.consume_queues.find(topic, queue_id) else {
+            return 0;
+        };
+        let min = cq.min_offset_in_queue();
+        let max = self.inner.visible_max_offset(&cq);
+        if max <= min {
+            return 0;
+        }
+        let min_phy = self.get_min_phy_offset();
+        let time = |o: i64| -> Option<i64> {
+            let u = cq.get(o)?;
+            if u.is_blank() || u.phy_offset < min_phy {
+                return Some(i64::MIN);
+            }
+            let t = self
+                .inner
+                .commit_log
+                .pickup_store_timestamp(u.phy_offset, u.size);
+            (t >= 0).then_some(t)
+        };
+        let Some(last) = time(max - 1) else { return 0 };
+        if last < timestamp_ms {
+            return if upper { max - 1 } else { max };
+        }
+        let Some(first) = time(min) else { return 0 };
+        if first > timestamp_ms {
+            return if upper { 0 } else { min };
+        }
+        // store times never decrease along a queue
+        let partition = |pred: &dyn Fn(i64) -> bool| -> Option<i64> {
+            let (mut lo, mut hi) = (min, max);
+            while lo < hi {
+                let mid = lo + (hi - lo) / 2;
+                if pred(time(mid)?) {
+                    lo = mid + 1;
+                } else {
+                    hi = mid;
+                }
+            }
+            Some(lo)
+        };
+        if upper {
+            partition(&|t| t <= timestamp_ms)
+                .map(|o| o - 1)
+                .unwrap_or(0)
+        } else {
+            partition(&|t| t < timestamp_ms).unwrap_or(0)
+        }
+    }
+
+    /// Store time of the first readable message of a queue (-1 if none).
+    pub fn get_earliest_message_time(&self, topic: &str, queue_id: i32) -> i64 {
+        let Some(cq) = self.inner.consume_queues.find(topic, queue_id) else {
+            return -1;
+        };
+        self.inner.store_time_of(&cq, cq.min_offset_in_queue())
+    }
+
+    /// Store time of the message at a queue offset (-1 if none).
+    pub fn get_message_store_timestamp(&self, topic: &str, queue_id: i32, offset: i64) -> i64 {
+        let Some(cq) = self.inner.consume_queues.find(topic, queue_id) else {
+            return -1;
+        };
+        self.inner.store_time_of(&cq, offset)
+    }
+
+    /// The whole record at a CommitLog offset, zero-copy.
+    pub fn look_message_by_offset(&self, commit_log_offset: i64) -> Option<Bytes> {
+        self.inner
+            .commit_log
+            .look_message_by_offset(commit_log_offset)
+    }
+
+    /// Offset just past the newest CommitLog record.
+    pub fn get_max_phy_offset(&self) -> i64 {
+        self.inner.commit_log.max_offset()
+    }
+
+    /// First CommitLog offset held (-1 when the CommitLog is empty).
+    pub fn get_min_phy_offset(&self) -> i64 {
+        self.inner.commit_log.min_offset()
+    }
+
+    /// CommitLog offset up to which everything is on disk.
+    pub fn get_flushed_phy_offset(&self) -> i64 {
+        self.inner.commit_log.flushed_where()
+    }
+
+    /// Deletes the consume queues of `topics` (their records stay in the CommitLog).
+    pub fn delete_topics(&self, topics: &[String]) {
+        // the put lock keeps puts from writing into a queue being deleted
+        let _guard = self.inner.commit_log.lock();
+        for t in topics {
+            match self.inner.consume_queues.delete_topic(t) {
+                Ok(true) => tracing::info!(topic = %t, "deleted topic consume queues"),
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::error!(topic = %t, error = %e, "cannot delete topic consume queues")
+                }
+            }
+        }
+    }
+
+    /// Every `(topic, queue id)` with a consume queue, sorted.
+    pub fn topic_queues(&self) -> Vec<(String, i32)> {
+        self.inner.consume_queues.topic_queues()
+    }
+
+    /// Whether puts are accepted.
+    pub fn is_writeable(&self) -> bool {
+        self.inner.is_writeable() && !self.inner.shutdown.load(Ordering::Acquire)
+    }
+
+    /// Stops the services, flushes everything, writes the checkpoint and removes the `abort`
+    /// file (kept if something failed, so the next start recovers). Idempotent.
+    pub fn shutdown(&self) {
+        let mut done = self.shut_down.lock();
+        if *done {
+            return;
+        }
+        *done = true;
+        let inner = &self.inner;
+        inner.shutdown.store(true, Ordering::Release);
+        // every append in flight (and its group-commit request) completes before this returns
+        drop(inner.commit_log.lock());
+
+        inner.signal.stop();
+        inner.group_commit.stop();
+        inner.watcher.stop();
+        for t in self.threads.lock().drain(..) {
+            if t.join().is_err() {
+                tracing::error!("a store service thread panicked");
+            }
+        }
+
+        let mut clean = inner.is_writeable();
+        let mut flushed = false;
+        for attempt in 0..10 {
+            match inner.flush_commit_log(0) {
+                Ok(true) => {
+                    flushed = true;
+                    break;
+                }
+                Ok(false) => {}
+                Err(e) => tracing::error!(attempt, error = %e, "final commit log flush failed"),
+            }
+        }
+        clean &= flushed;
+        let flushed_where = inner.commit_log.flushed_where();
+        for req in inner.group_commit.drain() {
+            req.complete(if req.next_offset <= flushed_where {
+                PutMessageStatus::PutOk
+            } else {
+                PutMessageStatus::FlushDiskTimeout
+            });
+        }
+        clean &= inner.flush_consume_queues(0);
+        inner.commit_log.queue().discard_preallocated();
+        if clean {
+            if let Err(e) = std::fs::remove_file(inner.config.abort_file_path()) {
+                tracing::warn!(error = %e, "cannot remove the abort file");
+            }
+        } else {
+            tracing::warn!("unclean shutdown: the abort file stays for recovery at the next start");
+        }
+        self.lock_file.lock().take();
+        tracing::info!(root = %inner.config.store_path_root_dir.display(), "message store shut down");
+    }
+}
+
+impl Drop for DefaultMessageStore {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// Takes the exclusive `lock` file (RocketMQ writes "lock" into it).
+fn lock_store(path: &Path) -> Result<File, StoreError> {
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(|e| StoreError::io(path, e))?;
+    try_lock(&file).map_err(|e| {
+        if e.kind() == io::ErrorKind::WouldBlock {
+            StoreError::Locked(path.to_path_buf())
+        } else {
+            StoreError::io(path, e)
+        }
+    })?;
+    file.write_all(b"lock")
+        .map_err(|e| StoreError::io(path, e))?;
+    Ok(file)
+}
+
+#[cfg(unix)]
+fn try_lock(file: &File) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: plain syscall on an open descriptor; the lock dies with the descriptor.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+#[cfg(not(unix))]
+fn try_lock(_file: &File) -> io::Result<()> {
+    Ok(())
+}

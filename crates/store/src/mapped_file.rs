@@ -1,0 +1,354 @@
+//! One fixed-size memory-mapped segment file (RocketMQ `DefaultMappedFile`).
+//!
+//! Bytes below the write position are immutable once published, so readers get zero-copy
+//! [`Bytes`] slices of the mapping while the single writer (serialized by the put lock)
+//! appends after the write position.
+
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use memmap2::MmapRaw;
+
+use crate::flush::DiskFlusher;
+
+/// OS page size RocketMQ counts dirty pages in.
+pub const OS_PAGE_SIZE: usize = 4096;
+
+/// The name of a segment starting at `offset`: 20 zero-padded digits.
+pub fn offset_to_file_name(offset: i64) -> String {
+    format!("{offset:020}")
+}
+
+/// The start offset encoded in a segment file name, if it is one.
+pub fn file_name_to_offset(name: &str) -> Option<i64> {
+    (name.len() == 20 && name.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| name.parse().ok())
+        .flatten()
+}
+
+struct MmapOwner(Arc<MmapRaw>);
+
+impl AsRef<[u8]> for MmapOwner {
+    fn as_ref(&self) -> &[u8] {
+        // SAFETY: called once by `Bytes::from_owner` before the file is shared; afterwards
+        // only sub-slices below the write position are ever dereferenced.
+        unsafe { std::slice::from_raw_parts(self.0.as_ptr(), self.0.len()) }
+    }
+}
+
+/// A mapped segment.
+pub struct MappedFile {
+    path: PathBuf,
+    file: File,
+    file_from_offset: i64,
+    file_size: usize,
+    map: Arc<MmapRaw>,
+    whole: Bytes,
+    wrote_position: AtomicUsize,
+    flushed_position: AtomicUsize,
+}
+
+impl std::fmt::Debug for MappedFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MappedFile")
+            .field("path", &self.path)
+            .field("file_from_offset", &self.file_from_offset)
+            .field("wrote_position", &self.wrote_position())
+            .field("flushed_position", &self.flushed_position())
+            .finish()
+    }
+}
+
+impl MappedFile {
+    /// Creates `{dir}/{20-digit offset}` with `file_size` bytes reserved on disk.
+    ///
+    /// Space is reserved with `fallocate` where the filesystem supports it, so a full disk
+    /// shows up here as an error instead of a fault on a later write into the mapping.
+    pub fn create(dir: &Path, file_from_offset: i64, file_size: usize) -> io::Result<MappedFile> {
+        let path = dir.join(offset_to_file_name(file_from_offset));
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)?;
+        let reserved = reserve(&file, file_size).and_then(|_| file.set_len(file_size as u64));
+        if let Err(e) = reserved {
+            drop(file);
+            let _ = std::fs::remove_file(&path);
+            return Err(e);
+        }
+        let mf = Self::map(path, file, file_from_offset, file_size)?;
+        Ok(mf)
+    }
+
+    /// Maps an existing segment; it is treated as full until recovery sets its positions.
+    pub fn open(path: &Path, file_from_offset: i64, file_size: usize) -> io::Result<MappedFile> {
+        let file = OpenOptions::new().read(true).write(true).open(path)?;
+        let len = file.metadata()?.len();
+        if len < file_size as u64 {
+            // a torn last segment: extend it, recovery finds where the data ends
+            file.set_len(file_size as u64)?;
+        }
+        let mf = Self::map(path.to_path_buf(), file, file_from_offset, file_size)?;
+        mf.wrote_position.store(file_size, Ordering::Release);
+        mf.flushed_position.store(file_size, Ordering::Release);
+        Ok(mf)
+    }
+
+    fn map(path: PathBuf, file: File, file_from_offset: i64, file_size: usize) -> io::Result<Self> {
+        let map = Arc::new(memmap2::MmapOptions::new().len(file_size).map_raw(&file)?);
+        let whole = Bytes::from_owner(MmapOwner(map.clone()));
+        Ok(MappedFile {
+            path,
+            file,
+            file_from_offset,
+            file_size,
+            map,
+            whole,
+            wrote_position: AtomicUsize::new(0),
+            flushed_position: AtomicUsize::new(0),
+        })
+    }
+
+    /// The file path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Global offset of the first byte.
+    pub fn file_from_offset(&self) -> i64 {
+        self.file_from_offset
+    }
+
+    /// Segment size.
+    pub fn file_size(&self) -> usize {
+        self.file_size
+    }
+
+    /// Bytes written (and visible to readers).
+    pub fn wrote_position(&self) -> usize {
+        self.wrote_position.load(Ordering::Acquire)
+    }
+
+    /// Bytes known to be on disk.
+    pub fn flushed_position(&self) -> usize {
+        self.flushed_position.load(Ordering::Acquire)
+    }
+
+    /// Whether nothing more can be appended.
+    pub fn is_full(&self) -> bool {
+        self.wrote_position() >= self.file_size
+    }
+
+    /// Publishes bytes up to `pos` to readers.
+    pub(crate) fn set_wrote_position(&self, pos: usize) {
+        self.wrote_position
+            .store(pos.min(self.file_size), Ordering::Release);
+    }
+
+    pub(crate) fn set_flushed_position(&self, pos: usize) {
+        self.flushed_position
+            .store(pos.min(self.file_size), Ordering::Release);
+    }
+
+    /// Written bytes `[pos, pos + len)`, borrowed.
+    pub fn read(&self, pos: usize, len: usize) -> Option<&[u8]> {
+        let end = pos.checked_add(len)?;
+        if end > self.wrote_position() {
+            return None;
+        }
+        // SAFETY: the range is below the write position, so no writer touches it any more.
+        Some(unsafe { std::slice::from_raw_parts(self.map.as_ptr().add(pos), len) })
+    }
+
+    /// Written bytes `[pos, pos + len)` as a zero-copy slice that keeps the mapping alive.
+    pub fn slice(&self, pos: usize, len: usize) -> Option<Bytes> {
+        let end = pos.checked_add(len)?;
+        if end > self.wrote_position() {
+            return None;
+        }
+        Some(self.whole.slice(pos..end))
+    }
+
+    /// Mutable access to `[pos, pos + len)`.
+    ///
+    /// # Safety
+    /// No other thread may read or write the range while the returned slice lives: callers
+    /// write only beyond the published write position and serialize writers.
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) unsafe fn region_mut(&self, pos: usize, len: usize) -> &mut [u8] {
+        assert!(pos + len <= self.file_size, "region beyond the mapped file");
+        std::slice::from_raw_parts_mut(self.map.as_mut_ptr().add(pos), len)
+    }
+
+    /// `msync`s `[pos, pos + len)`.
+    pub fn sync_range(&self, pos: usize, len: usize) -> io::Result<()> {
+        if len == 0 {
+            return Ok(());
+        }
+        self.map.flush_range(pos, len)
+    }
+
+    /// Flushes written bytes if at least `least_pages` dirty pages (0 = any) are pending or
+    /// the file is full. Returns the flushed position.
+    pub fn flush(&self, least_pages: usize, flusher: &dyn DiskFlusher) -> io::Result<usize> {
+        let wrote = self.wrote_position();
+        let flushed = self.flushed_position();
+        if wrote <= flushed {
+            return Ok(flushed);
+        }
+        let full = wrote >= self.file_size;
+        let dirty_pages = wrote / OS_PAGE_SIZE - flushed / OS_PAGE_SIZE;
+        if !full && least_pages > 0 && dirty_pages < least_pages {
+            return Ok(flushed);
+        }
+        flusher.flush(self, flushed, wrote - flushed)?;
+        self.set_flushed_position(wrote);
+        Ok(wrote)
+    }
+
+    /// Zeroes `[pos, file end)` so stale bytes past a recovered end never look like data.
+    pub(crate) fn zero_tail(&self, pos: usize) -> io::Result<()> {
+        if pos >= self.file_size {
+            return Ok(());
+        }
+        if zero_range(&self.file, pos, self.file_size - pos)? {
+            return Ok(());
+        }
+        // Fallback: write zeros only into pages that hold something, keeping holes sparse.
+        let mut p = pos;
+        while p < self.file_size {
+            let end = ((p / OS_PAGE_SIZE + 1) * OS_PAGE_SIZE).min(self.file_size);
+            // SAFETY: recovery runs before the file is shared with readers or writers.
+            let region = unsafe { self.region_mut(p, end - p) };
+            if region.iter().any(|b| *b != 0) {
+                region.fill(0);
+            }
+            p = end;
+        }
+        self.sync_range(pos, self.file_size - pos)
+    }
+
+    /// Deletes the file (the mapping lives on while slices of it are held).
+    pub(crate) fn destroy(&self) -> io::Result<()> {
+        match std::fs::remove_file(&self.path) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn reserve(file: &File, len: usize) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: plain syscall on an open descriptor.
+    let rc = unsafe { libc::fallocate(file.as_raw_fd(), 0, 0, len as libc::off_t) };
+    if rc == 0 {
+        return Ok(());
+    }
+    let err = io::Error::last_os_error();
+    match err.raw_os_error() {
+        Some(libc::EOPNOTSUPP) | Some(libc::ENOSYS) | Some(libc::EINVAL) => Ok(()),
+        _ => Err(err),
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn reserve(_file: &File, _len: usize) -> io::Result<()> {
+    Ok(())
+}
+
+/// Zeroes a byte range in the file itself; `Ok(false)` when the filesystem cannot.
+#[cfg(target_os = "linux")]
+fn zero_range(file: &File, pos: usize, len: usize) -> io::Result<bool> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: plain syscall on an open descriptor.
+    let rc = unsafe {
+        libc::fallocate(
+            file.as_raw_fd(),
+            libc::FALLOC_FL_ZERO_RANGE,
+            pos as libc::off_t,
+            len as libc::off_t,
+        )
+    };
+    if rc == 0 {
+        return Ok(true);
+    }
+    let err = io::Error::last_os_error();
+    match err.raw_os_error() {
+        Some(libc::EOPNOTSUPP) | Some(libc::ENOSYS) | Some(libc::EINVAL) => Ok(false),
+        _ => Err(err),
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn zero_range(_file: &File, _pos: usize, _len: usize) -> io::Result<bool> {
+    Ok(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flush::MsyncFlusher;
+
+    #[test]
+    fn names() {
+        assert_eq!(offset_to_file_name(1_073_741_824), "00000000001073741824");
+        assert_eq!(
+            file_name_to_offset("00000000001073741824"),
+            Some(1_073_741_824)
+        );
+        assert_eq!(file_name_to_offset("0000000000107374182"), None);
+        assert_eq!(file_name_to_offset("0000000000107374182x"), None);
+    }
+
+    #[test]
+    fn write_read_flush_and_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = MappedFile::create(dir.path(), 8192, 8192).unwrap();
+        assert_eq!(f.path().file_name().unwrap(), "00000000000000008192");
+        assert_eq!(std::fs::metadata(f.path()).unwrap().len(), 8192);
+        assert!(f.read(0, 1).is_none());
+        unsafe { f.region_mut(0, 5).copy_from_slice(b"hello") };
+        f.set_wrote_position(5);
+        assert_eq!(f.read(0, 5), Some(&b"hello"[..]));
+        let s = f.slice(1, 3).unwrap();
+        assert_eq!(&s[..], b"ell");
+        assert!(f.slice(4, 2).is_none());
+        assert_eq!(
+            f.flush(4, &MsyncFlusher).unwrap(),
+            0,
+            "one dirty page is below 4"
+        );
+        assert_eq!(f.flush(0, &MsyncFlusher).unwrap(), 5);
+        drop(f);
+        // the slice outlives the file object
+        assert_eq!(&s[..], b"ell");
+        let g = MappedFile::open(&dir.path().join("00000000000000008192"), 8192, 8192).unwrap();
+        assert!(g.is_full());
+        assert_eq!(g.read(0, 5), Some(&b"hello"[..]));
+        g.zero_tail(2).unwrap();
+        assert_eq!(g.read(0, 5), Some(&b"he\0\0\0"[..]));
+        g.destroy().unwrap();
+        assert!(!dir.path().join("00000000000000008192").exists());
+        assert!(MappedFile::create(dir.path(), 0, 100).is_ok());
+        assert!(
+            MappedFile::create(dir.path(), 0, 100).is_err(),
+            "never overwrites"
+        );
+    }
+
+    #[test]
+    fn short_files_are_extended_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join(offset_to_file_name(0));
+        std::fs::write(&p, b"abc").unwrap();
+        let f = MappedFile::open(&p, 0, 4096).unwrap();
+        assert_eq!(std::fs::metadata(&p).unwrap().len(), 4096);
+        assert_eq!(f.read(0, 4), Some(&b"abc\0"[..]));
+    }
+}

@@ -1,0 +1,196 @@
+//! Startup recovery (RocketMQ `recoverNormally` / `recoverAbnormally`).
+//!
+//! 1. Each ConsumeQueue finds where its valid entries end.
+//! 2. The CommitLog is scanned from a starting segment, verifying every record (magic,
+//!    lengths, physical offset, body CRC); each valid record is replayed into its
+//!    ConsumeQueue (idempotent). The first invalid record ends the log.
+//! 3. Everything past that end is dropped: later segments deleted, the last one cut (and
+//!    zeroed past the end after a crash), ConsumeQueue entries pointing past it truncated.
+//!
+//! After a clean shutdown the scan starts at the segment holding the newest dispatched record
+//! and only records after it are replayed. After a crash it starts at the newest segment whose
+//! first record is older than the checkpoint (or the first segment) and replays everything.
+
+use std::sync::Arc;
+
+use ferrocket_protocol::message::sys_flag::{
+    transaction_value, TRANSACTION_COMMIT, TRANSACTION_NOT_TYPE,
+};
+use ferrocket_protocol::message::{find_property, property, RecordView};
+use ferrocket_protocol::util::tags_code;
+
+use crate::commit_log::{CommitLog, RecordCheck};
+use crate::default_message_store::StoreInner;
+use crate::error::StoreError;
+use crate::mapped_file::MappedFile;
+
+/// Topic whose ConsumeQueue tags code is the delivery time.
+pub const SCHEDULE_TOPIC: &str = "SCHEDULE_TOPIC_XXXX";
+
+/// The tags code a record's ConsumeQueue entry carries.
+pub(crate) fn tags_code_of(view: &RecordView<'_>, topic: &str, delay_levels: &[i64]) -> i64 {
+    let props = String::from_utf8_lossy(view.properties);
+    if topic == SCHEDULE_TOPIC {
+        let level = find_property(&props, property::DELAY)
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .unwrap_or(0);
+        if level > 0 && !delay_levels.is_empty() {
+            let delay = delay_levels[level.min(delay_levels.len()) - 1];
+            return view.store_timestamp + delay;
+        }
+        return view.store_timestamp;
+    }
+    tags_code(find_property(&props, property::TAGS))
+}
+
+fn first_record_store_time(file: &MappedFile, check_crc: bool) -> Option<i64> {
+    match CommitLog::check_record(file, 0, check_crc) {
+        RecordCheck::Message(v) if v.store_timestamp > 0 => Some(v.store_timestamp),
+        _ => None,
+    }
+}
+
+pub(crate) fn recover(inner: &StoreInner, abnormal: bool) -> Result<(), StoreError> {
+    let io = |e| StoreError::io(inner.config.store_path_root_dir.clone(), e);
+    for cq in inner.consume_queues.all() {
+        cq.recover(abnormal).map_err(io)?;
+    }
+    let files = inner.commit_log.queue().mapped_files();
+    if files.is_empty() {
+        if !inner.consume_queues.all().is_empty() {
+            tracing::warn!("commit log is empty: deleting every consume queue");
+            inner.consume_queues.destroy_all().map_err(io)?;
+        }
+        return Ok(());
+    }
+    let check_crc = inner.config.check_crc_on_recover;
+    let dispatch_from = inner
+        .consume_queues
+        .all()
+        .iter()
+        .map(|cq| cq.max_physic_offset())
+        .max()
+        .unwrap_or(-1);
+    let (start, replay_from) = if abnormal {
+        let min_ts = inner.checkpoint.min_timestamp();
+        let start = files
+            .iter()
+            .rposition(|f| first_record_store_time(f, check_crc).is_some_and(|t| t <= min_ts))
+            .unwrap_or(0);
+        (start, i64::MIN)
+    } else if dispatch_from >= 0 {
+        let start = files
+            .iter()
+            .rposition(|f| f.file_from_offset() <= dispatch_from)
+            .unwrap_or(0);
+        (start, dispatch_from)
+    } else {
+        (files.len() - 1, i64::MIN)
+    };
+    tracing::info!(
+        abnormal,
+        start_offset = files[start].file_from_offset(),
+        "recovering commit log"
+    );
+
+    let scan = scan(inner, &files[start..], check_crc, replay_from)?;
+    if let Some(reason) = &scan.corruption {
+        tracing::warn!(offset = scan.process_offset, reason = %reason, "commit log ends with an invalid record; truncating");
+    }
+    inner
+        .commit_log
+        .queue()
+        .truncate_dirty_files(scan.process_offset, abnormal || scan.corruption.is_some())
+        .map_err(io)?;
+    inner
+        .commit_log
+        .queue()
+        .set_flushed_where(scan.process_offset);
+
+    let min_phy = inner.commit_log.min_offset();
+    for cq in inner.consume_queues.all() {
+        cq.truncate_dirty_logic_files(scan.process_offset)
+            .map_err(io)?;
+        cq.correct_min_offset(min_phy);
+    }
+    let mut state = inner.commit_log.lock();
+    inner
+        .commit_log
+        .set_last_store_timestamp(&mut state, scan.last_store_timestamp);
+    inner.last_dispatched_timestamp.store(
+        scan.last_store_timestamp,
+        std::sync::atomic::Ordering::Release,
+    );
+    tracing::info!(
+        max_phy_offset = scan.process_offset,
+        replayed = scan.replayed,
+        "commit log recovered"
+    );
+    Ok(())
+}
+
+struct Scan {
+    process_offset: i64,
+    corruption: Option<String>,
+    last_store_timestamp: i64,
+    replayed: u64,
+}
+
+fn scan(
+    inner: &StoreInner,
+    files: &[Arc<MappedFile>],
+    check_crc: bool,
+    replay_from: i64,
+) -> Result<Scan, StoreError> {
+    let mut out = Scan {
+        process_offset: files[0].file_from_offset(),
+        corruption: None,
+        last_store_timestamp: 0,
+        replayed: 0,
+    };
+    for file in files {
+        let mut pos = 0usize;
+        loop {
+            match CommitLog::check_record(file, pos, check_crc) {
+                RecordCheck::Message(view) => {
+                    let phy = file.file_from_offset() + pos as i64;
+                    out.last_store_timestamp = out.last_store_timestamp.max(view.store_timestamp);
+                    if phy >= replay_from && dispatch(inner, &view, phy)? {
+                        out.replayed += 1;
+                    }
+                    pos += view.total_size;
+                    out.process_offset = phy + view.total_size as i64;
+                }
+                RecordCheck::Blank => {
+                    out.process_offset = file.file_from_offset() + file.file_size() as i64;
+                    break;
+                }
+                RecordCheck::End => {
+                    out.process_offset = file.file_from_offset() + pos as i64;
+                    return Ok(out);
+                }
+                RecordCheck::Corrupt(reason) => {
+                    out.process_offset = file.file_from_offset() + pos as i64;
+                    out.corruption = Some(reason);
+                    return Ok(out);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn dispatch(inner: &StoreInner, view: &RecordView<'_>, phy: i64) -> Result<bool, StoreError> {
+    if !matches!(
+        transaction_value(view.sys_flag),
+        TRANSACTION_NOT_TYPE | TRANSACTION_COMMIT
+    ) {
+        return Ok(false);
+    }
+    // check_record guarantees UTF-8
+    let topic = std::str::from_utf8(view.topic).unwrap_or_default();
+    let cq = inner.consume_queues.find_or_create(topic, view.queue_id);
+    let code = tags_code_of(view, topic, &inner.delay_levels);
+    cq.put_message_position_info(phy, view.total_size as i32, code, view.queue_offset)
+        .map_err(|e| StoreError::io(inner.config.consume_queue_path(), e))
+}

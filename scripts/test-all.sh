@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Runs every test: the Rust workspace (unit, property and end-to-end tests against the real
+# binary), then the interop suites that drive the official Java (4.9.x and 5.x) and Go clients
+# against `ferrocket standalone`. Needs cargo, java 17+, mvn and go; a missing tool is a failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+missing=()
+for tool in cargo java mvn go; do
+  command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "test-all: missing required tools: ${missing[*]} (install them; no suite is skipped)" >&2
+  exit 1
+fi
+
+export CARGO_TERM_COLOR=never
+target_dir=${CARGO_TARGET_DIR:-$root/target}
+export FERROCKET_BIN="$target_dir/debug/ferrocket"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "cargo build (debug binary used by every end-to-end and interop test)"
+cargo build --workspace --all-targets
+
+step "cargo test --workspace"
+cargo test --workspace -- --test-threads="${RUST_TEST_THREADS:-4}"
+
+step "interop/java: official rocketmq-client 4.9.x and 5.x"
+bash interop/java/run.sh
+
+step "interop/go: official rocketmq-client-go/v2"
+(cd interop/go && go test -count=1 ./...)
+
+echo
+echo "test-all: every suite passed"
