@@ -343,7 +343,11 @@ impl ClientInstance {
         }
         // a broker seen for the first time (e.g. a subscribed topic that now exists) learns
         // about this client at once, and consumers rebalance without waiting for their period
-        if self.heartbeat_targets().iter().any(|a| !brokers_before.contains(a)) {
+        if self
+            .heartbeat_targets()
+            .iter()
+            .any(|a| !brokers_before.contains(a))
+        {
             self.send_heartbeat_to_all_brokers().await;
             self.rebalance_notify.notify_one();
         }

@@ -660,7 +660,9 @@ async fn consumer_started_before_its_topic_exists_picks_it_up() {
     c.add_topic("Late", 2, 6);
     let p = Producer::start(producer_config(&c)).await.unwrap();
     for i in 0..10 {
-        p.send(&Message::new("Late", format!("m{i}"))).await.unwrap();
+        p.send(&Message::new("Late", format!("m{i}")))
+            .await
+            .unwrap();
     }
     for _ in 0..100 {
         if seen.load(Ordering::SeqCst) >= 10 {

@@ -83,7 +83,9 @@ mod tests {
 
     #[test]
     fn decodes_frames_split_anywhere() {
-        let cmd = RemotingCommand::request(34).with_ext("k", "v").with_body(&b"xyz"[..]);
+        let cmd = RemotingCommand::request(34)
+            .with_ext("k", "v")
+            .with_body(&b"xyz"[..]);
         let wire = cmd.encode();
         for split in 0..wire.len() {
             let mut codec = RemotingCodec::new();

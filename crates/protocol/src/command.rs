@@ -54,7 +54,10 @@ impl ExtFields {
 
     /// The value of `key`, if present.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Sets `key` to `value`, replacing an earlier value.
@@ -252,11 +255,15 @@ impl RemotingCommand {
     pub fn ext_parse_opt<T: FromStr>(&self, key: &'static str) -> Result<Option<T>, HeaderError> {
         match self.ext(key) {
             None => Ok(None),
-            Some(v) if v.is_empty() => Ok(None),
-            Some(v) => v.trim().parse().map(Some).map_err(|_| HeaderError::Invalid {
-                field: key,
-                value: v.to_string(),
-            }),
+            Some("") => Ok(None),
+            Some(v) => v
+                .trim()
+                .parse()
+                .map(Some)
+                .map_err(|_| HeaderError::Invalid {
+                    field: key,
+                    value: v.to_string(),
+                }),
         }
     }
 
@@ -602,7 +609,10 @@ mod tests {
                 value: "x".into()
             })
         );
-        assert_eq!(c.ext_parse::<i32>("topic"), Err(HeaderError::Missing("topic")));
+        assert_eq!(
+            c.ext_parse::<i32>("topic"),
+            Err(HeaderError::Missing("topic"))
+        );
         assert_eq!(c.ext_parse_opt::<i64>("commitOffset"), Ok(None));
     }
 }

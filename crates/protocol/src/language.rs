@@ -5,8 +5,8 @@
 pub struct LanguageCode(pub u8);
 
 const NAMES: [&str; 14] = [
-    "JAVA", "CPP", "DOTNET", "PYTHON", "DELPHI", "ERLANG", "RUBY", "OTHER", "HTTP", "GO", "PHP", "OMS",
-    "RUST", "NODE_JS",
+    "JAVA", "CPP", "DOTNET", "PYTHON", "DELPHI", "ERLANG", "RUBY", "OTHER", "HTTP", "GO", "PHP",
+    "OMS", "RUST", "NODE_JS",
 ];
 
 impl LanguageCode {
@@ -47,7 +47,10 @@ mod tests {
     #[test]
     fn names_round_trip() {
         for i in 0..14u8 {
-            assert_eq!(LanguageCode::from_name(LanguageCode(i).name()), LanguageCode(i));
+            assert_eq!(
+                LanguageCode::from_name(LanguageCode(i).name()),
+                LanguageCode(i)
+            );
         }
         assert_eq!(LanguageCode::from_name("go"), LanguageCode::GO);
         assert_eq!(LanguageCode::from_name("COBOL"), LanguageCode::OTHER);

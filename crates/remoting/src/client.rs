@@ -16,7 +16,10 @@ use crate::error::RemotingError;
 
 /// Answers requests a server sends to this client (e.g. NOTIFY_CONSUMER_IDS_CHANGED).
 pub type ClientRequestHandler = Arc<
-    dyn Fn(Channel, RemotingCommand) -> Pin<Box<dyn Future<Output = Option<RemotingCommand>> + Send>>
+    dyn Fn(
+            Channel,
+            RemotingCommand,
+        ) -> Pin<Box<dyn Future<Output = Option<RemotingCommand>> + Send>>
         + Send
         + Sync,
 >;
@@ -78,22 +81,23 @@ impl RemotingClient {
             }
         };
         let handler = self.handler.clone();
-        let (channel, _done) = connection::spawn(stream, move |ch: Channel, req: RemotingCommand| {
-            let handler = handler.clone();
-            async move {
-                let oneway = req.is_oneway();
-                let opaque = req.opaque;
-                let reply = match &handler {
-                    Some(h) => h(ch.clone(), req).await,
-                    None => None,
-                };
-                if let (false, Some(mut reply)) = (oneway, reply) {
-                    reply.opaque = opaque;
-                    reply.mark_response();
-                    let _ = ch.send(reply).await;
+        let (channel, _done) =
+            connection::spawn(stream, move |ch: Channel, req: RemotingCommand| {
+                let handler = handler.clone();
+                async move {
+                    let oneway = req.is_oneway();
+                    let opaque = req.opaque;
+                    let reply = match &handler {
+                        Some(h) => h(ch.clone(), req).await,
+                        None => None,
+                    };
+                    if let (false, Some(mut reply)) = (oneway, reply) {
+                        reply.opaque = opaque;
+                        reply.mark_response();
+                        let _ = ch.send(reply).await;
+                    }
                 }
-            }
-        })?;
+            })?;
         channels.insert(addr.to_string(), channel.clone());
         Ok(channel)
     }

@@ -3,8 +3,8 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use futures::{SinkExt, StreamExt};
 use ferrocket_protocol::{RemotingCodec, RemotingCommand};
+use futures::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::codec::{FramedRead, FramedWrite};

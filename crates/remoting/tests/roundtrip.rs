@@ -4,7 +4,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ferrocket_protocol::{code::response, RemotingCommand};
-use ferrocket_remoting::{unsupported_request, Channel, RemotingClient, RemotingServer, RequestProcessor};
+use ferrocket_remoting::{
+    unsupported_request, Channel, RemotingClient, RemotingServer, RequestProcessor,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 struct Echo;
@@ -13,8 +15,7 @@ impl RequestProcessor for Echo {
     async fn process_request(&self, _ch: Channel, req: RemotingCommand) -> Option<RemotingCommand> {
         match req.code {
             1 => Some(
-                RemotingCommand::response_to(&req, response::SUCCESS)
-                    .with_body(req.body.clone()),
+                RemotingCommand::response_to(&req, response::SUCCESS).with_body(req.body.clone()),
             ),
             2 => {
                 // a slow request must not hold back the ones behind it
@@ -27,7 +28,9 @@ impl RequestProcessor for Echo {
 }
 
 async fn server() -> RemotingServer {
-    RemotingServer::bind("127.0.0.1:0", Arc::new(Echo)).await.unwrap()
+    RemotingServer::bind("127.0.0.1:0", Arc::new(Echo))
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -36,14 +39,22 @@ async fn request_response_and_unknown_code() {
     let addr = s.local_addr().to_string();
     let client = RemotingClient::new();
     let r = client
-        .invoke(&addr, RemotingCommand::request(1).with_body(&b"ping"[..]), Duration::from_secs(3))
+        .invoke(
+            &addr,
+            RemotingCommand::request(1).with_body(&b"ping"[..]),
+            Duration::from_secs(3),
+        )
         .await
         .unwrap();
     assert_eq!(r.code, response::SUCCESS);
     assert_eq!(&r.body[..], b"ping");
     assert!(r.is_response());
     let r = client
-        .invoke(&addr, RemotingCommand::request(9999), Duration::from_secs(3))
+        .invoke(
+            &addr,
+            RemotingCommand::request(9999),
+            Duration::from_secs(3),
+        )
         .await
         .unwrap();
     assert_eq!(r.code, response::REQUEST_CODE_NOT_SUPPORTED);
@@ -89,7 +100,11 @@ async fn garbage_and_huge_frames_close_only_that_connection() {
     }
     // the server still answers a well-behaved client
     let r = RemotingClient::new()
-        .invoke(&addr.to_string(), RemotingCommand::request(1), Duration::from_secs(3))
+        .invoke(
+            &addr.to_string(),
+            RemotingCommand::request(1),
+            Duration::from_secs(3),
+        )
         .await
         .unwrap();
     assert_eq!(r.code, response::SUCCESS);
@@ -100,14 +115,25 @@ async fn oneway_requests_get_no_reply_and_timeouts_are_reported() {
     let s = server().await;
     let addr = s.local_addr().to_string();
     let client = RemotingClient::new();
-    client.invoke_oneway(&addr, RemotingCommand::request(1)).await.unwrap();
+    client
+        .invoke_oneway(&addr, RemotingCommand::request(1))
+        .await
+        .unwrap();
     let err = client
-        .invoke(&addr, RemotingCommand::request(2), Duration::from_millis(50))
+        .invoke(
+            &addr,
+            RemotingCommand::request(2),
+            Duration::from_millis(50),
+        )
         .await
         .unwrap_err();
     assert!(err.to_string().contains("timed out"), "{err}");
     let err = client
-        .invoke("127.0.0.1:1", RemotingCommand::request(1), Duration::from_millis(500))
+        .invoke(
+            "127.0.0.1:1",
+            RemotingCommand::request(1),
+            Duration::from_millis(500),
+        )
         .await
         .unwrap_err();
     assert!(err.to_string().contains("127.0.0.1:1"), "{err}");

@@ -148,7 +148,10 @@ mod tests {
         let h: HeartbeatData = crate::body::decode(json).unwrap();
         assert_eq!(h.client_id, "192.168.0.2@12345#1234567890");
         let c = &h.consumer_data_set[0];
-        assert_eq!(c.consume_from_where, ConsumeFromWhere::ConsumeFromFirstOffset);
+        assert_eq!(
+            c.consume_from_where,
+            ConsumeFromWhere::ConsumeFromFirstOffset
+        );
         assert_eq!(c.subscription_data_set[0].code_set.len(), 2);
         let built = SubscriptionData::tag("TopicTest", "TagA || TagB");
         assert_eq!(built.code_set, c.subscription_data_set[0].code_set);

@@ -86,7 +86,10 @@ mod tests {
         assert_eq!(r.broker_datas[0].master_addr(), Some("10.0.0.1:10911"));
         assert_eq!(r.queue_datas[0].write_queue_nums, 4);
         let out = String::from_utf8(crate::body::encode(&r).to_vec()).unwrap();
-        assert!(out.contains(r#""brokerAddrs":{"0":"10.0.0.1:10911"}"#), "{out}");
+        assert!(
+            out.contains(r#""brokerAddrs":{"0":"10.0.0.1:10911"}"#),
+            "{out}"
+        );
         assert!(!out.contains("orderTopicConf"));
     }
 }
