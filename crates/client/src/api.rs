@@ -476,7 +476,7 @@ impl MQClientApi {
         timeout: Duration,
     ) -> Result<()> {
         let mut req = RemotingCommand::request(request::CONSUMER_SEND_MSG_BACK);
-        req.ext_fields = header.to_ext_fields();
+        header.encode(&mut req.ext_fields);
         let resp = self.invoke(addr, req, timeout).await?;
         if resp.code != response::SUCCESS {
             return Err(broker_error(addr, &resp));

@@ -1,8 +1,7 @@
 //! The request headers this client sends and the response headers it reads.
 //!
 //! The typed headers live in `ferrocket_protocol::header`; this module re-exports the ones the
-//! client uses, adds the request header the protocol crate does not define yet, and builds
-//! the exact field sets the client puts on the wire.
+//! client uses and builds the exact field sets the client puts on the wire.
 
 use ferrocket_protocol::command::ExtFields;
 use ferrocket_protocol::header::CommandCustomHeader;
@@ -14,6 +13,7 @@ pub use ferrocket_protocol::header::consumer_offset::{
     QueryConsumerOffsetRequestHeader, QueryConsumerOffsetResponseHeader,
     UpdateConsumerOffsetRequestHeader,
 };
+pub use ferrocket_protocol::header::consumer_send_msg_back::ConsumerSendMsgBackRequestHeader;
 pub use ferrocket_protocol::header::pull_message::{
     PullMessageRequestHeader, PullMessageResponseHeader,
 };
@@ -30,43 +30,6 @@ pub fn ext_fields_with_broker_name<H: CommandCustomHeader>(
     header.encode(&mut e);
     e.insert("bname", broker_name);
     e
-}
-
-/// `ConsumerSendMsgBackRequestHeader`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConsumerSendMsgBackRequestHeader {
-    /// Commit-log offset of the message.
-    pub offset: i64,
-    /// Consumer group.
-    pub group: String,
-    /// 0: broker picks 3 + reconsumeTimes; < 0: straight to the DLQ.
-    pub delay_level: i32,
-    /// Message id of the original.
-    pub origin_msg_id: String,
-    /// Topic of the original.
-    pub origin_topic: String,
-    /// Max redeliveries before the DLQ.
-    pub max_reconsume_times: i32,
-    /// Target broker name.
-    pub broker_name: Option<String>,
-}
-
-impl ConsumerSendMsgBackRequestHeader {
-    /// The header fields.
-    pub fn to_ext_fields(&self) -> ExtFields {
-        let mut e = ExtFields::new();
-        e.insert("offset", self.offset.to_string());
-        e.insert("group", self.group.as_str());
-        e.insert("delayLevel", self.delay_level.to_string());
-        e.insert("originMsgId", self.origin_msg_id.as_str());
-        e.insert("originTopic", self.origin_topic.as_str());
-        e.insert("unitMode", "false");
-        e.insert("maxReconsumeTimes", self.max_reconsume_times.to_string());
-        if let Some(n) = &self.broker_name {
-            e.insert("bname", n.as_str());
-        }
-        e
-    }
 }
 
 #[cfg(test)]
@@ -144,12 +107,14 @@ mod tests {
             offset: 1234,
             group: "g".into(),
             delay_level: 0,
-            origin_msg_id: "ID".into(),
-            origin_topic: "T".into(),
-            max_reconsume_times: 16,
+            origin_msg_id: Some("ID".into()),
+            origin_topic: Some("T".into()),
+            unit_mode: false,
+            max_reconsume_times: Some(16),
             broker_name: Some("broker-a".into()),
         };
-        let e = h.to_ext_fields();
+        let mut e = ExtFields::new();
+        h.encode(&mut e);
         for (k, v) in [
             ("offset", "1234"),
             ("group", "g"),

@@ -639,9 +639,10 @@ impl PushConsumerImpl {
             offset: m.commit_log_offset,
             group: self.config.group.clone(),
             delay_level: 0,
-            origin_msg_id: m.unique_id().to_string(),
-            origin_topic: m.topic.clone(),
-            max_reconsume_times: self.config.max_reconsume_times,
+            origin_msg_id: Some(m.unique_id().to_string()),
+            origin_topic: Some(m.topic.clone()),
+            unit_mode: false,
+            max_reconsume_times: Some(self.config.max_reconsume_times),
             broker_name: Some(mq.broker_name.clone()),
         };
         self.instance
