@@ -338,6 +338,8 @@ async fn consume(args: ConsumeBenchArgs) -> anyhow::Result<()> {
     let reached = Arc::new(tokio::sync::Notify::new());
     let limit = args.count.unwrap_or(u64::MAX);
     let start = Instant::now();
+    // report from the start: consumers begin delivering while `PushConsumer::start` still runs
+    let reporter = tokio::spawn(report(progress.clone(), stop.clone(), start, "received"));
     let mut consumers = Vec::with_capacity(instances);
     for i in 0..instances {
         let mut config = PushConsumerConfig::new(group.as_str(), args.namesrv.as_str());
@@ -375,7 +377,6 @@ async fn consume(args: ConsumeBenchArgs) -> anyhow::Result<()> {
         });
         consumers.push(PushConsumer::start(config, listener).await?);
     }
-    let reporter = tokio::spawn(report(progress.clone(), stop.clone(), start, "received"));
     tokio::select! {
         _ = tokio::time::sleep(Duration::from_secs(args.duration)) => {}
         _ = reached.notified() => {}
