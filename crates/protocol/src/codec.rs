@@ -1,7 +1,7 @@
 //! `RemotingCodec`: a tokio-util codec turning a byte stream into `RemotingCommand`s.
 
-use bytes::BytesMut;
-use tokio_util::codec::{Decoder, Encoder, LengthDelimitedCodec};
+use bytes::{Buf, BytesMut};
+use tokio_util::codec::{Decoder, Encoder};
 
 use crate::command::RemotingCommand;
 use crate::error::ProtocolError;
@@ -9,28 +9,16 @@ use crate::MAX_FRAME_LENGTH;
 
 /// Frames commands as `[u32 length][u32 type|header length][header][body]`.
 ///
-/// The length check happens before any buffer is reserved for the frame, so a peer claiming
-/// a 2 GiB frame costs nothing but an error.
-#[derive(Debug)]
-pub struct RemotingCodec {
-    frames: LengthDelimitedCodec,
-}
-
-impl Default for RemotingCodec {
-    fn default() -> Self {
-        Self::new()
-    }
-}
+/// The length prefix stays in the buffer until the whole frame has arrived, so it is checked
+/// against the 16 MiB limit before any buffer is reserved for the frame: a peer claiming a
+/// 2 GiB frame costs nothing but an error.
+#[derive(Debug, Default)]
+pub struct RemotingCodec;
 
 impl RemotingCodec {
     /// A codec with RocketMQ's 16 MiB frame limit.
     pub fn new() -> Self {
-        RemotingCodec {
-            frames: LengthDelimitedCodec::builder()
-                .length_field_length(4)
-                .max_frame_length(MAX_FRAME_LENGTH)
-                .new_codec(),
-        }
+        RemotingCodec
     }
 }
 
@@ -39,16 +27,20 @@ impl Decoder for RemotingCodec {
     type Error = ProtocolError;
 
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<RemotingCommand>, ProtocolError> {
-        if src.len() >= 4 {
-            let declared = u32::from_be_bytes([src[0], src[1], src[2], src[3]]) as usize;
-            if declared > MAX_FRAME_LENGTH {
-                return Err(ProtocolError::FrameTooLarge(declared));
-            }
+        if src.len() < 4 {
+            return Ok(None);
         }
-        match self.frames.decode(src)? {
-            Some(frame) => RemotingCommand::decode(frame.freeze()).map(Some),
-            None => Ok(None),
+        let declared = u32::from_be_bytes([src[0], src[1], src[2], src[3]]) as usize;
+        if declared > MAX_FRAME_LENGTH {
+            return Err(ProtocolError::FrameTooLarge(declared));
         }
+        if src.len() < 4 + declared {
+            src.reserve(4 + declared - src.len());
+            return Ok(None);
+        }
+        src.advance(4);
+        let frame = src.split_to(declared).freeze();
+        RemotingCommand::decode(frame).map(Some)
     }
 }
 
@@ -94,6 +86,26 @@ mod tests {
             buf.extend_from_slice(&wire[split..]);
             assert_eq!(codec.decode(&mut buf).unwrap().unwrap(), cmd);
         }
+    }
+
+    #[test]
+    fn decodes_binary_headers_and_large_bodies_split_anywhere() {
+        // the type/header-length word of a binary header reads as more than 16 MiB: it must
+        // never be mistaken for a length prefix while a frame is incomplete
+        let mut cmd = RemotingCommand::request(310).with_ext("b", "TopicTest");
+        cmd.serialize_type = crate::SerializeType::RocketMq;
+        cmd.body = vec![7u8; 70_000].into();
+        let wire = cmd.encode();
+        let mut codec = RemotingCodec::new();
+        let mut buf = BytesMut::new();
+        for chunk in wire.chunks(1000) {
+            buf.extend_from_slice(chunk);
+            if buf.len() < wire.len() {
+                assert!(codec.decode(&mut buf).unwrap().is_none());
+            }
+        }
+        assert_eq!(codec.decode(&mut buf).unwrap().unwrap(), cmd);
+        assert!(buf.is_empty());
     }
 
     #[test]
