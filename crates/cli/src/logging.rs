@@ -16,6 +16,9 @@ pub fn init() {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        // a closed stderr (the reader went away) must not turn a clean shutdown into a panic:
+        // the subscriber would otherwise report the failed write with eprintln!, which panics
+        .log_internal_errors(false)
         .init();
     if let Some(problem) = bad_directive {
         tracing::warn!("ignoring RUST_LOG ({problem}); logging at info");
