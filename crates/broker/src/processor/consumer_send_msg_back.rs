@@ -13,6 +13,7 @@ use ferrocket_remoting::Channel;
 use ferrocket_store::MessageExtBrokerInner;
 
 use super::decode_header;
+use super::error;
 use crate::broker_controller::BrokerController;
 use crate::mix_all;
 
@@ -20,14 +21,6 @@ use crate::mix_all;
 const DLQ_NUMS_PER_GROUP: i32 = 1;
 /// Version from which the client's `maxReconsumeTimes` is honoured (`V3_4_9`).
 const V3_4_9: i32 = 99;
-
-fn error(
-    request: &RemotingCommand,
-    code: i32,
-    remark: impl Into<String>,
-) -> Option<RemotingCommand> {
-    Some(RemotingCommand::error_to(request, code, remark))
-}
 
 /// Handles a send-back.
 pub async fn process(

@@ -9,17 +9,10 @@ use ferrocket_protocol::RemotingCommand;
 use ferrocket_remoting::Channel;
 
 use super::decode_header;
+use super::error;
 use crate::broker_controller::BrokerController;
 use crate::topic::topic_validator::RMQ_SYS_TRANS_HALF_TOPIC;
 use crate::transaction::transactional_message_bridge::{build_op_message, end_message_transaction};
-
-fn error(
-    request: &RemotingCommand,
-    code: i32,
-    remark: impl Into<String>,
-) -> Option<RemotingCommand> {
-    Some(RemotingCommand::error_to(request, code, remark))
-}
 
 /// Handles END_TRANSACTION. Java clients send it one-way, so the reply is usually dropped.
 pub async fn process(

@@ -130,6 +130,15 @@ async fn dispatch(
 }
 
 /// The reply to a request whose header does not decode (RocketMQ answers SYSTEM_ERROR).
+/// An error reply to `request`, for processors that answer with `Option`.
+pub(crate) fn error(
+    request: &RemotingCommand,
+    code: i32,
+    remark: impl Into<String>,
+) -> Option<RemotingCommand> {
+    Some(RemotingCommand::error_to(request, code, remark))
+}
+
 pub(crate) fn header_error(request: &RemotingCommand, e: HeaderError) -> RemotingCommand {
     RemotingCommand::error_to(request, response::SYSTEM_ERROR, e.to_string())
 }
