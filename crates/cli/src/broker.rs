@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use ferrocket_broker::BrokerController;
 
+use crate::advertise;
 use crate::config::{BrokerSettings, Overrides};
 use crate::signals::ShutdownSignals;
 
@@ -37,6 +38,7 @@ pub async fn run(args: BrokerArgs) -> anyhow::Result<()> {
     let env_namesrv = std::env::var("NAMESRV_ADDR").ok();
     let (settings, warnings) =
         BrokerSettings::load(args.config.as_deref(), &overrides, env_namesrv)?;
+    crate::logging::apply_config_level(settings.log_level.as_deref());
     for w in &warnings {
         tracing::warn!("{w}");
     }
@@ -54,12 +56,31 @@ pub async fn run(args: BrokerArgs) -> anyhow::Result<()> {
 }
 
 /// Starts the broker; returns once it listens and has registered with its name servers.
+/// Logs which address clients will be told, and warns when that address looks wrong.
 pub async fn start_broker(settings: BrokerSettings) -> anyhow::Result<Arc<BrokerController>> {
-    let BrokerSettings { broker, store } = settings;
+    let BrokerSettings {
+        broker,
+        store,
+        broker_ip_source,
+        ..
+    } = settings;
     let name = broker.broker_name.clone();
-    BrokerController::start(broker, store)
+    let bind = broker.bind_address.trim().parse::<std::net::IpAddr>().ok();
+    let controller = BrokerController::start(broker, store)
         .await
-        .with_context(|| format!("broker {name} failed to start"))
+        .with_context(|| format!("broker {name} failed to start"))?;
+    let advertised = advertised_addr(&controller);
+    tracing::info!(
+        "{}",
+        advertise::startup_line(&advertised, &broker_ip_source)
+    );
+    let broker_ip = controller.broker_config().broker_ip1.trim().parse().ok();
+    if let (Some(ip), Some(bind)) = (broker_ip, bind) {
+        if let Some(w) = advertise::advertised_warning(ip, bind) {
+            tracing::warn!("{w}");
+        }
+    }
+    Ok(controller)
 }
 
 /// The `ip:port` clients are told to use: `brokerIP1` and the port actually bound.

@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand};
 
+mod advertise;
 mod bench;
 mod broker;
 mod config;
@@ -19,6 +20,10 @@ mod standalone;
 #[derive(Parser)]
 #[command(name = "ferrocket", version, about)]
 struct Cli {
+    /// Log filter (`info`, `debug`, `ferrocket_store=debug,info`); overrides `RUST_LOG` and the
+    /// config file's `logLevel`.
+    #[arg(long, global = true, value_name = "FILTER")]
+    log_level: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -41,7 +46,7 @@ enum Command {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    logging::init();
+    logging::init(cli.log_level.as_deref());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

@@ -36,6 +36,7 @@ pub async fn run(args: StandaloneArgs) -> anyhow::Result<()> {
         store_dir: args.store,
     };
     let (mut settings, warnings) = BrokerSettings::load(args.config.as_deref(), &overrides, None)?;
+    crate::logging::apply_config_level(settings.log_level.as_deref());
     for w in &warnings {
         tracing::warn!("{w}");
     }

@@ -18,7 +18,7 @@ fn standalone_is_ready_serves_tbw102_and_exits_cleanly_on_sigterm() {
     let conf = dir.path().join("broker.conf");
     std::fs::write(
         &conf,
-        format!("brokerName=broker-standalone\nlistenPort={broker_port}\n"),
+        format!("brokerName=broker-standalone\nbrokerIP1=127.0.0.1\nlistenPort={broker_port}\n"),
     )
     .unwrap();
     let store = dir.path().join("data");

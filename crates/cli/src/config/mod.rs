@@ -15,6 +15,7 @@ use anyhow::Context;
 use ferrocket_broker::BrokerConfig;
 use ferrocket_store::MessageStoreConfig;
 
+use crate::advertise::{self, BrokerIpSource};
 use crate::properties::{self, Property};
 
 /// Where the store lives when neither `--store` nor `storePathRootDir` says otherwise.
@@ -30,6 +31,10 @@ pub struct BrokerSettings {
     pub broker: BrokerConfig,
     /// Store settings.
     pub store: MessageStoreConfig,
+    /// How `broker.broker_ip1` was decided, for the start-up line.
+    pub broker_ip_source: BrokerIpSource,
+    /// `logLevel` from the config file (a tracing filter such as `info` or `ferrocket_store=debug`).
+    pub log_level: Option<String>,
 }
 
 /// Command-line values that take precedence over the file.
@@ -49,12 +54,15 @@ impl BrokerSettings {
         BrokerSettings {
             broker: BrokerConfig::default(),
             store,
+            broker_ip_source: BrokerIpSource::Configured,
+            log_level: None,
         }
     }
 
     /// Reads `config_file` (if any), then applies `overrides`, then `NAMESRV_ADDR` (`env_namesrv`)
-    /// when neither `-n` nor the file named a name server. Returns the settings and the warnings
-    /// to log.
+    /// when neither `-n` nor the file named a name server. Without `brokerIP1` in the file the
+    /// advertised address is picked from the host's interfaces, as RocketMQ does. Returns the
+    /// settings and the warnings to log.
     pub fn load(
         config_file: Option<&Path>,
         overrides: &Overrides,
@@ -62,6 +70,7 @@ impl BrokerSettings {
     ) -> anyhow::Result<(BrokerSettings, Vec<String>)> {
         let mut settings = BrokerSettings::defaults();
         let mut warnings = Vec::new();
+        let mut broker_ip_configured = false;
         if let Some(path) = config_file {
             let bytes = std::fs::read(path).with_context(|| {
                 format!("cannot read the broker config file {}", path.display())
@@ -70,6 +79,12 @@ impl BrokerSettings {
             let props =
                 properties::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
             warnings = settings.apply_properties(&props, &path.display().to_string())?;
+            broker_ip_configured = props.iter().any(|p| p.key == "brokerIP1");
+        }
+        if !broker_ip_configured {
+            let (ip, source) = advertise::detect_broker_ip();
+            settings.broker.broker_ip1 = ip.to_string();
+            settings.broker_ip_source = source;
         }
         if let Some(dir) = &overrides.store_dir {
             store_keys::set_root_dir(&mut settings.store, dir.clone());
@@ -98,6 +113,17 @@ impl BrokerSettings {
     ) -> anyhow::Result<Vec<String>> {
         let mut warnings = Vec::new();
         for p in props {
+            if p.key == LOG_LEVEL_KEY {
+                tracing_subscriber::EnvFilter::try_new(&p.value).map_err(|e| {
+                    anyhow::anyhow!(
+                        "{source}:{}: bad value '{}' for key '{LOG_LEVEL_KEY}': {e}",
+                        p.line,
+                        p.value
+                    )
+                })?;
+                self.log_level = Some(p.value.clone());
+                continue;
+            }
             let broker_key = keys::find(broker_keys::BROKER_KEYS, &p.key);
             let store_key = keys::find(store_keys::STORE_KEYS, &p.key);
             let bad_value = |reason: String| {
@@ -131,12 +157,16 @@ impl BrokerSettings {
     }
 }
 
+/// Ferrocket's own key for the log filter; `RUST_LOG` and `--log-level` take precedence.
+pub const LOG_LEVEL_KEY: &str = "logLevel";
+
 /// Every key Ferrocket reads from a broker properties file.
 pub fn supported_keys() -> impl Iterator<Item = &'static str> {
     broker_keys::BROKER_KEYS
         .iter()
         .map(|k| k.name)
         .chain(store_keys::STORE_KEYS.iter().map(|k| k.name))
+        .chain(std::iter::once(LOG_LEVEL_KEY))
 }
 
 fn unknown_key_warning(source: &str, p: &Property) -> String {

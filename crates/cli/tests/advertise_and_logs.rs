@@ -1,0 +1,211 @@
+//! The advertised broker address (`brokerIP1`) and the log filter, seen from outside the process.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{ferrocket, free_port, free_port_block, Running};
+
+const READY: Duration = Duration::from_secs(60);
+
+/// Starts `ferrocket standalone` with `conf` as its broker config; returns it and the name server
+/// address.
+fn standalone(
+    dir: &std::path::Path,
+    conf: &str,
+    extra: &[&str],
+    env_rust_log: bool,
+) -> (Running, String) {
+    let conf_path = dir.join("broker.conf");
+    std::fs::write(&conf_path, conf).unwrap();
+    let ns = format!("127.0.0.1:{}", free_port());
+    let store = dir.join("store");
+    let mut args = vec![
+        "standalone",
+        "--store",
+        store.to_str().unwrap(),
+        "--namesrv-listen",
+        &ns,
+        "-c",
+        conf_path.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let mut cmd = ferrocket(&args, dir);
+    if !env_rust_log {
+        cmd.env_remove("RUST_LOG");
+    }
+    let mut p = Running::spawn(cmd);
+    p.wait_stdout("is ready", READY);
+    (p, ns)
+}
+
+fn broker_in_ready_line(p: &Running) -> String {
+    let line = p
+        .stdout_seen
+        .iter()
+        .find(|l| l.contains("is ready"))
+        .expect("ready line");
+    line.rsplit("broker ").next().unwrap().trim().to_string()
+}
+
+#[test]
+fn without_broker_ip1_the_chosen_address_is_announced_and_advertised() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port_block();
+    let (mut p, _) = standalone(dir.path(), &format!("listenPort={port}\n"), &[], true);
+    let advertised = broker_in_ready_line(&p);
+    let logs = p.stderr_text();
+    let line = logs
+        .lines()
+        .find(|l| l.contains("clients will be told to connect to the broker at"))
+        .unwrap_or_else(|| panic!("no advertised-address line:\n{logs}"));
+    assert!(
+        line.contains(&format!("at {advertised} (brokerIP1 not set")),
+        "the start-up line and the ready line disagree: {line} vs {advertised}"
+    );
+    let ip: std::net::IpAddr = advertised
+        .rsplit_once(':')
+        .unwrap()
+        .0
+        .trim_matches(['[', ']'])
+        .parse()
+        .unwrap();
+    if line.contains("address of interface") {
+        assert!(!ip.is_loopback(), "{line}");
+    } else {
+        assert!(ip.is_loopback() && line.contains("loopback only"), "{line}");
+    }
+    assert!(advertised.ends_with(&format!(":{port}")), "{advertised}");
+}
+
+#[test]
+fn a_configured_broker_ip1_is_used_and_said_to_come_from_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port_block();
+    let (mut p, _) = standalone(
+        dir.path(),
+        &format!("listenPort={port}\nbrokerIP1=127.0.0.1\nbindAddress=127.0.0.1\n"),
+        &[],
+        true,
+    );
+    assert_eq!(broker_in_ready_line(&p), format!("127.0.0.1:{port}"));
+    let logs = p.stderr_text();
+    assert!(
+        logs.contains(&format!(
+            "clients will be told to connect to the broker at 127.0.0.1:{port} (brokerIP1 from the config file)"
+        )),
+        "{logs}"
+    );
+    // bound to loopback and advertising loopback is consistent: no warning
+    assert!(!logs.contains("fail to connect"), "{logs}");
+}
+
+#[test]
+fn info_logs_lifecycle_events_not_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port_block();
+    let (mut p, ns) = standalone(
+        dir.path(),
+        &format!("listenPort={port}\nbrokerIP1=127.0.0.1\n"),
+        &[],
+        true,
+    );
+    let before = p.stderr_text().lines().count();
+    let (status, out, err) = common::run_to_exit(
+        ferrocket(
+            &[
+                "produce",
+                "--namesrv",
+                &ns,
+                "--topic",
+                "LogTopic",
+                "--count",
+                "500",
+            ],
+            dir.path(),
+        ),
+        Duration::from_secs(120),
+    );
+    assert!(status.success(), "{out}\n{err}");
+    std::thread::sleep(Duration::from_millis(500));
+    let logs = p.stderr_text();
+    let added: Vec<&str> = logs.lines().skip(before).collect();
+    // the first send auto-creates the topic (one lifecycle line); 500 sends must add no more
+    assert!(
+        added.len() < 10,
+        "500 sends added {} log lines at info:\n{}",
+        added.len(),
+        added.join("\n")
+    );
+    for needle in [
+        "name server listening",
+        "broker listening",
+        "clients will be told",
+    ] {
+        assert!(logs.contains(needle), "no {needle:?} line:\n{logs}");
+    }
+    p.signal("TERM");
+    assert!(p.wait_exit(Duration::from_secs(60)).success());
+    let logs = p.stderr_text();
+    assert!(logs.contains("broker shut down"), "{logs}");
+}
+
+#[test]
+fn log_level_comes_from_the_config_file_unless_the_flag_overrides_it() {
+    // logLevel=warn in the file, no RUST_LOG: no info line at all
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port_block();
+    let (mut p, _) = standalone(
+        dir.path(),
+        &format!("listenPort={port}\nbrokerIP1=127.0.0.1\nlogLevel=warn\n"),
+        &[],
+        false,
+    );
+    let logs = p.stderr_text();
+    assert!(
+        !logs.contains(" INFO "),
+        "logLevel=warn still logged info:\n{logs}"
+    );
+    drop(p);
+
+    // --log-level debug wins over the file's logLevel=warn
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port_block();
+    let (mut p, _) = standalone(
+        dir.path(),
+        &format!("listenPort={port}\nbrokerIP1=127.0.0.1\nlogLevel=warn\n"),
+        &["--log-level", "debug"],
+        false,
+    );
+    let logs = p.stderr_text();
+    assert!(logs.contains(" INFO "), "{logs}");
+    assert!(
+        logs.contains("logLevel from the config file ignored"),
+        "{logs}"
+    );
+}
+
+#[test]
+fn a_bad_log_level_in_the_config_file_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("broker.conf");
+    std::fs::write(&conf, "logLevel=[[nonsense\n").unwrap();
+    let (status, _, err) = common::run_to_exit(
+        ferrocket(
+            &[
+                "standalone",
+                "-c",
+                conf.to_str().unwrap(),
+                "--namesrv-listen",
+                "127.0.0.1:0",
+            ],
+            dir.path(),
+        ),
+        Duration::from_secs(20),
+    );
+    assert!(!status.success());
+    assert!(
+        err.contains("logLevel") && err.contains("nonsense"),
+        "{err}"
+    );
+}
