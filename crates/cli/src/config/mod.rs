@@ -160,6 +160,9 @@ impl BrokerSettings {
 /// Ferrocket's own key for the log filter; `RUST_LOG` and `--log-level` take precedence.
 pub const LOG_LEVEL_KEY: &str = "logLevel";
 
+/// Keys that are Ferrocket's own, not RocketMQ settings (RocketMQ's broker would warn about them).
+pub const FERROCKET_OWN_KEYS: &[&str] = &[LOG_LEVEL_KEY];
+
 /// Every key Ferrocket reads from a broker properties file.
 pub fn supported_keys() -> impl Iterator<Item = &'static str> {
     broker_keys::BROKER_KEYS
@@ -418,8 +421,9 @@ checkCRCOnRecover=false
     #[test]
     fn every_supported_key_is_a_rocketmq_key_or_legacy_spelling() {
         for key in supported_keys() {
-            let known =
-                ROCKETMQ_KEYS.split_whitespace().any(|k| k == key) || key.starts_with("maped");
+            let known = ROCKETMQ_KEYS.split_whitespace().any(|k| k == key)
+                || key.starts_with("maped")
+                || FERROCKET_OWN_KEYS.contains(&key);
             assert!(known, "{key} is not a RocketMQ setting name");
         }
     }
