@@ -286,6 +286,26 @@ impl ConsumeQueue {
         Ok(true)
     }
 
+    /// Makes sure the segments for `count` entries from logical `cq_offset` exist (creating
+    /// the first segment, or the next one ahead of time), so a full disk fails here, before
+    /// the CommitLog record is written. Covers at most one new segment. Callers serialize.
+    pub(crate) fn reserve_room(&self, cq_offset: i64, count: usize) -> io::Result<()> {
+        let unit = CQ_STORE_UNIT_SIZE as i64;
+        if self.queue.is_empty() {
+            let expected = cq_offset.max(0) * unit;
+            let file = self.queue.create_next(expected)?;
+            self.min_logic_offset.store(expected, Ordering::Release);
+            self.fill_blanks(file.file_from_offset(), expected)?;
+        }
+        if let Some(last) = self.queue.last_mapped_file() {
+            let room = (last.file_size() - last.wrote_position()) as i64;
+            if room < count as i64 * unit {
+                self.queue.preallocate_next()?;
+            }
+        }
+        Ok(())
+    }
+
     fn fill_blanks(&self, from: i64, to: i64) -> io::Result<()> {
         let blank = CqUnit {
             phy_offset: 0,
@@ -354,6 +374,33 @@ impl ConsumeQueue {
         }
         self.min_logic_offset
             .store(lo * CQ_STORE_UNIT_SIZE as i64, Ordering::Release);
+    }
+
+    /// Deletes the oldest segments (never the newest) whose last entry points before
+    /// `min_phy_offset`, then moves the min offset to the first entry at or after it (RocketMQ
+    /// `deleteExpiredFile`). Returns the number of segments deleted.
+    pub fn delete_expired_file(&self, min_phy_offset: i64) -> usize {
+        let files = self.queue.mapped_files();
+        let mut deleted = 0;
+        for f in files.iter().take(files.len().saturating_sub(1)) {
+            let last = f.file_size() - CQ_STORE_UNIT_SIZE;
+            let Some(unit) = f.read(last, CQ_STORE_UNIT_SIZE).map(CqUnit::parse) else {
+                break;
+            };
+            if unit.phy_offset >= min_phy_offset || !self.queue.remove_first(f) {
+                break;
+            }
+            if let Err(e) = f.destroy() {
+                tracing::warn!(path = %f.path().display(), error = %e, "cannot delete consume queue file");
+            }
+            deleted += 1;
+        }
+        if let Some(first) = self.queue.first_mapped_file() {
+            self.min_logic_offset
+                .fetch_max(first.file_from_offset(), Ordering::AcqRel);
+        }
+        self.correct_min_offset(min_phy_offset);
+        deleted
     }
 
     /// Flushes dirty segments; true if everything written before the call is on disk.
