@@ -30,6 +30,17 @@ pub const STORE_KEYS: &[ConfigKey<MessageStoreConfig>] = config_keys!(MessageSto
     "maxTransferBytesOnMessageInMemory" => max_transfer_bytes_on_message_in_memory: at_least(1usize),
     "maxTransferCountOnMessageInMemory" => max_transfer_count_on_message_in_memory: at_least(1usize),
     "messageDelayLevel" => message_delay_level: non_empty,
+    "fileReservedTime" => file_reserved_time: integer::<u64>,
+    "deleteWhen" => delete_when: non_empty,
+    "diskMaxUsedSpaceRatio" => disk_max_used_space_ratio: integer::<u32>,
+    "diskSpaceWarningLevelRatio" => disk_space_warning_level_ratio: integer::<u32>,
+    "diskSpaceCleanForciblyRatio" => disk_space_clean_forcibly_ratio: integer::<u32>,
+    "cleanFileForciblyEnable" => clean_file_forcibly_enable: boolean,
+    "cleanResourceInterval" => clean_resource_interval: at_least(1u64),
+    "deleteCommitLogFilesInterval" => delete_commit_log_files_interval: integer::<u64>,
+    "deleteConsumeQueueFilesInterval" => delete_consume_queue_files_interval: integer::<u64>,
+    "destroyMapedFileIntervalForcibly" => destroy_maped_file_interval_forcibly: integer::<u64>,
+    "deleteFileBatchMax" => delete_file_batch_max: at_least(1usize),
 );
 
 /// Sets `storePathRootDir`.
