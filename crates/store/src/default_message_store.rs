@@ -290,8 +290,9 @@ impl StoreInner {
     fn segment_creation_failed(&self, what: &str, e: &io::Error) -> PutMessageStatus {
         tracing::error!(error = %e, "cannot create a {what} segment");
         if e.raw_os_error() == Some(libc::ENOSPC) {
-            self.clean
-                .mark_disk_full(&format!("no space left on device creating a {what} segment"));
+            self.clean.mark_disk_full(&format!(
+                "no space left on device creating a {what} segment"
+            ));
             PutMessageStatus::ServiceNotAvailable
         } else {
             PutMessageStatus::CreateMappedFileFailed
@@ -549,7 +550,10 @@ impl DefaultMessageStore {
             Box::new(move || services::flush_consume_queue(&i)),
         )?);
         let i = inner.clone();
-        threads.push(spawn("CleanCommitLogService", Box::new(move || clean::run(&i)))?);
+        threads.push(spawn(
+            "CleanCommitLogService",
+            Box::new(move || clean::run(&i)),
+        )?);
         *store.threads.lock() = threads;
         tracing::info!(
             root = %root.display(),

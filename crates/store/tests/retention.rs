@@ -141,7 +141,10 @@ async fn the_clean_thread_runs_at_the_delete_when_hours() {
     while store.get_min_phy_offset() < active_segment(&store)
         || store.get_min_offset_in_queue("T", 0) == 0
     {
-        assert!(Instant::now() < deadline, "the clean thread deleted nothing");
+        assert!(
+            Instant::now() < deadline,
+            "the clean thread deleted nothing"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_queue_follows_commit_log(&store, "T");
@@ -194,7 +197,10 @@ impl Drop for Tmpfs {
             .status()
             .is_ok_and(|s| s.success());
         if !ok {
-            let _ = Command::new("umount").arg("-l").arg(self.dir.path()).status();
+            let _ = Command::new("umount")
+                .arg("-l")
+                .arg(self.dir.path())
+                .status();
         }
     }
 }
@@ -250,7 +256,11 @@ async fn a_full_disk_refuses_puts_keeps_data_readable_and_recovers() {
     assert!(store.is_disk_full(), "used {}", fs.used());
     let r = store.put_message(msg("T", 0, b"refused", None)).await;
     assert_eq!(r.status, PutMessageStatus::ServiceNotAvailable);
-    assert!(store.disk_util().starts_with("CL:  0.9"), "{}", store.disk_util());
+    assert!(
+        store.disk_util().starts_with("CL:  0.9"),
+        "{}",
+        store.disk_util()
+    );
     // nothing stored is lost or damaged, and reads go on
     assert_eq!(store.get_min_phy_offset(), 0);
     let all = read_all(&store, "T", 0);
@@ -265,7 +275,9 @@ async fn a_full_disk_refuses_puts_keeps_data_readable_and_recovers() {
     let rest = fs.fill_to("filler", 1.0);
     let mut refused = false;
     for _ in 0..300 {
-        let r = store.put_message(msg("T", 0, &[5u8; 16 * 1024], None)).await;
+        let r = store
+            .put_message(msg("T", 0, &[5u8; 16 * 1024], None))
+            .await;
         if r.status == PutMessageStatus::ServiceNotAvailable {
             refused = true;
             break;

@@ -45,7 +45,11 @@ pub(super) fn run(inner: &StoreInner) {
 
 /// Deletes the oldest segments whose last write is `expired` ago (all of them but the newest
 /// when `clean_at_once`), stopping at the first one still to keep so no hole is left.
-fn delete_expired_file_by_time(inner: &StoreInner, expired: Duration, clean_at_once: bool) -> usize {
+fn delete_expired_file_by_time(
+    inner: &StoreInner,
+    expired: Duration,
+    clean_at_once: bool,
+) -> usize {
     let queue = inner.commit_log.queue();
     let files = queue.mapped_files();
     // the newest segment is the one being written: never deleted
@@ -54,8 +58,8 @@ fn delete_expired_file_by_time(inner: &StoreInner, expired: Duration, clean_at_o
     let now = SystemTime::now();
     let mut deleted = 0;
     for (i, f) in files.iter().take(candidates).enumerate() {
-        let expired_now = clean_at_once
-            || last_modified(f.path()).is_some_and(|m| m + expired <= now);
+        let expired_now =
+            clean_at_once || last_modified(f.path()).is_some_and(|m| m + expired <= now);
         if !expired_now || !queue.remove_first(f) {
             break;
         }
@@ -98,7 +102,9 @@ fn is_space_to_delete(inner: &StoreInner) -> bool {
     let logics = logics_ratio(inner);
     for (what, used) in [("commit log", physic), ("consume queue", logics)] {
         if used > ratios.warning {
-            state.mark_disk_full(&format!("{what} disk used {used:.2}, above diskSpaceWarningLevelRatio"));
+            state.mark_disk_full(&format!(
+                "{what} disk used {used:.2}, above diskSpaceWarningLevelRatio"
+            ));
             state.clean_immediately.store(true, Ordering::Release);
             return true;
         }
@@ -109,11 +115,17 @@ fn is_space_to_delete(inner: &StoreInner) -> bool {
         state.mark_disk_ok(&format!("{what} disk used {used:.2}"));
     }
     if physic < 0.0 || physic > ratios.max_used {
-        tracing::info!(used = physic, "commit log disk maybe full soon, so reclaim space");
+        tracing::info!(
+            used = physic,
+            "commit log disk maybe full soon, so reclaim space"
+        );
         return true;
     }
     if logics < 0.0 || logics > ratios.max_used {
-        tracing::info!(used = logics, "consume queue disk maybe full soon, so reclaim space");
+        tracing::info!(
+            used = logics,
+            "consume queue disk maybe full soon, so reclaim space"
+        );
         return true;
     }
     false

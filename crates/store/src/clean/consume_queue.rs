@@ -18,7 +18,13 @@ pub(super) fn run(inner: &StoreInner) {
     for cq in inner.consume_queues.all() {
         let deleted = cq.delete_expired_file(min_phy);
         if deleted > 0 {
-            tracing::info!(topic = cq.topic(), queue_id = cq.queue_id(), deleted, min_offset = cq.min_offset_in_queue(), "deleted expired consume queue files");
+            tracing::info!(
+                topic = cq.topic(),
+                queue_id = cq.queue_id(),
+                deleted,
+                min_offset = cq.min_offset_in_queue(),
+                "deleted expired consume queue files"
+            );
             if !pause.is_zero() && inner.signal.wait(pause) {
                 return;
             }

@@ -45,7 +45,10 @@ impl CleanState {
     /// Raises DISK_FULL, logging the first time.
     pub(crate) fn mark_disk_full(&self, why: &str) {
         if !self.disk_full.swap(true, Ordering::AcqRel) {
-            tracing::error!(reason = why, "disk full: puts are refused until space frees");
+            tracing::error!(
+                reason = why,
+                "disk full: puts are refused until space frees"
+            );
         }
     }
 
@@ -124,12 +127,18 @@ mod tests {
     fn ratios_are_clamped_like_rocketmq() {
         let mut c = crate::MessageStoreConfig::with_root("/r");
         let r = Ratios::of(&c);
-        assert_eq!((r.warning, r.clean_forcibly, r.max_used), (0.90, 0.85, 0.75));
+        assert_eq!(
+            (r.warning, r.clean_forcibly, r.max_used),
+            (0.90, 0.85, 0.75)
+        );
         c.disk_space_warning_level_ratio = 99;
         c.disk_space_clean_forcibly_ratio = 1;
         c.disk_max_used_space_ratio = 100;
         let r = Ratios::of(&c);
-        assert_eq!((r.warning, r.clean_forcibly, r.max_used), (0.90, 0.30, 0.95));
+        assert_eq!(
+            (r.warning, r.clean_forcibly, r.max_used),
+            (0.90, 0.30, 0.95)
+        );
     }
 
     #[test]
