@@ -28,7 +28,7 @@ pub(super) fn run(inner: &StoreInner) {
     }
     let clean_at_once =
         config.clean_file_forcibly_enable && inner.clean.clean_immediately.load(Ordering::Acquire);
-    tracing::info!(
+    tracing::debug!(
         file_reserved_hours = config.file_reserved_time,
         time_up,
         space_to_delete,
