@@ -465,6 +465,46 @@ mod tests {
     }
 
     #[test]
+    fn expired_segments_go_and_the_min_offset_follows_the_commit_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let cq = ConsumeQueue::new(dir.path(), "T", 0, 20 * 4);
+        for i in 0..10 {
+            cq.put_message_position_info(i * 100, 100, 0, i).unwrap();
+        }
+        // the commit log now starts at 450: segment [0, 4) only points before it
+        assert_eq!(cq.delete_expired_file(450), 1);
+        assert!(!dir.path().join("T/0/00000000000000000000").exists());
+        assert_eq!(cq.min_offset_in_queue(), 5, "first entry at or after 450");
+        assert_eq!(cq.get(4), None);
+        assert_eq!(cq.get(5).unwrap().phy_offset, 500);
+        // the newest segment stays even when everything in it is gone
+        assert_eq!(cq.delete_expired_file(10_000), 1);
+        assert_eq!(cq.min_offset_in_queue(), 10);
+        assert_eq!(cq.max_offset_in_queue(), 10);
+        assert!(dir.path().join("T/0/00000000000000000160").exists());
+    }
+
+    #[test]
+    fn reserve_room_creates_the_files_an_append_needs() {
+        let dir = tempfile::tempdir().unwrap();
+        let cq = ConsumeQueue::new(dir.path(), "T", 0, 20 * 4);
+        cq.reserve_room(0, 1).unwrap();
+        assert!(dir.path().join("T/0/00000000000000000000").exists());
+        for i in 0..3 {
+            cq.put_message_position_info(i * 100, 100, 0, i).unwrap();
+        }
+        cq.reserve_room(3, 2).unwrap();
+        assert!(
+            dir.path().join("T/0/00000000000000000080").exists(),
+            "the next segment is made ahead of the append"
+        );
+        for i in 3..5 {
+            cq.put_message_position_info(i * 100, 100, 0, i).unwrap();
+        }
+        assert_eq!(cq.get(4).unwrap().phy_offset, 400);
+    }
+
+    #[test]
     fn bogus_queue_offsets_are_skipped() {
         let dir = tempfile::tempdir().unwrap();
         let cq = ConsumeQueue::new(dir.path(), "T", 0, 20 * 4);

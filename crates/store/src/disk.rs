@@ -19,7 +19,7 @@ pub fn disk_partition_space_used_percent(path: &Path) -> f64 {
     if entire == 0 {
         return -1.0;
     }
-    let round = u64::from((used as u128 * 100) % entire as u128 != 0);
+    let round = u64::from(!(used as u128 * 100).is_multiple_of(entire as u128));
     let percent = (used as u128 * 100 / entire as u128) as u64 + round;
     percent as f64 / 100.0
 }

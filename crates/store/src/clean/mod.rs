@@ -124,6 +124,39 @@ mod tests {
     use super::*;
 
     #[test]
+    fn retention_defaults_match_rocketmq() {
+        let c = crate::MessageStoreConfig::default();
+        assert_eq!(c.file_reserved_time, 72);
+        assert_eq!(c.delete_when, "04");
+        assert_eq!(c.disk_max_used_space_ratio, 75);
+        assert_eq!(c.clean_resource_interval, 10_000);
+        assert_eq!(c.delete_commit_log_files_interval, 100);
+        assert_eq!(c.delete_consume_queue_files_interval, 100);
+        assert_eq!(c.destroy_maped_file_interval_forcibly, 120_000);
+        assert_eq!(c.delete_file_batch_max, 10);
+        assert!(c.clean_file_forcibly_enable);
+        let v = serde_json::to_value(&c).unwrap();
+        for key in [
+            "fileReservedTime",
+            "deleteWhen",
+            "diskMaxUsedSpaceRatio",
+            "diskSpaceWarningLevelRatio",
+            "diskSpaceCleanForciblyRatio",
+            "cleanFileForciblyEnable",
+            "cleanResourceInterval",
+            "deleteCommitLogFilesInterval",
+            "deleteConsumeQueueFilesInterval",
+            "destroyMapedFileIntervalForcibly",
+            "deleteFileBatchMax",
+        ] {
+            assert!(v.get(key).is_some(), "{key}");
+        }
+        let mut bad = c.clone();
+        bad.delete_when = "4am".into();
+        assert!(bad.validate().is_err());
+    }
+
+    #[test]
     fn ratios_are_clamped_like_rocketmq() {
         let mut c = crate::MessageStoreConfig::with_root("/r");
         let r = Ratios::of(&c);
