@@ -251,6 +251,23 @@ async fn a_consumer_behind_the_min_offset_is_moved_forward_and_continues() {
         .await
     );
     c.shutdown().await;
+
+    // the broker recorded the correction in OFFSET_MOVED_EVENT, tagged with the group
+    let events_mq = MessageQueue::new("OFFSET_MOVED_EVENT", mq.broker_name.as_str(), 0);
+    let events = puller
+        .pull(&events_mq, group.as_str(), 0, 32)
+        .await
+        .unwrap();
+    let bodies: Vec<String> = events
+        .msgs
+        .iter()
+        .map(|m| String::from_utf8_lossy(&m.body).into_owned())
+        .collect();
+    let expected = format!(
+        r#"{{"consumerGroup":"{group}","messageQueue":{{"brokerName":"{}","queueId":{},"topic":"{topic}"}},"offsetNew":{min},"offsetRequest":10}}"#,
+        mq.broker_name, mq.queue_id
+    );
+    assert!(bodies.contains(&expected), "{expected} not in {bodies:?}");
     puller.shutdown().await;
     p.shutdown().await;
 }
