@@ -88,6 +88,32 @@ pub struct MessageStoreConfig {
     /// Delay levels, e.g. `1s 5s 10s 30s 1m ...` (`messageDelayLevel`); used to rebuild the
     /// delivery-time tags code of `SCHEDULE_TOPIC_XXXX` entries during recovery.
     pub message_delay_level: String,
+    /// Hours a CommitLog segment is kept after its last write (`fileReservedTime`, 72).
+    pub file_reserved_time: u64,
+    /// Hours of the day, `;`-separated, when expired segments are deleted (`deleteWhen`, "04").
+    pub delete_when: String,
+    /// Disk usage percent above which expired segments are deleted at any hour
+    /// (`diskMaxUsedSpaceRatio`, 75; RocketMQ clamps it to 10..=95).
+    pub disk_max_used_space_ratio: u32,
+    /// Disk usage percent above which puts are refused (`diskSpaceWarningLevelRatio`, 90).
+    pub disk_space_warning_level_ratio: u32,
+    /// Disk usage percent above which segments are deleted whatever their age
+    /// (`diskSpaceCleanForciblyRatio`, 85).
+    pub disk_space_clean_forcibly_ratio: u32,
+    /// Whether a disk above the forced-clean ratio deletes unexpired segments
+    /// (`cleanFileForciblyEnable`).
+    pub clean_file_forcibly_enable: bool,
+    /// Period of the clean services, ms (`cleanResourceInterval`).
+    pub clean_resource_interval: u64,
+    /// Pause between two CommitLog segment deletions, ms (`deleteCommitLogFilesInterval`).
+    pub delete_commit_log_files_interval: u64,
+    /// Pause after a queue had segments deleted, ms (`deleteConsumeQueueFilesInterval`).
+    pub delete_consume_queue_files_interval: u64,
+    /// Accepted for compatibility (`destroyMapedFileIntervalForcibly`): deleting a segment never
+    /// waits for readers here, since an unlinked file stays readable through its mapping.
+    pub destroy_maped_file_interval_forcibly: u64,
+    /// Most CommitLog segments deleted in one clean run (`deleteFileBatchMax`, 10).
+    pub delete_file_batch_max: usize,
 }
 
 impl Default for MessageStoreConfig {
@@ -114,6 +140,17 @@ impl Default for MessageStoreConfig {
             max_transfer_count_on_message_in_memory: 32,
             message_delay_level: "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h"
                 .to_string(),
+            file_reserved_time: 72,
+            delete_when: "04".to_string(),
+            disk_max_used_space_ratio: 75,
+            disk_space_warning_level_ratio: 90,
+            disk_space_clean_forcibly_ratio: 85,
+            clean_file_forcibly_enable: true,
+            clean_resource_interval: 10_000,
+            delete_commit_log_files_interval: 100,
+            delete_consume_queue_files_interval: 100,
+            destroy_maped_file_interval_forcibly: 120_000,
+            delete_file_batch_max: 10,
         }
     }
 }
@@ -202,6 +239,7 @@ impl MessageStoreConfig {
                 i32::MAX
             ));
         }
+        crate::clean::parse_delete_when(&self.delete_when)?;
         self.delay_levels_millis().map(|_| ())
     }
 }

@@ -286,6 +286,26 @@ impl ConsumeQueue {
         Ok(true)
     }
 
+    /// Makes sure the segments for `count` entries from logical `cq_offset` exist (creating
+    /// the first segment, or the next one ahead of time), so a full disk fails here, before
+    /// the CommitLog record is written. Covers at most one new segment. Callers serialize.
+    pub(crate) fn reserve_room(&self, cq_offset: i64, count: usize) -> io::Result<()> {
+        let unit = CQ_STORE_UNIT_SIZE as i64;
+        if self.queue.is_empty() {
+            let expected = cq_offset.max(0) * unit;
+            let file = self.queue.create_next(expected)?;
+            self.min_logic_offset.store(expected, Ordering::Release);
+            self.fill_blanks(file.file_from_offset(), expected)?;
+        }
+        if let Some(last) = self.queue.last_mapped_file() {
+            let room = (last.file_size() - last.wrote_position()) as i64;
+            if room < count as i64 * unit {
+                self.queue.preallocate_next()?;
+            }
+        }
+        Ok(())
+    }
+
     fn fill_blanks(&self, from: i64, to: i64) -> io::Result<()> {
         let blank = CqUnit {
             phy_offset: 0,
@@ -356,6 +376,33 @@ impl ConsumeQueue {
             .store(lo * CQ_STORE_UNIT_SIZE as i64, Ordering::Release);
     }
 
+    /// Deletes the oldest segments (never the newest) whose last entry points before
+    /// `min_phy_offset`, then moves the min offset to the first entry at or after it (RocketMQ
+    /// `deleteExpiredFile`). Returns the number of segments deleted.
+    pub fn delete_expired_file(&self, min_phy_offset: i64) -> usize {
+        let files = self.queue.mapped_files();
+        let mut deleted = 0;
+        for f in files.iter().take(files.len().saturating_sub(1)) {
+            let last = f.file_size() - CQ_STORE_UNIT_SIZE;
+            let Some(unit) = f.read(last, CQ_STORE_UNIT_SIZE).map(CqUnit::parse) else {
+                break;
+            };
+            if unit.phy_offset >= min_phy_offset || !self.queue.remove_first(f) {
+                break;
+            }
+            if let Err(e) = f.destroy() {
+                tracing::warn!(path = %f.path().display(), error = %e, "cannot delete consume queue file");
+            }
+            deleted += 1;
+        }
+        if let Some(first) = self.queue.first_mapped_file() {
+            self.min_logic_offset
+                .fetch_max(first.file_from_offset(), Ordering::AcqRel);
+        }
+        self.correct_min_offset(min_phy_offset);
+        deleted
+    }
+
     /// Flushes dirty segments; true if everything written before the call is on disk.
     pub fn flush(&self, least_pages: usize, flusher: &dyn DiskFlusher) -> io::Result<bool> {
         self.queue.flush(least_pages, flusher)
@@ -415,6 +462,46 @@ mod tests {
         assert!(!dir.path().join("T/1/00000000000000000160").exists());
         assert!(again.put_message_position_info(700, 50, 0, 7).unwrap());
         assert_eq!(again.max_offset_in_queue(), 8);
+    }
+
+    #[test]
+    fn expired_segments_go_and_the_min_offset_follows_the_commit_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let cq = ConsumeQueue::new(dir.path(), "T", 0, 20 * 4);
+        for i in 0..10 {
+            cq.put_message_position_info(i * 100, 100, 0, i).unwrap();
+        }
+        // the commit log now starts at 450: segment [0, 4) only points before it
+        assert_eq!(cq.delete_expired_file(450), 1);
+        assert!(!dir.path().join("T/0/00000000000000000000").exists());
+        assert_eq!(cq.min_offset_in_queue(), 5, "first entry at or after 450");
+        assert_eq!(cq.get(4), None);
+        assert_eq!(cq.get(5).unwrap().phy_offset, 500);
+        // the newest segment stays even when everything in it is gone
+        assert_eq!(cq.delete_expired_file(10_000), 1);
+        assert_eq!(cq.min_offset_in_queue(), 10);
+        assert_eq!(cq.max_offset_in_queue(), 10);
+        assert!(dir.path().join("T/0/00000000000000000160").exists());
+    }
+
+    #[test]
+    fn reserve_room_creates_the_files_an_append_needs() {
+        let dir = tempfile::tempdir().unwrap();
+        let cq = ConsumeQueue::new(dir.path(), "T", 0, 20 * 4);
+        cq.reserve_room(0, 1).unwrap();
+        assert!(dir.path().join("T/0/00000000000000000000").exists());
+        for i in 0..3 {
+            cq.put_message_position_info(i * 100, 100, 0, i).unwrap();
+        }
+        cq.reserve_room(3, 2).unwrap();
+        assert!(
+            dir.path().join("T/0/00000000000000000080").exists(),
+            "the next segment is made ahead of the append"
+        );
+        for i in 3..5 {
+            cq.put_message_position_info(i * 100, 100, 0, i).unwrap();
+        }
+        assert_eq!(cq.get(4).unwrap().phy_offset, 400);
     }
 
     #[test]

@@ -30,12 +30,13 @@ use parking_lot::{Mutex, RwLock};
 use tokio::sync::oneshot;
 
 use crate::checkpoint::StoreCheckpoint;
+use crate::clean::{self, CleanState};
 use crate::commit_log::CommitLog;
 use crate::config::{FlushDiskType, MessageStoreConfig};
 use crate::consume_queue::ConsumeQueue;
 use crate::consume_queue_table::ConsumeQueueTable;
 use crate::error::StoreError;
-use crate::flush::{DiskFlusher, MsyncFlusher};
+use crate::flush::DiskFlusher;
 use crate::group_commit::{
     Arrival, FlushDiskWatcher, GroupCommitQueue, GroupCommitRequest, ServiceSignal,
 };
@@ -82,6 +83,8 @@ pub(crate) struct StoreInner {
     pub(crate) delay_levels: Vec<i64>,
     /// Store time of the newest record whose ConsumeQueue work is done.
     pub(crate) last_dispatched_timestamp: AtomicI64,
+    /// Retention and disk-space state (DISK_FULL).
+    pub(crate) clean: CleanState,
     listener: RwLock<Option<MessageArrivingListener>>,
     shutdown: AtomicBool,
     writeable: AtomicBool,
@@ -177,7 +180,10 @@ impl StoreInner {
         );
 
         let mut state = self.commit_log.lock();
-        if self.shutdown.load(Ordering::Acquire) || !self.is_writeable() {
+        if self.shutdown.load(Ordering::Acquire)
+            || !self.is_writeable()
+            || self.clean.is_disk_full()
+        {
             return Err(PutMessageStatus::ServiceNotAvailable);
         }
         let now = now_millis().max(state.last_store_timestamp);
@@ -187,13 +193,16 @@ impl StoreInner {
                 .find_or_create(&first.topic, first.queue_id)
         });
         let base_queue_offset = cq.as_ref().map_or(0, |cq| cq.max_offset_in_queue());
+        if let Some(cq) = &cq {
+            // room for the entries first: a full disk then stores nothing rather than a record
+            // no queue points to
+            cq.reserve_room(base_queue_offset, msgs.len())
+                .map_err(|e| self.segment_creation_failed("consume queue", &e))?;
+        }
         let file = self
             .commit_log
             .segment_for_append(&mut state, total)
-            .map_err(|e| {
-                tracing::error!(error = %e, "cannot create a commit log segment");
-                PutMessageStatus::CreateMappedFileFailed
-            })?;
+            .map_err(|e| self.segment_creation_failed("commit log", &e))?;
         let wrote = file.wrote_position();
         let base_phy = file.file_from_offset() + wrote as i64;
         // SAFETY: the put lock makes this the only writer, and the range lies past the
@@ -274,6 +283,20 @@ impl StoreInner {
             dispatched,
             flush_wait,
         })
+    }
+
+    /// A segment could not be created: on a full disk DISK_FULL is raised (the disk check
+    /// clears it once space frees) and the put is refused like any put on a full disk.
+    fn segment_creation_failed(&self, what: &str, e: &io::Error) -> PutMessageStatus {
+        tracing::error!(error = %e, "cannot create a {what} segment");
+        if e.raw_os_error() == Some(libc::ENOSPC) {
+            self.clean.mark_disk_full(&format!(
+                "no space left on device creating a {what} segment"
+            ));
+            PutMessageStatus::ServiceNotAvailable
+        } else {
+            PutMessageStatus::CreateMappedFileFailed
+        }
     }
 
     fn submit_group_commit(
@@ -435,7 +458,7 @@ impl DefaultMessageStore {
     /// Opens the store under `config.store_path_root_dir`: loads and recovers the files and
     /// starts the flush threads.
     pub fn open(config: MessageStoreConfig) -> Result<Arc<Self>, StoreError> {
-        Self::open_with_flusher(config, Arc::new(MsyncFlusher))
+        Self::open_with_flusher(config, crate::disk_fault_injection::flusher_from_env())
     }
 
     /// [`DefaultMessageStore::open`] with a replacement for the flush step (tests use it to
@@ -476,6 +499,7 @@ impl DefaultMessageStore {
             signal: ServiceSignal::default(),
             delay_levels,
             last_dispatched_timestamp: AtomicI64::new(0),
+            clean: CleanState::default(),
             listener: RwLock::new(None),
             shutdown: AtomicBool::new(false),
             writeable: AtomicBool::new(true),
@@ -524,6 +548,11 @@ impl DefaultMessageStore {
         threads.push(spawn(
             "FlushConsumeQueueService",
             Box::new(move || services::flush_consume_queue(&i)),
+        )?);
+        let i = inner.clone();
+        threads.push(spawn(
+            "CleanCommitLogService",
+            Box::new(move || clean::run(&i)),
         )?);
         *store.threads.lock() = threads;
         tracing::info!(
@@ -838,6 +867,29 @@ impl DefaultMessageStore {
     /// Whether puts are accepted.
     pub fn is_writeable(&self) -> bool {
         self.inner.is_writeable() && !self.inner.shutdown.load(Ordering::Acquire)
+    }
+
+    /// Whether puts are refused for lack of disk space (RocketMQ's DISK_FULL running flag).
+    pub fn is_disk_full(&self) -> bool {
+        self.inner.clean.is_disk_full()
+    }
+
+    /// Partition usage as RocketMQ reports it in a SERVICE_NOT_AVAILABLE remark.
+    pub fn disk_util(&self) -> String {
+        crate::disk::disk_util(&self.inner.config)
+    }
+
+    /// Makes the next clean runs delete expired files whatever the hour (RocketMQ
+    /// `executeDeleteFilesManually`).
+    pub fn execute_delete_files_manually(&self) {
+        self.inner.clean.execute_delete_files_manually();
+    }
+
+    /// Runs the clean services once now, then checks the disk (what the clean thread does
+    /// every `cleanResourceInterval`).
+    pub fn clean_files_now(&self) {
+        clean::clean_files_periodically(&self.inner);
+        clean::is_space_full(&self.inner);
     }
 
     /// Stops the services, flushes everything, writes the checkpoint and removes the `abort`

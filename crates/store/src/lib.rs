@@ -9,11 +9,14 @@
 //! ```
 
 mod checkpoint;
+mod clean;
 mod commit_log;
 mod config;
 mod consume_queue;
 mod consume_queue_table;
 mod default_message_store;
+mod disk;
+mod disk_fault_injection;
 mod error;
 mod flush;
 mod group_commit;
@@ -29,6 +32,8 @@ pub use commit_log::{CommitLog, RecordCheck};
 pub use config::{FlushDiskType, MessageStoreConfig};
 pub use consume_queue::{ConsumeQueue, CqUnit, CQ_STORE_UNIT_SIZE};
 pub use default_message_store::{DefaultMessageStore, MessageArrivingListener};
+pub use disk::disk_partition_space_used_percent;
+pub use disk_fault_injection::SLOW_FLUSH_ENV;
 pub use error::StoreError;
 pub use flush::{DiskFlusher, MsyncFlusher};
 pub use mapped_file::{file_name_to_offset, offset_to_file_name, MappedFile, OS_PAGE_SIZE};

@@ -335,6 +335,17 @@ impl MappedFileQueue {
         Ok(())
     }
 
+    /// Takes `file` out of the queue when it is the oldest segment and not the newest (retention
+    /// deletes from the front only); the caller deletes the file. Returns whether it did.
+    pub(crate) fn remove_first(&self, file: &Arc<MappedFile>) -> bool {
+        let mut files = self.files.write();
+        if files.len() < 2 || !Arc::ptr_eq(&files[0], file) {
+            return false;
+        }
+        files.remove(0);
+        true
+    }
+
     /// Resets the flush mark (after recovery decided where valid data ends).
     pub(crate) fn set_flushed_where(&self, offset: i64) {
         self.flushed_where.store(offset, Ordering::Release);

@@ -12,6 +12,10 @@ use crate::result::PutMessageStatus;
 const GROUP_COMMIT_INTERVAL: Duration = Duration::from_millis(10);
 
 fn preallocate(inner: &StoreInner) {
+    // on a full disk the next segment would take the last free space (and warn every round)
+    if inner.clean.is_disk_full() {
+        return;
+    }
     if let Err(e) = inner.commit_log.queue().preallocate_next() {
         tracing::warn!(error = %e, "cannot preallocate the next commit log segment");
     }

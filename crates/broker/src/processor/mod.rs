@@ -6,6 +6,7 @@ pub mod client_manage_processor;
 pub mod consumer_manage_processor;
 pub mod consumer_send_msg_back;
 pub mod end_transaction_processor;
+pub mod offset_moved_event;
 pub mod pull_message_processor;
 pub mod query_message_processor;
 pub mod send_message_processor;

@@ -19,6 +19,7 @@ use ferrocket_remoting::Channel;
 use ferrocket_store::GetMessageStatus;
 
 use super::header_error;
+use super::offset_moved_event::{generate_offset_moved_event, EventQueue, OffsetMovedEvent};
 use crate::broker_controller::BrokerController;
 use crate::filter::ExpressionMessageFilter;
 
@@ -345,6 +346,22 @@ fn process_request(
             filter,
             timeout: Duration::from_millis(millis),
         };
+    }
+
+    if code == response::PULL_OFFSET_MOVED {
+        generate_offset_moved_event(
+            broker,
+            OffsetMovedEvent {
+                consumer_group: h.consumer_group.clone(),
+                message_queue: EventQueue {
+                    broker_name: broker.broker_config().broker_name.clone(),
+                    queue_id: h.queue_id,
+                    topic: h.topic.clone(),
+                },
+                offset_new: result.next_begin_offset,
+                offset_request: h.queue_offset,
+            },
+        );
     }
 
     let header = PullMessageResponseHeader {

@@ -388,8 +388,11 @@ fn handle_put_message_result(
             return fail(
                 request,
                 response::SERVICE_NOT_AVAILABLE,
-                "service not available now. It may be caused by one of the following reasons: \
-                 the broker's disk is full, messages are put to the slave, message store has been shut down, etc.",
+                format!(
+                    "service not available now. It may be caused by one of the following reasons: \
+                     the broker's disk is full [{}], messages are put to the slave, message store has been shut down, etc.",
+                    broker.message_store().disk_util()
+                ),
             )
         }
         PutMessageStatus::OsPageCacheBusy => {

@@ -30,6 +30,17 @@ pub const STORE_KEYS: &[ConfigKey<MessageStoreConfig>] = config_keys!(MessageSto
     "maxTransferBytesOnMessageInMemory" => max_transfer_bytes_on_message_in_memory: at_least(1usize),
     "maxTransferCountOnMessageInMemory" => max_transfer_count_on_message_in_memory: at_least(1usize),
     "messageDelayLevel" => message_delay_level: non_empty,
+    "fileReservedTime" => file_reserved_time: integer::<u64>,
+    "deleteWhen" => delete_when: non_empty,
+    "diskMaxUsedSpaceRatio" => disk_max_used_space_ratio: integer::<u32>,
+    "diskSpaceWarningLevelRatio" => disk_space_warning_level_ratio: integer::<u32>,
+    "diskSpaceCleanForciblyRatio" => disk_space_clean_forcibly_ratio: integer::<u32>,
+    "cleanFileForciblyEnable" => clean_file_forcibly_enable: boolean,
+    "cleanResourceInterval" => clean_resource_interval: at_least(1u64),
+    "deleteCommitLogFilesInterval" => delete_commit_log_files_interval: integer::<u64>,
+    "deleteConsumeQueueFilesInterval" => delete_consume_queue_files_interval: integer::<u64>,
+    "destroyMapedFileIntervalForcibly" => destroy_maped_file_interval_forcibly: integer::<u64>,
+    "deleteFileBatchMax" => delete_file_batch_max: at_least(1usize),
 );
 
 /// Sets `storePathRootDir`.
@@ -63,4 +74,52 @@ fn optional_path(v: &str) -> Result<Option<PathBuf>, String> {
 fn flush_disk_type(v: &str) -> Result<FlushDiskType, String> {
     v.parse::<FlushDiskType>()
         .map_err(|_| "expected ASYNC_FLUSH or SYNC_FLUSH".to_string())
+}
+
+#[cfg(test)]
+mod retention_keys {
+    use super::*;
+    use crate::config::keys::find;
+
+    fn set(c: &mut MessageStoreConfig, key: &str, value: &str) -> Result<(), String> {
+        (find(STORE_KEYS, key)
+            .unwrap_or_else(|| panic!("{key} is mapped"))
+            .apply)(c, value)
+    }
+
+    #[test]
+    fn retention_and_disk_keys_reach_the_store() {
+        let mut c = MessageStoreConfig::default();
+        for (k, v) in [
+            ("fileReservedTime", "48"),
+            ("deleteWhen", "01;02;03"),
+            ("diskMaxUsedSpaceRatio", "80"),
+            ("diskSpaceWarningLevelRatio", "88"),
+            ("diskSpaceCleanForciblyRatio", "70"),
+            ("cleanFileForciblyEnable", "false"),
+            ("cleanResourceInterval", "5000"),
+            ("deleteCommitLogFilesInterval", "0"),
+            ("deleteConsumeQueueFilesInterval", "0"),
+            ("destroyMapedFileIntervalForcibly", "60000"),
+            ("deleteFileBatchMax", "3"),
+        ] {
+            set(&mut c, k, v).unwrap();
+        }
+        assert_eq!(c.file_reserved_time, 48);
+        assert_eq!(c.delete_when, "01;02;03");
+        assert_eq!(c.disk_max_used_space_ratio, 80);
+        assert_eq!(c.disk_space_warning_level_ratio, 88);
+        assert_eq!(c.disk_space_clean_forcibly_ratio, 70);
+        assert!(!c.clean_file_forcibly_enable);
+        assert_eq!(c.clean_resource_interval, 5000);
+        assert_eq!(c.delete_commit_log_files_interval, 0);
+        assert_eq!(c.delete_consume_queue_files_interval, 0);
+        assert_eq!(c.destroy_maped_file_interval_forcibly, 60_000);
+        assert_eq!(c.delete_file_batch_max, 3);
+        assert!(validate(&c).is_ok());
+        set(&mut c, "deleteWhen", "4am").unwrap();
+        let err = validate(&c).unwrap_err();
+        assert!(err.contains("deleteWhen"), "{err}");
+        assert!(set(&mut c, "fileReservedTime", "-1").is_err());
+    }
 }

@@ -12,8 +12,10 @@ import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.time.LocalTime;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
@@ -35,14 +37,17 @@ public final class FerrocketProcess implements AutoCloseable {
     private final int nameServerPort;
     private final int brokerPort;
     private final BrokerConf conf;
+    private final Map<String, String> environment;
 
     private Process process;
     private int starts;
 
-    private FerrocketProcess(String name, Path binary, BrokerConf conf) throws IOException {
+    private FerrocketProcess(String name, Path binary, BrokerConf conf, Map<String, String> environment)
+            throws IOException {
         this.name = name;
         this.binary = binary;
         this.conf = conf;
+        this.environment = environment;
         this.nameServerPort = FreePorts.next();
         this.brokerPort = FreePorts.next();
         Path logDir = Paths.get(System.getProperty("interop.logdir", "target/ferrocket-logs")).toAbsolutePath();
@@ -65,9 +70,15 @@ public final class FerrocketProcess implements AutoCloseable {
      * @throws AssertionError when the process does not become ready in time (the message holds its output)
      */
     public static FerrocketProcess start(String name, BrokerConf conf) throws IOException, InterruptedException {
+        return start(name, conf, Collections.emptyMap());
+    }
+
+    /** {@link #start(String, BrokerConf)} with extra environment variables for the process (fault injection). */
+    public static FerrocketProcess start(String name, BrokerConf conf, Map<String, String> environment)
+            throws IOException, InterruptedException {
         Path binary = FerrocketBinary.resolve();
         for (int attempt = 1; ; attempt++) {
-            FerrocketProcess ferrocket = new FerrocketProcess(name, binary, conf);
+            FerrocketProcess ferrocket = new FerrocketProcess(name, binary, conf, environment);
             try {
                 ferrocket.start();
                 return ferrocket;
@@ -100,6 +111,7 @@ public final class FerrocketProcess implements AutoCloseable {
                 .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
         builder.environment().putIfAbsent("RUST_BACKTRACE", "1");
         builder.environment().putIfAbsent("RUST_LOG", "info");
+        builder.environment().putAll(environment);
         process = builder.start();
         String readyLine = awaitReadyLine(searchFrom);
         if (!readyLine.contains(":" + nameServerPort) || !readyLine.contains(":" + brokerPort)) {

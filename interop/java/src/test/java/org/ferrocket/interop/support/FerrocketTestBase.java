@@ -1,7 +1,9 @@
 package org.ferrocket.interop.support;
 
 import java.time.Duration;
+import java.util.Collections;
 import java.util.Deque;
+import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedDeque;
 import org.apache.rocketmq.client.consumer.DefaultLitePullConsumer;
 import org.apache.rocketmq.client.consumer.DefaultMQPushConsumer;
@@ -40,10 +42,15 @@ public abstract class FerrocketTestBase {
         return BrokerConf.defaults();
     }
 
+    /** Extra environment variables for the ferrocket process of this class; override to inject faults. */
+    protected Map<String, String> environment() {
+        return Collections.emptyMap();
+    }
+
     @BeforeAll
     final void startFerrocket() {
         try {
-            ferrocket = FerrocketProcess.start(getClass().getSimpleName(), brokerConf());
+            ferrocket = FerrocketProcess.start(getClass().getSimpleName(), brokerConf(), environment());
         } catch (Throwable t) {
             startFailure = t;
         }
