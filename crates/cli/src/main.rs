@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 mod bench;
 mod broker;
 mod config;
+mod console;
 mod consume;
 mod logging;
 mod namesrv;

@@ -30,7 +30,14 @@ pub const BROKER_KEYS: &[ConfigKey<BrokerConfig>] = config_keys!(BrokerConfig;
     "channelExpiredTimeout" => channel_expired_timeout: at_least(1u64),
     "enablePropertyFilter" => enable_property_filter: boolean,
     "rejectTransactionMessage" => reject_transaction_message: boolean,
+    "consoleEnable" => console_enable: boolean,
+    "consolePort" => console_port: integer::<u16>,
+    "consoleListenAddress" => console_listen_address: non_empty,
 );
+
+/// Keys that are Ferrocket's own (no RocketMQ broker reads them): the web console's.
+#[cfg(test)]
+pub const FERROCKET_OWN_KEYS: &[&str] = &["consoleEnable", "consolePort", "consoleListenAddress"];
 
 /// `PermName` bits: 0..=7 (INHERIT 1, WRITE 2, READ 4).
 fn permission(v: &str) -> Result<i32, String> {

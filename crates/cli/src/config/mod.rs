@@ -388,8 +388,9 @@ checkCRCOnRecover=false
     #[test]
     fn every_supported_key_is_a_rocketmq_key_or_legacy_spelling() {
         for key in supported_keys() {
-            let known =
-                ROCKETMQ_KEYS.split_whitespace().any(|k| k == key) || key.starts_with("maped");
+            let known = ROCKETMQ_KEYS.split_whitespace().any(|k| k == key)
+                || key.starts_with("maped")
+                || broker_keys::FERROCKET_OWN_KEYS.contains(&key);
             assert!(known, "{key} is not a RocketMQ setting name");
         }
     }
