@@ -24,9 +24,18 @@ pub struct Request {
     pub query: Vec<(String, String)>,
     /// The body.
     pub body: Vec<u8>,
+    /// `Content-Type` without parameters, lower-cased (empty when absent).
+    pub content_type: String,
 }
 
 impl Request {
+    /// Whether the body is declared as JSON. Browsers send a cross-site form or a cross-origin
+    /// `fetch` without a preflight only as form or text types, so requiring JSON on every POST
+    /// keeps other web pages from driving the console.
+    pub fn is_json(&self) -> bool {
+        self.content_type == "application/json"
+    }
+
     /// The first query parameter named `name`.
     pub fn param(&self, name: &str) -> Option<&str> {
         self.query
@@ -116,6 +125,7 @@ impl Response {
             404 => "Not Found",
             405 => "Method Not Allowed",
             413 => "Payload Too Large",
+            415 => "Unsupported Media Type",
             500 => "Internal Server Error",
             503 => "Service Unavailable",
             _ => "",
@@ -154,9 +164,17 @@ pub async fn read_request(stream: &mut TcpStream) -> Result<Option<Request>, Res
     let method = first.next().unwrap_or("").to_string();
     let target = first.next().unwrap_or("/");
     let mut content_length = 0usize;
+    let mut content_type = String::new();
     for line in lines {
         if let Some((name, value)) = line.split_once(':') {
-            if name.trim().eq_ignore_ascii_case("content-length") {
+            if name.trim().eq_ignore_ascii_case("content-type") {
+                content_type = value
+                    .split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase();
+            } else if name.trim().eq_ignore_ascii_case("content-length") {
                 content_length = value
                     .trim()
                     .parse()
@@ -186,6 +204,7 @@ pub async fn read_request(stream: &mut TcpStream) -> Result<Option<Request>, Res
         path: percent_decode(path),
         query: parse_query(query),
         body,
+        content_type,
     }))
 }
 

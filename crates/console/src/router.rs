@@ -43,6 +43,12 @@ pub async fn route(ctx: Arc<ConsoleContext>, req: Request) -> Response {
             return r;
         }
     }
+    if req.method == "POST" && !req.is_json() {
+        return Response::error(
+            415,
+            "POST requests must send Content-Type: application/json",
+        );
+    }
     if let Some(handler) = sync_handler(&req.method, &req.path) {
         // handlers read mapped files and walk directories: keep them off the reactor threads
         return blocking(move || handler(&ctx, &req)).await;

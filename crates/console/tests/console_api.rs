@@ -55,6 +55,15 @@ fn console_api_and_metrics_follow_the_broker() {
     assert_eq!(status, 200);
     assert!(page.contains("Ferrocket Console"));
 
+    // a POST that is not declared JSON (what a cross-site form can send) is refused
+    let (status, body) = common::http_with_type(
+        "POST",
+        &format!("{url}/api/topic/delete?topic=TBW102"),
+        "text/plain",
+        "{}",
+    );
+    assert_eq!(status, 415, "{body}");
+
     // create a topic, see it in the paginated list, its status and route
     post_json(
         &format!("{url}/api/topic"),

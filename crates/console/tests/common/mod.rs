@@ -195,8 +195,14 @@ impl Drop for Standalone {
     }
 }
 
-/// Status and body of an HTTP request (`Connection: close`).
+/// Status and body of an HTTP request (`Connection: close`) with a JSON body.
 pub fn http(method: &str, url: &str, body: Option<&Value>) -> (u16, String) {
+    let payload = body.map(|b| b.to_string()).unwrap_or_default();
+    http_with_type(method, url, "application/json", &payload)
+}
+
+/// Status and body of an HTTP request with a body of `content_type`.
+pub fn http_with_type(method: &str, url: &str, content_type: &str, payload: &str) -> (u16, String) {
     let rest = url.strip_prefix("http://").expect("http URL");
     let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
     let path = if path.is_empty() { "/" } else { path };
@@ -204,10 +210,9 @@ pub fn http(method: &str, url: &str, body: Option<&Value>) -> (u16, String) {
     stream
         .set_read_timeout(Some(Duration::from_secs(120)))
         .unwrap();
-    let payload = body.map(|b| b.to_string()).unwrap_or_default();
     write!(
         stream,
-        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{payload}",
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{payload}",
         payload.len()
     )
     .unwrap();
