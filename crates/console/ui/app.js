@@ -197,9 +197,11 @@ async function pageGroups() {
   document.getElementById("group-search").onclick = search;
   document.getElementById("group-q").onkeydown = (e) => { if (e.key === "Enter") search(); };
 }
+const resetChoice = {};
 async function pageGroup() {
   const name = hashParams().name;
   const g = await api("group", { group: name });
+  const choice = resetChoice[name] || { topic: "", time: toLocalInput(Date.now() - 3600000) };
   const conn = (c) => [{ title: "client id", value: (x) => x.clientId, mono: true }, { title: "address", value: (x) => x.clientAddr }, { title: "language", value: (x) => x.language }, { title: "version", value: (x) => x.version, num: true }, { title: "last heartbeat", value: (x) => fmtTime(x.lastUpdateTimestamp) }];
   main.innerHTML = `<h1>Consumer group <span class="mono" data-testid="group-title">${esc(name)}</span></h1>
     <div class="cards"><div class="card"><div class="label">Status</div><div class="value">${g.online ? '<span class="ok">online</span>' : '<span class="muted">offline</span>'}</div></div>
@@ -208,8 +210,8 @@ async function pageGroup() {
       <div class="card"><div class="label">Retry max times</div><div class="value">${esc(g.config ? g.config.retryMaxTimes : "-")}</div></div></div>
     <h2>Reset offset</h2>
     <div class="panel"><form class="inline" id="reset-form" data-testid="reset-form">
-      <label>Topic<select name="topic" data-testid="reset-topic"><option value="">every topic</option>${g.topics.map((t) => `<option>${esc(t)}</option>`).join("")}</select></label>
-      <label>Consume from (store time)<input type="datetime-local" step="1" name="time" value="${toLocalInput(Date.now() - 3600000)}" data-testid="reset-time"></label>
+      <label>Topic<select name="topic" data-testid="reset-topic"><option value="">every topic</option>${g.topics.map((t) => `<option ${t === choice.topic ? "selected" : ""}>${esc(t)}</option>`).join("")}</select></label>
+      <label>Consume from (store time)<input type="datetime-local" step="1" name="time" value="${esc(choice.time)}" data-testid="reset-time"></label>
       <button type="submit" data-testid="reset-submit">Reset offset</button></form>
       <div id="reset-result"></div></div>
     <h2>Queues</h2>
@@ -219,6 +221,7 @@ async function pageGroup() {
   document.getElementById("reset-form").onsubmit = async (ev) => {
     ev.preventDefault();
     const f = new FormData(ev.target);
+    resetChoice[name] = { topic: f.get("topic"), time: f.get("time") };
     try {
       const r = await api("group/reset-offset", null, { group: name, topic: f.get("topic") || null, timestamp: fromLocalInput(f.get("time")) });
       await route();
