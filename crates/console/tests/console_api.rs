@@ -231,6 +231,13 @@ fn console_api_and_metrics_follow_the_broker() {
         assert_eq!(resp.code, response::SUCCESS, "{:?}", resp.remark);
         client.close_all().await;
     });
+    assert_eq!(
+        metric(
+            &metrics(&url),
+            &format!("ferrocket_messages_in_total{{topic=\"%DLQ%{group}\"}}")
+        ),
+        Some(1.0)
+    );
     let dlq_groups = get_json(&format!("{url}/api/dlq/groups"));
     let entry = dlq_groups["items"]
         .as_array()

@@ -71,11 +71,8 @@ impl BrokerStatsManager {
 
     /// Counts a put's stored messages and bytes for `topic` (nothing when it failed).
     pub fn on_put(&self, topic: &str, result: &PutMessageResult) {
-        if let (true, Some(a)) = (result.is_ok(), result.append.as_ref()) {
-            let n = a.msg_num.max(1) as u64;
-            self.topics
-                .get(topic)
-                .add_in(n, a.wrote_bytes.max(0) as u64);
+        if result.is_ok() {
+            self.topics.get(topic).add_put_result(result);
         }
     }
 

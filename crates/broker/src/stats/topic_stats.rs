@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use ferrocket_store::PutMessageResult;
 use parking_lot::RwLock;
 
 /// Counters of one topic since the broker started.
@@ -40,6 +41,13 @@ impl TopicCounters {
     pub fn add_in(&self, messages: u64, bytes: u64) {
         self.messages_in.fetch_add(messages, Ordering::Relaxed);
         self.bytes_in.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    /// Adds what a successful put stored (nothing for a failed one).
+    pub fn add_put_result(&self, result: &PutMessageResult) {
+        if let (true, Some(a)) = (result.is_ok(), result.append.as_ref()) {
+            self.add_in(a.msg_num.max(1) as u64, a.wrote_bytes.max(0) as u64);
+        }
     }
 
     /// Adds delivered messages.
