@@ -278,6 +278,12 @@ fn console_api_and_metrics_follow_the_broker() {
         &json!({"group": group, "commitLogOffset": letter_offset, "target": "group"}),
     );
     assert_eq!(to_group["topic"], format!("%RETRY%{group}"));
+    let (status, _) = http(
+        "POST",
+        &format!("{url}/api/dlq/resend"),
+        Some(&json!({"group": group, "commitLogOffset": letter_offset, "target": "elsewhere"})),
+    );
+    assert_eq!(status, 400);
     // a message that is not a dead letter of this group is refused
     let (status, _) = http(
         "POST",

@@ -111,7 +111,19 @@ pub async fn resend(ctx: Arc<ConsoleContext>, req: Request) -> Response {
             "the dead letter has no RETRY_TOPIC property naming its original topic",
         );
     };
-    let to_group = form.target.as_deref() == Some("group");
+    let to_group = match form.target.as_deref() {
+        None | Some("topic") => false,
+        Some("group") => true,
+        Some(other) => {
+            return Response::error(
+                400,
+                format!("target must be \"topic\" or \"group\", not \"{other}\""),
+            )
+        }
+    };
+    if !perm::is_writeable(b.broker_config().broker_permission) {
+        return Response::error(403, "the broker's brokerPermission forbids writes");
+    }
     let (topic, queues) = if to_group {
         let config = b
             .subscription_group_manager()

@@ -228,6 +228,15 @@ pub async fn send(ctx: Arc<ConsoleContext>, req: Request) -> Response {
             format!("Sending message to topic[{}] is forbidden.", form.topic),
         );
     }
+    if !ferrocket_protocol::body::topic::perm::is_writeable(b.broker_config().broker_permission) {
+        return Response::error(
+            403,
+            format!(
+                "the broker[{}] sending message is forbidden (brokerPermission)",
+                b.broker_config().broker_ip1
+            ),
+        );
+    }
     let Some(config) = b.topic_config_manager().select_topic_config(&form.topic) else {
         return Response::error(
             404,
