@@ -155,6 +155,25 @@ test("every console page works in headless Chromium", async () => {
     await page.getByTestId("topic-route-queues").waitFor();
     await shot("topic-status-route");
 
+    // ... update a topic on its page and delete it from the list
+    await page.goto(url + "/#/topics");
+    await page.getByTestId("topic-name").fill("BrowserTemp");
+    await page.getByTestId("topic-save").click();
+    await page.getByTestId("topics-table").getByRole("link", { name: "BrowserTemp", exact: true }).click();
+    await page.getByTestId("topic-status").waitFor();
+    assert.equal(await page.getByTestId("topic-status").locator("tbody tr").count(), 8);
+    await page.getByTestId("topic-edit").locator('input[name="readQueueNums"]').fill("2");
+    await page.getByTestId("topic-edit").locator('input[name="writeQueueNums"]').fill("2");
+    await page.getByTestId("topic-edit").getByRole("button", { name: "Update" }).click();
+    await eventually("the topic has 2 queues", async () => (await page.getByTestId("topic-status").locator("tbody tr").count()) === 2);
+    await shot("topic-updated");
+    await page.goto(url + "/#/topics");
+    await page.getByTestId("topic-filter").fill("BrowserTemp");
+    await page.getByTestId("topic-search").click();
+    await page.getByTestId("topics-table").getByRole("button", { name: "Delete" }).click();
+    await eventually("the topic is gone", async () => (await page.getByTestId("total").textContent()) === "0");
+    await shot("topic-deleted");
+
     // Messages: 10 from the CLI producer, one from the console's send form
     await run(bin, ["produce", "--namesrv", server.namesrv, "--topic", topic, "--count", "10", "--tag", "Cli", "--keys", "browser-key", "--body", "hello from the CLI"]);
     await page.goto(url + "/#/messages");
