@@ -80,3 +80,24 @@ impl TpsHistory {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_the_last_five_minutes() {
+        let h = TpsHistory::new();
+        for i in 0..(POINTS as i64 + 10) {
+            h.push(TpsPoint {
+                time: i,
+                put_tps: i as f64,
+                get_tps: 0.0,
+            });
+        }
+        let points = h.points();
+        assert_eq!(points.len(), POINTS);
+        assert_eq!(points[0].time, 10);
+        assert_eq!(points.last().unwrap().time, POINTS as i64 + 9);
+    }
+}
