@@ -174,6 +174,22 @@ test("every console page works in headless Chromium", async () => {
     await eventually("the topic is gone", async () => (await page.getByTestId("total").textContent()) === "0");
     await shot("topic-deleted");
 
+    // ... many topics page on the server: 55 matches, 50 a page
+    for (let i = 0; i < 55; i++) {
+      const r = await fetch(`${url}/api/topic`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ topic: `PageTopic-${String(i).padStart(2, "0")}`, readQueueNums: 1, writeQueueNums: 1 }) });
+      assert.equal(r.status, 200, await r.text());
+    }
+    await page.goto(url + "/#/topics");
+    await page.getByTestId("topic-filter").fill("PageTopic");
+    await page.getByTestId("topic-search").click();
+    await eventually("55 topics listed", async () => (await page.getByTestId("total").textContent()) === "55");
+    assert.equal(await page.getByTestId("topics-table").locator("tbody tr").count(), 50);
+    await page.getByTestId("pager").getByRole("button", { name: "Next" }).click();
+    await eventually("page 2", async () => (await page.getByTestId("page").textContent()) === "2");
+    assert.equal(await page.getByTestId("topics-table").locator("tbody tr").count(), 5);
+    assert.equal((await page.getByTestId("topics-table").locator("tbody tr td a").first().textContent()).trim(), "PageTopic-50");
+    await shot("topics-page-2");
+
     // Messages: 10 from the CLI producer, one from the console's send form
     await run(bin, ["produce", "--namesrv", server.namesrv, "--topic", topic, "--count", "10", "--tag", "Cli", "--keys", "browser-key", "--body", "hello from the CLI"]);
     await page.goto(url + "/#/messages");
