@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Runs every test: the Rust workspace (unit, property and end-to-end tests against the real
 # binary), then the interop suites that drive the official Java (4.9.x and 5.x) and Go clients
-# against `ferrocket standalone`. Needs cargo, java 17+, mvn and go; a missing tool is a failure.
+# against `ferrocket standalone`, and the web console in headless Chromium. Needs cargo, java 17+,
+# mvn, go and node 20+ (interop/console/run.sh installs Debian's chromium when it is missing); a
+# missing tool is a failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
 missing=()
-for tool in cargo java mvn go; do
+for tool in cargo java mvn go node npm; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -32,6 +34,9 @@ bash interop/java/run.sh
 
 step "interop/go: official rocketmq-client-go/v2"
 (cd interop/go && go test -count=1 ./...)
+
+step "interop/console: the web console in headless Chromium"
+bash interop/console/run.sh
 
 echo
 echo "test-all: every suite passed"

@@ -57,6 +57,12 @@ pub struct BrokerConfig {
     pub transaction_check_max: i32,
     /// `transactionCheckInterval` (ms): period of the transaction check-back.
     pub transaction_check_interval: u64,
+    /// `consoleEnable` (Ferrocket's own key): serve the web console and `/metrics`.
+    pub console_enable: bool,
+    /// `consolePort` (Ferrocket's own key): HTTP port of the console; 0 picks a free port.
+    pub console_port: u16,
+    /// `consoleListenAddress` (Ferrocket's own key): interface the console listens on.
+    pub console_listen_address: String,
 }
 
 impl Default for BrokerConfig {
@@ -89,6 +95,9 @@ impl Default for BrokerConfig {
             transaction_time_out: 6_000,
             transaction_check_max: 15,
             transaction_check_interval: 30_000,
+            console_enable: true,
+            console_port: 8080,
+            console_listen_address: "127.0.0.1".into(),
         }
     }
 }

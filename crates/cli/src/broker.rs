@@ -44,6 +44,7 @@ pub async fn run(args: BrokerArgs) -> anyhow::Result<()> {
     }
     let namesrv = settings.broker.namesrv_addrs().join(";");
     let broker = start_broker(settings).await?;
+    let console = crate::console::start_console(&broker).await;
     crate::ready::announce(&format!(
         "Ferrocket broker is ready: broker {}, name server {}",
         advertised_addr(&broker),
@@ -52,6 +53,9 @@ pub async fn run(args: BrokerArgs) -> anyhow::Result<()> {
     let name = signals.recv().await;
     tracing::info!("{name} received, shutting down");
     signals.exit_on_second_signal();
+    if let Some(c) = &console {
+        c.shutdown();
+    }
     stop_broker(&broker).await
 }
 

@@ -6,6 +6,7 @@ mod advertise;
 mod bench;
 mod broker;
 mod config;
+mod console;
 mod consume;
 mod logging;
 mod namesrv;

@@ -63,6 +63,7 @@ pub async fn run(args: StandaloneArgs) -> anyhow::Result<()> {
         }
     };
     wait_for_registration(&namesrv).await?;
+    let console = crate::console::start_console(&broker).await;
     crate::ready::announce(&format!(
         "Ferrocket standalone is ready: name server {namesrv_addr}, broker {}",
         advertised_addr(&broker)
@@ -71,6 +72,9 @@ pub async fn run(args: StandaloneArgs) -> anyhow::Result<()> {
     let name = signals.recv().await;
     tracing::info!("{name} received, shutting down");
     signals.exit_on_second_signal();
+    if let Some(c) = &console {
+        c.shutdown();
+    }
     // The broker goes first: it unregisters from the name server that is still listening.
     let stopped = stop_broker(&broker).await;
     namesrv.shutdown();

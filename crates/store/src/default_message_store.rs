@@ -40,6 +40,7 @@ use crate::flush::DiskFlusher;
 use crate::group_commit::{
     Arrival, FlushDiskWatcher, GroupCommitQueue, GroupCommitRequest, ServiceSignal,
 };
+use crate::latency_histogram::LatencyHistogram;
 use crate::message_inner::MessageExtBrokerInner;
 use crate::recovery;
 use crate::result::{
@@ -85,6 +86,8 @@ pub(crate) struct StoreInner {
     pub(crate) last_dispatched_timestamp: AtomicI64,
     /// Retention and disk-space state (DISK_FULL).
     pub(crate) clean: CleanState,
+    /// Duration of CommitLog flushes that wrote something.
+    pub(crate) flush_latency: LatencyHistogram,
     listener: RwLock<Option<MessageArrivingListener>>,
     shutdown: AtomicBool,
     writeable: AtomicBool,
@@ -388,7 +391,11 @@ impl StoreInner {
     /// Flushes the CommitLog and advances the checkpoint when everything got flushed.
     pub(crate) fn flush_commit_log(&self, least_pages: usize) -> io::Result<bool> {
         let ts = self.commit_log.last_store_timestamp();
+        let (started, from) = (Instant::now(), self.commit_log.flushed_where());
         let all = self.commit_log.flush(least_pages, &*self.flusher)?;
+        if self.commit_log.flushed_where() > from {
+            self.flush_latency.observe(started.elapsed());
+        }
         if all && ts > 0 {
             self.checkpoint.set_physic_msg_timestamp(ts);
         }
@@ -500,6 +507,7 @@ impl DefaultMessageStore {
             delay_levels,
             last_dispatched_timestamp: AtomicI64::new(0),
             clean: CleanState::default(),
+            flush_latency: LatencyHistogram::new(),
             listener: RwLock::new(None),
             shutdown: AtomicBool::new(false),
             writeable: AtomicBool::new(true),
@@ -837,6 +845,11 @@ impl DefaultMessageStore {
     /// First CommitLog offset held (-1 when the CommitLog is empty).
     pub fn get_min_phy_offset(&self) -> i64 {
         self.inner.commit_log.min_offset()
+    }
+
+    /// How long CommitLog flushes take.
+    pub fn flush_latency(&self) -> &LatencyHistogram {
+        &self.inner.flush_latency
     }
 
     /// CommitLog offset up to which everything is on disk.

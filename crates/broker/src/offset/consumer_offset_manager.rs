@@ -133,6 +133,16 @@ impl ConsumerOffsetManager {
             .collect()
     }
 
+    /// Every `(topic, group)` with committed offsets, in table order.
+    pub fn topic_group_pairs(&self) -> Vec<(String, String)> {
+        self.offset_table
+            .read()
+            .keys()
+            .filter_map(|k| split_key(k))
+            .map(|(t, g)| (t.to_string(), g.to_string()))
+            .collect()
+    }
+
     /// Groups that have offsets on `topic`.
     pub fn which_group_by_topic(&self, topic: &str) -> BTreeSet<String> {
         self.offset_table

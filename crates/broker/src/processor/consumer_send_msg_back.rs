@@ -125,9 +125,11 @@ pub async fn process(
     broker
         .schedule_message_service()
         .transform_delay_level_message(&mut msg);
+    let topic_counters = broker.broker_stats_manager().topic_stats().get(&msg.topic);
     let result = broker.message_store().put_message(msg).await;
     if result.is_ok() {
         broker.broker_stats_manager().inc_put(1);
+        topic_counters.add_put_result(&result);
         Some(RemotingCommand::response_to(&request, response::SUCCESS))
     } else {
         error(&request, response::SYSTEM_ERROR, result.status.as_str())

@@ -124,6 +124,7 @@ fn process_request(
     request: &RemotingCommand,
     broker_allow_suspend: bool,
 ) -> PullOutcome {
+    let _timer = broker.broker_stats_manager().pull_timer();
     let h = match PullMessageRequestHeader::decode(request) {
         Ok(h) => h,
         Err(e) => {
@@ -379,6 +380,9 @@ fn process_request(
         broker
             .broker_stats_manager()
             .inc_get(result.messages.len() as u64);
+        broker
+            .broker_stats_manager()
+            .on_get(&h.topic, result.messages.len(), result.total_size);
         // the records go out as slices of the mapped files, never joined into one buffer
         r.body_tail = result.messages;
     }

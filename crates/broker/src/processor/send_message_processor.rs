@@ -44,6 +44,7 @@ pub async fn process(
         Ok(h) => h,
         Err(e) => return Some(with_region(broker, header_error(&request, e))),
     };
+    let _timer = broker.broker_stats_manager().send_timer();
     let reply = match send(broker, channel, &request, header).await {
         Ok(r) => r,
         Err(r) => *r,
@@ -282,6 +283,7 @@ async fn send(
             .transform_delay_level_message(&mut msg);
     }
     let result = broker.message_store().put_message(msg).await;
+    broker.broker_stats_manager().on_put(&h.topic, &result);
     handle_put_message_result(broker, request, result, queue_id, Some(uniq_key), None)
 }
 
@@ -356,6 +358,7 @@ async fn send_batch(
         batch.push(msg);
     }
     let result = broker.message_store().put_messages(batch).await;
+    broker.broker_stats_manager().on_put(&h.topic, &result);
     handle_put_message_result(broker, request, result, queue_id, batch_uniq, None)
 }
 

@@ -1,10 +1,14 @@
-//! `BrokerStatsManager`: message totals and rates for GET_BROKER_RUNTIME_INFO.
+//! `BrokerStatsManager`: message totals and rates for GET_BROKER_RUNTIME_INFO, plus the
+//! per-topic counters and latency histograms the metrics endpoint exposes.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use ferrocket_store::{LatencyHistogram, PutMessageResult};
 use parking_lot::Mutex;
+
+use super::topic_stats::TopicStatsTable;
 
 /// Interval between rate samples.
 pub const SAMPLE_INTERVAL: Duration = Duration::from_secs(10);
@@ -23,6 +27,21 @@ pub struct BrokerStatsManager {
     msg_put_total: AtomicU64,
     msg_get_total: AtomicU64,
     samples: Mutex<VecDeque<Sample>>,
+    topics: TopicStatsTable,
+    send_latency: LatencyHistogram,
+    pull_latency: LatencyHistogram,
+}
+
+/// Records the time from its creation to its drop into a histogram.
+pub struct LatencyTimer<'a> {
+    histogram: &'a LatencyHistogram,
+    started: Instant,
+}
+
+impl Drop for LatencyTimer<'_> {
+    fn drop(&mut self) {
+        self.histogram.observe(self.started.elapsed());
+    }
 }
 
 impl Default for BrokerStatsManager {
@@ -44,7 +63,57 @@ impl BrokerStatsManager {
             msg_put_total: AtomicU64::new(0),
             msg_get_total: AtomicU64::new(0),
             samples: Mutex::new(samples),
+            topics: TopicStatsTable::default(),
+            send_latency: LatencyHistogram::new(),
+            pull_latency: LatencyHistogram::new(),
         }
+    }
+
+    /// Counts a put's stored messages and bytes for `topic` (nothing when it failed).
+    pub fn on_put(&self, topic: &str, result: &PutMessageResult) {
+        if result.is_ok() {
+            self.topics.get(topic).add_put_result(result);
+        }
+    }
+
+    /// Counts messages and bytes a pull delivered from `topic`.
+    pub fn on_get(&self, topic: &str, messages: usize, bytes: usize) {
+        if messages > 0 {
+            self.topics
+                .get(topic)
+                .add_out(messages as u64, bytes as u64);
+        }
+    }
+
+    /// Times a send request until the returned guard drops.
+    pub fn send_timer(&self) -> LatencyTimer<'_> {
+        LatencyTimer {
+            histogram: &self.send_latency,
+            started: Instant::now(),
+        }
+    }
+
+    /// Times a pull's store read until the returned guard drops.
+    pub fn pull_timer(&self) -> LatencyTimer<'_> {
+        LatencyTimer {
+            histogram: &self.pull_latency,
+            started: Instant::now(),
+        }
+    }
+
+    /// Per-topic counters.
+    pub fn topic_stats(&self) -> &TopicStatsTable {
+        &self.topics
+    }
+
+    /// Send request latency.
+    pub fn send_latency(&self) -> &LatencyHistogram {
+        &self.send_latency
+    }
+
+    /// Pull store-read latency (time a long poll is parked is not included).
+    pub fn pull_latency(&self) -> &LatencyHistogram {
+        &self.pull_latency
     }
 
     /// `n` messages stored.

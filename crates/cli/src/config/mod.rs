@@ -161,7 +161,13 @@ impl BrokerSettings {
 pub const LOG_LEVEL_KEY: &str = "logLevel";
 
 /// Keys that are Ferrocket's own, not RocketMQ settings (RocketMQ's broker would warn about them).
-pub const FERROCKET_OWN_KEYS: &[&str] = &[LOG_LEVEL_KEY];
+#[cfg(test)]
+pub const FERROCKET_OWN_KEYS: &[&str] = &[
+    LOG_LEVEL_KEY,
+    "consoleEnable",
+    "consolePort",
+    "consoleListenAddress",
+];
 
 /// Every key Ferrocket reads from a broker properties file.
 pub fn supported_keys() -> impl Iterator<Item = &'static str> {

@@ -1,0 +1,27 @@
+//! Starts the web console next to a broker (`consoleEnable`, `consolePort`,
+//! `consoleListenAddress`).
+
+use std::sync::Arc;
+
+use ferrocket_broker::BrokerController;
+use ferrocket_console::{ConsoleConfig, ConsoleServer};
+
+/// Starts the console unless `consoleEnable` is false, and prints `Console: http://ADDR:PORT/`.
+/// A port that cannot be bound is logged and the broker keeps serving without a console.
+pub async fn start_console(broker: &Arc<BrokerController>) -> Option<ConsoleServer> {
+    let config = ConsoleConfig::from_broker(broker)?;
+    match ConsoleServer::start(broker.clone(), &config).await {
+        Ok(console) => {
+            let addr = crate::net::connectable(console.local_addr());
+            crate::ready::announce(&format!("Console: http://{addr}/"));
+            Some(console)
+        }
+        Err(e) => {
+            tracing::error!(
+                error = %e,
+                "the web console is not available (set consolePort, or consoleEnable=false)"
+            );
+            None
+        }
+    }
+}

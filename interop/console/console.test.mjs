@@ -1,0 +1,309 @@
+// Browser end-to-end test of the Ferrocket web console: starts `ferrocket standalone` with its
+// console on a free port, drives every page in headless Chromium (Debian's /usr/bin/chromium,
+// through playwright-core) and keeps a screenshot of each step in artifacts/.
+//
+//   FERROCKET_BIN=/path/to/ferrocket node --test console.test.mjs
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, execFile } from "node:child_process";
+import { mkdtempSync, mkdirSync, writeFileSync, existsSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createInterface } from "node:readline";
+import net from "node:net";
+import { chromium } from "playwright-core";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const artifacts = join(here, "artifacts");
+const CHROMIUM = "/usr/bin/chromium";
+const START_TIMEOUT_MS = 90_000;
+const WAIT_MS = 60_000;
+
+function ferrocketBin() {
+  const bin = process.env.FERROCKET_BIN
+    ? resolve(process.env.FERROCKET_BIN)
+    : resolve(here, "../../target/debug/ferrocket");
+  assert.ok(existsSync(bin), `the ferrocket binary is missing at ${bin}: build it with \`cargo build -p ferrocket\` or set FERROCKET_BIN`);
+  return bin;
+}
+
+/** Starts `ferrocket standalone`; resolves with the console URL and the server addresses. */
+function startStandalone(bin, dir) {
+  const conf = join(dir, "broker.conf");
+  writeFileSync(conf, "listenPort=0\nconsolePort=0\nconsoleListenAddress=127.0.0.1\n");
+  const child = spawn(bin, ["standalone", "--store", join(dir, "store"), "--namesrv-listen", "127.0.0.1:0", "-c", conf], {
+    env: { ...process.env, RUST_LOG: "info", NAMESRV_ADDR: "" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const stderr = [];
+  createInterface({ input: child.stderr }).on("line", (l) => { stderr.push(l); if (stderr.length > 200) stderr.shift(); });
+  return new Promise((resolvePromise, reject) => {
+    let console = null;
+    const timer = setTimeout(() => { child.kill("SIGKILL"); reject(new Error("standalone did not become ready:\n" + stderr.join("\n"))); }, START_TIMEOUT_MS);
+    child.on("exit", (code) => { clearTimeout(timer); reject(new Error(`standalone exited with ${code}:\n` + stderr.join("\n"))); });
+    createInterface({ input: child.stdout }).on("line", (line) => {
+      if (line.startsWith("Console: ")) console = line.slice("Console: ".length).replace(/\/$/, "");
+      const m = line.match(/is ready: name server (\S+), broker (\S+)/);
+      if (m) {
+        clearTimeout(timer);
+        child.removeAllListeners("exit");
+        if (!console) reject(new Error("no 'Console:' line before the ready line"));
+        else resolvePromise({ child, console, namesrv: m[1].replace(/,$/, ""), broker: m[2], stderr });
+      }
+    });
+  });
+}
+
+function run(bin, args) {
+  return new Promise((res, rej) => execFile(bin, args, { timeout: 120_000, env: { ...process.env, RUST_LOG: "warn" } }, (err, stdout, stderr) => (err ? rej(new Error(`${args.join(" ")}: ${err.message}\n${stderr}`)) : res(stdout))));
+}
+
+/** One RocketMQ remoting request (JSON header) over a raw socket; resolves with the response header. */
+function remotingRequest(addr, code, extFields) {
+  const [host, port] = [addr.slice(0, addr.lastIndexOf(":")), Number(addr.slice(addr.lastIndexOf(":") + 1))];
+  const header = Buffer.from(JSON.stringify({ code, language: "JAVA", version: 399, opaque: 1, flag: 0, extFields, serializeTypeCurrentRPC: "JSON" }));
+  const frame = Buffer.alloc(8 + header.length);
+  frame.writeInt32BE(4 + header.length, 0);
+  frame.writeInt32BE(header.length, 4); // serialize type JSON (0) in the high byte
+  header.copy(frame, 8);
+  return new Promise((res, rej) => {
+    const sock = net.connect(port, host, () => sock.write(frame));
+    let buf = Buffer.alloc(0);
+    sock.setTimeout(30_000, () => { sock.destroy(); rej(new Error("remoting request timed out")); });
+    sock.on("error", rej);
+    sock.on("data", (d) => {
+      buf = Buffer.concat([buf, d]);
+      if (buf.length >= 4 && buf.length >= 4 + buf.readInt32BE(0)) {
+        const headerLen = buf.readInt32BE(4) & 0xffffff;
+        sock.end();
+        res(JSON.parse(buf.subarray(8, 8 + headerLen).toString("utf8")));
+      }
+    });
+  });
+}
+
+async function getJson(url) {
+  const r = await fetch(url);
+  assert.equal(r.status, 200, `${url}: ${await r.clone().text()}`);
+  return r.json();
+}
+
+async function eventually(what, fn) {
+  const deadline = Date.now() + WAIT_MS;
+  let last;
+  while (Date.now() < deadline) {
+    try { if ((last = await fn())) return last; } catch (e) { last = e; }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  assert.fail(`${what} did not happen within ${WAIT_MS} ms (last: ${last})`);
+}
+
+test("every console page works in headless Chromium", async () => {
+  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: install Debian's chromium (interop/console/run.sh does)`);
+  const bin = ferrocketBin();
+  rmSync(artifacts, { recursive: true, force: true });
+  mkdirSync(artifacts, { recursive: true });
+  const dir = mkdtempSync(join(tmpdir(), "ferrocket-console-"));
+  const server = await startStandalone(bin, dir);
+  const userDataDir = mkdtempSync(join(tmpdir(), "ferrocket-chromium-"));
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    viewport: { width: 1400, height: 900 },
+  });
+  context.setDefaultTimeout(WAIT_MS);
+  const page = context.pages()[0] ?? (await context.newPage());
+  const pageErrors = [];
+  page.on("pageerror", (e) => pageErrors.push(e.message));
+  page.on("dialog", (d) => d.accept());
+  let step = 0;
+  const shot = async (name) => page.screenshot({ path: join(artifacts, `${String(++step).padStart(2, "0")}-${name}.png`), fullPage: true });
+  const url = server.console;
+  const topic = "BrowserTopic";
+  const group = "browser_group";
+
+  try {
+    // Overview: cards and the TPS chart
+    await page.goto(url + "/");
+    await page.getByTestId("overview-cards").waitFor();
+    await page.getByTestId("tps-chart").waitFor();
+    assert.equal(await page.getByTestId("card-cluster").textContent(), "DefaultCluster");
+    await shot("overview");
+
+    // Cluster and broker config
+    await page.goto(url + "/#/config");
+    await page.getByTestId("broker-config").waitFor();
+    assert.match(await page.getByTestId("broker-config").textContent(), /consoleListenAddress/);
+    assert.match(await page.getByTestId("store-config").textContent(), /flushDiskType/);
+    await shot("config");
+
+    // Topics: create one, find it in the list, open its status and route
+    await page.goto(url + "/#/topics");
+    await page.getByTestId("topic-name").fill(topic);
+    await page.getByTestId("topic-read").fill("4");
+    await page.getByTestId("topic-write").fill("4");
+    await page.getByTestId("topic-save").click();
+    await page.getByTestId("topics-table").getByRole("link", { name: topic, exact: true }).waitFor();
+    assert.equal(await page.getByTestId("total").textContent(), "1");
+    await shot("topics");
+    await page.getByTestId("topics-table").getByRole("link", { name: topic, exact: true }).click();
+    await page.getByTestId("topic-status").waitFor();
+    assert.equal(await page.getByTestId("topic-status").locator("tbody tr").count(), 4);
+    await page.getByTestId("topic-route-queues").waitFor();
+    await shot("topic-status-route");
+
+    // ... update a topic on its page and delete it from the list
+    await page.goto(url + "/#/topics");
+    await page.getByTestId("topic-name").fill("BrowserTemp");
+    await page.getByTestId("topic-save").click();
+    await page.getByTestId("topics-table").getByRole("link", { name: "BrowserTemp", exact: true }).click();
+    await page.getByTestId("topic-status").waitFor();
+    assert.equal(await page.getByTestId("topic-status").locator("tbody tr").count(), 8);
+    await page.getByTestId("topic-edit").locator('input[name="readQueueNums"]').fill("2");
+    await page.getByTestId("topic-edit").locator('input[name="writeQueueNums"]').fill("2");
+    await page.getByTestId("topic-edit").getByRole("button", { name: "Update" }).click();
+    await eventually("the topic has 2 queues", async () => (await page.getByTestId("topic-status").locator("tbody tr").count()) === 2);
+    await shot("topic-updated");
+    await page.goto(url + "/#/topics");
+    await page.getByTestId("topic-filter").fill("BrowserTemp");
+    await page.getByTestId("topic-search").click();
+    await page.getByTestId("topics-table").getByRole("button", { name: "Delete" }).click();
+    await eventually("the topic is gone", async () => (await page.getByTestId("total").textContent()) === "0");
+    await shot("topic-deleted");
+
+    // ... many topics page on the server: 55 matches, 50 a page
+    for (let i = 0; i < 55; i++) {
+      const r = await fetch(`${url}/api/topic`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ topic: `PageTopic-${String(i).padStart(2, "0")}`, readQueueNums: 1, writeQueueNums: 1 }) });
+      assert.equal(r.status, 200, await r.text());
+    }
+    await page.goto(url + "/#/topics");
+    await page.getByTestId("topic-filter").fill("PageTopic");
+    await page.getByTestId("topic-search").click();
+    await eventually("55 topics listed", async () => (await page.getByTestId("total").textContent()) === "55");
+    assert.equal(await page.getByTestId("topics-table").locator("tbody tr").count(), 50);
+    await page.getByTestId("pager").getByRole("button", { name: "Next" }).click();
+    await eventually("page 2", async () => (await page.getByTestId("page").textContent()) === "2");
+    assert.equal(await page.getByTestId("topics-table").locator("tbody tr").count(), 5);
+    assert.equal((await page.getByTestId("topics-table").locator("tbody tr td a").first().textContent()).trim(), "PageTopic-50");
+    await shot("topics-page-2");
+
+    // Messages: 10 from the CLI producer, one from the console's send form
+    await run(bin, ["produce", "--namesrv", server.namesrv, "--topic", topic, "--count", "10", "--tag", "Cli", "--keys", "browser-key", "--body", "hello from the CLI"]);
+    await page.goto(url + "/#/messages");
+    await page.getByTestId("tab-send").click();
+    await page.getByTestId("msg-topic").fill(topic);
+    await page.getByTestId("send-tags").fill("Web");
+    await page.getByTestId("send-keys").fill("web-key");
+    await page.getByTestId("send-body").fill("hello from the browser");
+    await page.getByTestId("send-submit").click();
+    await page.getByTestId("send-result").waitFor();
+    await shot("send");
+
+    // ... found by topic and time range
+    await page.getByTestId("tab-time").click();
+    await page.getByTestId("msg-topic").fill(topic);
+    await page.getByTestId("msg-search").click();
+    await page.getByTestId("msg-results").waitFor();
+    assert.match(await page.getByTestId("msg-total").textContent(), /^11 message/);
+    assert.equal(await page.getByTestId("msg-results").locator("tbody tr").count(), 11);
+    await shot("messages-by-time");
+    // ... by key
+    await page.getByTestId("tab-key").click();
+    await page.getByTestId("msg-topic").fill(topic);
+    await page.getByTestId("msg-key").fill("web-key");
+    await page.getByTestId("msg-search").click();
+    await page.getByTestId("msg-results").locator("tbody tr").first().waitFor();
+    assert.match(await page.getByTestId("msg-total").textContent(), /^1 message/);
+    const webMsgId = (await page.getByTestId("msg-results").locator("tbody tr td").first().textContent()).trim();
+    await shot("messages-by-key");
+    // ... by id, with body and properties
+    await page.getByTestId("tab-id").click();
+    await page.getByTestId("msg-id").fill(webMsgId);
+    await page.getByTestId("msg-search").click();
+    await page.getByTestId("msg-detail").waitFor();
+    assert.equal(await page.getByTestId("msg-body").textContent(), "hello from the browser");
+    assert.match(await page.getByTestId("msg-properties").textContent(), /TAGSWeb/);
+    await shot("message-by-id");
+
+    // Consumer group: consume everything with the CLI consumer, then 5 more messages make a lag of 5
+    await run(bin, ["consume", "--namesrv", server.namesrv, "--topic", topic, "--group", group, "--from", "first", "--count", "11", "--brief"]);
+    await run(bin, ["produce", "--namesrv", server.namesrv, "--topic", topic, "--count", "5", "--keys", "later-key"]);
+    await eventually("group lag 5", async () => (await getJson(`${url}/api/group?group=${group}`)).lag === 5);
+    await page.goto(url + "/#/groups");
+    await page.getByTestId("group-filter").fill(group);
+    await page.getByTestId("group-search").click();
+    await page.getByTestId("groups-table").getByRole("link", { name: group, exact: true }).waitFor();
+    await shot("groups");
+    await page.getByTestId("groups-table").getByRole("link", { name: group, exact: true }).click();
+    await page.getByTestId("group-queues").waitFor();
+    assert.equal(await page.getByTestId("group-lag").textContent(), "5");
+    await shot("group-lag");
+    // reset the offset to the beginning of time: every message is to be consumed again
+    await page.getByTestId("reset-topic").selectOption(topic);
+    await page.getByTestId("reset-time").fill("2000-01-01T00:00:00");
+    await page.getByTestId("reset-submit").click();
+    await page.getByTestId("reset-note").waitFor();
+    assert.equal(await page.getByTestId("group-lag").textContent(), "16");
+    await shot("group-reset-offset");
+
+    // Producers page
+    await page.goto(url + "/#/producers");
+    await page.locator("main h1", { hasText: "Producers" }).waitFor();
+    await shot("producers");
+
+    // Dead letters: the group gives up on one message (CONSUMER_SEND_MSG_BACK, delay level -1)
+    const victim = (await getJson(`${url}/api/messages/by-key?topic=${topic}&key=web-key`)).items[0];
+    const resp = await remotingRequest(server.broker, 36, {
+      offset: String(victim.commitLogOffset), group, delayLevel: "-1", originMsgId: victim.msgId, originTopic: topic, unitMode: "false", maxReconsumeTimes: "16",
+    });
+    assert.equal(resp.code, 0, `CONSUMER_SEND_MSG_BACK failed: ${resp.remark}`);
+    await page.goto(url + "/#/dlq");
+    await page.getByTestId("dlq-groups").getByRole("link", { name: group, exact: true }).click();
+    await page.getByTestId("dlq-messages").locator("tbody tr").first().waitFor();
+    assert.equal(await page.getByTestId("dlq-messages").locator("tbody tr").count(), 1);
+    await shot("dlq");
+    await page.getByTestId("dlq-messages").locator("tbody tr td a").first().click();
+    await page.getByTestId("msg-detail").waitFor();
+    assert.equal(await page.getByTestId("msg-body").textContent(), "hello from the browser");
+    assert.match(await page.getByTestId("msg-properties").textContent(), new RegExp(`RETRY_TOPIC${topic}`));
+    await shot("dlq-message");
+    await page.goBack();
+    await page.getByTestId("dlq-resend").first().click();
+    await page.getByTestId("dlq-resent").waitFor();
+    assert.match(await page.getByTestId("dlq-resent").textContent(), new RegExp(`Resent to ${topic}`));
+    await shot("dlq-resent");
+    // the resent copy is on the original topic
+    await page.goto(url + "/#/messages");
+    await page.getByTestId("tab-key").click();
+    await page.getByTestId("msg-topic").fill(topic);
+    await page.getByTestId("msg-key").fill("web-key");
+    await page.getByTestId("msg-search").click();
+    await page.getByTestId("msg-results").locator("tbody tr").nth(1).waitFor();
+    assert.match(await page.getByTestId("msg-total").textContent(), /^2 message/);
+    await shot("resent-on-topic");
+
+    // Overview again: the chart has points and the totals moved
+    await page.goto(url + "/#/overview");
+    await page.getByTestId("tps-chart").waitFor();
+    assert.ok(Number(await page.getByTestId("card-messages-in-total-").textContent()) >= 17);
+    await shot("overview-after");
+
+    // Metrics in the browser
+    await page.goto(url + "/metrics");
+    const metrics = await page.locator("body").textContent();
+    assert.match(metrics, new RegExp(`ferrocket_messages_in_total\\{topic="${topic}"\\} \\d+`));
+    assert.match(metrics, new RegExp(`ferrocket_consumer_lag_messages\\{group="${group}"\\} \\d+`));
+    await shot("metrics");
+
+    assert.deepEqual(pageErrors, [], "no JavaScript errors on any page");
+  } finally {
+    await context.close();
+    rmSync(userDataDir, { recursive: true, force: true });
+    server.child.kill("SIGTERM");
+    await new Promise((r) => { const t = setTimeout(() => { server.child.kill("SIGKILL"); r(); }, 30_000); server.child.on("exit", () => { clearTimeout(t); r(); }); });
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
