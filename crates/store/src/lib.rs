@@ -5,6 +5,7 @@
 //! ```text
 //! {root}/commitlog/{20-digit offset}         records (store.md §1)
 //! {root}/consumequeue/{topic}/{queueId}/...   entries (store.md §2)
+//! {root}/index/{yyyyMMddHHmmssSSS}          key index (index/mod.rs)
 //! {root}/checkpoint, {root}/abort, {root}/lock
 //! ```
 
@@ -17,6 +18,7 @@ mod default_message_store;
 mod error;
 mod flush;
 mod group_commit;
+mod index;
 mod mapped_file;
 mod mapped_file_queue;
 mod message_inner;
@@ -31,6 +33,7 @@ pub use consume_queue::{ConsumeQueue, CqUnit, CQ_STORE_UNIT_SIZE};
 pub use default_message_store::{DefaultMessageStore, MessageArrivingListener};
 pub use error::StoreError;
 pub use flush::{DiskFlusher, MsyncFlusher};
+pub use index::{IndexFile, IndexHeader, IndexService, QueryMessageResult, QueryOffsetResult};
 pub use mapped_file::{file_name_to_offset, offset_to_file_name, MappedFile, OS_PAGE_SIZE};
 pub use mapped_file_queue::MappedFileQueue;
 pub use message_inner::MessageExtBrokerInner;
