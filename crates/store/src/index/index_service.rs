@@ -100,9 +100,10 @@ impl IndexService {
     }
 
     /// Maps the existing files. After a crash (`last_exit_ok` false) a file ending after the
-    /// checkpoint's `indexMsgTimestamp` may be incomplete and is deleted, as RocketMQ does; so
-    /// is any file pointing past the recovered CommitLog end. The builder then re-indexes the
-    /// CommitLog from where the remaining files end.
+    /// checkpoint's `indexMsgTimestamp` may be incomplete and is deleted, as RocketMQ does, and
+    /// so is a file that is not full: only full files are flushed before the checkpoint moves.
+    /// Any file pointing past the recovered CommitLog end goes too. The builder then re-indexes
+    /// the CommitLog from where the remaining files end.
     pub fn load(
         &self,
         last_exit_ok: bool,
@@ -128,7 +129,8 @@ impl IndexService {
                 Err(e) => return Err(StoreError::io(&path, e)),
             };
             let h = f.header();
-            let torn = !last_exit_ok && h.end_timestamp > index_msg_timestamp;
+            let torn =
+                !last_exit_ok && (h.end_timestamp > index_msg_timestamp || !f.is_write_full());
             let past_end = h.has_entries() && h.end_phy_offset >= commit_log_max_offset;
             if torn || past_end {
                 tracing::info!(file = %path.display(), torn, past_end, "deleting an index file; it is rebuilt from the commit log");
@@ -163,6 +165,25 @@ impl IndexService {
         (h.has_entries() || h.end_phy_offset > 0).then_some(h.end_phy_offset)
     }
 
+    /// How many entries at the end of the index point at `phy_offset` (the keys of that record
+    /// already indexed, in the order [`Self::build_index`] adds them).
+    pub(crate) fn entries_at_tail(&self, phy_offset: i64) -> usize {
+        let mut n = 0;
+        for f in self.files().iter().rev() {
+            let offsets = f.entries_phy_offsets();
+            let at = offsets
+                .iter()
+                .rev()
+                .take_while(|o| **o == phy_offset)
+                .count();
+            n += at;
+            if at < offsets.len() {
+                break;
+            }
+        }
+        n
+    }
+
     /// Adds the keys of one record: `topic#uniqKey` and `topic#key` for each of its keys.
     /// Rolled-back transactional records and records the index already covers are skipped.
     /// When a file fills up it is flushed and the checkpoint's `indexMsgTimestamp` advanced.
@@ -184,7 +205,7 @@ impl IndexService {
             .into_iter()
             .flat_map(|k| k.split(KEY_SEPARATOR))
             .filter(|k| !k.is_empty());
-        for key in uniq.into_iter().chain(keys) {
+        for key in uniq.into_iter().chain(keys).skip(req.skip_keys) {
             let idx_key = build_key(req.topic, key);
             while !file.put_key(&idx_key, req.commit_log_offset, req.store_timestamp) {
                 tracing::debug!(file = %file.file_name(), "index file is full, creating another one");
