@@ -30,6 +30,12 @@ pub const STORE_KEYS: &[ConfigKey<MessageStoreConfig>] = config_keys!(MessageSto
     "maxTransferBytesOnMessageInMemory" => max_transfer_bytes_on_message_in_memory: at_least(1usize),
     "maxTransferCountOnMessageInMemory" => max_transfer_count_on_message_in_memory: at_least(1usize),
     "messageDelayLevel" => message_delay_level: non_empty,
+    "messageIndexEnable" => message_index_enable: boolean,
+    "messageIndexSafe" => message_index_safe: boolean,
+    "maxHashSlotNum" => max_hash_slot_num: at_least(1i32),
+    "maxIndexNum" => max_index_num: at_least(2i32),
+    "maxMsgsNumBatch" => max_msgs_num_batch: at_least(1i32),
+    "defaultQueryMaxNum" => default_query_max_num: at_least(1i32),
 );
 
 /// Sets `storePathRootDir`.
@@ -63,4 +69,30 @@ fn optional_path(v: &str) -> Result<Option<PathBuf>, String> {
 fn flush_disk_type(v: &str) -> Result<FlushDiskType, String> {
     v.parse::<FlushDiskType>()
         .map_err(|_| "expected ASYNC_FLUSH or SYNC_FLUSH".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::keys::find;
+    use super::*;
+
+    #[test]
+    fn index_keys() {
+        let mut c = MessageStoreConfig::default();
+        for (k, v) in [
+            ("messageIndexEnable", "false"),
+            ("messageIndexSafe", "true"),
+            ("maxHashSlotNum", "500"),
+            ("maxIndexNum", "2000"),
+            ("maxMsgsNumBatch", "16"),
+            ("defaultQueryMaxNum", "8"),
+        ] {
+            (find(STORE_KEYS, k).expect(k).apply)(&mut c, v).unwrap();
+        }
+        assert!(!c.message_index_enable && c.message_index_safe);
+        assert_eq!((c.max_hash_slot_num, c.max_index_num), (500, 2000));
+        assert_eq!((c.max_msgs_num_batch, c.default_query_max_num), (16, 8));
+        assert!((find(STORE_KEYS, "maxIndexNum").unwrap().apply)(&mut c, "1").is_err());
+        assert!((find(STORE_KEYS, "maxHashSlotNum").unwrap().apply)(&mut c, "x").is_err());
+    }
 }
