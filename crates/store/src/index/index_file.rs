@@ -249,6 +249,18 @@ impl IndexFile {
             .collect()
     }
 
+    /// How many of the newest entries point at `phy_offset`, and whether that is all of them.
+    pub(crate) fn count_tail_entries(&self, phy_offset: i64) -> (usize, bool) {
+        let h = self.header.read();
+        let mut n = 0;
+        let mut i = h.index_count - 1;
+        while i >= 1 && self.read_entry(i).phy_offset == phy_offset {
+            n += 1;
+            i -= 1;
+        }
+        (n, i < 1)
+    }
+
     fn read_entry(&self, index: i32) -> Entry {
         let mut b = [0u8; INDEX_SIZE];
         self.read_at(self.entry_pos(index), &mut b);
@@ -410,7 +422,7 @@ mod tests {
     #[test]
     fn a_following_file_starts_where_the_previous_ended() {
         let dir = tempfile::tempdir().unwrap();
-        let f = IndexFile::create(&dir.path().join("x"), 3, 3, 4096, 77_000).unwrap();
+        let f = IndexFile::create(&dir.path().join("x"), 3, 4, 4096, 77_000).unwrap();
         let h = f.header();
         assert_eq!((h.begin_phy_offset, h.end_phy_offset), (4096, 4096));
         assert_eq!((h.begin_timestamp, h.end_timestamp), (77_000, 77_000));
@@ -418,5 +430,10 @@ mod tests {
         assert!(f.put_key("k", 5000, 79_000));
         let h = f.header();
         assert_eq!((h.begin_phy_offset, h.begin_timestamp), (5000, 79_000));
+        assert_eq!(f.count_tail_entries(5000), (1, true));
+        assert!(f.put_key("k2", 6000, 79_000));
+        assert!(f.put_key("k3", 6000, 79_000));
+        assert_eq!(f.count_tail_entries(6000), (2, false));
+        assert_eq!(f.count_tail_entries(7000), (0, false));
     }
 }

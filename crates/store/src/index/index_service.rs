@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use ferrocket_protocol::message::property::KEY_SEPARATOR;
 use ferrocket_protocol::message::sys_flag::{transaction_value, TRANSACTION_ROLLBACK};
-use parking_lot::{Mutex, RwLock};
+use parking_lot::RwLock;
 
 use super::build_index::DispatchRequest;
 use super::index_file::IndexFile;
@@ -35,8 +35,6 @@ pub struct IndexService {
     files: RwLock<Vec<Arc<IndexFile>>>,
     /// CommitLog offset of the next record to index.
     build_offset: AtomicI64,
-    /// Serializes file creation so names stay unique and ordered.
-    create_lock: Mutex<()>,
 }
 
 impl std::fmt::Debug for IndexService {
@@ -90,7 +88,6 @@ impl IndexService {
             max_msgs_num_batch: config.max_msgs_num_batch.max(1) as usize,
             files: RwLock::new(Vec::new()),
             build_offset: AtomicI64::new(0),
-            create_lock: Mutex::new(()),
         }
     }
 
@@ -170,14 +167,9 @@ impl IndexService {
     pub(crate) fn entries_at_tail(&self, phy_offset: i64) -> usize {
         let mut n = 0;
         for f in self.files().iter().rev() {
-            let offsets = f.entries_phy_offsets();
-            let at = offsets
-                .iter()
-                .rev()
-                .take_while(|o| **o == phy_offset)
-                .count();
+            let (at, whole_file) = f.count_tail_entries(phy_offset);
             n += at;
-            if at < offsets.len() {
+            if !whole_file {
                 break;
             }
         }
@@ -216,7 +208,8 @@ impl IndexService {
     }
 
     /// The file to append to: the newest one, or a new one when it is full (RocketMQ
-    /// `getAndCreateLastIndexFile`). A file that just filled up is flushed here.
+    /// `getAndCreateLastIndexFile`). A file that just filled up is flushed here. Only the
+    /// builder thread appends, so creating a file needs no lock beyond the list's.
     fn get_and_create_last_index_file(
         &self,
         checkpoint: &StoreCheckpoint,
@@ -228,7 +221,6 @@ impl IndexService {
                 other => other.cloned(),
             }
         };
-        let _guard = self.create_lock.lock();
         let (end_phy, end_ts) = prev
             .as_ref()
             .map(|p| {
