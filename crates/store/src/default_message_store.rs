@@ -83,6 +83,7 @@ pub(crate) struct StoreInner {
     pub(crate) delay_levels: Vec<i64>,
     /// Store time of the newest record whose ConsumeQueue work is done.
     pub(crate) last_dispatched_timestamp: AtomicI64,
+    /// The key index (RocketMQ `IndexService`).
     pub(crate) index_service: IndexService,
     listener: RwLock<Option<MessageArrivingListener>>,
     shutdown: AtomicBool,
