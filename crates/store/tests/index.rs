@@ -272,3 +272,26 @@ async fn a_torn_commit_log_tail_takes_its_index_entries_along() {
         .iter()
         .all(|o| *o < last));
 }
+
+#[tokio::test]
+async fn keys_with_equal_hashes_are_told_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(index_config(dir.path()));
+    // "Aa" and "BB" have the same Java hash code, and so do "T#Aa" and "T#BB"
+    let aa = put_ok(&store, keyed("T", 0, "Aa")).await.0;
+    let bb = put_ok(&store, keyed("T", 1, "BB")).await.0;
+    wait_indexed(&store);
+    let files = store.index_service().files();
+    let r = files
+        .iter()
+        .map(|f| {
+            let mut out = Vec::new();
+            f.select_phy_offset(&mut out, "T#Aa", 32, 0, i64::MAX);
+            out
+        })
+        .max_by_key(Vec::len)
+        .unwrap();
+    assert_eq!(r.len(), 2, "the index file alone cannot tell them apart");
+    assert_eq!(offsets(&store, "T", "Aa", 0, i64::MAX), vec![aa]);
+    assert_eq!(offsets(&store, "T", "BB", 0, i64::MAX), vec![bb]);
+}
