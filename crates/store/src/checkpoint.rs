@@ -88,9 +88,19 @@ impl StoreCheckpoint {
         self.logics_msg_timestamp.fetch_max(ts, Ordering::AcqRel);
     }
 
-    /// Index mark (no index is kept; stays as loaded).
+    /// Store time of the newest record of the last full index file flushed to disk.
     pub fn index_msg_timestamp(&self) -> i64 {
         self.index_msg_timestamp.load(Ordering::Acquire)
+    }
+
+    /// Sets the index mark.
+    pub fn set_index_msg_timestamp(&self, ts: i64) {
+        self.index_msg_timestamp.fetch_max(ts, Ordering::AcqRel);
+    }
+
+    /// [`Self::min_timestamp`] lowered to the index mark (RocketMQ `getMinTimestampIndex`).
+    pub fn min_timestamp_index(&self) -> i64 {
+        self.min_timestamp().min(self.index_msg_timestamp())
     }
 
     /// Sets the confirm offset mark.

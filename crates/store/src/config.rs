@@ -114,6 +114,19 @@ pub struct MessageStoreConfig {
     pub destroy_maped_file_interval_forcibly: u64,
     /// Most CommitLog segments deleted in one clean run (`deleteFileBatchMax`, 10).
     pub delete_file_batch_max: usize,
+    /// Build the key index under `{root}/index` (`messageIndexEnable`).
+    pub message_index_enable: bool,
+    /// Hash slots per index file (`maxHashSlotNum`).
+    pub max_hash_slot_num: i32,
+    /// Entries per index file (`maxIndexNum`).
+    pub max_index_num: i32,
+    /// Most offsets one index lookup returns (`maxMsgsNumBatch`).
+    pub max_msgs_num_batch: i32,
+    /// After a crash, start CommitLog recovery early enough for the index checkpoint too
+    /// (`messageIndexSafe`).
+    pub message_index_safe: bool,
+    /// Cap of a unique-key QUERY_MESSAGE (`defaultQueryMaxNum`).
+    pub default_query_max_num: i32,
 }
 
 impl Default for MessageStoreConfig {
@@ -151,6 +164,12 @@ impl Default for MessageStoreConfig {
             delete_consume_queue_files_interval: 100,
             destroy_maped_file_interval_forcibly: 120_000,
             delete_file_batch_max: 10,
+            message_index_enable: true,
+            max_hash_slot_num: 5_000_000,
+            max_index_num: 5_000_000 * 4,
+            max_msgs_num_batch: 64,
+            message_index_safe: false,
+            default_query_max_num: 32,
         }
     }
 }
@@ -183,6 +202,11 @@ impl MessageStoreConfig {
     /// `{root}/consumequeue`.
     pub fn consume_queue_path(&self) -> PathBuf {
         self.store_path_root_dir.join("consumequeue")
+    }
+
+    /// `{root}/index`.
+    pub fn index_path(&self) -> PathBuf {
+        self.store_path_root_dir.join("index")
     }
 
     /// `{root}/checkpoint`.
@@ -240,6 +264,12 @@ impl MessageStoreConfig {
             ));
         }
         crate::clean::parse_delete_when(&self.delete_when)?;
+        if self.max_hash_slot_num <= 0 || self.max_index_num <= 1 {
+            return Err(format!(
+                "maxHashSlotNum ({}) must be positive and maxIndexNum ({}) above 1",
+                self.max_hash_slot_num, self.max_index_num
+            ));
+        }
         self.delay_levels_millis().map(|_| ())
     }
 }
@@ -260,6 +290,12 @@ mod tests {
         assert!(c.validate().is_ok());
         assert!(c.store_path_root_dir.ends_with("store"));
         assert_eq!(c.commit_log_path(), c.store_path_root_dir.join("commitlog"));
+        assert!(c.message_index_enable && !c.message_index_safe);
+        assert_eq!(
+            (c.max_hash_slot_num, c.max_index_num),
+            (5_000_000, 20_000_000)
+        );
+        assert_eq!((c.max_msgs_num_batch, c.default_query_max_num), (64, 32));
     }
 
     #[test]

@@ -41,6 +41,7 @@ use crate::group_commit::{
     Arrival, FlushDiskWatcher, GroupCommitQueue, GroupCommitRequest, ServiceSignal,
 };
 use crate::latency_histogram::LatencyHistogram;
+use crate::index::{self, IndexService, QueryMessageResult};
 use crate::message_inner::MessageExtBrokerInner;
 use crate::recovery;
 use crate::result::{
@@ -88,6 +89,8 @@ pub(crate) struct StoreInner {
     pub(crate) clean: CleanState,
     /// Duration of CommitLog flushes that wrote something.
     pub(crate) flush_latency: LatencyHistogram,
+    /// The key index (RocketMQ `IndexService`).
+    pub(crate) index_service: IndexService,
     listener: RwLock<Option<MessageArrivingListener>>,
     shutdown: AtomicBool,
     writeable: AtomicBool,
@@ -126,6 +129,10 @@ fn valid_topic(topic: &str) -> bool {
 impl StoreInner {
     pub(crate) fn is_writeable(&self) -> bool {
         self.writeable.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn is_shutting_down(&self) -> bool {
+        self.shutdown.load(Ordering::Acquire)
     }
 
     pub(crate) fn mark_not_writeable(&self, why: &str) {
@@ -495,6 +502,7 @@ impl DefaultMessageStore {
             .delay_levels_millis()
             .map_err(StoreError::InvalidConfig)?;
 
+        let index_service = IndexService::new(&config);
         let inner = Arc::new(StoreInner {
             config,
             commit_log,
@@ -508,6 +516,7 @@ impl DefaultMessageStore {
             last_dispatched_timestamp: AtomicI64::new(0),
             clean: CleanState::default(),
             flush_latency: LatencyHistogram::new(),
+            index_service,
             listener: RwLock::new(None),
             shutdown: AtomicBool::new(false),
             writeable: AtomicBool::new(true),
@@ -516,6 +525,11 @@ impl DefaultMessageStore {
             tracing::warn!(root = %root.display(), "abort file found: the last shutdown was not clean, recovering");
         }
         recovery::recover(&inner, abnormal)?;
+        inner.index_service.load(
+            !abnormal,
+            inner.checkpoint.index_msg_timestamp(),
+            inner.commit_log.max_offset(),
+        )?;
         std::fs::write(&abort_path, std::process::id().to_string())
             .map_err(|e| StoreError::io(&abort_path, e))?;
 
@@ -562,6 +576,13 @@ impl DefaultMessageStore {
             "CleanCommitLogService",
             Box::new(move || clean::run(&i)),
         )?);
+        if inner.config.message_index_enable {
+            let i = inner.clone();
+            threads.push(spawn(
+                "IndexService",
+                Box::new(move || index::run_build_index_service(&i)),
+            )?);
+        }
         *store.threads.lock() = threads;
         tracing::info!(
             root = %root.display(),
@@ -724,6 +745,33 @@ impl DefaultMessageStore {
             }
         }
         result
+    }
+
+    /// Records of `topic` carrying `key` (a KEYS key or the UNIQ_KEY) stored within
+    /// `[begin, end]`, from the index (RocketMQ `queryMessage`).
+    pub fn query_message(
+        &self,
+        topic: &str,
+        key: &str,
+        max_num: usize,
+        begin: i64,
+        end: i64,
+    ) -> QueryMessageResult {
+        let i = &self.inner;
+        index::query_message(
+            &i.index_service,
+            &i.commit_log,
+            topic,
+            key,
+            max_num,
+            begin,
+            end,
+        )
+    }
+
+    /// The key index.
+    pub fn index_service(&self) -> &IndexService {
+        &self.inner.index_service
     }
 
     /// The next queue offset to be written (what consumers see as max).
@@ -927,6 +975,7 @@ impl DefaultMessageStore {
             }
         }
 
+        inner.index_service.flush_all(&inner.checkpoint);
         let mut clean = inner.is_writeable();
         let mut flushed = false;
         for attempt in 0..10 {

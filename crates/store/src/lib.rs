@@ -5,6 +5,7 @@
 //! ```text
 //! {root}/commitlog/{20-digit offset}         records (store.md §1)
 //! {root}/consumequeue/{topic}/{queueId}/...   entries (store.md §2)
+//! {root}/index/{yyyyMMddHHmmssSSS}          key index (index/mod.rs)
 //! {root}/checkpoint, {root}/abort, {root}/lock
 //! ```
 
@@ -21,6 +22,7 @@ mod error;
 mod flush;
 mod group_commit;
 mod latency_histogram;
+mod index;
 mod mapped_file;
 mod mapped_file_queue;
 mod message_inner;
@@ -38,6 +40,7 @@ pub use disk_fault_injection::SLOW_FLUSH_ENV;
 pub use error::StoreError;
 pub use flush::{DiskFlusher, MsyncFlusher};
 pub use latency_histogram::{HistogramSnapshot, LatencyHistogram, BUCKET_BOUNDS_MICROS};
+pub use index::{IndexFile, IndexHeader, IndexService, QueryMessageResult, QueryOffsetResult};
 pub use mapped_file::{file_name_to_offset, offset_to_file_name, MappedFile, OS_PAGE_SIZE};
 pub use mapped_file_queue::MappedFileQueue;
 pub use message_inner::MessageExtBrokerInner;

@@ -72,7 +72,11 @@ pub(crate) fn recover(inner: &StoreInner, abnormal: bool) -> Result<(), StoreErr
         .max()
         .unwrap_or(-1);
     let (start, replay_from) = if abnormal {
-        let min_ts = inner.checkpoint.min_timestamp();
+        let min_ts = if inner.config.message_index_enable && inner.config.message_index_safe {
+            inner.checkpoint.min_timestamp_index()
+        } else {
+            inner.checkpoint.min_timestamp()
+        };
         let start = files
             .iter()
             .rposition(|f| first_record_store_time(f, check_crc).is_some_and(|t| t <= min_ts))

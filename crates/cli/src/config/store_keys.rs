@@ -41,6 +41,12 @@ pub const STORE_KEYS: &[ConfigKey<MessageStoreConfig>] = config_keys!(MessageSto
     "deleteConsumeQueueFilesInterval" => delete_consume_queue_files_interval: integer::<u64>,
     "destroyMapedFileIntervalForcibly" => destroy_maped_file_interval_forcibly: integer::<u64>,
     "deleteFileBatchMax" => delete_file_batch_max: at_least(1usize),
+    "messageIndexEnable" => message_index_enable: boolean,
+    "messageIndexSafe" => message_index_safe: boolean,
+    "maxHashSlotNum" => max_hash_slot_num: at_least(1i32),
+    "maxIndexNum" => max_index_num: at_least(2i32),
+    "maxMsgsNumBatch" => max_msgs_num_batch: at_least(1i32),
+    "defaultQueryMaxNum" => default_query_max_num: at_least(1i32),
 );
 
 /// Sets `storePathRootDir`.
@@ -121,5 +127,31 @@ mod retention_keys {
         let err = validate(&c).unwrap_err();
         assert!(err.contains("deleteWhen"), "{err}");
         assert!(set(&mut c, "fileReservedTime", "-1").is_err());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::keys::find;
+    use super::*;
+
+    #[test]
+    fn index_keys() {
+        let mut c = MessageStoreConfig::default();
+        for (k, v) in [
+            ("messageIndexEnable", "false"),
+            ("messageIndexSafe", "true"),
+            ("maxHashSlotNum", "500"),
+            ("maxIndexNum", "2000"),
+            ("maxMsgsNumBatch", "16"),
+            ("defaultQueryMaxNum", "8"),
+        ] {
+            (find(STORE_KEYS, k).expect(k).apply)(&mut c, v).unwrap();
+        }
+        assert!(!c.message_index_enable && c.message_index_safe);
+        assert_eq!((c.max_hash_slot_num, c.max_index_num), (500, 2000));
+        assert_eq!((c.max_msgs_num_batch, c.default_query_max_num), (16, 8));
+        assert!((find(STORE_KEYS, "maxIndexNum").unwrap().apply)(&mut c, "1").is_err());
+        assert!((find(STORE_KEYS, "maxHashSlotNum").unwrap().apply)(&mut c, "x").is_err());
     }
 }

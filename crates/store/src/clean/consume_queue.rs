@@ -1,5 +1,6 @@
 //! CleanConsumeQueueService: once the CommitLog starts later, deletes ConsumeQueue segments whose
-//! entries all point before that start and moves each queue's min offset past them.
+//! entries all point before that start and moves each queue's min offset past them; then, as
+//! RocketMQ does, the index files whose entries all point before it.
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -30,4 +31,5 @@ pub(super) fn run(inner: &StoreInner) {
             }
         }
     }
+    inner.index_service.delete_expired_file(min_phy);
 }

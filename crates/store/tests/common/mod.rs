@@ -20,6 +20,9 @@ pub fn config(root: &Path) -> MessageStoreConfig {
         mapped_file_size_consume_queue: CQ_FILE_SIZE,
         flush_interval_commit_log: 20,
         flush_interval_consume_queue: 50,
+        // small index files, so copying a store directory stays cheap
+        max_hash_slot_num: 64,
+        max_index_num: 1024,
         ..MessageStoreConfig::with_root(root)
     }
 }
