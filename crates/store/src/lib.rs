@@ -19,6 +19,7 @@ mod flush;
 mod group_commit;
 mod mapped_file;
 mod mapped_file_queue;
+mod message_filter;
 mod message_inner;
 mod recovery;
 mod result;
@@ -33,6 +34,7 @@ pub use error::StoreError;
 pub use flush::{DiskFlusher, MsyncFlusher};
 pub use mapped_file::{file_name_to_offset, offset_to_file_name, MappedFile, OS_PAGE_SIZE};
 pub use mapped_file_queue::MappedFileQueue;
+pub use message_filter::MessageFilter;
 pub use message_inner::MessageExtBrokerInner;
 pub use recovery::SCHEDULE_TOPIC;
 pub use result::{
