@@ -41,13 +41,16 @@ pub enum CompileError {
     Invalid(#[from] FilterError),
 }
 
+/// The outcome of compiling one expression, kept so a bad one is not compiled again either.
+type Compiled = Result<Arc<Selector>, CompileError>;
+
 /// Compiled selectors per topic and group, plus a small compile cache.
 #[derive(Default)]
 pub struct ConsumerFilterManager {
     /// topic -> group -> filter data.
     filter_data_by_topic: RwLock<HashMap<String, HashMap<String, Arc<ConsumerFilterData>>>>,
     /// (type, expression) -> compiled selector or the compile error.
-    compile_cache: Mutex<HashMap<(String, String), Result<Arc<Selector>, CompileError>>>,
+    compile_cache: Mutex<HashMap<(String, String), Compiled>>,
 }
 
 impl ConsumerFilterManager {
