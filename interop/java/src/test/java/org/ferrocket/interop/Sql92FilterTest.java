@@ -69,6 +69,9 @@ class Sql92FilterTest extends FerrocketTestBase {
         List<String> expected = sendOnce();
         DefaultLitePullConsumer lite = Clients.litePullConsumer(ferrocket, "sql92_lite", null);
         lite.setConsumeFromWhere(ConsumeFromWhere.CONSUME_FROM_FIRST_OFFSET);
+        // One pull thread per queue: a thread blocks in a long-polling pull on a queue it has read to the end,
+        // and with fewer threads the 5.x client leaves the other queues waiting for that poll to time out.
+        lite.setPullThreadNums(4);
         lite.subscribe(TOPIC, MessageSelector.bySql(EXPRESSION));
         start(lite);
         Set<String> polled = new HashSet<>();
