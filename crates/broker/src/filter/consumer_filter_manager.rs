@@ -49,8 +49,8 @@ type Compiled = Result<Arc<Selector>, CompileError>;
 pub struct ConsumerFilterManager {
     /// topic -> group -> filter data.
     filter_data_by_topic: RwLock<HashMap<String, HashMap<String, Arc<ConsumerFilterData>>>>,
-    /// (type, expression) -> compiled selector or the compile error.
-    compile_cache: Mutex<HashMap<(String, String), Compiled>>,
+    /// SQL92 expression -> compiled selector or the compile error.
+    compile_cache: Mutex<HashMap<String, Compiled>>,
 }
 
 impl ConsumerFilterManager {
@@ -66,22 +66,21 @@ impl ConsumerFilterManager {
         expression_type: &str,
         expression: &str,
     ) -> Result<Arc<Selector>, CompileError> {
-        let key = (expression_type.to_string(), expression.to_string());
-        if let Some(hit) = self.compile_cache.lock().get(&key) {
+        if expression_type != ferrocket_filter::SQL92 {
+            return Err(CompileError::UnsupportedType(expression_type.to_string()));
+        }
+        // looked up by &str: a pull that hits the cache allocates nothing
+        if let Some(hit) = self.compile_cache.lock().get(expression) {
             return hit.clone();
         }
-        let result = if expression_type == ferrocket_filter::SQL92 {
-            ferrocket_filter::compile(expression)
-                .map(Arc::new)
-                .map_err(CompileError::from)
-        } else {
-            Err(CompileError::UnsupportedType(expression_type.to_string()))
-        };
+        let result = ferrocket_filter::compile(expression)
+            .map(Arc::new)
+            .map_err(CompileError::from);
         let mut cache = self.compile_cache.lock();
         if cache.len() >= COMPILE_CACHE_SIZE {
             cache.clear();
         }
-        cache.insert(key, result.clone());
+        cache.insert(expression.to_string(), result.clone());
         result
     }
 
