@@ -114,6 +114,33 @@ impl InList {
     }
 }
 
+/// The operands of an AND or OR chain, with the depth of the deepest one kept so that
+/// growing a long chain stays linear.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Terms {
+    pub(crate) items: Vec<Expr>,
+    max_depth: usize,
+}
+
+impl Terms {
+    pub(crate) fn new() -> Self {
+        Terms {
+            items: Vec::new(),
+            max_depth: 0,
+        }
+    }
+
+    pub(crate) fn push(&mut self, e: Expr) {
+        self.max_depth = self.max_depth.max(e.depth());
+        self.items.push(e);
+    }
+
+    pub(crate) fn append(&mut self, other: Terms) {
+        self.max_depth = self.max_depth.max(other.max_depth);
+        self.items.extend(other.items);
+    }
+}
+
 /// One node of a compiled selector.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Expr {
@@ -125,9 +152,9 @@ pub(crate) enum Expr {
     /// A bare property used as a condition.
     BooleanCast(Box<Expr>),
     /// A chain of ANDs, evaluated left to right.
-    And(Vec<Expr>),
+    And(Terms),
     /// A chain of ORs, evaluated left to right.
-    Or(Vec<Expr>),
+    Or(Terms),
     Equal(Box<Expr>, Box<Expr>),
     Compare(Relation, Box<Expr>, Box<Expr>),
     In {
@@ -161,7 +188,7 @@ impl Expr {
             Expr::Constant(_) | Expr::Property(_) | Expr::In { .. } => 0,
             Expr::Negate(e) | Expr::Not(e) | Expr::BooleanCast(e) => e.depth(),
             Expr::StringTest { operand, .. } => operand.depth(),
-            Expr::And(v) | Expr::Or(v) => v.iter().map(Expr::depth).max().unwrap_or(0),
+            Expr::And(t) | Expr::Or(t) => t.max_depth,
             Expr::Equal(l, r) | Expr::Compare(_, l, r) => l.depth().max(r.depth()),
         }
     }
@@ -190,7 +217,7 @@ impl Expr {
             },
             Expr::And(terms) => {
                 let mut unknown = false;
-                for t in terms {
+                for t in &terms.items {
                     match as_bool(t.evaluate(ctx)?)? {
                         Some(false) => return Ok(Value::Bool(false)),
                         None => unknown = true,
@@ -205,7 +232,7 @@ impl Expr {
             }
             Expr::Or(terms) => {
                 let mut unknown = false;
-                for t in terms {
+                for t in &terms.items {
                     match as_bool(t.evaluate(ctx)?)? {
                         Some(true) => return Ok(Value::Bool(true)),
                         None => unknown = true,
@@ -329,16 +356,19 @@ impl fmt::Display for Expr {
                 } else {
                     "||"
                 };
-                // left-nested pairs, as the binary Java tree prints
-                let mut out = String::new();
-                for (i, t) in terms.iter().enumerate() {
-                    out = if i == 0 {
-                        t.to_string()
-                    } else {
-                        format!("({out} {symbol} {t})")
-                    };
+                // left-nested pairs, as the binary Java tree prints: ((a && b) && c)
+                let items = &terms.items;
+                for _ in 1..items.len() {
+                    f.write_str("(")?;
                 }
-                f.write_str(&out)
+                for (i, t) in items.iter().enumerate() {
+                    if i == 0 {
+                        write!(f, "{t}")?;
+                    } else {
+                        write!(f, " {symbol} {t})")?;
+                    }
+                }
+                Ok(())
             }
             Expr::Equal(l, r) => write!(f, "({l} == {r})"),
             Expr::Compare(rel, l, r) => write!(f, "({l} {} {r})", rel.symbol()),

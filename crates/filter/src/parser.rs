@@ -5,7 +5,7 @@
 //! examined (only the one following token is read).
 
 use crate::error::{FilterError, FilterErrorKind};
-use crate::expression::{Constant, Expr, InList, Relation, StringTest};
+use crate::expression::{Constant, Expr, InList, Relation, StringTest, Terms};
 use crate::lexer::{escape, Kind, Lexer, Token};
 use crate::value::{java_compare, java_double_to_string};
 
@@ -344,13 +344,20 @@ fn not(e: Expr) -> PResult<Expr> {
 fn logic(left: Expr, right: Expr, and: bool) -> PResult<Expr> {
     let left = as_boolean(left)?;
     let right = as_boolean(right)?;
-    let mut terms = Vec::new();
-    for e in [left, right] {
-        match e {
-            Expr::And(v) if and => terms.extend(v),
-            Expr::Or(v) if !and => terms.extend(v),
-            e => terms.push(e),
+    // extend the left chain in place: rebuilding it for every operand would be quadratic
+    let mut terms = match left {
+        Expr::And(t) if and => t,
+        Expr::Or(t) if !and => t,
+        e => {
+            let mut t = Terms::new();
+            t.push(e);
+            t
         }
+    };
+    match right {
+        Expr::And(t) if and => terms.append(t),
+        Expr::Or(t) if !and => terms.append(t),
+        e => terms.push(e),
     }
     bounded(if and {
         Expr::And(terms)
@@ -429,14 +436,20 @@ fn create_between(value: Expr, low: Expr, high: Expr) -> PResult<Expr> {
     }
     let ge = create_compare(Relation::Ge, value.clone(), low)?;
     let le = create_compare(Relation::Le, value, high)?;
-    bounded(Expr::And(vec![ge, le]))
+    let mut terms = Terms::new();
+    terms.push(ge);
+    terms.push(le);
+    bounded(Expr::And(terms))
 }
 
 /// `createNotBetween`: `value < low OR value > high`.
 fn create_not_between(value: Expr, low: Expr, high: Expr) -> PResult<Expr> {
     let lt = create_compare(Relation::Lt, value.clone(), low)?;
     let gt = create_compare(Relation::Gt, value, high)?;
-    bounded(Expr::Or(vec![lt, gt]))
+    let mut terms = Terms::new();
+    terms.push(lt);
+    terms.push(gt);
+    bounded(Expr::Or(terms))
 }
 
 fn create_in(left: Expr, items: Vec<String>, not: bool) -> PResult<Expr> {

@@ -336,6 +336,13 @@ fn deep_nesting_is_refused_not_a_crash() {
     assert!(matches(&ors, &[("a", "1")]));
     let ands = vec!["a = 1"; 5000].join(" AND ");
     assert!(matches(&ands, &[("a", "1")]));
+    // very long chains compile in linear time, and print without quadratic copying
+    let huge = vec!["a = 1"; 200_000].join(" OR ");
+    let s = compile(&huge).unwrap();
+    assert!(s.matches([("a", "1")].as_slice()));
+    assert!(s.to_string().len() > 200_000);
+    let e = refused(&format!("({huge}) > 1"));
+    assert!(e.message.starts_with("Value '"), "{}", &e.message[..40]);
     let modest = format!("{}a = 1{}", "(".repeat(20), ")".repeat(20));
     assert!(matches(&modest, &[("a", "1")]));
 }
