@@ -20,6 +20,7 @@ use crate::client::consumer_ids_change_listener::DefaultConsumerIdsChangeListene
 use crate::client::{ConsumerManager, ProducerManager, RebalanceLockManager};
 use crate::config_manager;
 use crate::error::BrokerError;
+use crate::filter::ConsumerFilterManager;
 use crate::longpolling::PullRequestHoldService;
 use crate::offset::ConsumerOffsetManager;
 use crate::out_api::broker_outer_api::{BrokerIdentity, BrokerOuterAPI};
@@ -39,6 +40,7 @@ pub struct BrokerController {
     subscription_group_manager: Arc<SubscriptionGroupManager>,
     consumer_offset_manager: Arc<ConsumerOffsetManager>,
     consumer_manager: Arc<ConsumerManager>,
+    consumer_filter_manager: ConsumerFilterManager,
     producer_manager: Arc<ProducerManager>,
     client_housekeeping_service: Arc<ClientHousekeepingService>,
     rebalance_lock_manager: RebalanceLockManager,
@@ -153,6 +155,7 @@ impl BrokerController {
             subscription_group_manager,
             consumer_offset_manager,
             consumer_manager,
+            consumer_filter_manager: ConsumerFilterManager::new(),
             producer_manager,
             client_housekeeping_service,
             rebalance_lock_manager: RebalanceLockManager::new(),
@@ -405,6 +408,11 @@ impl BrokerController {
     /// Live consumer groups.
     pub fn consumer_manager(&self) -> &Arc<ConsumerManager> {
         &self.consumer_manager
+    }
+
+    /// Compiled SQL92 subscriptions.
+    pub fn consumer_filter_manager(&self) -> &ConsumerFilterManager {
+        &self.consumer_filter_manager
     }
 
     /// Live producer groups.

@@ -42,6 +42,7 @@ use crate::group_commit::{
 };
 use crate::latency_histogram::LatencyHistogram;
 use crate::index::{self, IndexService, QueryMessageResult};
+use crate::message_filter::MessageFilter;
 use crate::message_inner::MessageExtBrokerInner;
 use crate::recovery;
 use crate::result::{
@@ -650,7 +651,7 @@ impl DefaultMessageStore {
     }
 
     /// Reads up to `max_msg_nums` records of a queue from `offset` (RocketMQ `getMessage`),
-    /// skipping entries whose tags code `filter` rejects.
+    /// skipping entries `filter` rejects by tags code or by the stored record.
     #[allow(clippy::too_many_arguments)]
     pub fn get_message(
         &self,
@@ -660,7 +661,7 @@ impl DefaultMessageStore {
         offset: i64,
         max_msg_nums: i32,
         max_total_bytes: i32,
-        filter: Option<&dyn Fn(i64) -> bool>,
+        filter: Option<&dyn MessageFilter>,
     ) -> GetMessageResult {
         let Some(cq) = self.inner.consume_queues.find(topic, queue_id) else {
             return GetMessageResult::empty(GetMessageStatus::NoMatchedLogicQueue, 0, 0, 0);
@@ -721,7 +722,7 @@ impl DefaultMessageStore {
             {
                 continue;
             }
-            if filter.is_some_and(|f| !f(unit.tags_code)) {
+            if filter.is_some_and(|f| !f.is_matched_by_consume_queue(unit.tags_code)) {
                 continue;
             }
             match self
@@ -729,6 +730,9 @@ impl DefaultMessageStore {
                 .commit_log
                 .get_message(unit.phy_offset, unit.size)
             {
+                Some(b) if filter.is_some_and(|f| !f.is_matched_by_commit_log(&b)) => {
+                    next_phy_file_start = i64::MIN;
+                }
                 Some(b) => {
                     result.total_size += b.len();
                     result.messages.push(b);

@@ -25,6 +25,7 @@ mod latency_histogram;
 mod index;
 mod mapped_file;
 mod mapped_file_queue;
+mod message_filter;
 mod message_inner;
 mod recovery;
 mod result;
@@ -43,6 +44,7 @@ pub use latency_histogram::{HistogramSnapshot, LatencyHistogram, BUCKET_BOUNDS_M
 pub use index::{IndexFile, IndexHeader, IndexService, QueryMessageResult, QueryOffsetResult};
 pub use mapped_file::{file_name_to_offset, offset_to_file_name, MappedFile, OS_PAGE_SIZE};
 pub use mapped_file_queue::MappedFileQueue;
+pub use message_filter::MessageFilter;
 pub use message_inner::MessageExtBrokerInner;
 pub use recovery::SCHEDULE_TOPIC;
 pub use result::{

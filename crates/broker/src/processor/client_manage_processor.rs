@@ -77,6 +77,10 @@ fn heart_beat(
         } else {
             consumer.subscription_data_set
         };
+        // compiled before the consumer is visible, so its first pull finds the selector
+        broker
+            .consumer_filter_manager()
+            .register(&consumer.group_name, &subscriptions);
         broker.consumer_manager().register_consumer(
             ConsumerRegistration {
                 group: consumer.group_name,
@@ -120,6 +124,13 @@ fn unregister_client(
         broker
             .consumer_manager()
             .unregister_consumer(group, channel, notify);
+        if broker
+            .consumer_manager()
+            .get_consumer_group_info(group)
+            .is_none()
+        {
+            broker.consumer_filter_manager().unregister(group);
+        }
     }
     tracing::debug!(client = %header.client_id, "client unregistered");
     Some(RemotingCommand::response_to(&request, response::SUCCESS))
@@ -129,10 +140,14 @@ fn unregister_client(
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
 struct CheckClientRequestBody {
+    client_id: String,
     group: String,
     subscription_data: Option<SubscriptionData>,
 }
 
+/// Answers whether the broker can serve a subscription (`checkClientConfig`): TAG always;
+/// anything else only with `enablePropertyFilter`, and only if the expression compiles. Java
+/// consumers call this from `start()`, which fails with this response's remark.
 fn check_client_config(
     broker: &Arc<BrokerController>,
     request: RemotingCommand,
@@ -141,21 +156,35 @@ fn check_client_config(
     let Some(sub) = body.subscription_data else {
         return Some(RemotingCommand::response_to(&request, response::SUCCESS));
     };
-    let expression_type = sub.expression_type.trim();
-    if expression_type.is_empty() || expression_type.eq_ignore_ascii_case("TAG") {
+    if ferrocket_filter::is_tag_type(Some(&sub.expression_type)) {
         return Some(RemotingCommand::response_to(&request, response::SUCCESS));
     }
-    let remark = if broker.broker_config().enable_property_filter {
-        format!(
-            "The broker does not support filtering by {expression_type} yet (group {})",
-            body.group
-        )
-    } else {
-        "The broker does not support consumer to filter message by SQL92".to_string()
-    };
-    Some(RemotingCommand::error_to(
-        &request,
-        response::SYSTEM_ERROR,
-        remark,
-    ))
+    if !broker.broker_config().enable_property_filter {
+        return Some(RemotingCommand::error_to(
+            &request,
+            response::SYSTEM_ERROR,
+            format!(
+                "The broker does not support consumer to filter message by {}",
+                sub.expression_type
+            ),
+        ));
+    }
+    if let Err(e) = broker
+        .consumer_filter_manager()
+        .compile(&sub.expression_type, &sub.sub_string)
+    {
+        tracing::warn!(
+            client = %body.client_id,
+            group = %body.group,
+            expression = %sub.sub_string,
+            error = %e,
+            "client filters messages, but its expression does not compile"
+        );
+        return Some(RemotingCommand::error_to(
+            &request,
+            response::SUBSCRIPTION_PARSE_FAILED,
+            e.to_string(),
+        ));
+    }
+    Some(RemotingCommand::response_to(&request, response::SUCCESS))
 }

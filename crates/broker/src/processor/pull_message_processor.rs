@@ -21,7 +21,7 @@ use ferrocket_store::GetMessageStatus;
 use super::header_error;
 use super::offset_moved_event::{generate_offset_moved_event, EventQueue, OffsetMovedEvent};
 use crate::broker_controller::BrokerController;
-use crate::filter::ExpressionMessageFilter;
+use crate::filter::{pull_filter, ExpressionMessageFilter};
 
 /// The longest a pull is held, whatever the client asks: clients time out after 30 s.
 pub const MAX_SUSPEND_MILLIS: u64 = 25_000;
@@ -269,20 +269,12 @@ fn process_request(
         }
         s
     };
-    let expression_type = subscription.expression_type.trim();
-    if !(expression_type.is_empty() || expression_type.eq_ignore_ascii_case("TAG")) {
-        return pull_error(
-            request,
-            response::SYSTEM_ERROR,
-            format!("The broker does not support consumer to filter message by {expression_type}"),
-            no_offsets,
-            None,
-        );
-    }
-    let filter = ExpressionMessageFilter::new(&subscription);
+    let filter = match pull_filter::build(broker, &h, &subscription) {
+        Ok(f) => f,
+        Err(e) => return pull_error(request, e.code, e.remark, no_offsets, None),
+    };
 
     let store = broker.message_store();
-    let matcher = |tags_code: i64| filter.is_matched_by_consume_queue(tags_code);
     let result = store.get_message(
         &h.consumer_group,
         &h.topic,
@@ -290,7 +282,7 @@ fn process_request(
         h.queue_offset,
         h.max_msg_nums.max(0),
         h.max_msg_bytes.unwrap_or(i32::MAX).max(0),
-        Some(&matcher),
+        Some(&filter),
     );
 
     let code = match result.status {

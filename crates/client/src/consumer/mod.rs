@@ -20,6 +20,17 @@ pub fn retry_topic(group: &str) -> String {
     format!("%RETRY%{group}")
 }
 
+/// A SQL92 subscription (`FilterAPI.build` with type `SQL92`): no tags, versioned by time.
+pub fn sql92_subscription(topic: &str, expression: &str) -> SubscriptionData {
+    SubscriptionData {
+        topic: topic.to_string(),
+        sub_string: expression.trim().to_string(),
+        expression_type: "SQL92".into(),
+        sub_version: ferrocket_protocol::util::now_millis(),
+        ..Default::default()
+    }
+}
+
 /// Client-side processing of pulled messages (`PullAPIWrapper.processPullResult` and
 /// `resetRetryAndNamespace`): drops messages whose TAGS is not in the subscription (tag-hash
 /// collisions pass the broker's filter), records queue bounds, and gives retried messages back
@@ -34,7 +45,8 @@ pub fn filter_and_decorate(
     let max = max_offset.to_string();
     let mut out = Vec::with_capacity(msgs.len());
     for mut m in msgs {
-        if !sub.is_all() {
+        // only tag subscriptions are re-checked here; the broker evaluated SQL92 ones
+        if !sub.tags_set.is_empty() && !sub.class_filter_mode {
             match m.tags() {
                 Some(t) if sub.tags_set.contains(t) => {}
                 _ => continue,
@@ -100,7 +112,12 @@ mod tests {
         assert_eq!(kept[1].topic, "T");
         assert_eq!(kept[0].property("MAX_OFFSET"), Some("4"));
         assert_eq!(kept[0].property("MIN_OFFSET"), Some("0"));
-        let all = filter_and_decorate(msgs, &SubscriptionData::tag("T", "*"), 0, 4);
+        let all = filter_and_decorate(msgs.clone(), &SubscriptionData::tag("T", "*"), 0, 4);
         assert_eq!(all.len(), 4);
+        // the broker already evaluated a SQL92 subscription: nothing is dropped here
+        let sql = sql92_subscription("T", "TAGS = 'TagB'");
+        assert_eq!(sql.expression_type, "SQL92");
+        assert!(sql.tags_set.is_empty() && sql.code_set.is_empty());
+        assert_eq!(filter_and_decorate(msgs, &sql, 0, 4).len(), 4);
     }
 }

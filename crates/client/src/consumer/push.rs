@@ -20,7 +20,7 @@ use super::allocate::{AllocateMessageQueueAveragely, AllocateMessageQueueStrateg
 use super::listener::{listener_fn, ConsumeConcurrentlyStatus, MessageListener};
 use super::offset_store::{ReadOffsetType, RemoteBrokerOffsetStore};
 use super::rebalance::{allocate_for_topic, diff};
-use super::{filter_and_decorate, retry_topic, MAX_RECONSUME_TIMES};
+use super::{filter_and_decorate, retry_topic, sql92_subscription, MAX_RECONSUME_TIMES};
 use crate::api::CommunicationMode;
 use crate::config::ClientConfig;
 use crate::error::{ClientError, Result};
@@ -39,6 +39,9 @@ pub struct PushConsumerConfig {
     pub group: String,
     /// Topic -> tag expression (`TagA || TagB`, or `*`).
     pub subscriptions: BTreeMap<String, String>,
+    /// Topic -> SQL92 expression over message properties (the broker needs
+    /// `enablePropertyFilter=true`); it replaces a tag subscription to the same topic.
+    pub sql92_subscriptions: BTreeMap<String, String>,
     /// Where a group without a stored offset starts.
     pub consume_from_where: ConsumeFromWhere,
     /// Start time (ms) for `ConsumeFromTimestamp`; default: 30 minutes ago.
@@ -71,6 +74,7 @@ impl PushConsumerConfig {
             client: ClientConfig::with_namesrv(namesrv_addr),
             group: group.into(),
             subscriptions: BTreeMap::new(),
+            sql92_subscriptions: BTreeMap::new(),
             consume_from_where: ConsumeFromWhere::ConsumeFromLastOffset,
             consume_timestamp: now_millis() - 30 * 60 * 1000,
             pull_batch_size: 32,
@@ -92,6 +96,17 @@ impl PushConsumerConfig {
         expression: impl Into<String>,
     ) -> &mut Self {
         self.subscriptions.insert(topic.into(), expression.into());
+        self
+    }
+
+    /// Subscribes to `topic` with a SQL92 expression (`MessageSelector.bySql`).
+    pub fn subscribe_sql92(
+        &mut self,
+        topic: impl Into<String>,
+        expression: impl Into<String>,
+    ) -> &mut Self {
+        self.sql92_subscriptions
+            .insert(topic.into(), expression.into());
         self
     }
 }
@@ -154,7 +169,7 @@ impl PushConsumer {
         if config.group.is_empty() {
             return Err(ClientError::Config("consumer group is empty".into()));
         }
-        if config.subscriptions.is_empty() {
+        if config.subscriptions.is_empty() && config.sql92_subscriptions.is_empty() {
             return Err(ClientError::Config(
                 "subscribe to at least one topic before starting".into(),
             ));
@@ -164,6 +179,12 @@ impl PushConsumer {
             .subscriptions
             .iter()
             .map(|(t, e)| (t.clone(), SubscriptionData::tag(t.as_str(), e)))
+            .chain(
+                config
+                    .sql92_subscriptions
+                    .iter()
+                    .map(|(t, e)| (t.clone(), sql92_subscription(t, e))),
+            )
             .collect();
         // clustering consumers also read their retry topic (`copySubscription`)
         let retry = retry_topic(&config.group);

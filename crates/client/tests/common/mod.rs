@@ -80,6 +80,11 @@ pub struct Standalone {
 impl Standalone {
     /// Starts the binary and waits for its ready line.
     pub fn start() -> Standalone {
+        Self::start_with("")
+    }
+
+    /// Starts the binary with extra broker properties lines and waits for its ready line.
+    pub fn start_with(extra_conf: &str) -> Standalone {
         let bin = ferrocket_bin();
         let store = tempfile::tempdir().unwrap();
         let ns_port = free_port();
@@ -87,7 +92,7 @@ impl Standalone {
         let conf = store.path().join("broker.conf");
         std::fs::write(
             &conf,
-            format!("listenPort={broker_port}\nbrokerIP1=127.0.0.1\nautoCreateTopicEnable=true\n"),
+            format!("listenPort={broker_port}\nbrokerIP1=127.0.0.1\nautoCreateTopicEnable=true\n{extra_conf}"),
         )
         .unwrap();
         let data = store.path().join("store");
