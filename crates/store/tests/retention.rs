@@ -22,13 +22,26 @@ fn retention_config(root: &Path) -> MessageStoreConfig {
     MessageStoreConfig {
         mapped_file_size_commit_log: SEGMENT,
         mapped_file_size_consume_queue: 20 * 20,
-        // an hour that never comes, so only the test decides when files go
-        delete_when: "04".into(),
+        // not the current hour, and a busy host disk must not trigger a clean either: only the
+        // test decides when files go
+        delete_when: other_hour(),
+        disk_max_used_space_ratio: 95,
+        clean_file_forcibly_enable: false,
         clean_resource_interval: 3_600_000,
         delete_commit_log_files_interval: 0,
         delete_consume_queue_files_interval: 0,
         ..config(root)
     }
+}
+
+/// An hour of the day twelve hours away from now (in UTC; the clean services use local time, so
+/// this holds in every time zone but UTC±12).
+fn other_hour() -> String {
+    let secs = SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    format!("{:02}", (secs / 3600 + 12) % 24)
 }
 
 async fn put_n(store: &DefaultMessageStore, topic: &str, n: usize) {
@@ -209,6 +222,9 @@ fn disk_config(root: &Path) -> MessageStoreConfig {
     MessageStoreConfig {
         mapped_file_size_commit_log: 2 * 1024 * 1024,
         mapped_file_size_consume_queue: 20 * 1000,
+        // on the test's own small filesystem RocketMQ's disk ratios apply again
+        disk_max_used_space_ratio: 75,
+        clean_file_forcibly_enable: true,
         ..retention_config(root)
     }
 }
