@@ -88,6 +88,12 @@ pub struct MessageStoreConfig {
     /// Delay levels, e.g. `1s 5s 10s 30s 1m ...` (`messageDelayLevel`); used to rebuild the
     /// delivery-time tags code of `SCHEDULE_TOPIC_XXXX` entries during recovery.
     pub message_delay_level: String,
+    /// Accept timer messages (TIMER_DELIVER_MS / TIMER_DELAY_SEC / TIMER_DELAY_MS) (`timerWheelEnable`).
+    pub timer_wheel_enable: bool,
+    /// Granularity of TIMER_OUT_MS in ms (`timerPrecisionMs`).
+    pub timer_precision_ms: i64,
+    /// Longest accepted timer delay in seconds (`timerMaxDelaySec`).
+    pub timer_max_delay_sec: i64,
 }
 
 impl Default for MessageStoreConfig {
@@ -114,6 +120,9 @@ impl Default for MessageStoreConfig {
             max_transfer_count_on_message_in_memory: 32,
             message_delay_level: "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h"
                 .to_string(),
+            timer_wheel_enable: true,
+            timer_precision_ms: 1000,
+            timer_max_delay_sec: 3 * 24 * 3600,
         }
     }
 }

@@ -134,20 +134,29 @@ pub async fn check(broker: &BrokerController) {
                 if !store.put_message(discarded).await.is_ok() {
                     break 'walk;
                 }
-                tracing::warn!(
+                tracing::error!(
                     half_offset = qo,
                     checks,
-                    "half message discarded after too many checks"
+                    real_topic = properties.get(property::REAL_TOPIC).unwrap_or_default(),
+                    uniq_key = properties.get(property::UNIQ_KEY).unwrap_or_default(),
+                    "half message has been checked too many times, so discard it by moving it to system topic {topic}"
                 );
                 offset = qo + 1;
                 continue;
+            }
+            // a copy this round wrote (a check just sent) waits for the next round
+            if view.store_timestamp >= now {
+                break 'walk;
             }
             let immunity = properties
                 .get(property::CHECK_IMMUNITY_TIME_IN_SECONDS)
                 .and_then(|v| v.parse::<i64>().ok())
                 .map(|s| s * 1000)
                 .unwrap_or(config.transaction_time_out as i64);
-            if now - view.store_timestamp < immunity {
+            // like RocketMQ, the age counts from the producer's born time, so an unresolved
+            // half message is checked once per round after transactionTimeOut
+            let age = now - view.born_timestamp;
+            if (0..=immunity).contains(&age) {
                 break 'walk;
             }
             properties.insert(property::TRANSACTION_CHECK_TIMES, (checks + 1).to_string());

@@ -30,6 +30,9 @@ pub const BROKER_KEYS: &[ConfigKey<BrokerConfig>] = config_keys!(BrokerConfig;
     "channelExpiredTimeout" => channel_expired_timeout: at_least(1u64),
     "enablePropertyFilter" => enable_property_filter: boolean,
     "rejectTransactionMessage" => reject_transaction_message: boolean,
+    "transactionTimeOut" => transaction_time_out: at_least(1u64),
+    "transactionCheckMax" => transaction_check_max: at_least(1i32),
+    "transactionCheckInterval" => transaction_check_interval: at_least(1u64),
 );
 
 /// `PermName` bits: 0..=7 (INHERIT 1, WRITE 2, READ 4).

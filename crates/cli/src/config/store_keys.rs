@@ -30,6 +30,9 @@ pub const STORE_KEYS: &[ConfigKey<MessageStoreConfig>] = config_keys!(MessageSto
     "maxTransferBytesOnMessageInMemory" => max_transfer_bytes_on_message_in_memory: at_least(1usize),
     "maxTransferCountOnMessageInMemory" => max_transfer_count_on_message_in_memory: at_least(1usize),
     "messageDelayLevel" => message_delay_level: non_empty,
+    "timerWheelEnable" => timer_wheel_enable: boolean,
+    "timerPrecisionMs" => timer_precision_ms: at_least(1i64),
+    "timerMaxDelaySec" => timer_max_delay_sec: at_least(1i64),
 );
 
 /// Sets `storePathRootDir`.
