@@ -20,7 +20,7 @@ use ferrocket_protocol::message::{
 use ferrocket_protocol::util::now_millis;
 use ferrocket_protocol::RemotingCommand;
 
-use super::transactional_message_bridge::{copy_record, parse_op_body};
+use super::transactional_message_bridge::{build_op_message, copy_record, parse_op_body};
 use crate::broker_controller::BrokerController;
 use crate::mix_all::CID_SYS_RMQ_TRANS;
 use crate::topic::topic_validator::{
@@ -165,6 +165,16 @@ pub async fn check(broker: &BrokerController) {
             let Some(append) = put.append.filter(|_| put.status.is_ok()) else {
                 break 'walk;
             };
+            // The renewed copy replaces this one. Marking this one done keeps it from being
+            // checked (and committed) a second time should the broker die before the half
+            // queue progress below is persisted.
+            let done = build_op_message(qo, broker.store_host());
+            if !store.put_message(done).await.is_ok() {
+                tracing::warn!(
+                    half_offset = qo,
+                    "marking a checked half message done failed"
+                );
+            }
             send_check_message(
                 broker,
                 &view,
