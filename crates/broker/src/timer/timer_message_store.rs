@@ -50,12 +50,93 @@ struct TimerState {
     progress: (i64, i64),
 }
 
+/// The broker settings that decide whether and how a timer message is accepted.
+#[derive(Debug, Clone, Copy)]
+pub struct TimerPolicy {
+    /// `timerWheelEnable`.
+    pub enable: bool,
+    /// `timerPrecisionMs`, snapped to RocketMQ's candidates.
+    pub precision_ms: i64,
+    /// `timerMaxDelaySec`.
+    pub max_delay_sec: i64,
+}
+
+impl TimerPolicy {
+    /// Rewrites a timer message for `rmq_sys_wheel_timer` (RocketMQ `transformTimerMessage`).
+    ///
+    /// Leaves other messages alone; a message with a delay level loses its timer properties (the
+    /// level wins). A timer already due is stored as an ordinary message.
+    pub fn transform(
+        &self,
+        msg: &mut MessageExtBrokerInner,
+        now: i64,
+    ) -> Result<(), PutMessageStatus> {
+        let tx = sys_flag::transaction_value(msg.sys_flag);
+        if tx != sys_flag::TRANSACTION_NOT_TYPE && tx != sys_flag::TRANSACTION_COMMIT {
+            return Ok(());
+        }
+        if msg.topic == TIMER_TOPIC || msg.property(property::TIMER_OUT_MS).is_some() {
+            return Ok(());
+        }
+        const TIMER_KEYS: [&str; 3] = [
+            property::TIMER_DELIVER_MS,
+            property::TIMER_DELAY_SEC,
+            property::TIMER_DELAY_MS,
+        ];
+        if !TIMER_KEYS.iter().any(|k| msg.property(k).is_some()) {
+            return Ok(());
+        }
+        let mut properties = string_to_properties(&msg.properties_string);
+        if msg.delay_time_level() > 0 {
+            for k in TIMER_KEYS {
+                properties.remove(k);
+            }
+            msg.set_properties(&properties);
+            return Ok(());
+        }
+        if !self.enable {
+            return Err(PutMessageStatus::WheelTimerNotEnable);
+        }
+        let number = |name| properties.get(name).map(|v: &str| v.trim().parse::<i64>());
+        let deliver_ms = match (
+            number(property::TIMER_DELAY_SEC),
+            number(property::TIMER_DELAY_MS),
+            number(property::TIMER_DELIVER_MS),
+        ) {
+            (Some(Ok(sec)), _, _) => now.saturating_add(sec.saturating_mul(1000)),
+            (None, Some(Ok(ms)), _) => now.saturating_add(ms),
+            (None, None, Some(Ok(at))) => at,
+            _ => return Err(PutMessageStatus::WheelTimerMsgIllegal),
+        };
+        if deliver_ms <= now {
+            if properties.get(property::TIMER_DEL_UNIQKEY).is_some() {
+                return Err(PutMessageStatus::WheelTimerMsgIllegal);
+            }
+            return Ok(());
+        }
+        if deliver_ms - now > self.max_delay_sec.saturating_mul(1000) {
+            return Err(PutMessageStatus::WheelTimerMsgIllegal);
+        }
+        let p = self.precision_ms;
+        let slot = if deliver_ms % p == 0 {
+            deliver_ms - p
+        } else {
+            deliver_ms / p * p
+        };
+        properties.insert(property::TIMER_OUT_MS, slot.to_string());
+        properties.insert(property::REAL_TOPIC, msg.topic.as_str());
+        properties.insert(property::REAL_QID, msg.queue_id.to_string());
+        msg.set_properties(&properties);
+        msg.topic = TIMER_TOPIC.to_string();
+        msg.queue_id = 0;
+        Ok(())
+    }
+}
+
 /// Accepts timer messages and delivers them to their real topic when due.
 pub struct TimerMessageStore {
     store: Arc<DefaultMessageStore>,
-    enable: bool,
-    precision_ms: i64,
-    max_delay_sec: i64,
+    policy: TimerPolicy,
     path: PathBuf,
     state: Mutex<TimerState>,
     persist_lock: Mutex<()>,
@@ -92,9 +173,11 @@ impl TimerMessageStore {
         let config = store.config();
         let recovered = TimerCheckpoint::load(&path)?;
         let timer = TimerMessageStore {
-            enable: config.timer_wheel_enable,
-            precision_ms: normalize_precision(config.timer_precision_ms),
-            max_delay_sec: config.timer_max_delay_sec,
+            policy: TimerPolicy {
+                enable: config.timer_wheel_enable,
+                precision_ms: normalize_precision(config.timer_precision_ms),
+                max_delay_sec: config.timer_max_delay_sec,
+            },
             store,
             path,
             state: Mutex::new(TimerState {
@@ -118,76 +201,17 @@ impl TimerMessageStore {
         &self,
         msg: &mut MessageExtBrokerInner,
     ) -> Result<(), PutMessageStatus> {
-        let tx = sys_flag::transaction_value(msg.sys_flag);
-        if tx != sys_flag::TRANSACTION_NOT_TYPE && tx != sys_flag::TRANSACTION_COMMIT {
-            return Ok(());
-        }
-        if msg.topic == TIMER_TOPIC || msg.property(property::TIMER_OUT_MS).is_some() {
-            return Ok(());
-        }
-        const TIMER_KEYS: [&str; 3] = [
-            property::TIMER_DELIVER_MS,
-            property::TIMER_DELAY_SEC,
-            property::TIMER_DELAY_MS,
-        ];
-        if !TIMER_KEYS.iter().any(|k| msg.property(k).is_some()) {
-            return Ok(());
-        }
-        let mut properties = string_to_properties(&msg.properties_string);
-        if msg.delay_time_level() > 0 {
-            for k in TIMER_KEYS {
-                properties.remove(k);
-            }
-            msg.set_properties(&properties);
-            return Ok(());
-        }
-        if !self.enable {
-            return Err(PutMessageStatus::WheelTimerNotEnable);
-        }
-        let now = now_millis();
-        let number = |name| properties.get(name).map(|v: &str| v.trim().parse::<i64>());
-        let deliver_ms = match (
-            number(property::TIMER_DELAY_SEC),
-            number(property::TIMER_DELAY_MS),
-            number(property::TIMER_DELIVER_MS),
-        ) {
-            (Some(Ok(sec)), _, _) => now.saturating_add(sec.saturating_mul(1000)),
-            (None, Some(Ok(ms)), _) => now.saturating_add(ms),
-            (None, None, Some(Ok(at))) => at,
-            _ => return Err(PutMessageStatus::WheelTimerMsgIllegal),
-        };
-        if deliver_ms <= now {
-            if properties.get(property::TIMER_DEL_UNIQKEY).is_some() {
-                return Err(PutMessageStatus::WheelTimerMsgIllegal);
-            }
-            return Ok(());
-        }
-        if deliver_ms - now > self.max_delay_sec.saturating_mul(1000) {
-            return Err(PutMessageStatus::WheelTimerMsgIllegal);
-        }
-        let p = self.precision_ms;
-        let slot = if deliver_ms % p == 0 {
-            deliver_ms - p
-        } else {
-            deliver_ms / p * p
-        };
-        properties.insert(property::TIMER_OUT_MS, slot.to_string());
-        properties.insert(property::REAL_TOPIC, msg.topic.as_str());
-        properties.insert(property::REAL_QID, msg.queue_id.to_string());
-        msg.set_properties(&properties);
-        msg.topic = TIMER_TOPIC.to_string();
-        msg.queue_id = 0;
-        Ok(())
+        self.policy.transform(msg, now_millis())
     }
 
     /// The longest accepted delay in ms, for refusal remarks.
     pub fn max_delay_ms(&self) -> i64 {
-        self.max_delay_sec.saturating_mul(1000)
+        self.policy.max_delay_sec.saturating_mul(1000)
     }
 
     /// Whether timer messages are accepted (`timerWheelEnable`).
     pub fn is_enabled(&self) -> bool {
-        self.enable
+        self.policy.enable
     }
 
     /// Timers read and not yet delivered.
@@ -224,7 +248,8 @@ impl TimerMessageStore {
                     continue;
                 };
                 let properties = string_to_properties(&view.properties_lossy());
-                let Some(due) = due_time(&properties, view.store_timestamp, self.precision_ms)
+                let Some(due) =
+                    due_time(&properties, view.store_timestamp, self.policy.precision_ms)
                 else {
                     tracing::warn!(offset = qo, "timer message without delivery time skipped");
                     continue;
@@ -421,6 +446,77 @@ mod tests {
             Some(5000)
         );
         assert_eq!(due_time(&props(&[]), 1, 1000), None);
+    }
+
+    const POLICY: TimerPolicy = TimerPolicy {
+        enable: true,
+        precision_ms: 1000,
+        max_delay_sec: 3 * 24 * 3600,
+    };
+
+    fn msg(pairs: &[(&str, &str)]) -> MessageExtBrokerInner {
+        let mut m = MessageExtBrokerInner::new("Orders", 2, &b"x"[..]);
+        m.set_properties(&props(pairs));
+        m
+    }
+
+    #[test]
+    fn timer_messages_wait_in_the_wheel_topic() {
+        let now = 1_700_000_000_500;
+        let mut m = msg(&[("TIMER_DELIVER_MS", "1700000005500"), ("TAGS", "A")]);
+        POLICY.transform(&mut m, now).unwrap();
+        assert_eq!((m.topic.as_str(), m.queue_id), (TIMER_TOPIC, 0));
+        assert_eq!(m.property("REAL_TOPIC"), Some("Orders"));
+        assert_eq!(m.property("REAL_QID"), Some("2"));
+        assert_eq!(m.property("TIMER_OUT_MS"), Some("1700000005000"));
+
+        // a delivery time on a precision boundary lands in the slot before, as in RocketMQ
+        let mut m = msg(&[("TIMER_DELAY_SEC", "5")]);
+        POLICY.transform(&mut m, 1_700_000_000_000).unwrap();
+        assert_eq!(m.property("TIMER_OUT_MS"), Some("1700000004000"));
+    }
+
+    #[test]
+    fn timer_edge_cases_follow_rocketmq() {
+        let now = 1_700_000_000_000;
+        // already due: stored as it is
+        let mut m = msg(&[("TIMER_DELIVER_MS", "1600000000000")]);
+        POLICY.transform(&mut m, now).unwrap();
+        assert_eq!(m.topic, "Orders");
+        // a delay level wins and the timer properties go
+        let mut m = msg(&[("TIMER_DELAY_SEC", "5"), ("DELAY", "3")]);
+        POLICY.transform(&mut m, now).unwrap();
+        assert_eq!(
+            (m.topic.as_str(), m.property("TIMER_DELAY_SEC")),
+            ("Orders", None)
+        );
+        // too far ahead, malformed, or disabled
+        let mut m = msg(&[("TIMER_DELAY_SEC", "300000")]);
+        assert_eq!(
+            POLICY.transform(&mut m, now),
+            Err(PutMessageStatus::WheelTimerMsgIllegal)
+        );
+        let mut m = msg(&[("TIMER_DELIVER_MS", "soon")]);
+        assert_eq!(
+            POLICY.transform(&mut m, now),
+            Err(PutMessageStatus::WheelTimerMsgIllegal)
+        );
+        let off = TimerPolicy {
+            enable: false,
+            ..POLICY
+        };
+        let mut m = msg(&[("TIMER_DELAY_MS", "100")]);
+        assert_eq!(
+            off.transform(&mut m, now),
+            Err(PutMessageStatus::WheelTimerNotEnable)
+        );
+        // a message that already went through the wheel is not caught again
+        let mut m = msg(&[
+            ("TIMER_DELIVER_MS", "1700000005500"),
+            ("TIMER_OUT_MS", "1700000005000"),
+        ]);
+        POLICY.transform(&mut m, now).unwrap();
+        assert_eq!(m.topic, "Orders");
     }
 
     #[test]
