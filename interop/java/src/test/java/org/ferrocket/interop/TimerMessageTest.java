@@ -100,18 +100,19 @@ class TimerMessageTest extends FerrocketTestBase {
         deliverAt(early, now + 1000);
         send(producer, early);
         notBefore.put("early", now + 1000);
+        Received received = consume(topic, "timer_restart_group");
+        Await.until(Duration.ofSeconds(30), () -> received.containsAll(List.of("early")),
+                () -> received.summary(List.of("early")));
+        // Pending across the graceful stop that follows at once.
+        long beforeStop = System.currentTimeMillis();
         for (int i = 0; i < 4; i++) {
-            long at = now + 9000 + i * 500L;
+            long at = beforeStop + 6000 + i * 500L;
             Message msg = message(topic, "graceful-" + i);
             deliverAt(msg, at);
             send(producer, msg);
             notBefore.put("graceful-" + i, at);
         }
-        Received received = consume(topic, "timer_restart_group");
-        Await.until(Duration.ofSeconds(30), () -> received.containsAll(List.of("early")),
-                () -> received.summary(List.of("early")));
         producer.shutdown();
-        assertTrue(received.deliveries("graceful-0").isEmpty(), "graceful-0 was delivered early");
 
         assertEquals(0, ferrocket.stopGracefully(Duration.ofSeconds(30)));
         Path checkpoint = ferrocket.storeDir().resolve("config").resolve("timercheck");
@@ -121,7 +122,7 @@ class TimerMessageTest extends FerrocketTestBase {
         DefaultMQProducer again = start(Clients.producer(ferrocket, "timer_restart_producer_2"));
         long later = System.currentTimeMillis();
         for (int i = 0; i < 2; i++) {
-            long at = later + 5000 + i * 500L;
+            long at = later + 6000 + i * 500L;
             Message msg = message(topic, "killed-" + i);
             deliverAt(msg, at);
             send(again, msg);

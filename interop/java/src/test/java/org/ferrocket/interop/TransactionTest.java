@@ -213,7 +213,8 @@ class TransactionTest extends FerrocketTestBase {
         producer.setNamesrvAddr(ferrocket.nameServerAddress());
         producer.setInstanceName(Clients.uniqueInstanceName(group));
         producer.setVipChannelEnabled(false);
-        producer.setSendMsgTimeout(10_000);
+        // The first send of a fresh JVM also looks up the route; leave room for a loaded machine.
+        producer.setSendMsgTimeout(30_000);
         // After a broker restart the broker learns of the producer from its next heartbeat.
         producer.setHeartbeatBrokerInterval(1000);
         producer.setTransactionListener(new TransactionListener() {
