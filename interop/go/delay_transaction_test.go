@@ -135,3 +135,34 @@ func TestTransactions(t *testing.T) {
 		t.Errorf("the UNKNOW transaction was checked %d times, want once: %v", checks, listener.checked)
 	}
 }
+
+// TestTimerMessages sends messages with WithDelayTimestamp (TIMER_DELIVER_MS), restarts the broker before
+// they are due and checks that each still reaches its topic, no earlier than asked.
+func TestTimerMessages(t *testing.T) {
+	s := startStandalone(t)
+	topic := uniqueName(t, "T")
+	p := newProducer(t, s)
+	want := expectedSet{}
+	notBefore := map[string]int64{}
+	start := time.Now()
+	for i := 0; i < 3; i++ {
+		e := newExpected(topic, "timer", i)
+		at := start.Add(time.Duration(5+i) * time.Second)
+		e.result = sendSync(t, p, e.message().WithDelayTimestamp(at))
+		want.add(e)
+		notBefore[e.seq] = at.UnixMilli()
+	}
+	s.restart(t)
+	in := newInbox()
+	newPushConsumer(t, s, uniqueName(t, "CG"), topic, "*", in)
+	in.waitAll(t, "timer messages", want)
+	for seq, got := range in.snapshot() {
+		m := got[0].msg
+		if m.StoreTimestamp < notBefore[seq] {
+			t.Errorf("%s reached its topic at %d, before its delivery time %d", seq, m.StoreTimestamp, notBefore[seq])
+		}
+		if len(got) != 1 {
+			t.Errorf("%s delivered %d times", seq, len(got))
+		}
+	}
+}
