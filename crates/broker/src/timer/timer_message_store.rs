@@ -71,6 +71,10 @@ impl TimerPolicy {
         msg: &mut MessageExtBrokerInner,
         now: i64,
     ) -> Result<(), PutMessageStatus> {
+        // one scan of the properties decides for almost every message
+        if !msg.properties_string.contains("TIMER_") {
+            return Ok(());
+        }
         let tx = sys_flag::transaction_value(msg.sys_flag);
         if tx != sys_flag::TRANSACTION_NOT_TYPE && tx != sys_flag::TRANSACTION_COMMIT {
             return Ok(());
