@@ -28,6 +28,7 @@ use crate::processor::BrokerRequestProcessor;
 use crate::schedule::ScheduleMessageService;
 use crate::stats::broker_stats_manager::{self, BrokerStatsManager};
 use crate::subscription::SubscriptionGroupManager;
+use crate::timer::{timer_checkpoint, TimerMessageStore};
 use crate::topic::TopicConfigManager;
 use crate::transaction::transactional_message_check_service;
 
@@ -46,6 +47,7 @@ pub struct BrokerController {
     rebalance_lock_manager: RebalanceLockManager,
     pull_request_hold_service: Arc<PullRequestHoldService>,
     schedule_message_service: Arc<ScheduleMessageService>,
+    timer_message_store: Arc<TimerMessageStore>,
     broker_outer_api: BrokerOuterAPI,
     broker_stats_manager: Arc<BrokerStatsManager>,
     request_processor: Arc<BrokerRequestProcessor>,
@@ -104,6 +106,18 @@ impl BrokerController {
                 return Err(e);
             }
         };
+        let timer_check_path = timer_checkpoint::timer_check_path(&store_root);
+        let timer_message_store =
+            match TimerMessageStore::new(message_store.clone(), timer_check_path.clone()) {
+                Ok(t) => Arc::new(t),
+                Err(e) => {
+                    message_store.shutdown();
+                    return Err(BrokerError::ConfigLoad {
+                        path: timer_check_path,
+                        reason: e.to_string(),
+                    });
+                }
+            };
         let pull_request_hold_service = Arc::new(PullRequestHoldService::new());
         {
             let hold = pull_request_hold_service.clone();
@@ -161,6 +175,7 @@ impl BrokerController {
             rebalance_lock_manager: RebalanceLockManager::new(),
             pull_request_hold_service,
             schedule_message_service,
+            timer_message_store,
             broker_stats_manager: Arc::new(BrokerStatsManager::new()),
             request_processor: request_processor.clone(),
             local_addr,
@@ -233,6 +248,7 @@ impl BrokerController {
 
         tasks.push(tokio::spawn(self.client_housekeeping_service.clone().run()));
         tasks.push(tokio::spawn(self.schedule_message_service.clone().run()));
+        tasks.push(tokio::spawn(self.timer_message_store.clone().run()));
         tasks.push(tokio::spawn(transactional_message_check_service::run(
             Arc::downgrade(self),
             Duration::from_millis(self.broker_config.transaction_check_interval.max(1)),
@@ -346,6 +362,9 @@ impl BrokerController {
         if let Err(e) = self.schedule_message_service.persist() {
             tracing::error!(error = %e, "persisting delay offsets failed");
         }
+        if let Err(e) = self.timer_message_store.persist() {
+            tracing::error!(error = %e, "persisting the timer checkpoint failed");
+        }
         if let Err(e) = self.subscription_group_manager.persist() {
             tracing::error!(error = %e, "persisting subscription groups failed");
         }
@@ -433,6 +452,11 @@ impl BrokerController {
     /// Delayed delivery.
     pub fn schedule_message_service(&self) -> &Arc<ScheduleMessageService> {
         &self.schedule_message_service
+    }
+
+    /// The timer message service (`TimerMessageStore`).
+    pub fn timer_message_store(&self) -> &Arc<TimerMessageStore> {
+        &self.timer_message_store
     }
 
     /// Message counters.

@@ -16,6 +16,7 @@ pub mod processor;
 pub mod schedule;
 pub mod stats;
 pub mod subscription;
+pub mod timer;
 pub mod topic;
 pub mod transaction;
 

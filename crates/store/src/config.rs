@@ -127,6 +127,12 @@ pub struct MessageStoreConfig {
     pub message_index_safe: bool,
     /// Cap of a unique-key QUERY_MESSAGE (`defaultQueryMaxNum`).
     pub default_query_max_num: i32,
+    /// Accept timer messages (TIMER_DELIVER_MS / TIMER_DELAY_SEC / TIMER_DELAY_MS) (`timerWheelEnable`).
+    pub timer_wheel_enable: bool,
+    /// Granularity of TIMER_OUT_MS in ms (`timerPrecisionMs`).
+    pub timer_precision_ms: i64,
+    /// Longest accepted timer delay in seconds (`timerMaxDelaySec`).
+    pub timer_max_delay_sec: i64,
 }
 
 impl Default for MessageStoreConfig {
@@ -170,6 +176,9 @@ impl Default for MessageStoreConfig {
             max_msgs_num_batch: 64,
             message_index_safe: false,
             default_query_max_num: 32,
+            timer_wheel_enable: true,
+            timer_precision_ms: 1000,
+            timer_max_delay_sec: 3 * 24 * 3600,
         }
     }
 }

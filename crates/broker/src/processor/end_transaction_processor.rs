@@ -83,13 +83,23 @@ pub async fn process(
         }
     }
     if commit {
-        let Some(msg) = end_message_transaction(&view, &record) else {
+        let Some(mut msg) = end_message_transaction(&view, &record) else {
             return error(
                 &request,
                 response::SYSTEM_ERROR,
                 "the half message has no REAL_TOPIC",
             );
         };
+        // a committed message honours its delay level or timer, as RocketMQ's put hooks do
+        if let Err(status) = broker
+            .timer_message_store()
+            .transform_timer_message(&mut msg)
+        {
+            tracing::warn!(half_offset = view.queue_offset, status = %status, "the committed message's timer was refused; delivering it now");
+        }
+        broker
+            .schedule_message_service()
+            .transform_delay_level_message(&mut msg);
         let result = store.put_message(msg).await;
         if !result.is_ok() {
             return error(&request, response::SYSTEM_ERROR, result.status.as_str());

@@ -278,6 +278,19 @@ async fn send(
         parse_half_message_inner(&mut msg, &mut properties);
     } else {
         msg.set_properties(&properties);
+        if let Err(status) = broker
+            .timer_message_store()
+            .transform_timer_message(&mut msg)
+        {
+            return handle_put_message_result(
+                broker,
+                request,
+                PutMessageResult::failure(status),
+                queue_id,
+                None,
+                None,
+            );
+        }
         broker
             .schedule_message_service()
             .transform_delay_level_message(&mut msg);
@@ -410,6 +423,27 @@ fn handle_put_message_result(
                 request,
                 response::SYSTEM_ERROR,
                 "create mapped file failed, server is busy or broken.",
+            )
+        }
+        PutMessageStatus::WheelTimerMsgIllegal => {
+            return fail(
+                request,
+                response::MESSAGE_ILLEGAL,
+                format!(
+                    "timer message illegal, the delay time should not be bigger than the max delay {}ms; \
+                     or if set del msg, the delay time should be bigger than the current time",
+                    broker.timer_message_store().max_delay_ms()
+                ),
+            )
+        }
+        PutMessageStatus::WheelTimerNotEnable => {
+            return fail(
+                request,
+                response::SYSTEM_ERROR,
+                format!(
+                    "accurate timer message is not enabled, timerWheelEnable is {}",
+                    broker.timer_message_store().is_enabled()
+                ),
             )
         }
         PutMessageStatus::InSyncReplicasNotEnough => {

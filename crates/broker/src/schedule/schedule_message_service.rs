@@ -140,8 +140,10 @@ impl ScheduleMessageService {
                     offset = queue_offset + 1;
                     continue;
                 };
-                // clock-skew guard: never wait longer than the level's delay from now
-                let due = (view.store_timestamp + delay).min(now + delay);
+                // clock-skew guard (`correctDeliverTimestamp`): a delivery time further away than
+                // the level's delay means the clock went back; deliver now
+                let due = view.store_timestamp + delay;
+                let due = if due > now + delay { now } else { due };
                 if due > now {
                     offset = *queue_offset;
                     break 'scan;

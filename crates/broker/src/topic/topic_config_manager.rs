@@ -80,6 +80,7 @@ impl TopicConfigManager {
         let reply = format!("{}_{}", config.broker_cluster_name, REPLY_TOPIC_POSTFIX);
         put(topic(&reply, 1, rw), &mut system_topics);
         put(topic(RMQ_SYS_TRANS_HALF_TOPIC, 1, rw), &mut system_topics);
+        put(topic(crate::timer::TIMER_TOPIC, 1, rw), &mut system_topics);
         put(
             topic(RMQ_SYS_TRANS_OP_HALF_TOPIC, 1, rw),
             &mut system_topics,

@@ -20,7 +20,7 @@ use ferrocket_protocol::message::{
 use ferrocket_protocol::util::now_millis;
 use ferrocket_protocol::RemotingCommand;
 
-use super::transactional_message_bridge::{copy_record, parse_op_body};
+use super::transactional_message_bridge::{build_op_message, copy_record, parse_op_body};
 use crate::broker_controller::BrokerController;
 use crate::mix_all::CID_SYS_RMQ_TRANS;
 use crate::topic::topic_validator::{
@@ -134,20 +134,35 @@ pub async fn check(broker: &BrokerController) {
                 if !store.put_message(discarded).await.is_ok() {
                     break 'walk;
                 }
-                tracing::warn!(
+                tracing::error!(
                     half_offset = qo,
                     checks,
-                    "half message discarded after too many checks"
+                    real_topic = properties.get(property::REAL_TOPIC).unwrap_or_default(),
+                    uniq_key = properties.get(property::UNIQ_KEY).unwrap_or_default(),
+                    "half message has been checked too many times, so discard it by moving it to system topic {topic}"
                 );
                 offset = qo + 1;
                 continue;
+            }
+            // a copy this round wrote (a check just sent) waits for the next round
+            if view.store_timestamp >= now {
+                break 'walk;
             }
             let immunity = properties
                 .get(property::CHECK_IMMUNITY_TIME_IN_SECONDS)
                 .and_then(|v| v.parse::<i64>().ok())
                 .map(|s| s * 1000)
                 .unwrap_or(config.transaction_time_out as i64);
-            if now - view.store_timestamp < immunity {
+            // like RocketMQ, the age counts from the producer's born time, so an unresolved
+            // half message is checked once per round after transactionTimeOut
+            let age = now - view.born_timestamp;
+            if (0..=immunity).contains(&age) {
+                break 'walk;
+            }
+            // A copy written by an earlier check waits transactionTimeOut too, so a producer whose
+            // answer is on its way is not asked (and the message committed) twice. With the default
+            // interval (longer than the timeout) this changes nothing.
+            if checks > 0 && now - view.store_timestamp < config.transaction_time_out as i64 {
                 break 'walk;
             }
             properties.insert(property::TRANSACTION_CHECK_TIMES, (checks + 1).to_string());
@@ -156,6 +171,16 @@ pub async fn check(broker: &BrokerController) {
             let Some(append) = put.append.filter(|_| put.status.is_ok()) else {
                 break 'walk;
             };
+            // The renewed copy replaces this one. Marking this one done keeps it from being
+            // checked (and committed) a second time should the broker die before the half
+            // queue progress below is persisted.
+            let done = build_op_message(qo, broker.store_host());
+            if !store.put_message(done).await.is_ok() {
+                tracing::warn!(
+                    half_offset = qo,
+                    "marking a checked half message done failed"
+                );
+            }
             send_check_message(
                 broker,
                 &view,

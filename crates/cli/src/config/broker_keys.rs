@@ -33,6 +33,9 @@ pub const BROKER_KEYS: &[ConfigKey<BrokerConfig>] = config_keys!(BrokerConfig;
     "consoleEnable" => console_enable: boolean,
     "consolePort" => console_port: integer::<u16>,
     "consoleListenAddress" => console_listen_address: non_empty,
+    "transactionTimeOut" => transaction_time_out: at_least(1u64),
+    "transactionCheckMax" => transaction_check_max: at_least(1i32),
+    "transactionCheckInterval" => transaction_check_interval: at_least(1u64),
 );
 
 /// `PermName` bits: 0..=7 (INHERIT 1, WRITE 2, READ 4).

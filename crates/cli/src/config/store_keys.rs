@@ -47,6 +47,9 @@ pub const STORE_KEYS: &[ConfigKey<MessageStoreConfig>] = config_keys!(MessageSto
     "maxIndexNum" => max_index_num: at_least(2i32),
     "maxMsgsNumBatch" => max_msgs_num_batch: at_least(1i32),
     "defaultQueryMaxNum" => default_query_max_num: at_least(1i32),
+    "timerWheelEnable" => timer_wheel_enable: boolean,
+    "timerPrecisionMs" => timer_precision_ms: at_least(1i64),
+    "timerMaxDelaySec" => timer_max_delay_sec: at_least(1i64),
 );
 
 /// Sets `storePathRootDir`.

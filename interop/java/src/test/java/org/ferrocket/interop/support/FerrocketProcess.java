@@ -175,6 +175,11 @@ public final class FerrocketProcess implements AutoCloseable {
         return conf;
     }
 
+    /** The store directory (storePathRootDir). */
+    public Path storeDir() {
+        return storeDir;
+    }
+
     /** The file holding everything the process printed. */
     public Path logFile() {
         return logFile;
