@@ -145,7 +145,10 @@ pub struct BrokerStatusArgs {
     cluster: Option<String>,
 }
 
-pub(super) async fn broker_status(admin: &MQAdminExt, a: BrokerStatusArgs) -> anyhow::Result<Report> {
+pub(super) async fn broker_status(
+    admin: &MQAdminExt,
+    a: BrokerStatusArgs,
+) -> anyhow::Result<Report> {
     let addrs = targets(admin, a.broker.as_deref(), a.cluster.as_deref()).await?;
     let mut text = String::new();
     let mut out = BTreeMap::new();

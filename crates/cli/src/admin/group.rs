@@ -107,7 +107,12 @@ pub(super) async fn update_sub_group(
     if let Some(v) = a.notify_consumer_ids_changed {
         c.notify_consumer_ids_changed_enable = v;
     }
-    for part in a.attributes.iter().flat_map(|s| s.split(',')).map(str::trim) {
+    for part in a
+        .attributes
+        .iter()
+        .flat_map(|s| s.split(','))
+        .map(str::trim)
+    {
         if let Some((k, v)) = part.strip_prefix('+').and_then(|kv| kv.split_once('=')) {
             c.attributes.insert(k.to_string(), v.to_string());
         } else if !part.is_empty() {
@@ -123,7 +128,10 @@ pub(super) async fn update_sub_group(
         line!(text, "create subscription group to {addr} success.");
     }
     text.push_str(&group_config_string(&c));
-    Ok(Report::new(text, json!({"brokers": addrs, "subscriptionGroupConfig": c})))
+    Ok(Report::new(
+        text,
+        json!({"brokers": addrs, "subscriptionGroupConfig": c}),
+    ))
 }
 
 /// `deleteSubGroup` options.
@@ -159,7 +167,10 @@ pub(super) async fn delete_sub_group(
                 text,
                 "delete subscription group [{group}] from broker [{addr}] in cluster [{c}] success."
             ),
-            _ => line!(text, "delete subscription group [{group}] from broker [{addr}] success."),
+            _ => line!(
+                text,
+                "delete subscription group [{group}] from broker [{addr}] success."
+            ),
         }
     }
     Ok(Report::new(
@@ -272,7 +283,14 @@ pub(super) async fn consumer_connection(
         .examine_consumer_connection_info(a.group.trim(), a.broker.as_deref())
         .await?;
     let mut text = String::new();
-    line!(text, "{:<36} {:<22} {:<10} {}", "#ClientId", "#ClientAddr", "#Language", "#Version");
+    line!(
+        text,
+        "{:<36} {:<22} {:<10} {}",
+        "#ClientId",
+        "#ClientAddr",
+        "#Language",
+        "#Version"
+    );
     for c in &cc.connection_set {
         line!(
             text,
@@ -289,7 +307,11 @@ pub(super) async fn consumer_connection(
         line!(text, "{:<20} {}", topic, sub.sub_string);
     }
     line!(text, "");
-    let name = |v: &serde_json::Value| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
+    let name = |v: &serde_json::Value| {
+        v.as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| v.to_string())
+    };
     line!(text, "ConsumeType: {}", name(&cc.consume_type));
     line!(text, "MessageModel: {}", name(&cc.message_model));
     line!(text, "ConsumeFromWhere: {}", name(&cc.consume_from_where));

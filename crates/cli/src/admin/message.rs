@@ -73,15 +73,30 @@ fn print_detail(text: &mut String, m: &MessageExt, print_body: bool) {
     line!(text, "{:<20} {}", "Queue Offset:", m.queue_offset);
     line!(text, "{:<20} {}", "CommitLog Offset:", m.commit_log_offset);
     line!(text, "{:<20} {}", "Reconsume Times:", m.reconsume_times);
-    line!(text, "{:<20} {}", "Born Timestamp:", human_millis(m.born_timestamp));
-    line!(text, "{:<20} {}", "Store Timestamp:", human_millis(m.store_timestamp));
+    line!(
+        text,
+        "{:<20} {}",
+        "Born Timestamp:",
+        human_millis(m.born_timestamp)
+    );
+    line!(
+        text,
+        "{:<20} {}",
+        "Store Timestamp:",
+        human_millis(m.store_timestamp)
+    );
     line!(text, "{:<20} {}", "Born Host:", m.born_host);
     line!(text, "{:<20} {}", "Store Host:", m.store_host);
     line!(text, "{:<20} {}", "System Flag:", m.sys_flag);
     line!(text, "{:<20} {}", "Properties:", properties_string(m));
     line!(text, "{:<20} {}", "Message Body Path:", body_file(m));
     if print_body {
-        line!(text, "{:<20} {}", "Message Body:", String::from_utf8_lossy(&m.message.body));
+        line!(
+            text,
+            "{:<20} {}",
+            "Message Body:",
+            String::from_utf8_lossy(&m.message.body)
+        );
     }
 }
 
@@ -149,14 +164,36 @@ pub(super) async fn query_msg_by_key(
     a: QueryMsgByKeyArgs,
 ) -> anyhow::Result<Report> {
     let msgs = admin
-        .query_message(a.topic.trim(), a.key.trim(), a.max_num, a.begin, a.end, false)
+        .query_message(
+            a.topic.trim(),
+            a.key.trim(),
+            a.max_num,
+            a.begin,
+            a.end,
+            false,
+        )
         .await?;
     let mut text = String::new();
-    line!(text, "{:<50} {:>4} {:>40}", "#Message ID", "#QID", "#Offset");
+    line!(
+        text,
+        "{:<50} {:>4} {:>40}",
+        "#Message ID",
+        "#QID",
+        "#Offset"
+    );
     for m in &msgs {
-        line!(text, "{:<50} {:>4} {:>40}", m.unique_id(), m.queue_id, m.queue_offset);
+        line!(
+            text,
+            "{:<50} {:>4} {:>40}",
+            m.unique_id(),
+            m.queue_id,
+            m.queue_offset
+        );
     }
-    Ok(Report::new(text, json!(msgs.iter().map(message_json).collect::<Vec<_>>())))
+    Ok(Report::new(
+        text,
+        json!(msgs.iter().map(message_json).collect::<Vec<_>>()),
+    ))
 }
 
 /// `queryMsgByUniqueKey` options.
@@ -181,7 +218,11 @@ pub(super) async fn query_msg_by_unique_key(
         .query_message(a.topic.trim(), a.msg_id.trim(), 32, 0, i64::MAX, true)
         .await?;
     if msgs.is_empty() {
-        anyhow::bail!("message {} not found in topic {}", a.msg_id.trim(), a.topic.trim());
+        anyhow::bail!(
+            "message {} not found in topic {}",
+            a.msg_id.trim(),
+            a.topic.trim()
+        );
     }
     if !a.show_all {
         msgs.truncate(1);
@@ -190,7 +231,10 @@ pub(super) async fn query_msg_by_unique_key(
     for m in &msgs {
         print_detail(&mut text, m, false);
     }
-    Ok(Report::new(text, json!(msgs.iter().map(message_json).collect::<Vec<_>>())))
+    Ok(Report::new(
+        text,
+        json!(msgs.iter().map(message_json).collect::<Vec<_>>()),
+    ))
 }
 
 async fn tools_consumer(admin: &MQAdminExt, group: Option<&str>) -> anyhow::Result<PullConsumer> {
@@ -236,7 +280,12 @@ pub(super) async fn query_msg_by_offset(
             print_detail(&mut text, m, a.body_format.is_some());
             Ok(Report::new(text, message_json(m)))
         }
-        _ => anyhow::bail!("no message at {} offset {} ({:?})", mq, a.offset, result.status),
+        _ => anyhow::bail!(
+            "no message at {} offset {} ({:?})",
+            mq,
+            a.offset,
+            result.status
+        ),
     }
 }
 
@@ -262,12 +311,18 @@ async fn queue_range(
 }
 
 /// Broker name → master address for `topic`.
-async fn masters_by_name(admin: &MQAdminExt, topic: &str) -> anyhow::Result<BTreeMap<String, String>> {
+async fn masters_by_name(
+    admin: &MQAdminExt,
+    topic: &str,
+) -> anyhow::Result<BTreeMap<String, String>> {
     let route = admin.examine_topic_route_info(topic).await?;
     Ok(route
         .broker_datas
         .iter()
-        .filter_map(|b| b.master_addr().map(|a| (b.broker_name.clone(), a.to_string())))
+        .filter_map(|b| {
+            b.master_addr()
+                .map(|a| (b.broker_name.clone(), a.to_string()))
+        })
         .collect())
 }
 
@@ -296,8 +351,16 @@ pub struct PrintMsgArgs {
 
 pub(super) async fn print_msg(admin: &MQAdminExt, a: PrintMsgArgs) -> anyhow::Result<Report> {
     let now = now_millis();
-    let begin = a.begin.as_deref().map(|s| parse_timestamp(s, now)).transpose()?;
-    let end = a.end.as_deref().map(|s| parse_timestamp(s, now)).transpose()?;
+    let begin = a
+        .begin
+        .as_deref()
+        .map(|s| parse_timestamp(s, now))
+        .transpose()?;
+    let end = a
+        .end
+        .as_deref()
+        .map(|s| parse_timestamp(s, now))
+        .transpose()?;
     let topic = a.topic.trim();
     let masters = masters_by_name(admin, topic).await?;
     let consumer = tools_consumer(admin, None).await?;
@@ -322,20 +385,37 @@ pub(super) async fn print_msg(admin: &MQAdminExt, a: PrintMsgArgs) -> anyhow::Re
                             } else {
                                 "NOT PRINT BODY".to_string()
                             };
-                            line!(text, "MSGID: {} {} BODY: {}", m.unique_id(), describe(m), body);
+                            line!(
+                                text,
+                                "MSGID: {} {} BODY: {}",
+                                m.unique_id(),
+                                describe(m),
+                                body
+                            );
                             all.push(message_json(m));
                         }
                     }
                     PullStatus::NoMatchedMsg => {
-                        line!(text, "{mq} no matched msg. status={:?}, offset={offset}", r.status);
+                        line!(
+                            text,
+                            "{mq} no matched msg. status={:?}, offset={offset}",
+                            r.status
+                        );
                     }
                     _ => {
-                        line!(text, "{mq} print msg finished. status={:?}, offset={offset}", r.status);
+                        line!(
+                            text,
+                            "{mq} print msg finished. status={:?}, offset={offset}",
+                            r.status
+                        );
                         break;
                     }
                 }
             }
-            line!(text, "--------------------------------------------------------");
+            line!(
+                text,
+                "--------------------------------------------------------"
+            );
         }
         anyhow::Ok(Report::new(text, json!(all)))
     }
@@ -454,8 +534,16 @@ pub(super) async fn consume_message(
     a: ConsumeMessageArgs,
 ) -> anyhow::Result<Report> {
     let now = now_millis();
-    let begin = a.begin.as_deref().map(|s| parse_timestamp(s, now)).transpose()?;
-    let end = a.end.as_deref().map(|s| parse_timestamp(s, now)).transpose()?;
+    let begin = a
+        .begin
+        .as_deref()
+        .map(|s| parse_timestamp(s, now))
+        .transpose()?;
+    let end = a
+        .end
+        .as_deref()
+        .map(|s| parse_timestamp(s, now))
+        .transpose()?;
     let topic = a.topic.trim();
     let masters = masters_by_name(admin, topic).await?;
     let consumer = tools_consumer(admin, a.group.as_deref()).await?;
@@ -464,7 +552,9 @@ pub(super) async fn consume_message(
         let mut all = Vec::new();
         let mut left = a.count;
         for mq in consumer.fetch_message_queues(topic).await? {
-            if a.broker_name.as_deref().is_some_and(|b| b.trim() != mq.broker_name)
+            if a.broker_name
+                .as_deref()
+                .is_some_and(|b| b.trim() != mq.broker_name)
                 || a.queue_id.is_some_and(|q| q != mq.queue_id)
             {
                 continue;
@@ -482,7 +572,11 @@ pub(super) async fn consume_message(
                 let r = consumer.pull(&mq, "*", offset, 32.min(left) as i32).await?;
                 offset = r.next_begin_offset;
                 if r.status != PullStatus::Found {
-                    line!(text, "{mq} print msg finished. status={:?}, offset={offset}", r.status);
+                    line!(
+                        text,
+                        "{mq} print msg finished. status={:?}, offset={offset}",
+                        r.status
+                    );
                     break;
                 }
                 for m in &r.msgs {

@@ -33,12 +33,18 @@ pub(super) async fn write_perm(
         };
         match r {
             Ok(count) => {
-                line!(text, "{verb} write perm of broker[{broker}] in name server[{ns}] OK, {count}");
+                line!(
+                    text,
+                    "{verb} write perm of broker[{broker}] in name server[{ns}] OK, {count}"
+                );
                 rows.push(json!({"nameServer": ns, "ok": true, "topicCount": count}));
             }
             Err(e) => {
                 failed = true;
-                line!(text, "{verb} write perm of broker[{broker}] in name server[{ns}] Failed");
+                line!(
+                    text,
+                    "{verb} write perm of broker[{broker}] in name server[{ns}] Failed"
+                );
                 rows.push(json!({"nameServer": ns, "ok": false, "error": e.to_string()}));
             }
         }
@@ -47,5 +53,8 @@ pub(super) async fn write_perm(
         print!("{text}");
         anyhow::bail!("{verb}WritePerm failed on at least one name server");
     }
-    Ok(Report::new(text, json!({"brokerName": broker, "results": rows})))
+    Ok(Report::new(
+        text,
+        json!({"brokerName": broker, "results": rows}),
+    ))
 }

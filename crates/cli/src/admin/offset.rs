@@ -65,7 +65,12 @@ pub(super) async fn reset_offset_by_time(
         let mq = MessageQueue::new(topic, broker_name, q);
         let offset = match a.offset {
             Some(o) => o,
-            None => admin.api().search_offset(addr, &mq, timestamp, admin.timeout()).await?,
+            None => {
+                admin
+                    .api()
+                    .search_offset(addr, &mq, timestamp, admin.timeout())
+                    .await?
+            }
         };
         line!(text, "reset consumer offset to {offset}");
         if offset > 0 {
@@ -78,7 +83,16 @@ pub(super) async fn reset_offset_by_time(
             json!({"group": group, "topic": topic, "queueId": q, "broker": addr, "offset": offset}),
         ));
     }
-    reset(admin, group, topic, timestamp, a.force, a.timestamp.trim(), text).await
+    reset(
+        admin,
+        group,
+        topic,
+        timestamp,
+        a.force,
+        a.timestamp.trim(),
+        text,
+    )
+    .await
 }
 
 /// Resets by time through the brokers, or by rewriting the offsets when no member is online.
@@ -105,10 +119,22 @@ async fn reset(
         text,
         "start reset consumer offset by specified, group[{group}], topic[{topic}], force[{force}], timestamp(string)[{shown_time}], timestamp(long)[{timestamp}]"
     );
-    line!(text, "{:<40}  {:<40}  {:<40}", "#brokerName", "#queueId", "#offset");
+    line!(
+        text,
+        "{:<40}  {:<40}  {:<40}",
+        "#brokerName",
+        "#queueId",
+        "#offset"
+    );
     let mut rows = Vec::new();
     for (mq, offset) in &table {
-        line!(text, "{:<40}  {:<40}  {:<40}", front(&mq.broker_name, 32), mq.queue_id, offset);
+        line!(
+            text,
+            "{:<40}  {:<40}  {:<40}",
+            front(&mq.broker_name, 32),
+            mq.queue_id,
+            offset
+        );
         rows.push(json!({"brokerName": mq.broker_name, "queueId": mq.queue_id, "offset": offset}));
     }
     Ok(Report::new(
@@ -126,9 +152,13 @@ async fn reset_offline(
     force: bool,
     mut text: String,
 ) -> anyhow::Result<Report> {
-    let stats = admin.examine_consume_stats(None, group, Some(topic)).await?;
+    let stats = admin
+        .examine_consume_stats(None, group, Some(topic))
+        .await?;
     if stats.offset_table.is_empty() {
-        anyhow::bail!("consumer group [{group}] has no offsets for topic [{topic}] and no member online");
+        anyhow::bail!(
+            "consumer group [{group}] has no offsets for topic [{topic}] and no member online"
+        );
     }
     let route = admin.examine_topic_route_info(topic).await?;
     let addrs: BTreeMap<&str, &str> = route
@@ -166,7 +196,14 @@ async fn reset_offline(
         };
         admin
             .api()
-            .update_consumer_offset(addr, group, mq, reset_to, CommunicationMode::Sync, admin.timeout())
+            .update_consumer_offset(
+                addr,
+                group,
+                mq,
+                reset_to,
+                CommunicationMode::Sync,
+                admin.timeout(),
+            )
             .await
             .map_err(|e: ClientError| anyhow::anyhow!("updating the offset of {mq} failed: {e}"))?;
         line!(
@@ -217,7 +254,10 @@ pub(super) async fn skip_accumulated_message(
 ) -> anyhow::Result<Report> {
     let _ = &a.cluster;
     let (group, topic) = (a.group.trim(), a.topic.trim());
-    let table = match admin.reset_offset_by_timestamp(topic, group, -1, a.force).await {
+    let table = match admin
+        .reset_offset_by_timestamp(topic, group, -1, a.force)
+        .await
+    {
         Ok(t) => t,
         Err(e) if e.response_code() == Some(response::CONSUMER_NOT_ONLINE) => {
             return reset_offline(admin, group, topic, -1, a.force, String::new()).await;
@@ -225,10 +265,22 @@ pub(super) async fn skip_accumulated_message(
         Err(e) => return Err(e.into()),
     };
     let mut text = String::new();
-    line!(text, "{:<40}  {:<40}  {:<40}", "#brokerName", "#queueId", "#offset");
+    line!(
+        text,
+        "{:<40}  {:<40}  {:<40}",
+        "#brokerName",
+        "#queueId",
+        "#offset"
+    );
     let mut rows = Vec::new();
     for (mq, offset) in &table {
-        line!(text, "{:<40}  {:<40}  {:<40}", front(&mq.broker_name, 32), mq.queue_id, offset);
+        line!(
+            text,
+            "{:<40}  {:<40}  {:<40}",
+            front(&mq.broker_name, 32),
+            mq.queue_id,
+            offset
+        );
         rows.push(json!({"brokerName": mq.broker_name, "queueId": mq.queue_id, "offset": offset}));
     }
     Ok(Report::new(

@@ -109,7 +109,8 @@ pub fn parse_timestamp(s: &str, now: i64) -> anyhow::Result<i64> {
     if let Ok(ms) = s.parse::<i64>() {
         return Ok(ms);
     }
-    let bad = || anyhow::anyhow!("timestamp '{s}' is not now, milliseconds or yyyy-MM-dd#HH:mm:ss:SSS");
+    let bad =
+        || anyhow::anyhow!("timestamp '{s}' is not now, milliseconds or yyyy-MM-dd#HH:mm:ss:SSS");
     let (date, time) = s.split_once('#').ok_or_else(bad)?;
     let d: Vec<&str> = date.split('-').collect();
     let t: Vec<&str> = time.split(':').collect();
@@ -174,7 +175,10 @@ mod tests {
     #[test]
     fn timestamps_parse_in_every_mqadmin_form() {
         assert_eq!(parse_timestamp("now", 42).unwrap(), 42);
-        assert_eq!(parse_timestamp("1700000000123", 0).unwrap(), 1_700_000_000_123);
+        assert_eq!(
+            parse_timestamp("1700000000123", 0).unwrap(),
+            1_700_000_000_123
+        );
         assert_eq!(
             parse_timestamp("2023-11-14#22:13:20:123", 0).unwrap(),
             1_700_000_000_123

@@ -29,7 +29,13 @@ pub(super) async fn topic_list(admin: &MQAdminExt, a: TopicListArgs) -> anyhow::
         return Ok(Report::new(text, json!(topics)));
     }
     let info = admin.examine_broker_cluster_info().await?;
-    line!(text, "{:<20}  {:<48}  {:<48}", "#Cluster Name", "#Topic", "#Consumer Group");
+    line!(
+        text,
+        "{:<20}  {:<48}  {:<48}",
+        "#Cluster Name",
+        "#Topic",
+        "#Consumer Group"
+    );
     let mut rows = Vec::new();
     for topic in topics
         .iter()
@@ -50,7 +56,11 @@ pub(super) async fn topic_list(admin: &MQAdminExt, a: TopicListArgs) -> anyhow::
                 groups = g.group_list.into_iter().collect();
             }
         }
-        let shown = if groups.is_empty() { vec![String::new()] } else { groups.clone() };
+        let shown = if groups.is_empty() {
+            vec![String::new()]
+        } else {
+            groups.clone()
+        };
         for g in &shown {
             line!(
                 text,
@@ -111,7 +121,12 @@ fn topic_config_string(t: &TopicConfig) -> String {
 
 pub(super) async fn update_topic(admin: &MQAdminExt, a: UpdateTopicArgs) -> anyhow::Result<Report> {
     let mut attributes = BTreeMap::new();
-    for part in a.attributes.iter().flat_map(|s| s.split(',')).map(str::trim) {
+    for part in a
+        .attributes
+        .iter()
+        .flat_map(|s| s.split(','))
+        .map(str::trim)
+    {
         if part.is_empty() {
             continue;
         }
@@ -166,7 +181,10 @@ pub(super) async fn delete_topic(admin: &MQAdminExt, a: DeleteTopicArgs) -> anyh
         admin.delete_topic_in_broker(addr, topic).await?;
     }
     let mut text = String::new();
-    line!(text, "delete topic [{topic}] from cluster [{cluster}] success.");
+    line!(
+        text,
+        "delete topic [{topic}] from cluster [{cluster}] success."
+    );
     admin.delete_topic_in_namesrv(topic, Some(cluster)).await?;
     line!(text, "delete topic [{topic}] from NameServer success.");
     Ok(Report::new(
@@ -195,12 +213,33 @@ pub(super) async fn topic_route(admin: &MQAdminExt, a: TopicRouteArgs) -> anyhow
         return Ok(Report::new(text, value));
     }
     let row = |text: &mut String, c: &str, b: &str, addrs: &str, r: &str, w: &str, p: &str| {
-        line!(text, "{:<45} {:<32} {:<50} {:<10} {:<11} {:<5}", c, b, addrs, r, w, p);
+        line!(
+            text,
+            "{:<45} {:<32} {:<50} {:<10} {:<11} {:<5}",
+            c,
+            b,
+            addrs,
+            r,
+            w,
+            p
+        );
     };
-    row(&mut text, "#ClusterName", "#BrokerName", "#BrokerAddrs", "#ReadQueue", "#WriteQueue", "#Perm");
+    row(
+        &mut text,
+        "#ClusterName",
+        "#BrokerName",
+        "#BrokerAddrs",
+        "#ReadQueue",
+        "#WriteQueue",
+        "#Perm",
+    );
     let (mut total_read, mut total_write) = (0, 0);
     for b in &route.broker_datas {
-        let Some(q) = route.queue_datas.iter().find(|q| q.broker_name == b.broker_name) else {
+        let Some(q) = route
+            .queue_datas
+            .iter()
+            .find(|q| q.broker_name == b.broker_name)
+        else {
             continue;
         };
         total_read += q.read_queue_nums;

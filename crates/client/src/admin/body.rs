@@ -203,7 +203,10 @@ mod tests {
         let text = br#"{"consumeTps":1.5,"offsetTable":{{"brokerName":"b","queueId":1,"topic":"T"}:{"brokerOffset":9,"consumerOffset":4,"lastTimestamp":0,"pullOffset":5}}}"#;
         let s: ConsumeStats = ferrocket_protocol::body::decode(text).unwrap();
         let w = s.offset_table[&MessageQueue::new("T", "b", 1)];
-        assert_eq!((w.broker_offset, w.consumer_offset, w.pull_offset), (9, 4, 5));
+        assert_eq!(
+            (w.broker_offset, w.consumer_offset, w.pull_offset),
+            (9, 4, 5)
+        );
         assert_eq!(s.consume_tps, 1.5);
     }
 

@@ -14,7 +14,10 @@ impl MQAdminExt {
     /// GET_BROKER_RUNTIME_INFO (28).
     pub async fn fetch_broker_runtime_stats(&self, addr: &str) -> Result<KvTable> {
         let resp = self
-            .call_broker(addr, RemotingCommand::request(request::GET_BROKER_RUNTIME_INFO))
+            .call_broker(
+                addr,
+                RemotingCommand::request(request::GET_BROKER_RUNTIME_INFO),
+            )
             .await?;
         Ok(decode(&resp.body)?)
     }
@@ -34,7 +37,8 @@ impl MQAdminExt {
         settings: &BTreeMap<String, String>,
     ) -> Result<()> {
         let text: String = settings.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
-        let req = RemotingCommand::request(request::UPDATE_BROKER_CONFIG).with_body(text.into_bytes());
+        let req =
+            RemotingCommand::request(request::UPDATE_BROKER_CONFIG).with_body(text.into_bytes());
         self.call_broker(addr, req).await?;
         Ok(())
     }

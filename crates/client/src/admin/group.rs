@@ -44,8 +44,8 @@ impl MQAdminExt {
     ) -> Result<ConsumeStats> {
         let mut merged = ConsumeStats::default();
         for addr in self.master_addrs(cluster).await? {
-            let mut req =
-                RemotingCommand::request(request::GET_CONSUME_STATS).with_ext("consumerGroup", group);
+            let mut req = RemotingCommand::request(request::GET_CONSUME_STATS)
+                .with_ext("consumerGroup", group);
             if let Some(t) = topic {
                 req = req.with_ext("topic", t);
             }

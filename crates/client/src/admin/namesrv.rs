@@ -13,7 +13,10 @@ impl MQAdminExt {
     /// GET_BROKER_CLUSTER_INFO (106).
     pub async fn examine_broker_cluster_info(&self) -> Result<ClusterInfo> {
         let resp = self
-            .call_namesrv(None, RemotingCommand::request(request::GET_BROKER_CLUSTER_INFO))
+            .call_namesrv(
+                None,
+                RemotingCommand::request(request::GET_BROKER_CLUSTER_INFO),
+            )
             .await?;
         Ok(decode(&resp.body)?)
     }
