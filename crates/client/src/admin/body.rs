@@ -6,6 +6,12 @@ use ferrocket_protocol::body::heartbeat::SubscriptionData;
 use ferrocket_protocol::body::queue::MessageQueue;
 use serde::{Deserialize, Serialize};
 
+/// Decodes a body written by fastjson, whose maps keyed by `MessageQueue` have bare object keys
+/// (`{{"brokerName":"b","queueId":0,"topic":"T"}:5}`); [`message_queue_map`] reads them.
+pub fn decode<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, serde_json::Error> {
+    ferrocket_protocol::body::decode(body)
+}
+
 /// Maps keyed by `MessageQueue`: JSON keys hold the queue object as text (fastjson's bare
 /// object keys are turned into such strings by the protocol crate's reader).
 pub mod message_queue_map {
@@ -201,7 +207,7 @@ mod tests {
     #[test]
     fn consume_stats_read_fastjson_bare_keys() {
         let text = br#"{"consumeTps":1.5,"offsetTable":{{"brokerName":"b","queueId":1,"topic":"T"}:{"brokerOffset":9,"consumerOffset":4,"lastTimestamp":0,"pullOffset":5}}}"#;
-        let s: ConsumeStats = ferrocket_protocol::body::decode(text).unwrap();
+        let s: ConsumeStats = decode(text).unwrap();
         let w = s.offset_table[&MessageQueue::new("T", "b", 1)];
         assert_eq!(
             (w.broker_offset, w.consumer_offset, w.pull_offset),
@@ -214,8 +220,7 @@ mod tests {
     fn reset_offset_body_round_trips() {
         let mut b = ResetOffsetBody::default();
         b.offset_table.insert(MessageQueue::new("T", "b", 0), 7);
-        let back: ResetOffsetBody =
-            ferrocket_protocol::body::decode(&ferrocket_protocol::body::encode(&b)).unwrap();
+        let back: ResetOffsetBody = decode(&ferrocket_protocol::body::encode(&b)).unwrap();
         assert_eq!(back, b);
     }
 }

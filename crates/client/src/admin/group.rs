@@ -1,6 +1,7 @@
 //! Consumer and producer group calls: subscription groups, consume progress, connections.
 
-use ferrocket_protocol::body::{decode, encode};
+use super::body::decode;
+use ferrocket_protocol::body::encode;
 use ferrocket_protocol::code::request;
 use ferrocket_protocol::RemotingCommand;
 

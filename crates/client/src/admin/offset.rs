@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use ferrocket_protocol::body::decode;
+use super::body::decode;
 use ferrocket_protocol::body::queue::MessageQueue;
 use ferrocket_protocol::code::request;
 use ferrocket_protocol::RemotingCommand;

@@ -1,6 +1,6 @@
 //! Topic calls on brokers: create/update, delete, statistics, consumers of a topic.
 
-use ferrocket_protocol::body::decode;
+use super::body::decode;
 use ferrocket_protocol::body::topic::TopicConfig;
 use ferrocket_protocol::code::request;
 use ferrocket_protocol::RemotingCommand;

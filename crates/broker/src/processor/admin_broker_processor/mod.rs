@@ -3,6 +3,7 @@
 //! REQUEST_CODE_NOT_SUPPORTED.
 
 mod connection_admin;
+mod fastjson_body;
 mod group_admin;
 mod lock_admin;
 mod offset_admin;

@@ -172,7 +172,7 @@ pub(super) fn get_topic_stats_info(
             },
         );
     }
-    ok_json(&request, &table)
+    super::fastjson_body::ok(&request, &table)
 }
 
 pub(super) fn get_consume_stats(
@@ -224,5 +224,5 @@ pub(super) fn get_consume_stats(
             );
         }
     }
-    ok_json(&request, &stats)
+    super::fastjson_body::ok(&request, &stats)
 }
