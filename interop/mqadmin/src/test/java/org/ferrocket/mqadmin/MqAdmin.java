@@ -21,9 +21,9 @@ final class MqAdmin {
             this.err = err;
         }
 
-        /** mqadmin reports a failed command by printing a SubCommandException's stack trace. */
+        /** mqadmin reports a failed command by printing the exception's stack trace. */
         boolean failed() {
-            return err.contains("command failed");
+            return err.contains("command failed") || err.contains("Exception");
         }
 
         @Override

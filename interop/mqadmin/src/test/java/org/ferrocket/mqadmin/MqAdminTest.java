@@ -21,12 +21,16 @@ import org.apache.rocketmq.client.consumer.listener.MessageListenerConcurrently;
 import org.apache.rocketmq.client.producer.DefaultMQProducer;
 import org.apache.rocketmq.client.producer.SendResult;
 import org.apache.rocketmq.client.producer.SendStatus;
+import org.apache.rocketmq.common.MQVersion;
 import org.apache.rocketmq.common.consumer.ConsumeFromWhere;
 import org.apache.rocketmq.common.message.Message;
 import org.junit.jupiter.api.Test;
 
 /** The official mqadmin against Ferrocket: what each command prints and what it changes. */
 class MqAdminTest {
+    /** True when the tools on the class path are the 4.9.x line. */
+    private static final boolean V4 = MQVersion.getVersionDesc(MQVersion.CURRENT_VERSION).startsWith("V4_");
+
     private static List<String> lines(String out) {
         return Arrays.stream(out.split("\\R")).map(String::trim).collect(Collectors.toList());
     }
@@ -91,17 +95,19 @@ class MqAdminTest {
             assertEquals(topic, field(out, "Topic:"), out);
             assertEquals("[key-1]", field(out, "Keys:"), out);
             assertEquals("[TagA]", field(out, "Tags:"), out);
+            assertEquals(queueId, field(out, "Queue ID:"), out);
+
+            out = admin.ok("queryMsgByOffset", "-t", topic, "-b", BROKER, "-i", queueId, "-o", "0");
+            assertEquals("[key-1]", field(out, "Keys:"), out);
             String offsetId = field(out, "OffsetID:");
 
-            out = admin.ok("queryMsgById", "-i", offsetId, "-t", topic);
+            // 4.9.x has no -t option on queryMsgById and exits on an unknown option
+            out = V4 ? admin.ok("queryMsgById", "-i", offsetId) : admin.ok("queryMsgById", "-i", offsetId, "-t", topic);
             assertEquals("[key-1]", field(out, "Keys:"), out);
             assertEquals(queueId, field(out, "Queue ID:"), out);
 
             out = admin.ok("queryMsgByKey", "-t", topic, "-k", "key-1");
             assertTrue(out.contains("#Message ID") && out.contains(msgId), out);
-
-            out = admin.ok("queryMsgByOffset", "-t", topic, "-b", BROKER, "-i", queueId, "-o", "0");
-            assertEquals(offsetId, field(out, "OffsetID:"), out);
 
             out = admin.ok("printMsg", "-t", topic);
             assertTrue(out.contains("BODY: hello mqadmin"), out);
@@ -175,10 +181,13 @@ class MqAdminTest {
                 String out = admin.ok("consumerConnection", "-g", group);
                 assertTrue(out.contains("#ClientId") && out.contains("#Version"), out);
                 assertTrue(out.contains(topic) && out.contains("MessageModel: CLUSTERING"), out);
+                // a 4.9.x producer introduces its group to a broker with its next heartbeat (every 30 s)
+                await("the producer's heartbeat", 90,
+                        () -> !admin.run("producerConnection", "-g", "MqAdminProducer", "-t", topic).failed());
                 out = admin.ok("producerConnection", "-g", "MqAdminProducer", "-t", topic);
                 assertTrue(out.startsWith("0001"), out);
                 await("committed offsets", 60,
-                        () -> admin.run("consumerProgress", "-g", group).out.contains("Consume Diff Total: 0"));
+                        () -> admin.run("consumerProgress", "-g", group).out.contains("Diff Total: 0"));
                 out = admin.ok("consumerProgress", "-g", group);
                 assertTrue(out.contains("#Broker Offset") && out.contains("#Consumer Offset") && out.contains("#Diff"), out);
 
@@ -198,10 +207,10 @@ class MqAdminTest {
                 producer.shutdown();
             }
             await("the backlog", 30,
-                    () -> admin.run("consumerProgress", "-g", group).out.contains("Consume Diff Total: 5"));
+                    () -> admin.run("consumerProgress", "-g", group).out.contains("Diff Total: 5"));
             admin.ok("skipAccumulatedMessage", "-g", group, "-t", topic);
             String out = admin.ok("consumerProgress", "-g", group);
-            assertTrue(out.contains("Consume Diff Total: 0"), out);
+            assertTrue(out.contains("Diff Total: 0"), out);
         }
     }
 }
