@@ -123,7 +123,7 @@ impl MQAdminExt {
 pub fn master_addrs_of(info: &ClusterInfo, cluster: Option<&str>) -> BTreeSet<String> {
     info.cluster_addr_table
         .iter()
-        .filter(|(name, _)| cluster.map_or(true, |c| c == name.as_str()))
+        .filter(|(name, _)| !matches!(cluster, Some(c) if c != name.as_str()))
         .flat_map(|(_, brokers)| brokers.iter())
         .filter_map(|b| info.broker_addr_table.get(b))
         .filter_map(|d| d.master_addr().map(str::to_string))
@@ -134,7 +134,7 @@ pub fn master_addrs_of(info: &ClusterInfo, cluster: Option<&str>) -> BTreeSet<St
 pub fn all_addrs_of(info: &ClusterInfo, cluster: Option<&str>) -> BTreeSet<String> {
     info.cluster_addr_table
         .iter()
-        .filter(|(name, _)| cluster.map_or(true, |c| c == name.as_str()))
+        .filter(|(name, _)| !matches!(cluster, Some(c) if c != name.as_str()))
         .flat_map(|(_, brokers)| brokers.iter())
         .filter_map(|b| info.broker_addr_table.get(b))
         .flat_map(|d| d.broker_addrs.values().cloned())

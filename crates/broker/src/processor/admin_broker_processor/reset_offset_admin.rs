@@ -15,7 +15,6 @@ use serde::{Serialize, Serializer};
 
 use super::error;
 use crate::broker_controller::BrokerController;
-use crate::processor::header_error;
 
 /// `ResetOffsetBody`: the offset of each queue, keyed by the queue (written as JSON text).
 struct ResetOffsetBody<'a>(&'a BTreeMap<MessageQueue, i64>);
@@ -49,21 +48,18 @@ struct ResetRequest {
     offset: Option<i64>,
 }
 
-fn parse(request: &RemotingCommand) -> Result<ResetRequest, RemotingCommand> {
+/// Reads the header; an error is the remark of the SYSTEM_ERROR reply.
+fn parse(request: &RemotingCommand) -> Result<ResetRequest, String> {
     let required = |k: &'static str| {
         request
             .ext_required(k)
             .map(str::to_string)
-            .map_err(|e| header_error(request, e))
+            .map_err(|e| e.to_string())
     };
     let number = |k: &str, v: &str| {
-        v.trim().parse::<i64>().map_err(|_| {
-            RemotingCommand::error_to(
-                request,
-                response::SYSTEM_ERROR,
-                format!("the request header field {k}={v} is not a number"),
-            )
-        })
+        v.trim()
+            .parse::<i64>()
+            .map_err(|_| format!("the request header field {k}={v} is not a number"))
     };
     let timestamp = number("timestamp", &required("timestamp")?)?;
     let queue_id = match request.ext("queueId") {
@@ -90,7 +86,7 @@ pub(super) fn invoke_broker_to_reset_offset(
 ) -> Option<RemotingCommand> {
     let r = match parse(&request) {
         Ok(r) => r,
-        Err(reply) => return Some(reply),
+        Err(remark) => return error(&request, response::SYSTEM_ERROR, remark),
     };
     let Some(topic_config) = broker.topic_config_manager().select_topic_config(&r.topic) else {
         return error(
@@ -214,13 +210,13 @@ mod tests {
             .with_ext("group", "g")
             .with_ext("timestamp", "-1")
             .with_ext("isForce", "true");
-        let r = parse(&cmd).ok().unwrap();
+        let r = parse(&cmd).unwrap();
         assert_eq!(
             (r.timestamp, r.is_force, r.queue_id, r.offset),
             (-1, true, -1, None)
         );
         let cmd = cmd.with_ext("queueId", "2").with_ext("offset", "7");
-        let r = parse(&cmd).ok().unwrap();
+        let r = parse(&cmd).unwrap();
         assert_eq!((r.queue_id, r.offset), (2, Some(7)));
         assert!(parse(&RemotingCommand::request(222).with_ext("topic", "T")).is_err());
     }
