@@ -4,9 +4,10 @@
 mod common;
 
 use std::path::Path;
+use std::process::Command;
 use std::time::Duration;
 
-use common::{ferrocket, free_port, free_port_block, run_to_exit, Running};
+use common::{ferrocket, free_port, free_port_block, Running};
 use ferrocket_client::{Message, Producer, ProducerConfig};
 use serde_json::Value;
 
@@ -59,12 +60,11 @@ impl Standalone {
         let mut all = vec!["admin"];
         all.extend_from_slice(args);
         all.extend_from_slice(&["-n", &self.namesrv]);
-        let (status, out, err) =
-            run_to_exit(ferrocket(&all, self.dir.path()), Duration::from_secs(60));
-        if !status.success() {
+        let (ok, out, err) = run_complete(ferrocket(&all, self.dir.path()));
+        if !ok {
             eprintln!("ferrocket {all:?} failed: {err}");
         }
-        (status.success(), out)
+        (ok, out)
     }
 
     /// Runs an admin command that must succeed; returns stdout.
@@ -83,8 +83,8 @@ impl Standalone {
     }
 
     fn run(&self, args: &[&str], dir: &Path) -> String {
-        let (status, out, err) = run_to_exit(ferrocket(args, dir), Duration::from_secs(60));
-        assert!(status.success(), "ferrocket {args:?}: {err}");
+        let (ok, out, err) = run_complete(ferrocket(args, dir));
+        assert!(ok, "ferrocket {args:?}: {err}");
         out
     }
 
@@ -92,6 +92,24 @@ impl Standalone {
         self.process.signal("TERM");
         assert!(self.process.wait_exit(Duration::from_secs(60)).success());
     }
+}
+
+/// Runs `cmd` to its end and returns success, the whole stdout and stderr (read to EOF, so
+/// nothing printed just before the exit is lost).
+fn run_complete(mut cmd: Command) -> (bool, String, String) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(cmd.output());
+    });
+    let out = rx
+        .recv_timeout(Duration::from_secs(120))
+        .expect("ferrocket did not exit within 120 s")
+        .expect("ferrocket could not be started");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
@@ -463,6 +481,20 @@ fn consumer_progress_connections_and_offset_resets() {
         "{connection}"
     );
     assert_eq!(connection["messageModel"], "CLUSTERING");
+    let all = s.ok(&["consumerProgress"]);
+    assert!(
+        all.starts_with("#Group") && all.contains("#Diff Total"),
+        "{all}"
+    );
+    let listed = s.json(&["consumerProgress"]);
+    let row = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["group"] == "ResetGroup")
+        .unwrap_or_else(|| panic!("{listed}"));
+    assert_eq!(row["count"], 1, "{listed}");
+    assert_eq!(row["model"], "CLUSTERING", "{listed}");
     let out = s.ok(&["consumerConnection", "-g", "ResetGroup"]);
     assert!(
         out.starts_with("#ClientId")

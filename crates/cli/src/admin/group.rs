@@ -182,9 +182,9 @@ pub(super) async fn delete_sub_group(
 /// `consumerProgress` options.
 #[derive(clap::Args)]
 pub struct ConsumerProgressArgs {
-    /// Consumer group name.
+    /// Consumer group name; without it every group is listed.
     #[arg(short = 'g', long = "groupName")]
-    group: String,
+    group: Option<String>,
     /// Only this topic.
     #[arg(short = 't', long = "topicName")]
     topic: Option<String>,
@@ -197,8 +197,11 @@ pub(super) async fn consumer_progress(
     admin: &MQAdminExt,
     a: ConsumerProgressArgs,
 ) -> anyhow::Result<Report> {
+    let Some(group) = a.group.as_deref().map(str::trim) else {
+        return all_groups_progress(admin, a.cluster.as_deref()).await;
+    };
     let stats = admin
-        .examine_consume_stats(a.cluster.as_deref(), a.group.trim(), a.topic.as_deref())
+        .examine_consume_stats(a.cluster.as_deref(), group, a.topic.as_deref())
         .await?;
     let mut text = String::new();
     line!(
@@ -255,13 +258,92 @@ pub(super) async fn consumer_progress(
     Ok(Report::new(
         text,
         json!({
-            "group": a.group.trim(),
+            "group": group,
             "queues": rows,
             "consumeTps": stats.consume_tps,
             "diffTotal": diff_total,
             "inflightTotal": inflight_total,
         }),
     ))
+}
+
+/// consumerProgress without -g: one line per group that has a retry topic.
+async fn all_groups_progress(admin: &MQAdminExt, cluster: Option<&str>) -> anyhow::Result<Report> {
+    let mut text = String::new();
+    line!(
+        text,
+        "{:<64}  {:<6}  {:<24} {:<5}  {:<14}  {:<7}  {}",
+        "#Group",
+        "#Count",
+        "#Version",
+        "#Type",
+        "#Model",
+        "#TPS",
+        "#Diff Total"
+    );
+    let mut rows = Vec::new();
+    for topic in admin.fetch_all_topic_list().await?.topic_list {
+        let Some(group) = topic.strip_prefix("%RETRY%") else {
+            continue;
+        };
+        let (tps, diff) = match admin.examine_consume_stats(cluster, group, None).await {
+            Ok(s) => (
+                s.consume_tps as i64,
+                s.offset_table
+                    .values()
+                    .map(|o| o.broker_offset - o.consumer_offset)
+                    .sum::<i64>(),
+            ),
+            Err(_) => (0, 0),
+        };
+        let cc = admin
+            .examine_consumer_connection_info(group, None)
+            .await
+            .ok();
+        let count = cc.as_ref().map_or(0, |c| c.connection_set.len());
+        let (version, kind, model) = match &cc {
+            Some(c) if count > 0 => {
+                let min = c
+                    .connection_set
+                    .iter()
+                    .map(|x| x.version)
+                    .min()
+                    .unwrap_or(0);
+                let push = c.consume_type.as_str() == Some("CONSUME_PASSIVELY");
+                (
+                    version_desc(min).to_string(),
+                    if push { "PUSH" } else { "PULL" }.to_string(),
+                    if push {
+                        c.message_model.as_str().unwrap_or_default().to_string()
+                    } else {
+                        String::new()
+                    },
+                )
+            }
+            _ => ("OFFLINE".to_string(), String::new(), String::new()),
+        };
+        line!(
+            text,
+            "{:<64}  {:<6}  {:<24} {:<5}  {:<14}  {:<7}  {}",
+            front(group, 64),
+            count,
+            version,
+            kind,
+            model,
+            tps,
+            diff
+        );
+        rows.push(json!({
+            "group": group,
+            "count": count,
+            "version": version,
+            "type": kind,
+            "model": model,
+            "tps": tps,
+            "diffTotal": diff,
+        }));
+    }
+    Ok(Report::new(text, json!(rows)))
 }
 
 /// `consumerConnection` options.
