@@ -309,24 +309,35 @@ fn topics_messages_groups_and_write_permission() {
         "{out}"
     );
 
-    let out = s.ok(&["wipeWritePerm", "-b", BROKER]);
+    // A broker registration carrying changed topic configs rewrites the routes, as in RocketMQ, and
+    // may land between the wipe and the send: then the route shows write permission again and the
+    // wipe is repeated.
+    let mut refused = false;
+    for _ in 0..3 {
+        let out = s.ok(&["wipeWritePerm", "-b", BROKER]);
+        assert!(
+            out.contains(&format!(
+                "wipe write perm of broker[{BROKER}] in name server[{}] OK",
+                s.namesrv
+            )),
+            "{out}"
+        );
+        let (sent, out) = s.admin(&["sendMessage", "-t", "AdminTopic", "-p", "refused"]);
+        if !sent {
+            assert!(out.contains("Failed"), "{out}");
+            refused = true;
+            break;
+        }
+        let route = s.json(&["topicRoute", "-t", "AdminTopic"]);
+        assert_eq!(
+            route["queueDatas"][0]["perm"].as_i64().unwrap() & 2,
+            2,
+            "a send succeeded while the route had no write permission\n{route}"
+        );
+    }
     assert!(
-        out.contains(&format!(
-            "wipe write perm of broker[{BROKER}] in name server[{}] OK",
-            s.namesrv
-        )),
-        "{out}"
-    );
-    let route = s.json(&["topicRoute", "-t", "AdminTopic"]);
-    assert_eq!(
-        route["queueDatas"][0]["perm"].as_i64().unwrap() & 2,
-        0,
-        "{route}"
-    );
-    let (sent, out) = s.admin(&["sendMessage", "-t", "AdminTopic", "-p", "refused"]);
-    assert!(
-        !sent && out.contains("Failed"),
-        "a send to a broker without write permission must fail\n{out}"
+        refused,
+        "a broker without write permission takes no message"
     );
     let out = s.ok(&["addWritePerm", "-b", BROKER]);
     assert!(
