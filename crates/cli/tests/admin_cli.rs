@@ -506,6 +506,19 @@ fn consumer_progress_connections_and_offset_resets() {
         .unwrap_or_else(|| panic!("{listed}"));
     assert_eq!(row["count"], 1, "{listed}");
     assert_eq!(row["model"], "CLUSTERING", "{listed}");
+    let by_cluster = s.json(&["topicList", "-c"]);
+    let reset_topic = by_cluster
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["topic"] == "ResetTopic")
+        .unwrap_or_else(|| panic!("{by_cluster}"));
+    assert_eq!(reset_topic["clusterName"], CLUSTER);
+    assert!(reset_topic["consumerGroups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|g| g == "ResetGroup"));
     let out = s.ok(&["consumerConnection", "-g", "ResetGroup"]);
     assert!(
         out.starts_with("#ClientId")

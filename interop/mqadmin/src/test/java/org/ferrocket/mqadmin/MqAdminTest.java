@@ -200,6 +200,11 @@ class MqAdminTest {
                         () -> admin.run("consumerProgress", "-g", group).out.contains("Diff Total: 0"));
                 out = admin.ok("consumerProgress", "-g", group);
                 assertTrue(out.contains("#Broker Offset") && out.contains("#Consumer Offset") && out.contains("#Diff"), out);
+                out = admin.ok("consumerProgress");
+                assertTrue(out.contains("#Group") && out.contains("#Diff Total") && out.contains(group), out);
+                out = admin.ok("topicList", "-c");
+                assertTrue(out.contains("#Consumer Group"), out);
+                assertTrue(lines(out).stream().anyMatch(l -> l.startsWith(CLUSTER) && l.contains(topic) && l.contains(group)), out);
 
                 out = admin.ok("resetOffsetByTime", "-g", group, "-t", topic, "-s", Long.toString(before));
                 assertTrue(out.contains("#brokerName") && out.contains("#offset"), out);
