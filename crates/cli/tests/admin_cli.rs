@@ -577,5 +577,31 @@ fn consumer_progress_connections_and_offset_resets() {
     rt.block_on(producer.shutdown());
     member.signal("TERM");
     member.wait_exit(Duration::from_secs(60));
+
+    // one queue, to a given offset, with no member online
+    let out = s.ok(&[
+        "resetOffsetByTime",
+        "-g",
+        "ResetGroup",
+        "-t",
+        "ResetTopic",
+        "-s",
+        "now",
+        "-b",
+        &s.broker_addr,
+        "-q",
+        "1",
+        "-o",
+        "2",
+    ]);
+    assert!(out.contains("reset consumer offset to 2"), "{out}");
+    let progress = s.json(&["consumerProgress", "-g", "ResetGroup", "-t", "ResetTopic"]);
+    let queue1 = progress["queues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["topic"] == "ResetTopic" && q["queueId"] == 1)
+        .unwrap_or_else(|| panic!("{progress}"));
+    assert_eq!(queue1["consumerOffset"], 2, "{progress}");
     s.stop();
 }

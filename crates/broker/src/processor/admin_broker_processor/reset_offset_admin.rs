@@ -1,5 +1,6 @@
 //! INVOKE_BROKER_TO_RESET_OFFSET (222): moves a consumer group to the first message stored at
-//! or after a time (`Broker2Client.resetOffset`). The new offsets are committed here, so members
+//! or after a time (`Broker2Client.resetOffset`), or one queue to a given offset (5.x
+//! `queueId`/`offset` fields). The new offsets are committed here, so members
 //! that join later start from them, and pushed to every online member with
 //! RESET_CONSUMER_CLIENT_OFFSET (220), which makes the official clients drop what they have
 //! pulled and continue from the new offsets.
@@ -125,7 +126,7 @@ pub(super) fn invoke_broker_to_reset_offset(
         let target = match r.offset {
             Some(o) if r.queue_id >= 0 && o != -1 => {
                 let min = store.get_min_offset_in_queue(&r.topic, queue_id).max(0);
-                if o < min || o > max {
+                if o < min || o > max + 1 {
                     return error(
                         &request,
                         response::SYSTEM_ERROR,
@@ -146,7 +147,9 @@ pub(super) fn invoke_broker_to_reset_offset(
         };
         table.insert(MessageQueue::new(&r.topic, broker_name, queue_id), offset);
     }
-    if channels.is_empty() {
+    // a reset of every queue needs members to tell (`Broker2Client.resetOffset`); a reset of one
+    // queue (5.x `resetOffsetByQueueId`) is applied on the broker whether or not any is online
+    if channels.is_empty() && r.queue_id < 0 {
         return error(
             &request,
             response::CONSUMER_NOT_ONLINE,
