@@ -32,6 +32,9 @@ cargo test --workspace -- --test-threads="${RUST_TEST_THREADS:-4}"
 step "interop/java: official rocketmq-client 4.9.x and 5.x"
 bash interop/java/run.sh
 
+step "interop/mqadmin: official mqadmin (rocketmq-tools 4.9.x and 5.x)"
+bash interop/mqadmin/run.sh
+
 step "interop/go: official rocketmq-client-go/v2"
 (cd interop/go && go test -count=1 ./...)
 

@@ -183,7 +183,8 @@ async fn connections_consume_stats_and_queue_locks() {
     )
     .await;
     assert_eq!(r.code, response::SUCCESS);
-    let stats: ferrocket_broker::body::ConsumeStats = serde_json::from_slice(&r.body).unwrap();
+    let stats: ferrocket_broker::body::ConsumeStats =
+        ferrocket_protocol::body::decode(&r.body).unwrap();
     let q0 = stats
         .offset_table
         .iter()

@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand};
 
+mod admin;
 mod advertise;
 mod bench;
 mod broker;
@@ -43,6 +44,8 @@ enum Command {
     Consume(consume::ConsumeArgs),
     /// Measure produce or consume throughput and latency.
     Bench(bench::BenchArgs),
+    /// Operate a cluster with mqadmin's commands (clusterList, updateTopic, ...).
+    Admin(admin::AdminArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -59,6 +62,7 @@ fn main() -> anyhow::Result<()> {
             Command::Produce(a) => produce::run(a).await,
             Command::Consume(a) => consume::run(a).await,
             Command::Bench(a) => bench::run(a).await,
+            Command::Admin(a) => admin::run(a).await,
         }
     })
 }

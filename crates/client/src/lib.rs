@@ -2,6 +2,7 @@
 //! (clustering, rebalance, long polling) and a lite `PullConsumer`, sharing a
 //! `ClientInstance` (routes, heartbeats) and `MQClientApi` (one function per remote call).
 
+pub mod admin;
 pub mod api;
 pub mod config;
 pub mod consumer;

@@ -3,7 +3,9 @@
 use serde::de::DeserializeOwned;
 use std::borrow::Cow;
 
-/// Rewrites fastjson's bare object keys (`{0:"addr"}`) as quoted keys (`{"0":"addr"}`).
+/// Rewrites fastjson's bare object keys (`{0:"addr"}`) as quoted keys (`{"0":"addr"}`), and keys
+/// that are whole objects (maps keyed by `MessageQueue`: `{{"topic":"T",...}:5}`) as strings
+/// holding the object's text.
 ///
 /// Text that is already standard JSON is returned borrowed, untouched.
 pub fn normalize(input: &[u8]) -> Cow<'_, [u8]> {
@@ -25,6 +27,17 @@ fn rewrite(input: &[u8]) -> Option<Vec<u8>> {
         match c {
             b'"' => {
                 i = string_end(input, i);
+                expect_key = false;
+                continue;
+            }
+            b'{' if expect_key => {
+                let end = object_end(input, i);
+                let key = String::from_utf8_lossy(&input[i..end]);
+                let o = out.get_or_insert_with(|| Vec::with_capacity(input.len() + 64));
+                o.extend_from_slice(&input[copied..i]);
+                o.extend_from_slice(serde_json::to_string(&key).unwrap_or_default().as_bytes());
+                copied = end;
+                i = end;
                 expect_key = false;
                 continue;
             }
@@ -78,6 +91,30 @@ fn string_end(input: &[u8], start: usize) -> usize {
     input.len()
 }
 
+/// Index one past the `}` closing the object starting at `start`.
+fn object_end(input: &[u8], start: usize) -> usize {
+    let mut depth = 0usize;
+    let mut i = start;
+    while i < input.len() {
+        match input[i] {
+            b'"' => {
+                i = string_end(input, i);
+                continue;
+            }
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return i + 1;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    input.len()
+}
+
 /// Deserializes JSON that may have been written by fastjson.
 pub fn from_slice<T: DeserializeOwned>(input: &[u8]) -> Result<T, serde_json::Error> {
     serde_json::from_slice(&normalize(input))
@@ -93,6 +130,19 @@ mod tests {
         let v: HashMap<String, HashMap<String, String>> =
             from_slice(br#"{"brokerAddrs":{0:"127.0.0.1:10911",1:"127.0.0.1:10921"}}"#).unwrap();
         assert_eq!(v["brokerAddrs"]["1"], "127.0.0.1:10921");
+    }
+
+    #[test]
+    fn quotes_bare_object_keys() {
+        let v: HashMap<String, HashMap<String, i64>> = from_slice(
+            br#"{"offsetTable":{{"brokerName":"b","queueId":0,"topic":"T"}:5,{"brokerName":"b","queueId":1,"topic":"T"}:7}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            v["offsetTable"][r#"{"brokerName":"b","queueId":1,"topic":"T"}"#],
+            7
+        );
+        assert_eq!(v["offsetTable"].len(), 2);
     }
 
     #[test]

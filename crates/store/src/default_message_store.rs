@@ -40,8 +40,8 @@ use crate::flush::DiskFlusher;
 use crate::group_commit::{
     Arrival, FlushDiskWatcher, GroupCommitQueue, GroupCommitRequest, ServiceSignal,
 };
-use crate::latency_histogram::LatencyHistogram;
 use crate::index::{self, IndexService, QueryMessageResult};
+use crate::latency_histogram::LatencyHistogram;
 use crate::message_filter::MessageFilter;
 use crate::message_inner::MessageExtBrokerInner;
 use crate::recovery;

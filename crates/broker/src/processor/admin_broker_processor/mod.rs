@@ -3,9 +3,11 @@
 //! REQUEST_CODE_NOT_SUPPORTED.
 
 mod connection_admin;
+mod fastjson_body;
 mod group_admin;
 mod lock_admin;
 mod offset_admin;
+mod reset_offset_admin;
 mod stats_admin;
 mod topic_admin;
 
@@ -54,6 +56,9 @@ pub async fn process(
         rq::GET_MIN_OFFSET => offset_admin::get_min_offset(broker, request),
         rq::SEARCH_OFFSET_BY_TIMESTAMP => offset_admin::search_offset_by_timestamp(broker, request),
         rq::GET_EARLIEST_MSG_STORETIME => offset_admin::get_earliest_msg_storetime(broker, request),
+        rq::INVOKE_BROKER_TO_RESET_OFFSET => {
+            reset_offset_admin::invoke_broker_to_reset_offset(broker, request)
+        }
         rq::LOCK_BATCH_MQ => lock_admin::lock_batch_mq(broker, request),
         rq::UNLOCK_BATCH_MQ => lock_admin::unlock_batch_mq(broker, request),
         _ => Some(unsupported_request(&request)),

@@ -50,6 +50,8 @@ pub(super) fn get_broker_runtime_info(
     );
     put("putTps", stats.put_tps());
     put("getTransferredTps", stats.get_transferred_tps());
+    // 4.9.x brokers spelled the key this way, and 4.9.x mqadmin reads only this spelling
+    put("getTransferedTps", stats.get_transferred_tps());
     put("msgPutTotalTodayNow", stats.put_total().to_string());
     put("msgGetTotalTodayNow", stats.get_total().to_string());
     for k in [
@@ -172,7 +174,7 @@ pub(super) fn get_topic_stats_info(
             },
         );
     }
-    ok_json(&request, &table)
+    super::fastjson_body::ok(&request, &table)
 }
 
 pub(super) fn get_consume_stats(
@@ -224,5 +226,5 @@ pub(super) fn get_consume_stats(
             );
         }
     }
-    ok_json(&request, &stats)
+    super::fastjson_body::ok(&request, &stats)
 }

@@ -1,0 +1,238 @@
+//! clusterList, brokerStatus, getBrokerConfig, updateBrokerConfig.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use ferrocket_client::admin::{master_addrs_of, MQAdminExt};
+use serde_json::json;
+
+use super::output::{front, line, Report};
+
+/// The brokers a command addresses: `-b` one broker, or `-c` every master of a cluster.
+pub(super) async fn targets(
+    admin: &MQAdminExt,
+    broker: Option<&str>,
+    cluster: Option<&str>,
+) -> anyhow::Result<Vec<String>> {
+    match (broker, cluster) {
+        (Some(b), _) => Ok(vec![b.trim().to_string()]),
+        (None, Some(c)) => {
+            let info = admin.examine_broker_cluster_info().await?;
+            if !info.cluster_addr_table.contains_key(c.trim()) {
+                anyhow::bail!("cluster [{}] not found in the name server", c.trim());
+            }
+            Ok(master_addrs_of(&info, Some(c.trim())).into_iter().collect())
+        }
+        (None, None) => anyhow::bail!("one of -b (brokerAddr) or -c (clusterName) is required"),
+    }
+}
+
+/// `clusterList` options.
+#[derive(clap::Args)]
+pub struct ClusterListArgs {
+    /// Only this cluster.
+    #[arg(short = 'c', long = "clusterName")]
+    cluster: Option<String>,
+}
+
+pub(super) async fn cluster_list(admin: &MQAdminExt, a: ClusterListArgs) -> anyhow::Result<Report> {
+    let info = admin.examine_broker_cluster_info().await?;
+    let mut text = String::new();
+    line!(
+        text,
+        "{:<22}  {:<22}  {:<4}  {:<22} {:<16}  {:>16}  {:>30}  {:<22}  {:<11}  {:<12}  {:<8}  {:<10}",
+        "#Cluster Name",
+        "#Broker Name",
+        "#BID",
+        "#Addr",
+        "#Version",
+        "#InTPS(LOAD)",
+        "#OutTPS(LOAD)",
+        "#Timer(Progress)",
+        "#PCWait(ms)",
+        "#Hour",
+        "#SPACE",
+        "#ACTIVATED"
+    );
+    let mut rows = Vec::new();
+    for (cluster, brokers) in &info.cluster_addr_table {
+        if a.cluster.as_deref().is_some_and(|c| c != cluster) {
+            continue;
+        }
+        for broker_name in brokers {
+            let Some(data) = info.broker_addr_table.get(broker_name) else {
+                continue;
+            };
+            for (id, addr) in &data.broker_addrs {
+                let kv = admin
+                    .fetch_broker_runtime_stats(addr)
+                    .await
+                    .map(|t| t.table)
+                    .unwrap_or_default();
+                let get = |k: &str| kv.get(k).cloned().unwrap_or_default();
+                let first_num = |k: &str| {
+                    get(k)
+                        .split(' ')
+                        .next()
+                        .and_then(|v| v.parse::<f64>().ok())
+                        .unwrap_or(0.0)
+                };
+                let (tps_in, tps_out) = (first_num("putTps"), first_num("getTransferredTps"));
+                let active = get("brokerActive") == "true";
+                let version = get("brokerVersionDesc");
+                let hour = kv
+                    .get("earliestMessageTimeStamp")
+                    .and_then(|v| v.parse::<i64>().ok())
+                    .map(|t| (super::output::now_millis() - t) as f64 / 3_600_000.0)
+                    .unwrap_or(0.0);
+                let space = kv
+                    .get("commitLogDiskRatio")
+                    .and_then(|v| v.parse::<f64>().ok())
+                    .unwrap_or(0.0);
+                let or_n = |k: &str| kv.get(k).cloned().unwrap_or_else(|| "N".into());
+                line!(
+                    text,
+                    "{:<22}  {:<22}  {:<4}  {:<22} {:<16}  {:>16}  {:>30}  {:<22}  {:>11}  {:<12}  {:<8}  {:>10}",
+                    cluster,
+                    broker_name,
+                    id,
+                    addr,
+                    version,
+                    format!(
+                        "{:9.2}({},{}ms)",
+                        tps_in,
+                        get("sendThreadPoolQueueSize"),
+                        get("sendThreadPoolQueueHeadWaitTimeMills")
+                    ),
+                    format!(
+                        "{:9.2}({},{}ms|{},{}ms)",
+                        tps_out,
+                        get("pullThreadPoolQueueSize"),
+                        get("pullThreadPoolQueueHeadWaitTimeMills"),
+                        or_n("ackThreadPoolQueueSize"),
+                        or_n("ackThreadPoolQueueHeadWaitTimeMills")
+                    ),
+                    "0-0(0.0w, 0.0, 0.0)",
+                    get("pageCacheLockTimeMills"),
+                    format!("{hour:.2}"),
+                    format!("{space:.4}"),
+                    active
+                );
+                rows.push(json!({
+                    "clusterName": cluster,
+                    "brokerName": broker_name,
+                    "brokerId": id,
+                    "addr": addr,
+                    "version": version,
+                    "inTps": tps_in,
+                    "outTps": tps_out,
+                    "activated": active,
+                }));
+            }
+        }
+    }
+    Ok(Report::new(text, json!(rows)))
+}
+
+/// `brokerStatus` options.
+#[derive(clap::Args)]
+pub struct BrokerStatusArgs {
+    /// Broker address.
+    #[arg(short = 'b', long = "brokerAddr")]
+    broker: Option<String>,
+    /// Every master of this cluster.
+    #[arg(short = 'c', long = "clusterName")]
+    cluster: Option<String>,
+}
+
+pub(super) async fn broker_status(
+    admin: &MQAdminExt,
+    a: BrokerStatusArgs,
+) -> anyhow::Result<Report> {
+    let addrs = targets(admin, a.broker.as_deref(), a.cluster.as_deref()).await?;
+    let mut text = String::new();
+    let mut out = BTreeMap::new();
+    for addr in addrs {
+        let table = admin.fetch_broker_runtime_stats(&addr).await?.table;
+        for (k, v) in &table {
+            if a.cluster.is_some() && a.broker.is_none() {
+                line!(text, "{:<24} {:<32}: {}", addr, k, v);
+            } else {
+                line!(text, "{:<32}: {}", k, v);
+            }
+        }
+        out.insert(addr, table);
+    }
+    Ok(Report::new(text, json!(out)))
+}
+
+/// `getBrokerConfig` options.
+#[derive(clap::Args)]
+pub struct GetBrokerConfigArgs {
+    /// Broker address.
+    #[arg(short = 'b', long = "brokerAddr")]
+    broker: Option<String>,
+    /// Every master of this cluster.
+    #[arg(short = 'c', long = "clusterName")]
+    cluster: Option<String>,
+}
+
+pub(super) async fn get_broker_config(
+    admin: &MQAdminExt,
+    a: GetBrokerConfigArgs,
+) -> anyhow::Result<Report> {
+    let addrs = targets(admin, a.broker.as_deref(), a.cluster.as_deref()).await?;
+    let mut text = String::new();
+    let mut out = BTreeMap::new();
+    for addr in addrs {
+        let config = admin.get_broker_config(&addr).await?;
+        if a.cluster.is_some() && a.broker.is_none() {
+            line!(text, "============Master: {addr}============");
+        } else {
+            line!(text, "============{addr}============");
+        }
+        if config.is_empty() {
+            line!(text, "Broker[{addr}] has no config property!");
+        }
+        for (k, v) in &config {
+            line!(text, "{:<50}=  {}", front(k, 50), v);
+        }
+        line!(text, "");
+        out.insert(addr, config);
+    }
+    Ok(Report::new(text, json!(out)))
+}
+
+/// `updateBrokerConfig` options.
+#[derive(clap::Args)]
+pub struct UpdateBrokerConfigArgs {
+    /// Broker address.
+    #[arg(short = 'b', long = "brokerAddr")]
+    broker: Option<String>,
+    /// Every master of this cluster.
+    #[arg(short = 'c', long = "clusterName")]
+    cluster: Option<String>,
+    /// Setting name.
+    #[arg(short = 'k', long = "key")]
+    key: String,
+    /// New value.
+    #[arg(short = 'v', long = "value")]
+    value: String,
+}
+
+pub(super) async fn update_broker_config(
+    admin: &MQAdminExt,
+    a: UpdateBrokerConfigArgs,
+) -> anyhow::Result<Report> {
+    let addrs = targets(admin, a.broker.as_deref(), a.cluster.as_deref()).await?;
+    let settings = BTreeMap::from([(a.key.trim().to_string(), a.value.trim().to_string())]);
+    let mut text = String::new();
+    for addr in &addrs {
+        admin.update_broker_config(addr, &settings).await?;
+        line!(text, "update broker config success, {addr}");
+    }
+    Ok(Report::new(
+        text,
+        json!({"updated": addrs, "key": a.key.trim(), "value": a.value.trim()}),
+    ))
+}
