@@ -272,9 +272,17 @@ fn console_api_and_metrics_follow_the_broker() {
         &json!({"group": group, "commitLogOffset": letter_offset, "target": "topic"}),
     );
     assert_eq!(resent["topic"], topic, "{resent}");
-    let again = get_json(&format!(
-        "{url}/api/messages/by-key?topic={topic}&key=order-3"
-    ));
+    // the key index follows the commit log in the background, as in RocketMQ: wait for it
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let again = loop {
+        let again = get_json(&format!(
+            "{url}/api/messages/by-key?topic={topic}&key=order-3"
+        ));
+        if again["total"] == 2 || std::time::Instant::now() > deadline {
+            break again;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
     assert_eq!(again["total"], 2, "{again}");
     let copy = get_json(&format!(
         "{url}/api/message?id={}",
