@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 
 missing=()
-for tool in cargo java mvn go; do
+for tool in cargo rustup java mvn go; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -26,6 +26,9 @@ cargo build --workspace --all-targets
 
 step "cargo test --workspace"
 cargo test --workspace -- --test-threads="${RUST_TEST_THREADS:-4}"
+
+step "fuzz: every decoder for a bounded time (scripts/fuzz.sh; nightly + cargo-fuzz)"
+CARGO_TARGET_DIR="$target_dir/fuzz" FUZZ_SECONDS="${FUZZ_SECONDS:-20}" bash scripts/fuzz.sh
 
 step "interop/java: official rocketmq-client 4.9.x and 5.x"
 bash interop/java/run.sh
