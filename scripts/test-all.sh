@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: the Rust workspace (unit, property and end-to-end tests against the real
 # binary), then the interop suites that drive the official Java (4.9.x and 5.x) and Go clients
-# against `ferrocket standalone`. Needs cargo, java 17+, mvn and go; a missing tool is a failure.
+# against `ferrocket standalone`. Needs cargo, rustup, java 17+, mvn and go; a missing tool is a failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -32,6 +32,9 @@ CARGO_TARGET_DIR="$target_dir/fuzz" FUZZ_SECONDS="${FUZZ_SECONDS:-20}" bash scri
 
 step "interop/java: official rocketmq-client 4.9.x and 5.x"
 bash interop/java/run.sh
+
+step "interop/apache-store: a store written by the Apache RocketMQ broker (4.9.x, 5.x) served by ferrocket"
+bash interop/apache-store/run.sh
 
 step "interop/go: official rocketmq-client-go/v2"
 (cd interop/go && go test -count=1 ./...)
