@@ -147,6 +147,9 @@ impl CommitLog {
     }
 
     /// The whole record starting at `offset` (None for a BLANK or anything unreadable).
+    ///
+    /// The offset comes from a client (a message id, a transaction or send-back header), so
+    /// it may point anywhere: only a well-formed record that says it lives at `offset` counts.
     pub fn look_message_by_offset(&self, offset: i64) -> Option<Bytes> {
         let file = self.queue.find_mapped_file_by_offset(offset)?;
         let pos = (offset - file.file_from_offset()) as usize;
@@ -154,7 +157,9 @@ impl CommitLog {
         if magic == BLANK_MAGIC || size <= 0 {
             return None;
         }
-        file.slice(pos, size as usize)
+        let record = file.slice(pos, size as usize)?;
+        let view = parse_record(&record).ok()?;
+        (view.physical_offset == offset).then_some(record)
     }
 
     /// STORETIMESTAMP of the record at `offset` (-1 if unreadable).

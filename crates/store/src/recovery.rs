@@ -247,5 +247,12 @@ mod tests {
         assert_eq!(store.get_max_offset_in_queue("Migrated", 0), 2);
         let got = store.get_message("g", "Migrated", 0, 0, 10, 1 << 20, None);
         assert_eq!(got.messages.len(), 2);
+        assert!(store.look_message_by_offset(0).is_some());
+        for inside in [1, 4, 8, 20] {
+            assert!(
+                store.look_message_by_offset(inside).is_none(),
+                "an offset inside a record is no record"
+            );
+        }
     }
 }
