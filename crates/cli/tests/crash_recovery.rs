@@ -209,6 +209,13 @@ fn last_record(store: &Path) -> Option<Located> {
             if magic == BLANK_MAGIC || size <= 0 || pos + size as usize > data.len() {
                 break;
             }
+            // the kill itself may have torn the newest record: stop at the first incomplete one
+            let complete = parse_record(&data[pos..]).is_ok_and(|v| {
+                v.physical_offset == file_from + pos as i64 && crc32(v.body) == v.body_crc
+            });
+            if !complete {
+                return last;
+            }
             last = Some(Located {
                 path: path.clone(),
                 file_from,
