@@ -16,6 +16,9 @@
 //! tears the second half of the last record itself; that one message, and only that one, may
 //! then be missing.
 //!
+//! After the second kill the test also deletes every consume queue and the checkpoint, so the
+//! next start has to rebuild all queues from the whole commit log.
+//!
 //! `CRASH_SEED=<n>` replays a run (kill moments and message sizes derive from it).
 
 mod common;
@@ -469,6 +472,12 @@ fn crash_cycles(flush: &str) {
         let (appended, torn_id) = tear_tail(&store, tear_last);
         tore = appended;
         torn.extend(torn_id);
+        if cycle == 2 {
+            // lose every consume queue and the checkpoint: the next start must rebuild the
+            // queues from the whole commit log, at the same queue offsets
+            std::fs::remove_dir_all(store.join("consumequeue")).unwrap();
+            std::fs::remove_file(store.join("checkpoint")).unwrap();
+        }
         rt.block_on(async {
             let (producer, tasks) = tasks;
             for t in tasks {
