@@ -42,7 +42,7 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(buf.get(0), Some(u));
         }
     }
-    assert!(cq.get(max).map_or(true, |u| !u.is_valid()) || max == min);
+    assert!(cq.get(max).is_none_or(|u| !u.is_valid()) || max == min);
 
     // the commit log ends somewhere: entries past it go, the rest stays
     let cut = i64::from(flags & 0x0e) * 64;
