@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Runs every test: the Rust workspace (unit, property and end-to-end tests against the real
 # binary), then the interop suites that drive the official Java (4.9.x and 5.x) and Go clients
-# against `ferrocket standalone`, and the web console in headless Chromium. Needs cargo, java 17+,
-# mvn, go and node 20+ (interop/console/run.sh installs Debian's chromium when it is missing); a
-# missing tool is a failure.
+# against `ferrocket standalone`, the web console in headless Chromium, and bounded fuzzing. Needs
+# cargo, rustup, java 17+, mvn, go and node 20+ (interop/console/run.sh installs Debian's chromium when
+# it is missing); a missing tool is a failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
 missing=()
-for tool in cargo java mvn go node npm; do
+for tool in cargo rustup java mvn go node npm; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -29,11 +29,17 @@ cargo build --workspace --all-targets
 step "cargo test --workspace"
 cargo test --workspace -- --test-threads="${RUST_TEST_THREADS:-4}"
 
+step "fuzz: every decoder for a bounded time (scripts/fuzz.sh; nightly + cargo-fuzz)"
+CARGO_TARGET_DIR="$target_dir/fuzz" FUZZ_SECONDS="${FUZZ_SECONDS:-20}" bash scripts/fuzz.sh
+
 step "interop/java: official rocketmq-client 4.9.x and 5.x"
 bash interop/java/run.sh
 
 step "interop/mqadmin: official mqadmin (rocketmq-tools 4.9.x and 5.x)"
 bash interop/mqadmin/run.sh
+
+step "interop/apache-store: a store written by the Apache RocketMQ broker (4.9.x, 5.x) served by ferrocket"
+bash interop/apache-store/run.sh
 
 step "interop/go: official rocketmq-client-go/v2"
 (cd interop/go && go test -count=1 ./...)

@@ -497,7 +497,8 @@ fn decode_binary_header(mut h: Bytes) -> Result<RemotingCommand, ProtocolError> 
             return Err(ProtocolError::Binary("negative value length"));
         }
         let v = take_str(&mut ext, vlen as usize)?;
-        ext_fields.0.push((k, v));
+        // a repeated key keeps its last value, as Java's HashMap does
+        ext_fields.insert(k, v);
     }
     Ok(RemotingCommand {
         code,
@@ -583,6 +584,36 @@ mod tests {
         let c = RemotingCommand::decode(f.freeze()).unwrap();
         assert_eq!(c.language, LanguageCode::RUST);
         assert!(c.ext_fields.is_empty());
+    }
+
+    #[test]
+    fn a_repeated_binary_header_key_keeps_its_last_value() {
+        let mut h = BytesMut::new();
+        h.put_i16(10);
+        h.put_u8(0);
+        h.put_i16(479);
+        h.put_i32(1);
+        h.put_i32(0);
+        h.put_i32(0);
+        let ext = [("topic", "A"), ("topic", "B")];
+        h.put_i32(
+            ext.iter()
+                .map(|(k, v)| 6 + k.len() + v.len())
+                .sum::<usize>() as i32,
+        );
+        for (k, v) in ext {
+            h.put_i16(k.len() as i16);
+            h.extend_from_slice(k.as_bytes());
+            h.put_i32(v.len() as i32);
+            h.extend_from_slice(v.as_bytes());
+        }
+        let mut frame = BytesMut::new();
+        frame.put_u32((1 << 24) | h.len() as u32);
+        frame.extend_from_slice(&h);
+        let cmd = RemotingCommand::decode(frame.freeze()).unwrap();
+        assert_eq!(cmd.ext_fields.len(), 1);
+        assert_eq!(cmd.ext("topic"), Some("B"));
+        assert_eq!(cmd, cmd.clone(), "equality stays reflexive");
     }
 
     #[test]

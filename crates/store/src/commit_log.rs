@@ -7,7 +7,6 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use ferrocket_protocol::message::property::PROPERTY_SEPARATOR;
 use ferrocket_protocol::message::sys_flag::BORNHOST_V6;
 use ferrocket_protocol::message::{
     encode_blank_record_into, parse_record, peek_record_header, RecordView, BLANK_MAGIC,
@@ -148,6 +147,9 @@ impl CommitLog {
     }
 
     /// The whole record starting at `offset` (None for a BLANK or anything unreadable).
+    ///
+    /// The offset comes from a client (a message id, a transaction or send-back header), so
+    /// it may point anywhere: only a well-formed record that says it lives at `offset` counts.
     pub fn look_message_by_offset(&self, offset: i64) -> Option<Bytes> {
         let file = self.queue.find_mapped_file_by_offset(offset)?;
         let pos = (offset - file.file_from_offset()) as usize;
@@ -155,7 +157,9 @@ impl CommitLog {
         if magic == BLANK_MAGIC || size <= 0 {
             return None;
         }
-        file.slice(pos, size as usize)
+        let record = file.slice(pos, size as usize)?;
+        let view = parse_record(&record).ok()?;
+        (view.physical_offset == offset).then_some(record)
     }
 
     /// STORETIMESTAMP of the record at `offset` (-1 if unreadable).
@@ -220,20 +224,18 @@ impl CommitLog {
                 view.physical_offset
             ));
         }
-        // Body bytes are covered by the CRC; these catch a torn topic or properties block
-        // (the store writes topics without NUL and properties ending with a separator).
+        // Body bytes are covered by the CRC; these catch a torn topic or properties block: a
+        // torn or lost page reads as zeros, and no topic or properties string holds a NUL
+        // at that place. (Properties need not end with a separator: Apache RocketMQ brokers
+        // store them both with and without the trailing one.)
         if view.topic.is_empty()
             || view.topic.contains(&0)
             || std::str::from_utf8(view.topic).is_err()
         {
             return RecordCheck::Corrupt("topic is empty or malformed".into());
         }
-        if view
-            .properties
-            .last()
-            .is_some_and(|b| *b != PROPERTY_SEPARATOR as u8)
-        {
-            return RecordCheck::Corrupt("properties do not end with a separator".into());
+        if view.properties.last() == Some(&0) {
+            return RecordCheck::Corrupt("properties end with a NUL byte".into());
         }
         if check_crc {
             let crc = crc32(view.body);

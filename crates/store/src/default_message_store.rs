@@ -114,8 +114,8 @@ impl std::fmt::Debug for DefaultMessageStore {
     }
 }
 
-/// Terminates a properties string with the separator RocketMQ's encoder always ends it with;
-/// recovery relies on that final byte to spot a torn record.
+/// Terminates a properties string with the separator RocketMQ's encoder ends it with; a
+/// non-zero last byte lets recovery tell a complete properties block from a torn one.
 fn normalize_properties(msg: &mut MessageExtBrokerInner) {
     let p = &mut msg.properties_string;
     if !p.is_empty() && !p.ends_with(PROPERTY_SEPARATOR) {

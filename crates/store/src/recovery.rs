@@ -198,3 +198,65 @@ fn dispatch(inner: &StoreInner, view: &RecordView<'_>, phy: i64) -> Result<bool,
     cq.put_message_position_info(phy, view.total_size as i32, code, view.queue_offset)
         .map_err(|e| StoreError::io(inner.config.consume_queue_path(), e))
 }
+
+#[cfg(test)]
+mod tests {
+    use ferrocket_protocol::message::{encode_stored_record_into, StoredRecord};
+    use ferrocket_protocol::util::crc32;
+
+    use crate::{offset_to_file_name, DefaultMessageStore, MessageStoreConfig};
+
+    /// Apache RocketMQ brokers may store a properties string without the trailing separator;
+    /// such a record is complete and must survive recovery.
+    #[test]
+    fn keeps_records_whose_properties_lack_a_trailing_separator() {
+        let dir = tempfile::tempdir().unwrap();
+        let body = b"written by another broker";
+        let host = "127.0.0.1:10911".parse().unwrap();
+        let mut segment = vec![0u8; 4096];
+        let mut at = 0;
+        for (i, props) in ["TAGS\u{1}TagA", "KEYS\u{1}k\u{2}TAGS\u{1}TagB\u{2}"]
+            .iter()
+            .enumerate()
+        {
+            let rec = StoredRecord {
+                body_crc: crc32(body),
+                queue_id: 0,
+                flag: 0,
+                queue_offset: i as i64,
+                physical_offset: at as i64,
+                sys_flag: 0,
+                born_timestamp: 1_700_000_000_000,
+                born_host: host,
+                store_timestamp: 1_700_000_000_001,
+                store_host: host,
+                reconsume_times: 0,
+                prepared_transaction_offset: 0,
+                body,
+                topic: b"Migrated",
+                properties: props.as_bytes(),
+            };
+            at += encode_stored_record_into(&mut segment[at..], &rec).unwrap();
+        }
+        let log = dir.path().join("commitlog");
+        std::fs::create_dir_all(&log).unwrap();
+        std::fs::write(log.join(offset_to_file_name(0)), &segment).unwrap();
+        let config = MessageStoreConfig {
+            mapped_file_size_commit_log: 4096,
+            mapped_file_size_consume_queue: 20 * 16,
+            ..MessageStoreConfig::with_root(dir.path())
+        };
+        let store = DefaultMessageStore::open(config).unwrap();
+        assert_eq!(store.get_max_phy_offset(), at as i64);
+        assert_eq!(store.get_max_offset_in_queue("Migrated", 0), 2);
+        let got = store.get_message("g", "Migrated", 0, 0, 10, 1 << 20, None);
+        assert_eq!(got.messages.len(), 2);
+        assert!(store.look_message_by_offset(0).is_some());
+        for inside in [1, 4, 8, 20] {
+            assert!(
+                store.look_message_by_offset(inside).is_none(),
+                "an offset inside a record is no record"
+            );
+        }
+    }
+}
