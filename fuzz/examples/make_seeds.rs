@@ -120,7 +120,28 @@ fn message_ext(topic: &str, body: &[u8], offset: i64) -> MessageExt {
     m
 }
 
+/// Index files of the `index_file` target's capacities (8 slots, 16 entries): empty, partly
+/// filled with colliding chains, and full, each prefixed with the target's flag byte.
+fn index_seeds() -> Vec<Vec<u8>> {
+    let dir = tempfile::tempdir().unwrap();
+    let mut seeds = Vec::new();
+    for (i, fill) in [0usize, 6, 15].into_iter().enumerate() {
+        let path = dir.path().join(format!("2026112200000000{i}"));
+        let f = ferrocket_store::IndexFile::create(&path, 8, 16, 0, 0).unwrap();
+        for k in 0..fill {
+            let key = ["T#a", "T#b", "T#order-7"][k % 3];
+            assert!(f.put_key(key, 100 * k as i64, 1_795_000_000_000 + k as i64 * 1000));
+        }
+        f.flush().unwrap();
+        let mut seed = vec![i as u8];
+        seed.extend(std::fs::read(&path).unwrap());
+        seeds.push(seed);
+    }
+    seeds
+}
+
 fn main() {
+    write("index_file", &index_seeds());
     let cmds = commands();
     write(
         "frame",

@@ -83,7 +83,21 @@ impl IndexFile {
         let f = Self::map(path, hash_slot_num, index_num, false)?;
         let mut raw = [0u8; INDEX_HEADER_SIZE];
         f.read_at(0, &mut raw);
-        *f.header.write() = IndexHeader::decode(&raw);
+        let header = IndexHeader::decode(&raw);
+        // every later read trusts these counts to stay inside the file
+        if !(1..=index_num).contains(&header.index_count)
+            || !(0..=hash_slot_num).contains(&header.hash_slot_count)
+        {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "corrupt index header: indexCount {} (capacity {index_num}), hashSlotCount {} \
+                     (slots {hash_slot_num})",
+                    header.index_count, header.hash_slot_count
+                ),
+            ));
+        }
+        *f.header.write() = header;
         Ok(f)
     }
 
@@ -173,7 +187,7 @@ impl IndexFile {
         let key_hash = index_key_hash(key);
         let slot_pos = self.slot_pos(key_hash);
         let mut slot_value = self.read_i32(slot_pos);
-        if slot_value <= INVALID_INDEX || slot_value > h.index_count {
+        if slot_value <= INVALID_INDEX || slot_value >= h.index_count {
             slot_value = INVALID_INDEX;
         }
         let time_diff = if h.begin_timestamp <= 0 {
@@ -217,7 +231,7 @@ impl IndexFile {
         let h = self.header.read();
         let key_hash = index_key_hash(key);
         let slot_value = self.read_i32(self.slot_pos(key_hash));
-        if slot_value <= INVALID_INDEX || slot_value > h.index_count || h.index_count <= 1 {
+        if slot_value <= INVALID_INDEX || slot_value >= h.index_count || h.index_count <= 1 {
             return;
         }
         let mut next = slot_value;
@@ -230,11 +244,9 @@ impl IndexFile {
             if e.key_hash == key_hash && time >= begin && time <= end {
                 out.push(e.phy_offset);
             }
-            if e.prev_index <= INVALID_INDEX
-                || e.prev_index > h.index_count
-                || e.prev_index == next
-                || time < begin
-            {
+            // an entry only ever links to an older one: anything else is a damaged file, and
+            // following it could loop forever
+            if e.prev_index <= INVALID_INDEX || e.prev_index >= next || time < begin {
                 break;
             }
             next = e.prev_index;

@@ -120,7 +120,7 @@ impl IndexService {
             let f = match IndexFile::open(&path, self.hash_slot_num, self.index_num) {
                 Ok(f) => f,
                 Err(e) if e.kind() == io::ErrorKind::InvalidData => {
-                    tracing::warn!(file = %path.display(), error = %e, "ignoring an index file of other capacities");
+                    tracing::warn!(file = %path.display(), error = %e, "ignoring an unusable index file (other capacities or a damaged header); keys it held are not found");
                     continue;
                 }
                 Err(e) => return Err(StoreError::io(&path, e)),
