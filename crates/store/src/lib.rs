@@ -19,6 +19,7 @@ mod flush;
 mod group_commit;
 mod mapped_file;
 mod mapped_file_queue;
+mod memory_residency;
 mod message_inner;
 mod recovery;
 mod result;

@@ -30,6 +30,7 @@ pub const STORE_KEYS: &[ConfigKey<MessageStoreConfig>] = config_keys!(MessageSto
     "maxTransferBytesOnMessageInMemory" => max_transfer_bytes_on_message_in_memory: at_least(1usize),
     "maxTransferCountOnMessageInMemory" => max_transfer_count_on_message_in_memory: at_least(1usize),
     "messageDelayLevel" => message_delay_level: non_empty,
+    "accessMessageInMemoryMaxRatio" => access_message_in_memory_max_ratio: integer::<u32>,
 );
 
 /// Sets `storePathRootDir`.
