@@ -161,6 +161,12 @@ func brokerConf(listenPort int) string {
 // ready and stops it (SIGTERM) when the test ends. On failure the process output is logged.
 func startStandalone(t *testing.T) *standalone {
 	t.Helper()
+	return startStandaloneWithConf(t, "")
+}
+
+// startStandaloneWithConf is startStandalone with extra broker properties lines (key=value\n...).
+func startStandaloneWithConf(t *testing.T, extraConf string) *standalone {
+	t.Helper()
 	bin := ferrocketBinary(t)
 	dir := t.TempDir()
 	s := &standalone{
@@ -173,7 +179,7 @@ func startStandalone(t *testing.T) *standalone {
 	s.brokerPort = freeBrokerPort(t, s.nsPort)
 	s.NameServerAddr = fmt.Sprintf("127.0.0.1:%d", s.nsPort)
 	s.BrokerAddr = fmt.Sprintf("127.0.0.1:%d", s.brokerPort)
-	if err := os.WriteFile(s.confPath, []byte(brokerConf(s.brokerPort)), 0o644); err != nil {
+	if err := os.WriteFile(s.confPath, []byte(brokerConf(s.brokerPort)+extraConf), 0o644); err != nil {
 		t.Fatalf("write broker config: %v", err)
 	}
 

@@ -14,8 +14,10 @@ import org.apache.rocketmq.client.producer.SendStatus;
 import org.apache.rocketmq.common.UtilAll;
 import org.apache.rocketmq.common.consumer.ConsumeFromWhere;
 import org.apache.rocketmq.common.message.Message;
+import org.apache.rocketmq.common.message.MessageQueue;
 import org.apache.rocketmq.remoting.protocol.RemotingCommand;
 import org.ferrocket.interop.support.Await;
+import org.ferrocket.interop.support.BrokerConf;
 import org.ferrocket.interop.support.BrokerQueries;
 import org.ferrocket.interop.support.Clients;
 import org.ferrocket.interop.support.FerrocketProcess;
@@ -91,6 +93,67 @@ class ConsumeFromWhereTest extends FerrocketTestBase {
         Await.quietPeriod(Duration.ofSeconds(1));
         assertTrue(after.missing(first).size() == first.size(),
                 "FIRST re-read messages behind the committed offset: " + after.keys());
+    }
+
+    @Test
+    @Timeout(180)
+    void newGroupAppliesLastFirstAndTimestampOnceTheFirstMessageIsOnDisk() throws Exception {
+        // accessMessageInMemoryMaxRatio=0: no stored message counts as in memory, so the broker answers
+        // QUERY_NOT_FOUND for a new group and the client's consumeFromWhere decides.
+        BrokerConf conf = BrokerConf.defaults().set("accessMessageInMemoryMaxRatio", "0");
+        try (FerrocketProcess disk = FerrocketProcess.start("ConsumeFromWhereTest-onDisk", conf)) {
+            String topic = "CfwDiskTopic";
+            DefaultMQProducer producer = start(Clients.producer(disk, "cfw_disk_producer"));
+            List<String> early = send(producer, topic, "early", OLD);
+            awaitRoute(disk, topic);
+            // TIMESTAMP has one-second resolution (yyyyMMddHHmmss): start the late part in a later second.
+            long boundary = (System.currentTimeMillis() / 1000 + 2) * 1000;
+            Thread.sleep(boundary - System.currentTimeMillis());
+            List<String> late = send(producer, topic, "late", OLD);
+
+            Received first = new Received(m -> new String(m.getBody(), StandardCharsets.UTF_8));
+            Received last = new Received(m -> new String(m.getBody(), StandardCharsets.UTF_8));
+            Received byTime = new Received(m -> new String(m.getBody(), StandardCharsets.UTF_8));
+            List<DefaultMQPushConsumer> consumers = List.of(
+                    consumer(disk, "cfw_disk_first", topic, ConsumeFromWhere.CONSUME_FROM_FIRST_OFFSET, 0, first),
+                    consumer(disk, "cfw_disk_last", topic, ConsumeFromWhere.CONSUME_FROM_LAST_OFFSET, 0, last),
+                    consumer(disk, "cfw_disk_time", topic, ConsumeFromWhere.CONSUME_FROM_TIMESTAMP, boundary,
+                            byTime));
+            // Each consumer fixes its start offsets when it takes the queues; only then send the newest part.
+            for (DefaultMQPushConsumer c : consumers) {
+                Await.until(Duration.ofSeconds(30), () -> queuesTaken(c, topic) == 4,
+                        () -> c.getConsumerGroup() + " took " + queuesTaken(c, topic) + " of 4 queues");
+            }
+            List<String> newest = send(producer, topic, "newest", OLD);
+
+            List<String> all = new ArrayList<>(early);
+            all.addAll(late);
+            all.addAll(newest);
+            List<String> lateAndNewest = new ArrayList<>(late);
+            lateAndNewest.addAll(newest);
+            Await.until(Duration.ofSeconds(60), () -> first.containsAll(all) && last.containsAll(newest)
+                            && byTime.containsAll(lateAndNewest),
+                    () -> "FIRST " + first.summary(all) + "; LAST " + last.summary(newest) + "; TIMESTAMP "
+                            + byTime.summary(lateAndNewest));
+            Await.quietPeriod(Duration.ofSeconds(1));
+            assertEquals(newest.size(), last.distinct(), "LAST starts at the queues' max offset: " + last.keys());
+            assertEquals(lateAndNewest.size(), byTime.distinct(),
+                    "TIMESTAMP starts at the first message stored at or after it: " + byTime.keys());
+            for (DefaultMQPushConsumer c : consumers) {
+                c.shutdown();
+            }
+        }
+    }
+
+    private static int queuesTaken(DefaultMQPushConsumer consumer, String topic) {
+        int n = 0;
+        for (MessageQueue mq : consumer.getDefaultMQPushConsumerImpl().getRebalanceImpl().getProcessQueueTable()
+                .keySet()) {
+            if (mq.getTopic().equals(topic)) {
+                n++;
+            }
+        }
+        return n;
     }
 
     private DefaultMQPushConsumer consumer(FerrocketProcess server, String group, String topic,
