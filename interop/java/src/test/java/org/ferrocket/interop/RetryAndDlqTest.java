@@ -50,11 +50,12 @@ class RetryAndDlqTest extends FerrocketTestBase {
         String topic = "RetryDefaultTopic";
         String group = "retry_default_group";
         DefaultMQProducer producer = start(Clients.producer(ferrocket, "retry_default_producer"));
+        prepareRetryTopic(topic, group);
         long[] scheduledBefore = scheduleQueueSizes();
         send(producer, topic, "poison");
-        awaitRoute(ferrocket, topic);
 
         List<Integer> attempts = new CopyOnWriteArrayList<>();
+        List<Long> attemptTimes = new CopyOnWriteArrayList<>();
         Received resent = new Received(m -> new String(m.getBody(), StandardCharsets.UTF_8));
         DefaultMQPushConsumer consumer = Clients.pushConsumer(ferrocket, group);
         consumer.subscribe(topic, "*");
@@ -63,6 +64,7 @@ class RetryAndDlqTest extends FerrocketTestBase {
                 String body = new String(m.getBody(), StandardCharsets.UTF_8);
                 if (body.equals("poison")) {
                     attempts.add(m.getReconsumeTimes());
+                    attemptTimes.add(System.currentTimeMillis());
                     return ConsumeConcurrentlyStatus.RECONSUME_LATER;
                 }
                 resent.add(m);
@@ -92,6 +94,11 @@ class RetryAndDlqTest extends FerrocketTestBase {
                 () -> "the message never reached %DLQ%" + group + "; reconsumeTimes seen " + attempts);
         Await.quietPeriod(Duration.ofSeconds(3));
         assertEquals(expected, attempts, "one delivery per attempt with reconsumeTimes 0..16, none after");
+        List<Long> gaps = new ArrayList<>();
+        for (int i = 1; i < attemptTimes.size(); i++) {
+            gaps.add(attemptTimes.get(i) - attemptTimes.get(i - 1));
+        }
+        System.out.println("retry: milliseconds between attempts " + gaps);
 
         // Each retry was scheduled at delay level 3 + reconsumeTimes: levels 3..18, one message each.
         long[] scheduledAfter = scheduleQueueSizes();
@@ -118,9 +125,9 @@ class RetryAndDlqTest extends FerrocketTestBase {
         String topic = "RetryExceptionTopic";
         String group = "retry_exception_group";
         DefaultMQProducer producer = start(Clients.producer(ferrocket, "retry_exception_producer"));
+        prepareRetryTopic(topic, group);
         send(producer, topic, "boom");
         send(producer, topic, "flaky");
-        awaitRoute(ferrocket, topic);
 
         Map<String, List<Integer>> attempts = new ConcurrentHashMap<>();
         DefaultMQPushConsumer consumer = Clients.pushConsumer(ferrocket, group);
@@ -129,6 +136,9 @@ class RetryAndDlqTest extends FerrocketTestBase {
         consumer.registerMessageListener((MessageListenerConcurrently) (messages, context) -> {
             for (MessageExt m : messages) {
                 String body = new String(m.getBody(), StandardCharsets.UTF_8);
+                if (body.equals("warm-up")) {
+                    continue;
+                }
                 attempts.computeIfAbsent(body, k -> new CopyOnWriteArrayList<>()).add(m.getReconsumeTimes());
                 if (body.equals("boom") || m.getReconsumeTimes() < 2) {
                     throw new IllegalStateException("listener failure for " + body);
@@ -151,6 +161,24 @@ class RetryAndDlqTest extends FerrocketTestBase {
             assertEquals(List.of(0, 1, 2), attempts.get("flaky"), "flaky succeeded on its third delivery");
             assertEquals(1, broker.maxOffset("%DLQ%" + group, 0), "only the message that never succeeded");
         }
+    }
+
+    /**
+     * The broker creates %RETRY%group when the group's first heartbeat arrives, after that client looked the
+     * route up; the client would only find the topic on its next route poll and rebalance (20-30 s later).
+     * A short-lived member of the group creates it first, so the consumer under test sees it at once.
+     */
+    private void prepareRetryTopic(String topic, String group) throws Exception {
+        DefaultMQProducer creator = start(Clients.producer(ferrocket, group + "_topic_creator"));
+        send(creator, topic, "warm-up");
+        awaitRoute(ferrocket, topic);
+        DefaultMQPushConsumer member = Clients.pushConsumer(ferrocket, group);
+        member.subscribe(topic, "*");
+        member.registerMessageListener((MessageListenerConcurrently) (messages, context) ->
+                ConsumeConcurrentlyStatus.CONSUME_SUCCESS);
+        start(member);
+        awaitRoute(ferrocket, "%RETRY%" + group);
+        member.shutdown();
     }
 
     private static void send(DefaultMQProducer producer, String topic, String body) throws Exception {
