@@ -19,8 +19,9 @@ use crate::mix_all;
 
 /// Queues of a `%DLQ%` topic.
 const DLQ_NUMS_PER_GROUP: i32 = 1;
-/// Version from which the client's `maxReconsumeTimes` is honoured (`V3_4_9`).
-const V3_4_9: i32 = 99;
+/// `MQVersion.Version.V3_4_9.ordinal()`: from this client version on, the request's
+/// `maxReconsumeTimes` replaces the subscription group's `retryMaxTimes`.
+const V3_4_9: i32 = 121;
 
 /// Handles a send-back.
 pub async fn process(
