@@ -76,6 +76,51 @@ class OrderedMessageTest extends FerrocketTestBase {
     }
 
     @Test
+    @Timeout(120)
+    void orderlyFailuresRetryLocallyThenGoToTheDeadLetterQueue() throws Exception {
+        String topic = "OrderedRetryTopic";
+        String group = "ordered_retry_group";
+        DefaultMQProducer producer = start(Clients.producer(ferrocket, "ordered_retry_producer"));
+        sendOrdered(producer, topic, 0, 1);
+        awaitRoute(ferrocket, topic);
+        List<String> attempts = new CopyOnWriteArrayList<>();
+        DefaultMQPushConsumer consumer = Clients.pushConsumer(ferrocket, group);
+        consumer.setMaxReconsumeTimes(2);
+        consumer.subscribe(topic, "*");
+        consumer.registerMessageListener((MessageListenerOrderly) (messages, context) -> {
+            context.setSuspendCurrentQueueTimeMillis(100);
+            for (MessageExt m : messages) {
+                String body = new String(m.getBody(), StandardCharsets.UTF_8);
+                attempts.add(body + "#" + m.getReconsumeTimes());
+                if (body.startsWith("k0 ")) {
+                    return ConsumeOrderlyStatus.SUSPEND_CURRENT_QUEUE_A_MOMENT;
+                }
+            }
+            return ConsumeOrderlyStatus.SUCCESS;
+        });
+        start(consumer);
+        // The client retries in place (the queue stays blocked), then resends the message to %RETRY%group;
+        // the broker sees the group's queue locks and moves it straight to %DLQ%group.
+        try (BrokerQueries broker = new BrokerQueries(ferrocket)) {
+            Await.until(Duration.ofSeconds(60), () -> {
+                try {
+                    return broker.maxOffset("%DLQ%" + group, 0) == 1;
+                } catch (Exception e) {
+                    return false;
+                }
+            }, () -> "%DLQ%" + group + " is empty; attempts " + attempts);
+        }
+        Await.quietPeriod(Duration.ofSeconds(2));
+        List<String> k0 = new ArrayList<>();
+        for (String a : attempts) {
+            if (a.startsWith("k0 ")) {
+                k0.add(a);
+            }
+        }
+        assertEquals(List.of("k0 0#0", "k0 0#1", "k0 0#2"), k0, "local retries, then nothing");
+    }
+
+    @Test
     @Timeout(240)
     void orderIsKeptAcrossRebalanceAndConsumerCrash() throws Exception {
         String topic = "OrderedTopic";
@@ -190,7 +235,10 @@ class OrderedMessageTest extends FerrocketTestBase {
                 OrderlyConsumerMain.class.getName(),
                 ferrocket.nameServerAddress(), group, topic, out.toString(), "100"));
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
-        builder.redirectOutput(Files.createTempFile("ordered-child", ".log").toFile());
+        // The child's output goes beside the ferrocket logs, for a failure to be diagnosed.
+        String logDir = System.getProperty("interop.logdir", System.getProperty("java.io.tmpdir"));
+        Files.createDirectories(Path.of(logDir));
+        builder.redirectOutput(Path.of(logDir, "OrderedMessageTest-child.log").toFile());
         Process process = builder.start();
         closeAfterTest(process::destroyForcibly);
         return process;
