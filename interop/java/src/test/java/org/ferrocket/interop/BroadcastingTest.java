@@ -12,6 +12,7 @@ import org.apache.rocketmq.client.consumer.listener.MessageListenerConcurrently;
 import org.apache.rocketmq.client.consumer.store.LocalFileOffsetStore;
 import org.apache.rocketmq.client.producer.DefaultMQProducer;
 import org.apache.rocketmq.common.message.MessageExt;
+import org.apache.rocketmq.remoting.protocol.RemotingCommand;
 import org.ferrocket.interop.support.Await;
 import org.ferrocket.interop.support.BrokerQueries;
 import org.ferrocket.interop.support.Clients;
@@ -54,14 +55,19 @@ class BroadcastingTest extends FerrocketTestBase {
         assertEquals(1, b.deliveries("main-7").size(), "a failed broadcast message must not be redelivered");
         assertEquals(0, b.duplicates(), b.summary(main));
 
+        first.shutdown();
+        second.shutdown();
         try (BrokerQueries broker = new BrokerQueries(ferrocket)) {
             for (int q = 0; q < 4; q++) {
                 assertTrue(broker.maxOffset("%RETRY%" + GROUP, q) <= 0,
                         "broadcasting must not send messages back to the retry topic");
+                // Shutdown persisted the offsets; a broker-side offset store would now hold them (> 0).
+                RemotingCommand offset = broker.queryConsumerOffset(GROUP, TOPIC, q);
+                assertTrue(offset.getCode() != 0 || "0".equals(offset.getExtFields().get("offset")),
+                        "the broker holds an offset for broadcasting group queue " + q + ": "
+                                + offset.getExtFields());
             }
         }
-        first.shutdown();
-        second.shutdown();
     }
 
     private DefaultMQPushConsumer consumer(String name, MessageListenerConcurrently listener) throws Exception {
