@@ -61,3 +61,39 @@ async fn max_reconsume_times_comes_from_the_request_only_for_v3_4_9_and_later() 
     assert_eq!(max_offset(&client, &b.addr, SCHEDULE_TOPIC, 2).await, 1);
     b.broker.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_only_retry_topic_refuses_the_send_back() {
+    let b = TestBroker::start().await;
+    let client = RemotingClient::new();
+    let r = call(&client, &b.addr, send_v2("SbTopic", 0, None, b"payload")).await;
+    let (_, offset) = ferrocket_protocol::util::decode_message_id(r.ext("msgId").unwrap()).unwrap();
+    call(
+        &client,
+        &b.addr,
+        heartbeat("sbg", "c", MessageModel::Clustering, &["SbTopic"]),
+    )
+    .await;
+    let read_only = RemotingCommand::request(request::UPDATE_AND_CREATE_TOPIC)
+        .with_ext("topic", "%RETRY%sbg")
+        .with_ext("defaultTopic", "TBW102")
+        .with_ext("readQueueNums", 1)
+        .with_ext("writeQueueNums", 1)
+        .with_ext("perm", 4)
+        .with_ext("topicFilterType", "SINGLE_TAG")
+        .with_ext("order", "false");
+    assert_eq!(
+        call(&client, &b.addr, read_only).await.code,
+        response::SUCCESS
+    );
+
+    // Even a message bound for the DLQ is refused while the retry topic is not writable.
+    let r = call(&client, &b.addr, send_back(offset, V3_4_9, 0)).await;
+    assert_eq!(r.code, response::NO_PERMISSION);
+    assert_eq!(
+        r.remark.as_deref(),
+        Some("the topic[%RETRY%sbg] sending message is forbidden")
+    );
+    assert_eq!(max_offset(&client, &b.addr, "%DLQ%sbg", 0).await, 0);
+    b.broker.shutdown().await;
+}
