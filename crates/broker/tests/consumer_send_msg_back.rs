@@ -59,6 +59,18 @@ async fn max_reconsume_times_comes_from_the_request_only_for_v3_4_9_and_later() 
     assert_eq!(r.code, response::SUCCESS, "{:?}", r.remark);
     assert_eq!(max_offset(&client, &b.addr, "%DLQ%sbg", 0).await, 1);
     assert_eq!(max_offset(&client, &b.addr, SCHEDULE_TOPIC, 2).await, 1);
+    let r = pull_until_found(&client, &b.addr, "%DLQ%sbg", 0, 0).await;
+    let msgs = ferrocket_protocol::message::decode_messages(&r.body).unwrap();
+    let dead = &msgs[0];
+    assert_eq!(dead.message.body.as_ref(), b"payload");
+    assert_eq!(dead.reconsume_times, 1);
+    assert_eq!(dead.message.property("RETRY_TOPIC"), Some("SbTopic"));
+    assert_eq!(
+        dead.message.property("DELAY"),
+        Some("0"),
+        "dead letters carry level 0"
+    );
+    assert!(dead.message.property("ORIGIN_MESSAGE_ID").is_some());
     b.broker.shutdown().await;
 }
 

@@ -107,7 +107,8 @@ pub async fn process(
             perm::READ_WRITE,
             0,
         );
-        properties.remove(property::DELAY);
+        // RocketMQ stamps dead letters with delay level 0 (no delay).
+        properties.insert(property::DELAY, "0");
         (dlq, 0)
     } else {
         let level = if h.delay_level == 0 {
