@@ -181,7 +181,8 @@ func TestBroadcastingDeliversToEveryInstance(t *testing.T) {
 }
 
 // TestConsumeFromWhereForANewGroup uses accessMessageInMemoryMaxRatio=0, so the broker answers
-// QUERY_NOT_FOUND for a new group: LAST skips what was stored before, FIRST reads it.
+// QUERY_NOT_FOUND for a new group: LAST skips what was stored before, FIRST reads it, TIMESTAMP
+// starts at the first message stored at or after its time (SEARCH_OFFSET_BY_TIMESTAMP, code 29).
 func TestConsumeFromWhereForANewGroup(t *testing.T) {
 	s := startStandaloneWithConf(t, "accessMessageInMemoryMaxRatio=0\n")
 	a := newAdmin(t, s)
@@ -189,8 +190,17 @@ func TestConsumeFromWhereForANewGroup(t *testing.T) {
 	createTopic(t, s, a, topic, 4)
 	p := newProducer(t, s)
 	sendBodies(t, p, topic, "old", 20)
+	// TIMESTAMP has one-second resolution; the Go client reads it as UTC.
+	boundary := time.Now().Truncate(time.Second).Add(2 * time.Second)
+	time.Sleep(time.Until(boundary))
+	sendBodies(t, p, topic, "mid", 20)
 
-	last, first := &journal{}, &journal{}
+	last, first, byTime := &journal{}, &journal{}, &journal{}
+	startConsumer(t, s, uniqueName(t, "CGTime"), topic, func(_ context.Context, msgs ...*primitive.MessageExt) (consumer.ConsumeResult, error) {
+		byTime.add(msgs...)
+		return consumer.ConsumeSuccess, nil
+	}, consumer.WithConsumeFromWhere(consumer.ConsumeFromTimestamp),
+		consumer.WithConsumeTimestamp(boundary.UTC().Format("20060102150405")))
 	startConsumer(t, s, uniqueName(t, "CGLast"), topic, func(_ context.Context, msgs ...*primitive.MessageExt) (consumer.ConsumeResult, error) {
 		last.add(msgs...)
 		return consumer.ConsumeSuccess, nil
@@ -205,9 +215,14 @@ func TestConsumeFromWhereForANewGroup(t *testing.T) {
 	}, func() string { return "nothing new delivered" })
 	waitFor(t, "FIRST consumer to read the old messages", func() bool { return first.count("old-") == 20 },
 		func() string { return fmt.Sprintf("%d of 20", first.count("old-")) })
+	waitFor(t, "TIMESTAMP consumer to read the messages stored after its time", func() bool { return byTime.count("mid-") == 20 },
+		func() string { return fmt.Sprintf("%d of 20", byTime.count("mid-")) })
 	time.Sleep(time.Second)
-	if n := last.count("old-"); n != 0 {
+	if n := last.count("old-") + last.count("mid-"); n != 0 {
 		t.Fatalf("CONSUME_FROM_LAST_OFFSET read %d messages stored before the group existed", n)
+	}
+	if n := byTime.count("old-"); n != 0 {
+		t.Fatalf("CONSUME_FROM_TIMESTAMP read %d messages stored before its timestamp", n)
 	}
 }
 
