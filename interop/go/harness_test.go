@@ -154,7 +154,9 @@ func brokerConf(listenPort int) string {
 		"brokerId=0\n"+
 		"brokerIP1=127.0.0.1\n"+
 		"listenPort=%d\n"+
-		"autoCreateTopicEnable=true\n", listenPort)
+		"autoCreateTopicEnable=true\n"+
+		// small commit log files keep each test's store cheap to create and delete
+		"mappedFileSizeCommitLog=67108864\n", listenPort)
 }
 
 // startStandalone launches `ferrocket standalone` on fresh ports and a fresh store, waits until it is

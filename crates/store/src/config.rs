@@ -85,6 +85,9 @@ pub struct MessageStoreConfig {
     pub max_transfer_bytes_on_message_in_memory: usize,
     /// Most messages one pull returns (`maxTransferCountOnMessageInMemory`).
     pub max_transfer_count_on_message_in_memory: usize,
+    /// Share of physical memory (percent) the newest CommitLog bytes are assumed to occupy in the
+    /// page cache (`accessMessageInMemoryMaxRatio`); older messages count as "on disk".
+    pub access_message_in_memory_max_ratio: u32,
     /// Delay levels, e.g. `1s 5s 10s 30s 1m ...` (`messageDelayLevel`); used to rebuild the
     /// delivery-time tags code of `SCHEDULE_TOPIC_XXXX` entries during recovery.
     pub message_delay_level: String,
@@ -157,6 +160,7 @@ impl Default for MessageStoreConfig {
             check_crc_on_recover: true,
             max_transfer_bytes_on_message_in_memory: 256 * 1024,
             max_transfer_count_on_message_in_memory: 32,
+            access_message_in_memory_max_ratio: 40,
             message_delay_level: "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h"
                 .to_string(),
             file_reserved_time: 72,
@@ -291,6 +295,7 @@ mod tests {
     fn defaults_match_rocketmq() {
         let c = MessageStoreConfig::default();
         assert_eq!(c.mapped_file_size_commit_log, 1_073_741_824);
+        assert_eq!(c.access_message_in_memory_max_ratio, 40);
         assert_eq!(c.mapped_file_size_consume_queue, 6_000_000);
         assert_eq!(c.flush_disk_type, FlushDiskType::AsyncFlush);
         assert_eq!(c.max_message_size, 4_194_304);

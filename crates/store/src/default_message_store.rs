@@ -807,6 +807,24 @@ impl DefaultMessageStore {
             .unwrap_or(0)
     }
 
+    /// Whether the message at a queue offset is still in the memory-resident tail of the
+    /// CommitLog (RocketMQ's `checkInDiskByConsumeOffset`, negated); false when there is none.
+    pub fn check_in_mem_by_consume_offset(&self, topic: &str, queue_id: i32, offset: i64) -> bool {
+        let unit = self
+            .inner
+            .consume_queues
+            .find(topic, queue_id)
+            .and_then(|cq| cq.get(offset))
+            .filter(|u| u.is_valid() && !u.is_blank());
+        unit.is_some_and(|u| {
+            crate::memory_residency::is_in_memory(
+                u.phy_offset,
+                self.get_max_phy_offset(),
+                self.inner.config.access_message_in_memory_max_ratio,
+            )
+        })
+    }
+
     /// Queue offset for a time (RocketMQ boundary semantics): the first message stored at or
     /// after `timestamp_ms` (lower), or the last one stored at or before it (`upper`).
     pub fn get_offset_in_queue_by_time(

@@ -25,6 +25,7 @@ mod index;
 mod latency_histogram;
 mod mapped_file;
 mod mapped_file_queue;
+mod memory_residency;
 mod message_filter;
 mod message_inner;
 mod recovery;

@@ -38,13 +38,25 @@ impl RebalanceLockManager {
     }
 
     /// Locks (or renews) every queue it can for `client_id`; returns the queues it now holds.
+    /// A queue held by another client is granted only once that lock has expired: RocketMQ keeps
+    /// the locks of a crashed or disconnected client until then (it does not release them when the
+    /// channel closes), so a queue is never consumed by two clients at once.
     pub fn try_lock_batch(
         &self,
         group: &str,
         mqs: &BTreeSet<MessageQueue>,
         client_id: &str,
     ) -> BTreeSet<MessageQueue> {
-        let now = now_millis();
+        self.try_lock_batch_at(group, mqs, client_id, now_millis())
+    }
+
+    fn try_lock_batch_at(
+        &self,
+        group: &str,
+        mqs: &BTreeSet<MessageQueue>,
+        client_id: &str,
+        now: i64,
+    ) -> BTreeSet<MessageQueue> {
         let mut table = self.table.lock();
         let locks = table.entry(group.to_string()).or_default();
         let mut granted = BTreeSet::new();
@@ -91,7 +103,10 @@ impl RebalanceLockManager {
 
     /// True when every lock of the group has expired (or it has none).
     pub fn is_lock_all_expired(&self, group: &str) -> bool {
-        let now = now_millis();
+        self.is_lock_all_expired_at(group, now_millis())
+    }
+
+    fn is_lock_all_expired_at(&self, group: &str, now: i64) -> bool {
         self.table
             .lock()
             .get(group)
@@ -119,5 +134,36 @@ mod tests {
         m.unlock_batch("g", &mqs, "c1");
         assert_eq!(m.try_lock_batch("g", &mqs, "c2").len(), 2);
         assert!(m.is_lock_all_expired("other"));
+    }
+
+    #[test]
+    fn lock_of_a_silent_client_expires_after_max_live_time() {
+        let m = RebalanceLockManager::new();
+        let mqs: BTreeSet<_> = (0..2).map(|i| MessageQueue::new("T", "b", i)).collect();
+        let t0 = 1_000_000;
+        assert_eq!(m.try_lock_batch_at("g", &mqs, "crashed", t0).len(), 2);
+        let just_before = t0 + REBALANCE_LOCK_MAX_LIVE_TIME;
+        assert!(m
+            .try_lock_batch_at("g", &mqs, "survivor", just_before)
+            .is_empty());
+        assert!(!m.is_lock_all_expired_at("g", just_before));
+        let after = just_before + 1;
+        assert!(m.is_lock_all_expired_at("g", after));
+        assert_eq!(m.try_lock_batch_at("g", &mqs, "survivor", after).len(), 2);
+        assert!(
+            m.try_lock_batch_at("g", &mqs, "crashed", after + 1)
+                .is_empty(),
+            "the old holder lost the queues"
+        );
+    }
+
+    #[test]
+    fn renewal_restarts_the_expiry_clock() {
+        let m = RebalanceLockManager::new();
+        let mqs: BTreeSet<_> = [MessageQueue::new("T", "b", 0)].into_iter().collect();
+        assert_eq!(m.try_lock_batch_at("g", &mqs, "c1", 0).len(), 1);
+        assert_eq!(m.try_lock_batch_at("g", &mqs, "c1", 50_000).len(), 1);
+        assert!(m.try_lock_batch_at("g", &mqs, "c2", 100_000).is_empty());
+        assert_eq!(m.try_lock_batch_at("g", &mqs, "c2", 110_001).len(), 1);
     }
 }

@@ -74,11 +74,12 @@ fn query_consumer_offset(
             "Not found, do not set to zero, maybe this group boot first",
         ));
     }
-    // a brand-new group on a queue that still holds its first message starts at 0
+    // A group with no offset on a queue whose first message (offset 0) is still in memory starts
+    // there: the client then reads everything, whatever its consumeFromWhere says. Otherwise
+    // QUERY_NOT_FOUND lets the client apply CONSUME_FROM_LAST_OFFSET / TIMESTAMP / FIRST.
     let store = broker.message_store();
     let min = store.get_min_offset_in_queue(&h.topic, h.queue_id);
-    let max = store.get_max_offset_in_queue(&h.topic, h.queue_id);
-    if min <= 0 && max > 0 {
+    if min <= 0 && store.check_in_mem_by_consume_offset(&h.topic, h.queue_id, 0) {
         return Some(success_with(
             &request,
             &QueryConsumerOffsetResponseHeader { offset: 0 },

@@ -17,10 +17,13 @@ use super::error;
 use crate::broker_controller::BrokerController;
 use crate::mix_all;
 
+/// `TopicSysFlag.buildSysFlag(false, true)`: the retry topic of a unit-mode consumer.
+const TOPIC_FLAG_UNIT_SUB: i32 = 1 << 1;
 /// Queues of a `%DLQ%` topic.
 const DLQ_NUMS_PER_GROUP: i32 = 1;
-/// Version from which the client's `maxReconsumeTimes` is honoured (`V3_4_9`).
-const V3_4_9: i32 = 99;
+/// `MQVersion.Version.V3_4_9.ordinal()`: from this client version on, the request's
+/// `maxReconsumeTimes` replaces the subscription group's `retryMaxTimes`.
+const V3_4_9: i32 = 121;
 
 /// Handles a send-back.
 pub async fn process(
@@ -51,6 +54,25 @@ pub async fn process(
     }
     if group_config.retry_queue_nums <= 0 {
         return Some(RemotingCommand::response_to(&request, response::SUCCESS));
+    }
+    // The retry topic is made sure of (and must be writable) even when the message will go to the
+    // DLQ, as RocketMQ does.
+    let retry = mix_all::retry_topic(&h.group);
+    let topic_sys_flag = if h.unit_mode { TOPIC_FLAG_UNIT_SUB } else { 0 };
+    let retry_config = broker
+        .topic_config_manager()
+        .create_topic_in_send_message_back_method(
+            &retry,
+            group_config.retry_queue_nums,
+            perm::READ_WRITE,
+            topic_sys_flag,
+        );
+    if !perm::is_writeable(retry_config.perm) {
+        return error(
+            &request,
+            response::NO_PERMISSION,
+            format!("the topic[{retry}] sending message is forbidden"),
+        );
     }
     let Some(record) = broker.message_store().look_message_by_offset(h.offset) else {
         return error(
@@ -85,16 +107,10 @@ pub async fn process(
             perm::READ_WRITE,
             0,
         );
-        properties.remove(property::DELAY);
+        // RocketMQ stamps dead letters with delay level 0 (no delay).
+        properties.insert(property::DELAY, "0");
         (dlq, 0)
     } else {
-        let retry = mix_all::retry_topic(&h.group);
-        topics.create_topic_in_send_message_back_method(
-            &retry,
-            group_config.retry_queue_nums,
-            perm::READ_WRITE,
-            0,
-        );
         let level = if h.delay_level == 0 {
             3 + view.reconsume_times
         } else {
@@ -117,7 +133,7 @@ pub async fn process(
         sys_flag: view.sys_flag,
         born_timestamp: view.born_timestamp,
         born_host: view.born_host,
-        store_host: broker.store_host(),
+        store_host: view.store_host,
         reconsume_times: view.reconsume_times + 1,
         ..Default::default()
     };

@@ -25,7 +25,7 @@ use crate::transaction::transactional_message_bridge::parse_half_message_inner;
 /// Queues of a `%DLQ%` topic.
 const DLQ_NUMS_PER_GROUP: i32 = 1;
 /// Version from which the client's `maxReconsumeTimes` header is honoured (`V3_4_9`).
-const V3_4_9: i32 = 99;
+const V3_4_9: i32 = 121;
 
 fn delay_level(properties: &Properties) -> i32 {
     properties

@@ -50,6 +50,7 @@ pub const STORE_KEYS: &[ConfigKey<MessageStoreConfig>] = config_keys!(MessageSto
     "timerWheelEnable" => timer_wheel_enable: boolean,
     "timerPrecisionMs" => timer_precision_ms: at_least(1i64),
     "timerMaxDelaySec" => timer_max_delay_sec: at_least(1i64),
+    "accessMessageInMemoryMaxRatio" => access_message_in_memory_max_ratio: integer::<u32>,
 );
 
 /// Sets `storePathRootDir`.
