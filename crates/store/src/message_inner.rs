@@ -4,7 +4,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 
 use bytes::Bytes;
 use ferrocket_protocol::message::{
-    find_property, properties_to_string, property, Message, Properties,
+    find_property, properties_to_string, property, Message, Properties, RecordView,
 };
 use ferrocket_protocol::util::{now_millis, tags_code};
 
@@ -67,6 +67,34 @@ impl MessageExtBrokerInner {
             born_timestamp: now_millis(),
             ..MessageExtBrokerInner::default()
         }
+    }
+
+    /// A copy of the stored record `view` (read from `record`) for `topic`/`queue_id` with
+    /// `properties`: body, flags, hosts, times, reconsume count and prepared-transaction offset
+    /// as stored. The broker's own re-puts (delay levels, timers, transactions, retries, resends)
+    /// start from this and change what their RocketMQ counterpart changes.
+    pub fn from_stored(
+        view: &RecordView<'_>,
+        record: &Bytes,
+        topic: impl Into<String>,
+        queue_id: i32,
+        properties: &Properties,
+    ) -> Self {
+        let mut msg = MessageExtBrokerInner {
+            topic: topic.into(),
+            queue_id,
+            flag: view.flag,
+            body: record.slice_ref(view.body),
+            sys_flag: view.sys_flag,
+            born_timestamp: view.born_timestamp,
+            born_host: view.born_host,
+            store_host: view.store_host,
+            reconsume_times: view.reconsume_times,
+            prepared_transaction_offset: view.prepared_transaction_offset,
+            ..Default::default()
+        };
+        msg.set_properties(properties);
+        msg
     }
 
     /// The store form of a producer message.

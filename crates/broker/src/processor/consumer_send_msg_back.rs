@@ -125,19 +125,9 @@ pub async fn process(
         properties.insert(property::ORIGIN_MESSAGE_ID, origin);
     }
     properties.insert(property::WAIT, "false");
-    let mut msg = MessageExtBrokerInner {
-        topic,
-        queue_id,
-        flag: view.flag,
-        body: record.slice_ref(view.body),
-        sys_flag: view.sys_flag,
-        born_timestamp: view.born_timestamp,
-        born_host: view.born_host,
-        store_host: view.store_host,
-        reconsume_times: view.reconsume_times + 1,
-        ..Default::default()
-    };
-    msg.set_properties(&properties);
+    let mut msg = MessageExtBrokerInner::from_stored(&view, &record, topic, queue_id, &properties);
+    msg.reconsume_times = view.reconsume_times + 1;
+    msg.prepared_transaction_offset = 0;
     broker
         .schedule_message_service()
         .transform_delay_level_message(&mut msg);

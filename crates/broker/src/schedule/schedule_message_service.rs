@@ -219,19 +219,11 @@ fn message_time_up(
     properties.remove(property::TIMER_DELIVER_MS);
     properties.remove(property::TIMER_DELAY_SEC);
     properties.insert(property::WAIT, "false");
-    let mut msg = MessageExtBrokerInner {
-        topic: real_topic,
-        queue_id: real_queue,
-        flag: view.flag,
-        body: record.slice_ref(view.body),
-        sys_flag: view.sys_flag,
-        born_timestamp: view.born_timestamp,
-        born_host: view.born_host,
-        store_host: view.store_host,
-        reconsume_times: view.reconsume_times,
-        prepared_transaction_offset: view.prepared_transaction_offset,
-        ..Default::default()
-    };
-    msg.set_properties(&properties);
-    Some(msg)
+    Some(MessageExtBrokerInner::from_stored(
+        view,
+        record,
+        real_topic,
+        real_queue,
+        &properties,
+    ))
 }

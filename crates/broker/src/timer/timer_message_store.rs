@@ -403,19 +403,8 @@ fn convert(view: &RecordView<'_>, record: &Bytes, now: i64) -> Option<MessageExt
     properties.insert(property::TIMER_ENQUEUE_MS, view.store_timestamp.to_string());
     properties.insert(property::TIMER_DEQUEUE_MS, now.to_string());
     properties.insert(property::WAIT, "false");
-    let mut msg = MessageExtBrokerInner {
-        topic,
-        queue_id,
-        flag: view.flag,
-        body: record.slice_ref(view.body),
-        sys_flag: view.sys_flag,
-        born_timestamp: view.born_timestamp,
-        born_host: view.born_host,
-        store_host: view.store_host,
-        reconsume_times: view.reconsume_times,
-        ..Default::default()
-    };
-    msg.set_properties(&properties);
+    let mut msg = MessageExtBrokerInner::from_stored(view, record, topic, queue_id, &properties);
+    msg.prepared_transaction_offset = 0;
     Some(msg)
 }
 

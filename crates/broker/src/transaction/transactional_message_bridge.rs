@@ -56,31 +56,6 @@ pub fn parse_op_body(body: &[u8]) -> Vec<i64> {
         .collect()
 }
 
-/// Copies a stored record into a new message for `topic`/`queue_id`, with `properties`.
-pub fn copy_record(
-    view: &RecordView<'_>,
-    record: &bytes::Bytes,
-    topic: &str,
-    queue_id: i32,
-    properties: &Properties,
-) -> MessageExtBrokerInner {
-    let mut msg = MessageExtBrokerInner {
-        topic: topic.to_string(),
-        queue_id,
-        flag: view.flag,
-        body: record.slice_ref(view.body),
-        sys_flag: view.sys_flag,
-        born_timestamp: view.born_timestamp,
-        born_host: view.born_host,
-        store_host: view.store_host,
-        reconsume_times: view.reconsume_times,
-        prepared_transaction_offset: view.prepared_transaction_offset,
-        ..Default::default()
-    };
-    msg.set_properties(properties);
-    msg
-}
-
 /// The committed message for a half message (`endMessageTransaction`): real topic and queue,
 /// COMMIT transaction type, the half's commit-log offset as prepared offset.
 pub fn end_message_transaction(
@@ -95,7 +70,7 @@ pub fn end_message_transaction(
         .unwrap_or(0);
     properties.remove(property::TRAN_MSG);
     properties.insert(property::WAIT, "false");
-    let mut msg = copy_record(view, record, &topic, queue_id, &properties);
+    let mut msg = MessageExtBrokerInner::from_stored(view, record, topic, queue_id, &properties);
     msg.sys_flag = sys_flag::reset_transaction_value(view.sys_flag, sys_flag::TRANSACTION_COMMIT);
     msg.prepared_transaction_offset = view.physical_offset;
     Some(msg)

@@ -20,12 +20,13 @@ use ferrocket_protocol::message::{
 use ferrocket_protocol::util::now_millis;
 use ferrocket_protocol::RemotingCommand;
 
-use super::transactional_message_bridge::{build_op_message, copy_record, parse_op_body};
+use super::transactional_message_bridge::{build_op_message, parse_op_body};
 use crate::broker_controller::BrokerController;
 use crate::mix_all::CID_SYS_RMQ_TRANS;
 use crate::topic::topic_validator::{
     RMQ_SYS_TRANS_CHECK_MAX_TIME_TOPIC, RMQ_SYS_TRANS_HALF_TOPIC, RMQ_SYS_TRANS_OP_HALF_TOPIC,
 };
+use ferrocket_store::MessageExtBrokerInner;
 
 /// Op messages read per round at most.
 const MAX_OP_MESSAGES_PER_ROUND: usize = 65_536;
@@ -130,7 +131,8 @@ pub async fn check(broker: &BrokerController) {
                 broker
                     .topic_config_manager()
                     .create_topic_in_send_message_back_method(topic, 1, perm::READ_WRITE, 0);
-                let discarded = copy_record(&view, record, topic, 0, &properties);
+                let discarded =
+                    MessageExtBrokerInner::from_stored(&view, record, topic, 0, &properties);
                 if !store.put_message(discarded).await.is_ok() {
                     break 'walk;
                 }
@@ -166,7 +168,13 @@ pub async fn check(broker: &BrokerController) {
                 break 'walk;
             }
             properties.insert(property::TRANSACTION_CHECK_TIMES, (checks + 1).to_string());
-            let renewed = copy_record(&view, record, RMQ_SYS_TRANS_HALF_TOPIC, 0, &properties);
+            let renewed = MessageExtBrokerInner::from_stored(
+                &view,
+                record,
+                RMQ_SYS_TRANS_HALF_TOPIC,
+                0,
+                &properties,
+            );
             let put = store.put_message(renewed).await;
             let Some(append) = put.append.filter(|_| put.status.is_ok()) else {
                 break 'walk;

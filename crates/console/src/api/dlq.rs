@@ -160,19 +160,10 @@ pub async fn resend(ctx: Arc<ConsoleContext>, req: Request) -> Response {
         .unwrap_or_default()
         .to_string();
     let queue_id = (view.queue_offset.unsigned_abs() % queues as u64) as i32;
-    let mut msg = MessageExtBrokerInner {
-        topic,
-        queue_id,
-        flag: view.flag,
-        body: record.slice_ref(view.body),
-        sys_flag: view.sys_flag,
-        born_timestamp: view.born_timestamp,
-        born_host: view.born_host,
-        store_host: b.store_host(),
-        reconsume_times: 0,
-        ..Default::default()
-    };
-    msg.set_properties(&properties);
+    let mut msg = MessageExtBrokerInner::from_stored(&view, &record, topic, queue_id, &properties);
+    msg.store_host = b.store_host();
+    msg.reconsume_times = 0;
+    msg.prepared_transaction_offset = 0;
     tracing::info!(group = %form.group, to = %msg.topic, offset = form.commit_log_offset, "dead letter resent from the console");
     put(&ctx, msg, &uniq).await
 }
