@@ -4,8 +4,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{ferrocket, free_port_block, run_to_exit, Running};
+use common::ferrocket;
 use ferrocket_namesrv::{NamesrvConfig, NamesrvController};
+use ferrocket_testkit::{free_port_block, run_to_exit, Running};
 
 const START: Duration = Duration::from_secs(60);
 
