@@ -127,6 +127,8 @@ fn unknown_key_warns_and_the_broker_starts_registers_and_unregisters_on_sigterm(
     ));
     let ready = broker.wait_stdout("is ready", START);
     assert!(ready.contains(&format!("127.0.0.1:{port}")), "{ready}");
+    // the warning is logged before the ready line but read from another pipe
+    broker.wait_stderr("thisKeyIsNotRocketMq", START);
     let logs = broker.stderr_text();
     assert!(
         logs.contains("thisKeyIsNotRocketMq"),

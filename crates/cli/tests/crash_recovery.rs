@@ -403,6 +403,15 @@ fn crash_cycles(flush: &str) {
     for cycle in 1..=CYCLES {
         let mut broker = start_broker(dir.path(), &store, flush, cycle);
         if cycle > 1 {
+            // the recovery lines are logged before the ready line but read from another pipe
+            let last_recovery_line = if tore {
+                "commit log ends with an invalid record; truncating"
+            } else {
+                "abort file found"
+            };
+            broker
+                .process
+                .wait_stderr(last_recovery_line, Duration::from_secs(60));
             let logs = broker.process.stderr_text();
             assert!(
                 logs.contains("abort file found"),

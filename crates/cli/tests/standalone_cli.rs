@@ -80,10 +80,8 @@ fn standalone_is_ready_serves_tbw102_and_exits_cleanly_on_sigterm() {
 
 #[test]
 fn standalone_rejects_a_bad_config_value() {
-    let (status, err) = common::standalone_with_conf("autoCreateTopicEnable = sometimes\n");
-    assert!(!status.success());
-    assert!(
-        err.contains("autoCreateTopicEnable") && err.contains("sometimes"),
-        "{err}"
+    common::assert_standalone_rejects(
+        "autoCreateTopicEnable = sometimes\n",
+        &["autoCreateTopicEnable", "sometimes"],
     );
 }

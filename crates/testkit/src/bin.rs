@@ -54,3 +54,16 @@ pub fn locate_ferrocket(built_by_cargo: Option<&str>) -> PathBuf {
             )
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_binary_cargo_built_wins() {
+        assert_eq!(
+            locate_ferrocket(Some("/opt/ferrocket")),
+            PathBuf::from("/opt/ferrocket")
+        );
+    }
+}

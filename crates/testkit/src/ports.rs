@@ -24,3 +24,16 @@ pub fn free_port_block() -> u16 {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_port_block_has_its_neighbours_free() {
+        let p = free_port_block();
+        for q in p - 2..=p + 1 {
+            assert!(TcpListener::bind(("127.0.0.1", q)).is_ok(), "{q} is taken");
+        }
+    }
+}

@@ -74,11 +74,29 @@ impl Running {
     /// Waits for a stdout line containing `needle`; panics with the output so far on timeout
     /// or if the process exits first.
     pub fn wait_stdout(&mut self, needle: &str, timeout: Duration) -> String {
+        self.wait_line(false, needle, timeout)
+    }
+
+    /// Waits for a stderr (log) line containing `needle`, like [`Running::wait_stdout`]: the
+    /// two pipes are read apart, so a log line written before a stdout line may arrive after it.
+    pub fn wait_stderr(&mut self, needle: &str, timeout: Duration) -> String {
+        if let Some(line) = self.stderr_seen.iter().find(|l| l.contains(needle)) {
+            return line.clone();
+        }
+        self.wait_line(true, needle, timeout)
+    }
+
+    fn wait_line(&mut self, on_stderr: bool, needle: &str, timeout: Duration) -> String {
         let deadline = Instant::now() + timeout;
         loop {
-            match self.stdout.recv_timeout(Duration::from_millis(50)) {
+            let (rx, seen) = if on_stderr {
+                (&self.stderr, &mut self.stderr_seen)
+            } else {
+                (&self.stdout, &mut self.stdout_seen)
+            };
+            match rx.recv_timeout(Duration::from_millis(50)) {
                 Ok(line) => {
-                    self.stdout_seen.push(line.clone());
+                    seen.push(line.clone());
                     if line.contains(needle) {
                         self.drain();
                         return line;
@@ -178,4 +196,45 @@ pub fn output_within(mut cmd: Command, timeout: Duration) -> (bool, String, Stri
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sh(script: &str) -> Command {
+        command("sh", &["-c", script], Path::new("."))
+    }
+
+    #[test]
+    fn output_is_collected_and_a_signal_ends_the_process() {
+        let mut p = Running::spawn(sh(
+            "echo starting; echo warn >&2; echo is ready; exec sleep 60",
+        ));
+        assert_eq!(p.wait_stdout("ready", Duration::from_secs(20)), "is ready");
+        assert_eq!(p.stdout_seen, ["starting", "is ready"]);
+        assert_eq!(p.wait_stderr("wa", Duration::from_secs(20)), "warn");
+        p.signal("TERM");
+        let status = p.wait_exit(Duration::from_secs(20));
+        assert!(!status.success());
+        assert_eq!(p.stderr_text(), "warn");
+    }
+
+    #[test]
+    #[should_panic(expected = "before printing")]
+    fn an_exit_before_the_awaited_line_panics() {
+        Running::spawn(sh("echo bye; exit 3")).wait_stdout("ready", Duration::from_secs(20));
+    }
+
+    #[test]
+    fn run_to_exit_and_output_within_give_status_and_output() {
+        let (status, out, err) =
+            run_to_exit(sh("echo a; echo b >&2; exit 2"), Duration::from_secs(20));
+        assert_eq!(
+            (status.code(), out.as_str(), err.as_str()),
+            (Some(2), "a", "b")
+        );
+        let (ok, out, err) = output_within(sh("printf x; printf y >&2"), Duration::from_secs(20));
+        assert_eq!((ok, out.as_str(), err.as_str()), (true, "x", "y"));
+    }
 }

@@ -59,6 +59,9 @@ impl StandaloneBuilder {
 
     /// Appends broker.conf lines (`key=value`, newline separated).
     pub fn conf(mut self, lines: &str) -> Self {
+        if lines.is_empty() {
+            return self;
+        }
         self.conf.push_str(lines);
         if !self.conf.ends_with('\n') {
             self.conf.push('\n');
@@ -223,5 +226,25 @@ impl Standalone {
         self.process.signal("TERM");
         let status = self.process.wait_exit(Duration::from_secs(120));
         assert!(status.success(), "{status}\n{}", self.process.stderr_text());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn broker_conf_has_the_defaults_then_the_extra_lines() {
+        let b = Standalone::builder("ferrocket")
+            .conf("brokerName=b1")
+            .conf("a=1\n");
+        assert_eq!(
+            b.broker_conf(10911),
+            "listenPort=10911\nbrokerIP1=127.0.0.1\nmappedFileSizeCommitLog=67108864\nbrokerName=b1\na=1\n"
+        );
+        let b = Standalone::builder("ferrocket")
+            .without_broker_ip1()
+            .commit_log_size(None);
+        assert_eq!(b.broker_conf(10911), "listenPort=10911\n");
     }
 }

@@ -3,7 +3,7 @@
 #![allow(dead_code)] // each test file uses a different part of this harness
 
 use std::path::Path;
-use std::process::{Command, ExitStatus};
+use std::process::Command;
 use std::time::Duration;
 
 use ferrocket_testkit::run_to_exit;
@@ -18,9 +18,9 @@ pub fn standalone() -> ferrocket_testkit::StandaloneBuilder {
     ferrocket_testkit::Standalone::builder(ferrocket_testkit::ferrocket_bin!())
 }
 
-/// Runs `ferrocket standalone` with `conf` as its broker.conf, expecting it to exit on its own
-/// within 20 s; returns the status and stderr.
-pub fn standalone_with_conf(conf: &str) -> (ExitStatus, String) {
+/// Runs `ferrocket standalone` with `conf` as its broker.conf and asserts that it exits on its
+/// own within 20 s with a failure whose stderr names each of `named` (the key and the value).
+pub fn assert_standalone_rejects(conf: &str, named: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("broker.conf");
     std::fs::write(&path, conf).unwrap();
@@ -37,5 +37,6 @@ pub fn standalone_with_conf(conf: &str) -> (ExitStatus, String) {
         ),
         Duration::from_secs(20),
     );
-    (status, err)
+    assert!(!status.success());
+    assert!(named.iter().all(|n| err.contains(n)), "{err}");
 }
