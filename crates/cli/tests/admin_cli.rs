@@ -4,56 +4,33 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
-use common::{ferrocket, free_port, free_port_block, Running};
+use common::ferrocket;
 use ferrocket_client::{Message, Producer, ProducerConfig};
+use ferrocket_testkit::{output_within, Running};
+
 use serde_json::Value;
 
 const BROKER: &str = "broker-admin";
 const CLUSTER: &str = "DefaultCluster";
+/// How long one `ferrocket` command may run.
+const RUN: Duration = Duration::from_secs(120);
 
 struct Standalone {
-    process: Running,
+    server: ferrocket_testkit::Standalone,
     namesrv: String,
     broker_addr: String,
-    dir: tempfile::TempDir,
 }
 
 fn start() -> Standalone {
-    let dir = tempfile::tempdir().unwrap();
-    let ns_port = free_port();
-    let broker_port = free_port_block();
-    let conf = dir.path().join("broker.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "brokerName={BROKER}\nlistenPort={broker_port}\nbrokerIP1=127.0.0.1\n\
-             mappedFileSizeCommitLog=67108864\n"
-        ),
-    )
-    .unwrap();
-    let store = dir.path().join("data");
-    let namesrv = format!("127.0.0.1:{ns_port}");
-    let mut process = Running::spawn(ferrocket(
-        &[
-            "standalone",
-            "--store",
-            store.to_str().unwrap(),
-            "--namesrv-listen",
-            &namesrv,
-            "-c",
-            conf.to_str().unwrap(),
-        ],
-        dir.path(),
-    ));
-    process.wait_stdout("is ready", Duration::from_secs(60));
+    let server = common::standalone()
+        .conf(&format!("brokerName={BROKER}"))
+        .start();
     Standalone {
-        process,
-        namesrv,
-        broker_addr: format!("127.0.0.1:{broker_port}"),
-        dir,
+        namesrv: server.namesrv.clone(),
+        broker_addr: format!("127.0.0.1:{}", server.broker_port),
+        server,
     }
 }
 
@@ -63,7 +40,7 @@ impl Standalone {
         let mut all = vec!["admin"];
         all.extend_from_slice(args);
         all.extend_from_slice(&["-n", &self.namesrv]);
-        let (ok, out, err) = run_complete(ferrocket(&all, self.dir.path()));
+        let (ok, out, err) = output_within(ferrocket(&all, self.server.dir()), RUN);
         if !ok {
             eprintln!("ferrocket {all:?} failed: {err}");
         }
@@ -86,33 +63,14 @@ impl Standalone {
     }
 
     fn run(&self, args: &[&str], dir: &Path) -> String {
-        let (ok, out, err) = run_complete(ferrocket(args, dir));
+        let (ok, out, err) = output_within(ferrocket(args, dir), RUN);
         assert!(ok, "ferrocket {args:?}: {err}");
         out
     }
 
-    fn stop(mut self) {
-        self.process.signal("TERM");
-        assert!(self.process.wait_exit(Duration::from_secs(60)).success());
+    fn stop(self) {
+        self.server.stop();
     }
-}
-
-/// Runs `cmd` to its end and returns success, the whole stdout and stderr (read to EOF, so
-/// nothing printed just before the exit is lost).
-fn run_complete(mut cmd: Command) -> (bool, String, String) {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(cmd.output());
-    });
-    let out = rx
-        .recv_timeout(Duration::from_secs(120))
-        .expect("ferrocket did not exit within 120 s")
-        .expect("ferrocket could not be started");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 #[test]
@@ -376,7 +334,7 @@ fn topics_messages_groups_and_write_permission() {
 fn consumer_progress_connections_and_offset_resets() {
     let s = start();
     let ns = s.namesrv.clone();
-    let dir = s.dir.path().to_path_buf();
+    let dir = s.server.dir().to_path_buf();
     s.ok(&[
         "updateTopic",
         "-b",

@@ -4,60 +4,38 @@ mod common;
 
 use std::time::Duration;
 
-use common::{ferrocket, free_port, free_port_block, Running};
+use common::ferrocket;
+use ferrocket_testkit::{free_port, free_port_block, run_to_exit, Standalone, StandaloneBuilder};
 
 const READY: Duration = Duration::from_secs(60);
+/// The start-up log line that says which broker address clients are given.
+const ADVERTISED: &str = "clients will be told to connect to the broker at";
 
-/// Starts `ferrocket standalone` with `conf` as its broker config; returns it and the name server
-/// address.
-fn standalone(
-    dir: &std::path::Path,
-    conf: &str,
-    extra: &[&str],
-    env_rust_log: bool,
-) -> (Running, String) {
-    let conf_path = dir.join("broker.conf");
-    std::fs::write(&conf_path, conf).unwrap();
-    let ns = format!("127.0.0.1:{}", free_port());
-    let store = dir.join("store");
-    let mut args = vec![
-        "standalone",
-        "--store",
-        store.to_str().unwrap(),
-        "--namesrv-listen",
-        &ns,
-        "-c",
-        conf_path.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    let mut cmd = ferrocket(&args, dir);
-    if !env_rust_log {
-        cmd.env_remove("RUST_LOG");
-    }
-    let mut p = Running::spawn(cmd);
-    p.wait_stdout("is ready", READY);
-    (p, ns)
+/// `ferrocket standalone` listening on `port` with `conf` added to its broker config.
+fn standalone(port: u16, conf: &str) -> StandaloneBuilder {
+    common::standalone().ports(free_port(), port).conf(conf)
 }
 
-fn broker_in_ready_line(p: &Running) -> String {
-    let line = p
-        .stdout_seen
-        .iter()
-        .find(|l| l.contains("is ready"))
-        .expect("ready line");
-    line.rsplit("broker ").next().unwrap().trim().to_string()
+/// The broker address the ready line announces.
+fn broker_in_ready_line(p: &Standalone) -> String {
+    p.ready_line
+        .rsplit("broker ")
+        .next()
+        .unwrap()
+        .trim()
+        .to_string()
 }
 
 #[test]
 fn without_broker_ip1_the_chosen_address_is_announced_and_advertised() {
-    let dir = tempfile::tempdir().unwrap();
     let port = free_port_block();
-    let (mut p, _) = standalone(dir.path(), &format!("listenPort={port}\n"), &[], true);
+    let mut p = standalone(port, "").without_broker_ip1().start();
     let advertised = broker_in_ready_line(&p);
+    p.process.wait_stderr(ADVERTISED, READY);
     let logs = p.stderr_text();
     let line = logs
         .lines()
-        .find(|l| l.contains("clients will be told to connect to the broker at"))
+        .find(|l| l.contains(ADVERTISED))
         .unwrap_or_else(|| panic!("no advertised-address line:\n{logs}"));
     assert!(
         line.contains(&format!("at {advertised} (brokerIP1 not set")),
@@ -80,15 +58,10 @@ fn without_broker_ip1_the_chosen_address_is_announced_and_advertised() {
 
 #[test]
 fn a_configured_broker_ip1_is_used_and_said_to_come_from_the_file() {
-    let dir = tempfile::tempdir().unwrap();
     let port = free_port_block();
-    let (mut p, _) = standalone(
-        dir.path(),
-        &format!("listenPort={port}\nbrokerIP1=127.0.0.1\nbindAddress=127.0.0.1\n"),
-        &[],
-        true,
-    );
+    let mut p = standalone(port, "bindAddress=127.0.0.1").start();
     assert_eq!(broker_in_ready_line(&p), format!("127.0.0.1:{port}"));
+    p.process.wait_stderr(ADVERTISED, READY);
     let logs = p.stderr_text();
     assert!(
         logs.contains(&format!(
@@ -102,16 +75,11 @@ fn a_configured_broker_ip1_is_used_and_said_to_come_from_the_file() {
 
 #[test]
 fn info_logs_lifecycle_events_not_messages() {
-    let dir = tempfile::tempdir().unwrap();
     let port = free_port_block();
-    let (mut p, ns) = standalone(
-        dir.path(),
-        &format!("listenPort={port}\nbrokerIP1=127.0.0.1\n"),
-        &[],
-        true,
-    );
+    let mut p = standalone(port, "").start();
+    let ns = p.namesrv.clone();
     let before = p.stderr_text().lines().count();
-    let (status, out, err) = common::run_to_exit(
+    let (status, out, err) = run_to_exit(
         ferrocket(
             &[
                 "produce",
@@ -122,7 +90,7 @@ fn info_logs_lifecycle_events_not_messages() {
                 "--count",
                 "500",
             ],
-            dir.path(),
+            p.dir(),
         ),
         Duration::from_secs(120),
     );
@@ -144,8 +112,8 @@ fn info_logs_lifecycle_events_not_messages() {
     ] {
         assert!(logs.contains(needle), "no {needle:?} line:\n{logs}");
     }
-    p.signal("TERM");
-    assert!(p.wait_exit(Duration::from_secs(60)).success());
+    p.process.signal("TERM");
+    assert!(p.process.wait_exit(Duration::from_secs(60)).success());
     let logs = p.stderr_text();
     assert!(logs.contains("broker shut down"), "{logs}");
 }
@@ -153,14 +121,8 @@ fn info_logs_lifecycle_events_not_messages() {
 #[test]
 fn log_level_comes_from_the_config_file_unless_the_flag_overrides_it() {
     // logLevel=warn in the file, no RUST_LOG: no info line at all
-    let dir = tempfile::tempdir().unwrap();
     let port = free_port_block();
-    let (mut p, _) = standalone(
-        dir.path(),
-        &format!("listenPort={port}\nbrokerIP1=127.0.0.1\nlogLevel=warn\n"),
-        &[],
-        false,
-    );
+    let mut p = standalone(port, "logLevel=warn").rust_log(None).start();
     let logs = p.stderr_text();
     assert!(
         !logs.contains(" INFO "),
@@ -169,14 +131,14 @@ fn log_level_comes_from_the_config_file_unless_the_flag_overrides_it() {
     drop(p);
 
     // --log-level debug wins over the file's logLevel=warn
-    let dir = tempfile::tempdir().unwrap();
     let port = free_port_block();
-    let (mut p, _) = standalone(
-        dir.path(),
-        &format!("listenPort={port}\nbrokerIP1=127.0.0.1\nlogLevel=warn\n"),
-        &["--log-level", "debug"],
-        false,
-    );
+    let mut p = standalone(port, "logLevel=warn")
+        .rust_log(None)
+        .arg("--log-level")
+        .arg("debug")
+        .start();
+    p.process
+        .wait_stderr("logLevel from the config file ignored", READY);
     let logs = p.stderr_text();
     assert!(logs.contains(" INFO "), "{logs}");
     assert!(
@@ -187,25 +149,5 @@ fn log_level_comes_from_the_config_file_unless_the_flag_overrides_it() {
 
 #[test]
 fn a_bad_log_level_in_the_config_file_is_an_error_naming_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let conf = dir.path().join("broker.conf");
-    std::fs::write(&conf, "logLevel=[[nonsense\n").unwrap();
-    let (status, _, err) = common::run_to_exit(
-        ferrocket(
-            &[
-                "standalone",
-                "-c",
-                conf.to_str().unwrap(),
-                "--namesrv-listen",
-                "127.0.0.1:0",
-            ],
-            dir.path(),
-        ),
-        Duration::from_secs(20),
-    );
-    assert!(!status.success());
-    assert!(
-        err.contains("logLevel") && err.contains("nonsense"),
-        "{err}"
-    );
+    common::assert_standalone_rejects("logLevel=[[nonsense\n", &["logLevel", "nonsense"]);
 }

@@ -4,8 +4,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{ferrocket, free_port_block, run_to_exit, Running};
+use common::ferrocket;
 use ferrocket_namesrv::{NamesrvConfig, NamesrvController};
+use ferrocket_testkit::{free_port_block, run_to_exit, Running};
 
 const START: Duration = Duration::from_secs(60);
 
@@ -126,6 +127,8 @@ fn unknown_key_warns_and_the_broker_starts_registers_and_unregisters_on_sigterm(
     ));
     let ready = broker.wait_stdout("is ready", START);
     assert!(ready.contains(&format!("127.0.0.1:{port}")), "{ready}");
+    // the warning is logged before the ready line but read from another pipe
+    broker.wait_stderr("thisKeyIsNotRocketMq", START);
     let logs = broker.stderr_text();
     assert!(
         logs.contains("thisKeyIsNotRocketMq"),

@@ -29,7 +29,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{ferrocket, free_port, free_port_block, Running};
 use ferrocket_client::{
     Message, MessageBuilder, MessageExt, MessageQueue, Producer, ProducerConfig, PullConsumer,
     PullConsumerConfig, PullStatus, SendStatus,
@@ -38,6 +37,7 @@ use ferrocket_protocol::message::{
     parse_record, peek_record_header, BLANK_MAGIC, PHYSICAL_OFFSET_POSITION,
 };
 use ferrocket_protocol::util::crc32;
+use ferrocket_testkit::Standalone;
 use parking_lot::Mutex;
 
 const TOPICS: [&str; 2] = ["CrashTopicA", "CrashTopicB"];
@@ -107,41 +107,19 @@ struct Ledger {
     in_doubt: HashSet<String>,
 }
 
-struct Broker {
-    process: Running,
-    namesrv: String,
-}
-
-fn start_broker(dir: &Path, store: &Path, flush: &str, cycle: usize) -> Broker {
-    let ns_port = free_port();
-    let broker_port = free_port_block();
-    let conf = dir.join(format!("broker-{cycle}.conf"));
+fn start_broker(dir: &Path, store: &Path, flush: &str, cycle: usize) -> Standalone {
     // small segments so that several cycles roll over segment boundaries
-    std::fs::write(
-        &conf,
-        format!(
-            "brokerName={BROKER_NAME}\nlistenPort={broker_port}\nflushDiskType={flush}\n\
-             mappedFileSizeCommitLog={}\nmappedFileSizeConsumeQueue={}\n",
-            2 * 1024 * 1024,
+    common::standalone()
+        .dir(dir)
+        .store(store)
+        .conf_name(&format!("broker-{cycle}.conf"))
+        .commit_log_size(Some(2 * 1024 * 1024))
+        .conf(&format!(
+            "brokerName={BROKER_NAME}\nflushDiskType={flush}\nmappedFileSizeConsumeQueue={}\n",
             20 * 1024
-        ),
-    )
-    .unwrap();
-    let namesrv = format!("127.0.0.1:{ns_port}");
-    let mut process = Running::spawn(ferrocket(
-        &[
-            "standalone",
-            "--store",
-            store.to_str().unwrap(),
-            "--namesrv-listen",
-            &namesrv,
-            "-c",
-            conf.to_str().unwrap(),
-        ],
-        dir,
-    ));
-    process.wait_stdout("is ready", Duration::from_secs(120));
-    Broker { process, namesrv }
+        ))
+        .ready_timeout(Duration::from_secs(120))
+        .start()
 }
 
 /// Sends until `stop` is raised; every outcome goes into the ledger.
@@ -425,6 +403,15 @@ fn crash_cycles(flush: &str) {
     for cycle in 1..=CYCLES {
         let mut broker = start_broker(dir.path(), &store, flush, cycle);
         if cycle > 1 {
+            // the recovery lines are logged before the ready line but read from another pipe
+            let last_recovery_line = if tore {
+                "commit log ends with an invalid record; truncating"
+            } else {
+                "abort file found"
+            };
+            broker
+                .process
+                .wait_stderr(last_recovery_line, Duration::from_secs(60));
             let logs = broker.process.stderr_text();
             assert!(
                 logs.contains("abort file found"),

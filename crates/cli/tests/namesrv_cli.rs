@@ -4,10 +4,11 @@ mod common;
 
 use std::time::Duration;
 
-use common::{ferrocket, free_port, Running};
+use common::ferrocket;
 use ferrocket_protocol::code::{request, response};
 use ferrocket_protocol::RemotingCommand;
 use ferrocket_remoting::RemotingClient;
+use ferrocket_testkit::{free_port, run_to_exit, Running};
 
 #[test]
 fn namesrv_serves_and_stops_on_sigint() {
@@ -52,7 +53,7 @@ fn namesrv_reports_a_taken_port() {
     let dir = tempfile::tempdir().unwrap();
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap().to_string();
-    let (status, _, err) = common::run_to_exit(
+    let (status, _, err) = run_to_exit(
         ferrocket(&["namesrv", "--listen", &addr], dir.path()),
         Duration::from_secs(20),
     );

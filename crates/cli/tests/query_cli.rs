@@ -6,7 +6,6 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::{ferrocket, free_port, free_port_block, Running};
 use ferrocket_client::{Message, Producer, ProducerConfig};
 use ferrocket_protocol::code::{request, response};
 use ferrocket_protocol::header::query_message::{
@@ -18,45 +17,19 @@ use ferrocket_protocol::message::decode_messages;
 use ferrocket_protocol::util::decode_message_id;
 use ferrocket_protocol::RemotingCommand;
 use ferrocket_remoting::RemotingClient;
+use ferrocket_testkit::Standalone;
+use ferrocket_testkit::{free_port, free_port_block};
 
 const TOPIC: &str = "QueryCliTopic";
 const WAIT: Duration = Duration::from_secs(60);
 
-struct Standalone {
-    process: Running,
-    namesrv: String,
-    broker: String,
-}
-
 fn start(dir: &Path, ns_port: u16, broker_port: u16) -> Standalone {
-    let conf = dir.join("broker.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "brokerName=broker-query\nlistenPort={broker_port}\n\
-             maxHashSlotNum=16\nmaxIndexNum=40\n"
-        ),
-    )
-    .unwrap();
-    let namesrv = format!("127.0.0.1:{ns_port}");
-    let mut process = Running::spawn(ferrocket(
-        &[
-            "standalone",
-            "--store",
-            dir.join("store").to_str().unwrap(),
-            "--namesrv-listen",
-            &namesrv,
-            "-c",
-            conf.to_str().unwrap(),
-        ],
-        dir,
-    ));
-    process.wait_stdout("is ready", WAIT);
-    Standalone {
-        process,
-        namesrv,
-        broker: format!("127.0.0.1:{broker_port}"),
-    }
+    common::standalone()
+        .dir(dir)
+        .ports(ns_port, broker_port)
+        .conf("brokerName=broker-query\nmaxHashSlotNum=16\nmaxIndexNum=40")
+        .ready_timeout(WAIT)
+        .start()
 }
 
 async fn query(

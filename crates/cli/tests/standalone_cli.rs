@@ -4,40 +4,25 @@ mod common;
 
 use std::time::Duration;
 
-use common::{ferrocket, free_port, free_port_block, Running};
 use ferrocket_protocol::body::route::TopicRouteData;
 use ferrocket_protocol::code::{request, response};
 use ferrocket_protocol::RemotingCommand;
 use ferrocket_remoting::RemotingClient;
+use ferrocket_testkit::{free_port, free_port_block};
 
 #[test]
 fn standalone_is_ready_serves_tbw102_and_exits_cleanly_on_sigterm() {
-    let dir = tempfile::tempdir().unwrap();
     let ns_port = free_port();
     let broker_port = free_port_block();
-    let conf = dir.path().join("broker.conf");
-    std::fs::write(
-        &conf,
-        format!("brokerName=broker-standalone\nbrokerIP1=127.0.0.1\nlistenPort={broker_port}\n"),
-    )
-    .unwrap();
-    let store = dir.path().join("data");
+    let server = common::standalone()
+        .conf("brokerName=broker-standalone")
+        .ports(ns_port, broker_port)
+        .start();
     let ns_listen = format!("127.0.0.1:{ns_port}");
-    let mut p = Running::spawn(ferrocket(
-        &[
-            "standalone",
-            "--store",
-            store.to_str().unwrap(),
-            "--namesrv-listen",
-            &ns_listen,
-            "-c",
-            conf.to_str().unwrap(),
-        ],
-        dir.path(),
-    ));
-    let ready = p.wait_stdout("is ready", Duration::from_secs(60));
+    let store = server.store.clone();
+    let mut p = server.process;
     assert_eq!(
-        ready,
+        server.ready_line,
         format!("Ferrocket standalone is ready: name server {ns_listen}, broker 127.0.0.1:{broker_port}")
     );
 
@@ -95,25 +80,8 @@ fn standalone_is_ready_serves_tbw102_and_exits_cleanly_on_sigterm() {
 
 #[test]
 fn standalone_rejects_a_bad_config_value() {
-    let dir = tempfile::tempdir().unwrap();
-    let conf = dir.path().join("broker.conf");
-    std::fs::write(&conf, "autoCreateTopicEnable = sometimes\n").unwrap();
-    let (status, _, err) = common::run_to_exit(
-        ferrocket(
-            &[
-                "standalone",
-                "-c",
-                conf.to_str().unwrap(),
-                "--namesrv-listen",
-                "127.0.0.1:0",
-            ],
-            dir.path(),
-        ),
-        Duration::from_secs(20),
-    );
-    assert!(!status.success());
-    assert!(
-        err.contains("autoCreateTopicEnable") && err.contains("sometimes"),
-        "{err}"
+    common::assert_standalone_rejects(
+        "autoCreateTopicEnable = sometimes\n",
+        &["autoCreateTopicEnable", "sometimes"],
     );
 }

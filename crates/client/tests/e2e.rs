@@ -4,13 +4,12 @@ mod common;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{unique, Standalone};
+use common::{recorder, unique, wait_until, Standalone};
 use ferrocket_client::{
-    listener_fn, ConsumeConcurrentlyStatus, ConsumeFromWhere, Message, MessageBuilder, MessageExt,
-    Producer, ProducerConfig, PullConsumer, PullConsumerConfig, PullStatus, PushConsumer,
-    PushConsumerConfig, SendStatus,
+    ConsumeFromWhere, Message, MessageBuilder, MessageExt, Producer, ProducerConfig, PullConsumer,
+    PullConsumerConfig, PullStatus, PushConsumer, PushConsumerConfig, SendStatus,
 };
 use parking_lot::Mutex;
 
@@ -29,38 +28,9 @@ fn push_config(server: &Standalone, group: &str, topic: &str, expr: &str) -> Pus
     c
 }
 
-/// Waits until `cond` holds or `timeout` passes; returns whether it held.
-async fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if cond() {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    cond()
-}
-
-/// A listener that records every message it gets.
-fn recorder() -> (
-    ferrocket_client::MessageListener,
-    Arc<Mutex<Vec<MessageExt>>>,
-) {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let s = seen.clone();
-    let l = listener_fn(move |msgs: Vec<MessageExt>| {
-        let s = s.clone();
-        async move {
-            s.lock().extend(msgs);
-            ConsumeConcurrentlyStatus::ConsumeSuccess
-        }
-    });
-    (l, seen)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn produce_500_then_consume_all_with_tags_intact() {
-    let server = Standalone::start();
+    let mut server = common::start();
     let topic = unique("E2eTopic");
     let producer = Producer::start(producer_config(&server)).await.unwrap();
 
@@ -76,7 +46,7 @@ async fn produce_500_then_consume_all_with_tags_intact() {
         let r = producer
             .send(&msg)
             .await
-            .unwrap_or_else(|e| panic!("send {i}: {e}\n{:?}", server.stderr_so_far()));
+            .unwrap_or_else(|e| panic!("send {i}: {e}\n{:?}", server.stderr_text()));
         assert_eq!(r.send_status, SendStatus::SendOk);
         assert_eq!(r.msg_id.len(), 32, "msgId is the UNIQ_KEY");
         assert_eq!(r.offset_msg_id.len(), 32, "offsetMsgId is the broker's id");
@@ -153,7 +123,7 @@ async fn produce_500_then_consume_all_with_tags_intact() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_push_consumers_in_a_group_split_the_queues() {
-    let server = Standalone::start();
+    let server = common::start();
     let topic = unique("SplitTopic");
     let group = unique("split_group");
     let producer = Producer::start(producer_config(&server)).await.unwrap();
@@ -238,7 +208,7 @@ async fn two_push_consumers_in_a_group_split_the_queues() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pull_consumer_reads_by_offset() {
-    let server = Standalone::start();
+    let server = common::start();
     let topic = unique("PullTopic");
     let producer = Producer::start(producer_config(&server)).await.unwrap();
     let queues = producer.fetch_publish_message_queues(&topic).await.unwrap();

@@ -6,148 +6,38 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{mpsc, Arc};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::{ferrocket_bin, free_port, free_port_block, unique};
+use common::{recorder, unique, wait_until, Standalone};
 use ferrocket_client::{
-    listener_fn, ConsumeConcurrentlyStatus, ConsumeFromWhere, Message, MessageExt, MessageQueue,
-    Producer, ProducerConfig, PullConsumer, PullConsumerConfig, PullStatus, PushConsumer,
-    PushConsumerConfig, SendStatus,
+    ConsumeFromWhere, Message, MessageExt, MessageQueue, Producer, ProducerConfig, PullConsumer,
+    PullConsumerConfig, PullStatus, PushConsumer, PushConsumerConfig, SendStatus,
 };
-use parking_lot::Mutex;
+use ferrocket_testkit::Tmpfs;
 
 /// SERVICE_NOT_AVAILABLE.
 const SERVICE_NOT_AVAILABLE: i32 = 14;
 
-/// `ferrocket standalone` on a given store with extra broker.conf lines.
-struct Server {
-    child: Child,
-    namesrv: String,
-    stderr: mpsc::Receiver<String>,
+/// `ferrocket standalone` on the store `data`, with its broker.conf in `conf_dir` and
+/// `extra_conf` lines (the CommitLog segment size is set by each test).
+fn start(data: &Path, conf_dir: &Path, extra_conf: &str) -> Standalone {
+    common::standalone()
+        .dir(conf_dir)
+        .store(data)
+        .commit_log_size(None)
+        .rust_log(Some("info"))
+        .conf(extra_conf)
+        .start()
 }
 
-impl Server {
-    fn start(data: &Path, conf_dir: &Path, extra_conf: &str) -> Server {
-        let ns_port = free_port();
-        let broker_port = free_port_block();
-        let conf = conf_dir.join("broker.conf");
-        std::fs::write(
-            &conf,
-            format!("listenPort={broker_port}\nbrokerIP1=127.0.0.1\n{extra_conf}"),
-        )
-        .unwrap();
-        let namesrv = format!("127.0.0.1:{ns_port}");
-        let mut child = Command::new(ferrocket_bin())
-            .arg("standalone")
-            .arg("--store")
-            .arg(data)
-            .arg("--namesrv-listen")
-            .arg(&namesrv)
-            .arg("-c")
-            .arg(&conf)
-            .env_remove("NAMESRV_ADDR")
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("ferrocket starts");
-        let (out_tx, out_rx) = mpsc::channel();
-        let (err_tx, err_rx) = mpsc::channel();
-        let stdout = child.stdout.take().unwrap();
-        let stderr = child.stderr.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = out_tx.send(line);
-            }
-        });
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = err_tx.send(line);
-            }
-        });
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Ok(line) = out_rx.recv_timeout(Duration::from_millis(200)) {
-                if line.contains("is ready") {
-                    break;
-                }
-            }
-            if let Ok(Some(status)) = child.try_wait() {
-                let err: Vec<String> = err_rx.try_iter().collect();
-                panic!("ferrocket exited with {status} before it was ready: {err:?}");
-            }
-            assert!(Instant::now() < deadline, "ferrocket not ready after 60 s");
-        }
-        std::thread::spawn(move || while out_rx.recv().is_ok() {});
-        Server {
-            child,
-            namesrv,
-            stderr: err_rx,
-        }
-    }
-
-    fn logs(&self) -> String {
-        self.stderr.try_iter().collect::<Vec<_>>().join("\n")
-    }
-
-    /// SIGTERM and wait for a clean exit.
-    fn stop(mut self) {
-        let ok = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(ok, "cannot signal ferrocket");
-        let status = self.child.wait().unwrap();
-        assert!(status.success(), "{status}\n{}", self.logs());
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if cond() {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    cond()
-}
-
-fn producer(server: &Server) -> ProducerConfig {
+fn producer(server: &Standalone) -> ProducerConfig {
     let mut c = ProducerConfig::new(unique("producer"), server.namesrv.as_str());
     c.send_msg_timeout = Duration::from_secs(10);
     c
 }
 
-fn recorder() -> (
-    ferrocket_client::MessageListener,
-    Arc<Mutex<Vec<MessageExt>>>,
-) {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let s = seen.clone();
-    let l = listener_fn(move |msgs: Vec<MessageExt>| {
-        let s = s.clone();
-        async move {
-            s.lock().extend(msgs);
-            ConsumeConcurrentlyStatus::ConsumeSuccess
-        }
-    });
-    (l, seen)
-}
-
-fn push_config(server: &Server, group: &str, topic: &str) -> PushConsumerConfig {
+fn push_config(server: &Standalone, group: &str, topic: &str) -> PushConsumerConfig {
     let mut c = PushConsumerConfig::new(group, server.namesrv.as_str());
     c.subscribe(topic, "*");
     c.consume_from_where = ConsumeFromWhere::ConsumeFromFirstOffset;
@@ -169,7 +59,7 @@ async fn send_n(p: &Producer, topic: &str, mq: &MessageQueue, n: usize, body: &[
 async fn a_consumer_behind_the_min_offset_is_moved_forward_and_continues() {
     let dir = tempfile::tempdir().unwrap();
     let hours: Vec<String> = (0..24).map(|h| format!("{h:02}")).collect();
-    let server = Server::start(
+    let mut server = start(
         &dir.path().join("store"),
         dir.path(),
         &format!(
@@ -223,7 +113,7 @@ async fn a_consumer_behind_the_min_offset_is_moved_forward_and_continues() {
         assert!(
             Instant::now() < deadline,
             "retention never settled the queue's min offset past 10: {r:?}\n{}",
-            server.logs()
+            server.process.stderr_text()
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
@@ -242,7 +132,7 @@ async fn a_consumer_behind_the_min_offset_is_moved_forward_and_continues() {
     assert!(
         done,
         "the consumer did not continue: got {offsets:?}\n{}",
-        server.logs()
+        server.process.stderr_text()
     );
     assert_eq!(offsets, (min..310).collect::<BTreeSet<_>>());
     assert!(
@@ -272,73 +162,6 @@ async fn a_consumer_behind_the_min_offset_is_moved_forward_and_continues() {
     p.shutdown().await;
 }
 
-/// A tmpfs mounted for one test, unmounted when dropped.
-struct Tmpfs {
-    dir: tempfile::TempDir,
-    size: u64,
-}
-
-impl Tmpfs {
-    fn mount(size_mb: u64) -> Tmpfs {
-        let dir = tempfile::tempdir().unwrap();
-        let out = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size_mb}m"), "tmpfs"])
-            .arg(dir.path())
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run mount (the full-disk test needs it): {e}"));
-        assert!(
-            out.status.success(),
-            "cannot mount a {size_mb} MiB tmpfs on {} (the full-disk test needs root): {}",
-            dir.path().display(),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Tmpfs {
-            dir,
-            size: size_mb * 1024 * 1024,
-        }
-    }
-
-    fn used(&self) -> f64 {
-        ferrocket_store_used(self.dir.path())
-    }
-
-    fn fill_to(&self, name: &str, target: f64) -> PathBuf {
-        let need = ((target - self.used()) * self.size as f64).max(0.0) as usize;
-        let p = self.dir.path().join(name);
-        std::fs::write(&p, vec![1u8; need]).unwrap();
-        p
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let ok = Command::new("umount")
-            .arg(self.dir.path())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !ok {
-            let _ = Command::new("umount")
-                .arg("-l")
-                .arg(self.dir.path())
-                .status();
-        }
-    }
-}
-
-/// Used fraction of the filesystem holding `path`, from `df` (what an operator would read).
-fn ferrocket_store_used(path: &Path) -> f64 {
-    let out = Command::new("df")
-        .args(["--output=used,avail", "-B1"])
-        .arg(path)
-        .output()
-        .expect("df runs");
-    let text = String::from_utf8_lossy(&out.stdout);
-    let line = text.lines().nth(1).expect("df prints a line");
-    let mut it = line.split_whitespace().map(|v| v.parse::<f64>().unwrap());
-    let (used, avail) = (it.next().unwrap(), it.next().unwrap());
-    used / (used + avail)
-}
-
 async fn pull_all(c: &PullConsumer, mq: &MessageQueue) -> Vec<MessageExt> {
     let mut out = Vec::new();
     let mut offset = 0;
@@ -356,10 +179,10 @@ async fn pull_all(c: &PullConsumer, mq: &MessageQueue) -> Vec<MessageExt> {
 async fn a_full_disk_refuses_sends_keeps_reads_and_resumes_when_space_frees() {
     let fs = Tmpfs::mount(64);
     let conf_dir = tempfile::tempdir().unwrap();
-    let data = fs.dir.path().join("store");
+    let data = fs.path().join("store");
     let conf = "mappedFileSizeCommitLog=2097152\nmappedFileSizeConsumeQueue=20000\n\
                 cleanFileForciblyEnable=false\n";
-    let server = Server::start(&data, conf_dir.path(), conf);
+    let server = start(&data, conf_dir.path(), conf);
     let topic = unique("FullDiskTopic");
     let p = Producer::start(producer(&server)).await.unwrap();
     let mq = p.fetch_publish_message_queues(&topic).await.unwrap()[0].clone();
@@ -433,7 +256,7 @@ async fn a_full_disk_refuses_sends_keeps_reads_and_resumes_when_space_frees() {
     server.stop();
 
     // nothing stored was damaged: a restart reads every message back
-    let server = Server::start(&data, conf_dir.path(), conf);
+    let server = start(&data, conf_dir.path(), conf);
     let c = PullConsumer::start(PullConsumerConfig::new(
         unique("reader"),
         server.namesrv.as_str(),

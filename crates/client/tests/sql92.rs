@@ -4,19 +4,17 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{unique, Standalone};
+use common::{recorder, unique};
 use ferrocket_client::{
-    listener_fn, ConsumeConcurrentlyStatus, ConsumeFromWhere, Message, MessageBuilder, MessageExt,
-    Producer, ProducerConfig, PushConsumer, PushConsumerConfig, SendStatus,
+    ConsumeFromWhere, Message, MessageBuilder, Producer, ProducerConfig, PushConsumer,
+    PushConsumerConfig, SendStatus,
 };
-use parking_lot::Mutex;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn push_consumer_with_sql92_gets_only_matching_messages() {
-    let server = Standalone::start_with("enablePropertyFilter=true\n");
+    let mut server = common::start_with("enablePropertyFilter=true\n");
     let topic = unique("SqlTopic");
     let mut pc = ProducerConfig::new(unique("producer"), server.namesrv.as_str());
     pc.send_msg_timeout = Duration::from_secs(10);
@@ -37,15 +35,7 @@ async fn push_consumer_with_sql92_gets_only_matching_messages() {
         }
     }
 
-    let seen = Arc::new(Mutex::new(Vec::<MessageExt>::new()));
-    let s = seen.clone();
-    let listener = listener_fn(move |msgs: Vec<MessageExt>| {
-        let s = s.clone();
-        async move {
-            s.lock().extend(msgs);
-            ConsumeConcurrentlyStatus::ConsumeSuccess
-        }
-    });
+    let (listener, seen) = recorder();
     let mut config = PushConsumerConfig::new(unique("sql_group"), server.namesrv.as_str());
     config.subscribe_sql92(&topic, "(TAGS = 'TagA' OR price >= 50) AND price >= 10");
     config.consume_from_where = ConsumeFromWhere::ConsumeFromFirstOffset;
@@ -64,7 +54,7 @@ async fn push_consumer_with_sql92_gets_only_matching_messages() {
     }
     // give a wrongly delivered message time to show up
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert_eq!(bodies(), wanted, "\n{:?}", server.stderr_so_far());
+    assert_eq!(bodies(), wanted, "\n{:?}", server.stderr_text());
 
     consumer.shutdown().await;
     producer.shutdown().await;

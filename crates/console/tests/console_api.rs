@@ -365,54 +365,34 @@ fn console_can_be_turned_off() {
 
 #[test]
 fn broker_command_serves_the_console_too() {
-    use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
-
     let dir = tempfile::tempdir().unwrap();
     let conf = dir.path().join("broker.conf");
     std::fs::write(
         &conf,
         format!(
             "listenPort={}\nconsolePort=0\nbrokerName=console-broker\n",
-            common::free_port_block()
+            ferrocket_testkit::free_port_block()
         ),
     )
     .unwrap();
-    let mut child = Command::new(common::ferrocket_bin())
-        .arg("broker")
-        .arg("-c")
-        .arg(&conf)
-        .arg("--store")
-        .arg(dir.path().join("store"))
-        .env_remove("NAMESRV_ADDR")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let out = child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(out).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let mut console = None;
-    let deadline = std::time::Instant::now() + WAIT;
-    while std::time::Instant::now() < deadline {
-        match rx.recv_timeout(Duration::from_millis(200)) {
-            Ok(l) if l.starts_with("Console: ") => {
-                console = Some(l[9..].trim_end_matches('/').to_string())
-            }
-            Ok(l) if l.contains("is ready") => break,
-            _ => {}
-        }
-    }
+    let store = dir.path().join("store");
+    let mut broker = ferrocket_testkit::Running::spawn(ferrocket_testkit::command(
+        ferrocket_testkit::ferrocket_bin!(),
+        &[
+            "broker",
+            "-c",
+            conf.to_str().unwrap(),
+            "--store",
+            store.to_str().unwrap(),
+        ],
+        dir.path(),
+    ));
+    broker.wait_stdout("is ready", WAIT);
+    let console = common::console_url(&broker.stdout_seen);
     let overview = console
         .as_ref()
         .map(|url| http("GET", &format!("{url}/api/overview"), None));
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(broker);
     let (status, body) = overview.expect("a 'Console:' line before the ready line");
     assert_eq!(status, 200, "{body}");
     let o: Value = serde_json::from_str(&body).unwrap();

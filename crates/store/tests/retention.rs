@@ -5,7 +5,6 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -14,6 +13,7 @@ use ferrocket_store::{
     disk_partition_space_used_percent, DefaultMessageStore, GetMessageStatus, MessageStoreConfig,
     PutMessageStatus,
 };
+use ferrocket_testkit::Tmpfs;
 
 const SEGMENT: usize = 64 * 1024;
 const BODY: [u8; 1000] = [7u8; 1000];
@@ -163,61 +163,6 @@ async fn the_clean_thread_runs_at_the_delete_when_hours() {
     assert_queue_follows_commit_log(&store, "T");
 }
 
-/// A tmpfs of `size_mb` mounted for one test, unmounted when dropped.
-struct Tmpfs {
-    dir: tempfile::TempDir,
-}
-
-impl Tmpfs {
-    fn mount(size_mb: u32) -> Tmpfs {
-        let dir = tempfile::tempdir().unwrap();
-        let out = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size_mb}m"), "tmpfs"])
-            .arg(dir.path())
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run mount (needed for the disk-space tests): {e}"));
-        assert!(
-            out.status.success(),
-            "cannot mount a {size_mb} MiB tmpfs on {} (the disk-space tests need root): {}",
-            dir.path().display(),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Tmpfs { dir }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn used(&self) -> f64 {
-        disk_partition_space_used_percent(self.path())
-    }
-
-    /// Writes a filler file so that the filesystem is about `target` used.
-    fn fill_to(&self, name: &str, target: f64) -> PathBuf {
-        let total = 64.0 * 1024.0 * 1024.0;
-        let need = ((target - self.used()) * total).max(0.0) as usize;
-        let p = self.path().join(name);
-        std::fs::write(&p, vec![1u8; need]).unwrap();
-        p
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let ok = Command::new("umount")
-            .arg(self.dir.path())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !ok {
-            let _ = Command::new("umount")
-                .arg("-l")
-                .arg(self.dir.path())
-                .status();
-        }
-    }
-}
-
 fn disk_config(root: &Path) -> MessageStoreConfig {
     MessageStoreConfig {
         mapped_file_size_commit_log: 2 * 1024 * 1024,
@@ -247,8 +192,8 @@ async fn above_the_forced_clean_ratio_young_files_are_deleted() {
     put_bytes(&store, "T", 16 * 1024 * 1024).await;
     let before = files_in(&cfg.commit_log_path()).len();
     // 87 % used: above diskSpaceCleanForciblyRatio (85), below the warning level (90)
-    fs.fill_to("filler", 0.87);
-    let used = fs.used();
+    fs.fill_to_measured("filler", 0.87, disk_partition_space_used_percent);
+    let used = disk_partition_space_used_percent(fs.path());
     assert!(used > 0.85 && used <= 0.90, "used {used}");
     store.clean_files_now();
     assert!(!store.is_disk_full());
@@ -267,9 +212,13 @@ async fn a_full_disk_refuses_puts_keeps_data_readable_and_recovers() {
     };
     let store = open(cfg.clone());
     let n = put_bytes(&store, "T", 4 * 1024 * 1024).await as i64;
-    let filler = fs.fill_to("filler", 0.95);
+    let filler = fs.fill_to_measured("filler", 0.95, disk_partition_space_used_percent);
     store.clean_files_now();
-    assert!(store.is_disk_full(), "used {}", fs.used());
+    assert!(
+        store.is_disk_full(),
+        "used {}",
+        disk_partition_space_used_percent(fs.path())
+    );
     let r = store.put_message(msg("T", 0, b"refused", None)).await;
     assert_eq!(r.status, PutMessageStatus::ServiceNotAvailable);
     assert!(
@@ -288,7 +237,7 @@ async fn a_full_disk_refuses_puts_keeps_data_readable_and_recovers() {
     std::fs::remove_file(&filler).unwrap();
     store.clean_files_now();
     assert!(!store.is_disk_full());
-    let rest = fs.fill_to("filler", 1.0);
+    let rest = fs.fill_to_measured("filler", 1.0, disk_partition_space_used_percent);
     let mut refused = false;
     for _ in 0..300 {
         let r = store

@@ -3,11 +3,8 @@
 
 #![allow(dead_code)] // each test file uses a different part of this harness
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -15,65 +12,14 @@ use serde_json::Value;
 /// How long a server may take to start on a busy machine.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// A loopback port nobody listens on right now.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A broker listen port whose neighbours (fast port −2, HA port +1) are free too.
-pub fn free_port_block() -> u16 {
-    loop {
-        let p = free_port();
-        if p > 2
-            && p < 65534
-            && (p - 2..=p + 1).all(|q| std::net::TcpListener::bind(("127.0.0.1", q)).is_ok())
-        {
-            return p;
-        }
-    }
-}
-
-/// The `ferrocket` binary: `$FERROCKET_BIN`, else `ferrocket` next to this test's target
-/// directory (or in `$CARGO_TARGET_DIR`). Panics with instructions when it is missing.
-pub fn ferrocket_bin() -> PathBuf {
-    if let Ok(p) = std::env::var("FERROCKET_BIN") {
-        let p = PathBuf::from(p);
-        assert!(
-            p.is_file(),
-            "FERROCKET_BIN={} does not exist; build it with `cargo build -p ferrocket`",
-            p.display()
-        );
-        return p;
-    }
-    let mut candidates = Vec::new();
-    if let Ok(exe) = std::env::current_exe() {
-        if let Some(profile_dir) = exe.parent().and_then(|d| d.parent()) {
-            candidates.push(profile_dir.join("ferrocket"));
-        }
-    }
-    if let Ok(dir) = std::env::var("CARGO_TARGET_DIR") {
-        candidates.push(PathBuf::from(&dir).join("debug").join("ferrocket"));
-    }
-    candidates.push(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/debug/ferrocket"));
-    candidates
-        .iter()
-        .find(|c| c.is_file())
-        .cloned()
-        .unwrap_or_else(|| {
-            panic!(
-                "the ferrocket binary was not found (looked at {candidates:?}); build it first \
-                 with `cargo build -p ferrocket` using the same target directory, or set FERROCKET_BIN"
-            )
-        })
+/// A `ferrocket standalone` builder for the binary under test.
+pub fn standalone() -> ferrocket_testkit::StandaloneBuilder {
+    ferrocket_testkit::Standalone::builder(ferrocket_testkit::ferrocket_bin!())
 }
 
 /// A running `ferrocket standalone` with its console.
 pub struct Standalone {
-    child: Child,
+    server: ferrocket_testkit::Standalone,
     /// Name server address.
     pub namesrv: String,
     /// Broker address.
@@ -82,8 +28,6 @@ pub struct Standalone {
     pub console: Option<String>,
     /// Every stdout line up to the ready line.
     pub stdout_lines: Vec<String>,
-    _store: tempfile::TempDir,
-    stderr: mpsc::Receiver<String>,
 }
 
 impl Standalone {
@@ -95,85 +39,23 @@ impl Standalone {
     /// [`Standalone::start`] with `files` (path under the store root, content) written first,
     /// e.g. `config/topics.json`.
     pub fn start_with_files(extra: &str, files: &[(&str, String)]) -> Standalone {
-        let store = tempfile::tempdir().unwrap();
+        let mut builder = standalone()
+            .conf("consolePort=0\nconsoleListenAddress=127.0.0.1")
+            .conf(extra)
+            .ready_timeout(START_TIMEOUT);
         for (path, content) in files {
-            let p = store.path().join("store").join(path);
-            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(p, content).unwrap();
+            builder = builder.file(path, content.clone());
         }
-        let conf = store.path().join("broker.conf");
-        let config = format!(
-            "listenPort={}\nconsolePort=0\nconsoleListenAddress=127.0.0.1\n{extra}\n",
-            free_port_block()
-        );
-        std::fs::write(&conf, config).unwrap();
-        let namesrv_listen = format!("127.0.0.1:{}", free_port());
-        let mut child = Command::new(ferrocket_bin())
-            .arg("standalone")
-            .arg("--store")
-            .arg(store.path().join("store"))
-            .arg("--namesrv-listen")
-            .arg(&namesrv_listen)
-            .arg("-c")
-            .arg(&conf)
-            .env_remove("NAMESRV_ADDR")
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("ferrocket starts");
-        let (tx, stdout) = mpsc::channel();
-        let out = child.stdout.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let (etx, stderr) = mpsc::channel();
-        let err = child.stderr.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(err).lines().map_while(Result::ok) {
-                let _ = etx.send(line);
-            }
-        });
-        let deadline = Instant::now() + START_TIMEOUT;
-        let mut lines = Vec::new();
-        let ready = loop {
-            match stdout.recv_timeout(Duration::from_millis(100)) {
-                Ok(l) => {
-                    lines.push(l.clone());
-                    if l.contains("is ready") {
-                        break l;
-                    }
-                }
-                Err(_) if Instant::now() > deadline => {
-                    let _ = child.kill();
-                    let err: Vec<String> = stderr.try_iter().collect();
-                    panic!(
-                        "standalone did not become ready: {lines:?}\n{}",
-                        err.join("\n")
-                    );
-                }
-                Err(_) => {}
-            }
-        };
-        let field = |s: &str, after: &str| -> String {
-            let rest = &s[s.find(after).expect(after) + after.len()..];
-            rest.split([',', ' ']).next().unwrap().to_string()
-        };
-        let console = lines
-            .iter()
-            .find_map(|l| l.strip_prefix("Console: "))
-            .map(|url| url.trim_end_matches('/').to_string());
+        let server = builder.start();
+        let lines = server.process.stdout_seen.clone();
+        let end = lines.iter().position(|l| l.contains("is ready")).unwrap();
+        let stdout_lines = lines[..=end].to_vec();
         Standalone {
-            child,
-            namesrv: field(&ready, "name server "),
-            broker: field(&ready, "broker "),
-            console,
-            stdout_lines: lines,
-            _store: store,
-            stderr,
+            namesrv: server.namesrv.clone(),
+            broker: server.broker.clone(),
+            console: console_url(&stdout_lines),
+            stdout_lines,
+            server,
         }
     }
 
@@ -183,16 +65,17 @@ impl Standalone {
     }
 
     /// Stderr collected so far.
-    pub fn stderr_so_far(&self) -> String {
-        self.stderr.try_iter().collect::<Vec<_>>().join("\n")
+    pub fn stderr_so_far(&mut self) -> String {
+        self.server.stderr_text()
     }
 }
 
-impl Drop for Standalone {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The console base URL from a `Console: URL` line among `stdout`.
+pub fn console_url(stdout: &[String]) -> Option<String> {
+    stdout
+        .iter()
+        .find_map(|l| l.strip_prefix("Console: "))
+        .map(|url| url.trim_end_matches('/').to_string())
 }
 
 /// Status and body of an HTTP request (`Connection: close`) with a JSON body.
