@@ -130,7 +130,9 @@ fn index_seeds() -> Vec<Vec<u8>> {
         let f = ferrocket_store::IndexFile::create(&path, 8, 16, 0, 0).unwrap();
         for k in 0..fill {
             let key = ["T#a", "T#b", "T#order-7"][k % 3];
-            assert!(f.put_key(key, 100 * k as i64, 1_795_000_000_000 + k as i64 * 1000));
+            assert!(f
+                .put_key(key, 100 * k as i64, 1_795_000_000_000 + k as i64 * 1000)
+                .unwrap());
         }
         f.flush().unwrap();
         let mut seed = vec![i as u8];

@@ -44,11 +44,14 @@ fuzz_target!(|data: &[u8]| {
 
     // the file takes keys until it is full, and each new key is found again
     let mut added = 0;
-    while file.put_key(
-        keys[(flags as usize + added) % keys.len()],
-        4096 + added as i64,
-        1,
-    ) {
+    while file
+        .put_key(
+            keys[(flags as usize + added) % keys.len()],
+            4096 + added as i64,
+            1,
+        )
+        .expect("the scratch filesystem has room")
+    {
         added += 1;
         assert!(added <= ENTRIES as usize);
     }

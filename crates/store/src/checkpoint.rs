@@ -50,6 +50,8 @@ impl StoreCheckpoint {
         if file.metadata().map_err(err)?.len() < CHECKPOINT_FILE_SIZE as u64 {
             file.set_len(CHECKPOINT_FILE_SIZE as u64).map_err(err)?;
         }
+        // writes go through the map: its block must exist, or a full disk faults the process
+        crate::mapped_file::reserve_range(&file, 0, CHECKPOINT_FILE_SIZE).map_err(err)?;
         // SAFETY: the file is private to this store (guarded by the `lock` file).
         let map = unsafe {
             memmap2::MmapOptions::new()

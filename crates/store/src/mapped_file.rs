@@ -242,11 +242,19 @@ impl MappedFile {
     }
 }
 
-#[cfg(target_os = "linux")]
 fn reserve(file: &File, len: usize) -> io::Result<()> {
+    reserve_range(file, 0, len)
+}
+
+/// Allocates disk blocks for `pos..pos + len` of `file`, so that writing those bytes through a
+/// mapping cannot fault (SIGBUS) on a full disk. Filesystems without `fallocate` are left as
+/// they are.
+#[cfg(target_os = "linux")]
+pub(crate) fn reserve_range(file: &File, pos: usize, len: usize) -> io::Result<()> {
     use std::os::fd::AsRawFd;
     // SAFETY: plain syscall on an open descriptor.
-    let rc = unsafe { libc::fallocate(file.as_raw_fd(), 0, 0, len as libc::off_t) };
+    let rc =
+        unsafe { libc::fallocate(file.as_raw_fd(), 0, pos as libc::off_t, len as libc::off_t) };
     if rc == 0 {
         return Ok(());
     }
@@ -258,7 +266,7 @@ fn reserve(file: &File, len: usize) -> io::Result<()> {
 }
 
 #[cfg(not(target_os = "linux"))]
-fn reserve(_file: &File, _len: usize) -> io::Result<()> {
+pub(crate) fn reserve_range(_file: &File, _pos: usize, _len: usize) -> io::Result<()> {
     Ok(())
 }
 

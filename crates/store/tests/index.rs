@@ -295,3 +295,58 @@ async fn keys_with_equal_hashes_are_told_apart() {
     assert_eq!(offsets(&store, "T", "Aa", 0, i64::MAX), vec![aa]);
     assert_eq!(offsets(&store, "T", "BB", 0, i64::MAX), vec![bb]);
 }
+
+/// Writes `name` until the filesystem refuses another byte; returns its path.
+fn fill_completely(dir: &Path, name: &str) -> std::path::PathBuf {
+    use std::io::Write;
+    let path = dir.join(name);
+    let mut f = std::fs::File::create(&path).unwrap();
+    let chunk = vec![7u8; 64 * 1024];
+    while f.write_all(&chunk).is_ok() {}
+    let small = [7u8; 512];
+    while f.write_all(&small).is_ok() {}
+    let _ = f.sync_all();
+    path
+}
+
+/// Index files are sparse: on a disk with no block left, creating or growing one must fail the
+/// indexing step (retried later), not fault the process with SIGBUS on a write through the map.
+#[tokio::test]
+async fn a_completely_full_disk_pauses_indexing_without_faulting() {
+    let fs = ferrocket_testkit::Tmpfs::mount(32);
+    let cfg = MessageStoreConfig {
+        mapped_file_size_commit_log: 4 * 1024 * 1024,
+        // a new index file every few messages: each needs fresh blocks
+        max_hash_slot_num: 64,
+        max_index_num: 16,
+        // no clean service may free space behind the test's back
+        clean_file_forcibly_enable: false,
+        ..index_config(&fs.path().join("store"))
+    };
+    let store = DefaultMessageStore::open(cfg.clone()).unwrap();
+    send(&store, "T", 0, 10).await;
+    wait_indexed(&store);
+
+    let filler = fill_completely(fs.path(), "filler");
+    // the commit log file in use is preallocated, so these still store; indexing them needs
+    // new index files, which the full disk refuses
+    let stored = send(&store, "T", 10, 40).await;
+    assert_eq!(stored.len(), 40);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        store.index_service().build_offset() < store.get_max_phy_offset(),
+        "indexing waits for space"
+    );
+
+    std::fs::remove_file(&filler).unwrap();
+    wait_indexed(&store);
+    let found = store.query_message("T", "UNIQ-T-000049", 8, 0, i64::MAX);
+    assert_eq!(
+        found.messages.len(),
+        1,
+        "the last message is indexed once space frees"
+    );
+    let all = store.query_message("T", "all", 64, 0, i64::MAX);
+    assert_eq!(all.messages.len(), 50);
+    store.shutdown();
+}

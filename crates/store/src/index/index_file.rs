@@ -4,10 +4,16 @@
 //! Every access to the mapped bytes happens under `header`'s lock (writes under the write lock,
 //! lookups under the read lock), so readers never see a half-written entry. Flushing (`msync`)
 //! takes no lock: it reads no bytes through Rust references.
+//!
+//! The file is sparse (RocketMQ's is too), but no byte is written through the mapping before its
+//! disk blocks are allocated: the header and slots when the file is created or opened, entries a
+//! chunk ahead of the next one. On a full disk a put then fails with an error the builder retries,
+//! instead of the write faulting (SIGBUS) and killing the process.
 
-use std::fs::OpenOptions;
+use std::fs::{File, OpenOptions};
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use memmap2::{MmapOptions, MmapRaw};
 use parking_lot::RwLock;
@@ -19,10 +25,16 @@ use super::{HASH_SLOT_SIZE, INDEX_SIZE};
 /// An entry number that means "none".
 const INVALID_INDEX: i32 = 0;
 
+/// Entry bytes allocated ahead of the next entry (about 52 000 entries).
+const RESERVE_CHUNK: usize = 1 << 20;
+
 /// A memory-mapped index file.
 pub struct IndexFile {
     path: PathBuf,
+    file: File,
     map: MmapRaw,
+    /// Bytes from the start of the file whose disk blocks are allocated.
+    reserved: AtomicUsize,
     hash_slot_num: i32,
     index_num: i32,
     header: RwLock<IndexHeader>,
@@ -63,6 +75,10 @@ impl IndexFile {
         end_timestamp: i64,
     ) -> io::Result<IndexFile> {
         let f = Self::map(path, hash_slot_num, index_num, true)?;
+        if let Err(e) = f.reserve_to(f.entry_pos(0)) {
+            let _ = std::fs::remove_file(path);
+            return Err(e);
+        }
         {
             let mut h = f.header.write();
             if end_phy_offset > 0 {
@@ -97,7 +113,13 @@ impl IndexFile {
                 ),
             ));
         }
+        // what is written is allocated; the slots may have holes in a file another broker made,
+        // and the first put allocates them if this cannot (a full disk) now
+        let written = f.entry_pos(header.index_count);
         *f.header.write() = header;
+        if f.reserve_to(written).is_err() {
+            f.reserved.store(0, Ordering::Release);
+        }
         Ok(f)
     }
 
@@ -130,7 +152,9 @@ impl IndexFile {
         let map = MmapOptions::new().len(size).map_raw(&file)?;
         Ok(IndexFile {
             path: path.to_path_buf(),
+            file,
             map,
+            reserved: AtomicUsize::new(0),
             hash_slot_num,
             index_num,
             header: RwLock::new(IndexHeader::default()),
@@ -178,12 +202,29 @@ impl IndexFile {
             + index as usize * INDEX_SIZE
     }
 
-    /// Adds `key` for the record at `phy_offset`; false when the file is full.
-    pub fn put_key(&self, key: &str, phy_offset: i64, store_timestamp: i64) -> bool {
+    /// Allocates the file's blocks up to `end` (and a chunk beyond it, within the file).
+    fn reserve_to(&self, end: usize) -> io::Result<()> {
+        let have = self.reserved.load(Ordering::Acquire);
+        if end <= have {
+            return Ok(());
+        }
+        let target = end
+            .saturating_add(RESERVE_CHUNK)
+            .min(self.map.len())
+            .max(end);
+        crate::mapped_file::reserve_range(&self.file, have, target - have)?;
+        self.reserved.store(target, Ordering::Release);
+        Ok(())
+    }
+
+    /// Adds `key` for the record at `phy_offset`; `Ok(false)` when the file is full, an error
+    /// when its disk blocks cannot be allocated (a full disk): nothing was written then.
+    pub fn put_key(&self, key: &str, phy_offset: i64, store_timestamp: i64) -> io::Result<bool> {
         let mut h = self.header.write();
         if h.index_count >= self.index_num {
-            return false;
+            return Ok(false);
         }
+        self.reserve_to(self.entry_pos(h.index_count) + INDEX_SIZE)?;
         let key_hash = index_key_hash(key);
         let slot_pos = self.slot_pos(key_hash);
         let mut slot_value = self.read_i32(slot_pos);
@@ -214,7 +255,7 @@ impl IndexFile {
         h.end_phy_offset = phy_offset;
         h.end_timestamp = store_timestamp;
         self.write_at(0, &h.encode());
-        true
+        Ok(true)
     }
 
     /// Appends to `out` (up to `max_num` in all) the offsets of entries whose key hash equals
@@ -351,10 +392,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("20260101000000000");
         let f = IndexFile::create(&p, 7, 4, 0, 0).unwrap();
-        assert!(f.put_key("T#a", 100, 1_000_000));
-        assert!(f.put_key("T#a", 200, 1_003_500));
-        assert!(f.put_key("T#b", 300, 1_004_000));
-        assert!(!f.put_key("T#c", 400, 1_005_000), "4 entries hold 3 keys");
+        assert!(f.put_key("T#a", 100, 1_000_000).unwrap());
+        assert!(f.put_key("T#a", 200, 1_003_500).unwrap());
+        assert!(f.put_key("T#b", 300, 1_004_000).unwrap());
+        assert!(
+            !f.put_key("T#c", 400, 1_005_000).unwrap(),
+            "4 entries hold 3 keys"
+        );
         assert!(f.is_write_full());
         f.flush().unwrap();
         let raw = std::fs::read(&p).unwrap();
@@ -403,14 +447,16 @@ mod tests {
         // one slot: every key shares one chain
         let t0 = 10_000_000;
         for i in 0..10i64 {
-            assert!(f.put_key(
-                if i % 2 == 0 { "T#even" } else { "T#odd" },
-                i,
-                t0 + i * 1000
-            ));
+            assert!(f
+                .put_key(
+                    if i % 2 == 0 { "T#even" } else { "T#odd" },
+                    i,
+                    t0 + i * 1000
+                )
+                .unwrap());
         }
         // "Aa" and "BB" have equal hashes: the file cannot tell them apart
-        assert!(f.put_key("Aa", 50, t0 + 10_000));
+        assert!(f.put_key("Aa", 50, t0 + 10_000).unwrap());
         let mut out = Vec::new();
         f.select_phy_offset(&mut out, "T#even", 32, 0, i64::MAX);
         assert_eq!(out, vec![8, 6, 4, 2, 0], "newest first");
@@ -439,12 +485,12 @@ mod tests {
         assert_eq!((h.begin_phy_offset, h.end_phy_offset), (4096, 4096));
         assert_eq!((h.begin_timestamp, h.end_timestamp), (77_000, 77_000));
         assert!(!h.has_entries());
-        assert!(f.put_key("k", 5000, 79_000));
+        assert!(f.put_key("k", 5000, 79_000).unwrap());
         let h = f.header();
         assert_eq!((h.begin_phy_offset, h.begin_timestamp), (5000, 79_000));
         assert_eq!(f.count_tail_entries(5000), (1, true));
-        assert!(f.put_key("k2", 6000, 79_000));
-        assert!(f.put_key("k3", 6000, 79_000));
+        assert!(f.put_key("k2", 6000, 79_000).unwrap());
+        assert!(f.put_key("k3", 6000, 79_000).unwrap());
         assert_eq!(f.count_tail_entries(6000), (2, false));
         assert_eq!(f.count_tail_entries(7000), (0, false));
     }

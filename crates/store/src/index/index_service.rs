@@ -199,7 +199,7 @@ impl IndexService {
             .filter(|k| !k.is_empty());
         for key in uniq.into_iter().chain(keys).skip(req.skip_keys) {
             let idx_key = build_key(req.topic, key);
-            while !file.put_key(&idx_key, req.commit_log_offset, req.store_timestamp) {
+            while !file.put_key(&idx_key, req.commit_log_offset, req.store_timestamp)? {
                 tracing::debug!(file = %file.file_name(), "index file is full, creating another one");
                 file = self.get_and_create_last_index_file(checkpoint)?;
             }
