@@ -120,3 +120,24 @@ impl BrokerConfig {
             .collect()
     }
 }
+
+/// What UPDATE_BROKER_CONFIG changed.
+#[derive(Debug, Clone)]
+pub struct BrokerConfigUpdate {
+    /// The settings to run with from now on.
+    pub config: BrokerConfig,
+    /// Keys that were saved but take effect only after a restart.
+    pub after_restart: Vec<String>,
+}
+
+/// Applies and persists UPDATE_BROKER_CONFIG (RocketMQ `Configuration.update` + `persist`). The
+/// binary implements it: it owns the table of config keys and knows the config file.
+pub trait BrokerConfigUpdater: Send + Sync {
+    /// Applies `properties` (a properties text) to `current` and saves the result; an unknown key
+    /// or a bad value is an error naming it, and then nothing is changed.
+    fn update(
+        &self,
+        current: &BrokerConfig,
+        properties: &str,
+    ) -> Result<BrokerConfigUpdate, String>;
+}

@@ -10,11 +10,11 @@ use std::time::Duration;
 use ferrocket_protocol::body::topic::{perm, RegisterBrokerBody};
 use ferrocket_remoting::RemotingServer;
 use ferrocket_store::{DefaultMessageStore, MessageStoreConfig};
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::broker_config::BrokerConfig;
+use crate::broker_config::{BrokerConfig, BrokerConfigUpdater};
 use crate::client::client_housekeeping::ClientHousekeepingService;
 use crate::client::consumer_ids_change_listener::DefaultConsumerIdsChangeListener;
 use crate::client::{ConsumerManager, ProducerManager, RebalanceLockManager};
@@ -34,7 +34,9 @@ use crate::transaction::transactional_message_check_service;
 
 /// A running broker.
 pub struct BrokerController {
-    broker_config: BrokerConfig,
+    /// Swapped whole by UPDATE_BROKER_CONFIG; readers take a snapshot per request.
+    broker_config: RwLock<Arc<BrokerConfig>>,
+    config_updater: RwLock<Option<Arc<dyn BrokerConfigUpdater>>>,
     store_config: MessageStoreConfig,
     message_store: Arc<DefaultMessageStore>,
     topic_config_manager: Arc<TopicConfigManager>,
@@ -162,7 +164,8 @@ impl BrokerController {
         let (shutdown_tx, _) = watch::channel(false);
         let controller = Arc::new(BrokerController {
             broker_outer_api: BrokerOuterAPI::new(broker_config.register_broker_timeout_mills),
-            broker_config,
+            broker_config: RwLock::new(Arc::new(broker_config)),
+            config_updater: RwLock::new(None),
             store_config,
             message_store,
             topic_config_manager,
@@ -192,15 +195,15 @@ impl BrokerController {
         tracing::info!(
             listen = %local_addr,
             broker_addr = %controller.broker_addr(),
-            broker = %controller.broker_config.broker_name,
-            cluster = %controller.broker_config.broker_cluster_name,
+            broker = %controller.broker_config().broker_name,
+            cluster = %controller.broker_config().broker_cluster_name,
             "broker listening"
         );
 
         if let Err(e) = controller.topic_config_manager.persist() {
             tracing::warn!(error = %e, "persisting topics failed");
         }
-        if controller.broker_config.namesrv_addrs().is_empty() {
+        if controller.broker_config().namesrv_addrs().is_empty() {
             tracing::warn!(
                 "no name server configured (namesrvAddr): clients cannot find this broker"
             );
@@ -214,7 +217,7 @@ impl BrokerController {
     fn start_background_tasks(self: &Arc<Self>) {
         let mut tasks = self.tasks.lock();
         let weak = Arc::downgrade(self);
-        let period = Duration::from_millis(self.broker_config.register_name_server_period.max(1));
+        let period = Duration::from_millis(self.broker_config().register_name_server_period.max(1));
         let topics = self.topic_config_manager.clone();
         let mut stop = self.shutdown_tx.subscribe();
         tasks.push(tokio::spawn(async move {
@@ -231,7 +234,7 @@ impl BrokerController {
 
         let offsets = self.consumer_offset_manager.clone();
         let interval =
-            Duration::from_millis(self.broker_config.flush_consumer_offset_interval.max(1));
+            Duration::from_millis(self.broker_config().flush_consumer_offset_interval.max(1));
         tasks.push(tokio::spawn(async move {
             let mut tick = tokio::time::interval(interval);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -251,7 +254,7 @@ impl BrokerController {
         tasks.push(tokio::spawn(self.timer_message_store.clone().run()));
         tasks.push(tokio::spawn(transactional_message_check_service::run(
             Arc::downgrade(self),
-            Duration::from_millis(self.broker_config.transaction_check_interval.max(1)),
+            Duration::from_millis(self.broker_config().transaction_check_interval.max(1)),
         )));
 
         let stats = self.broker_stats_manager.clone();
@@ -266,12 +269,12 @@ impl BrokerController {
 
     /// Registers this broker and its topics with every name server, concurrently.
     pub async fn register_broker_all(&self) {
-        let addrs = self.broker_config.namesrv_addrs();
+        let addrs = self.broker_config().namesrv_addrs();
         if addrs.is_empty() {
             return;
         }
         let mut wrapper = self.topic_config_manager.build_serialize_wrapper();
-        let broker_perm = self.broker_config.broker_permission;
+        let broker_perm = self.broker_config().broker_permission;
         if !perm::is_writeable(broker_perm) || !perm::is_readable(broker_perm) {
             for t in wrapper.topic_config_table.values_mut() {
                 t.perm &= broker_perm;
@@ -306,13 +309,13 @@ impl BrokerController {
 
     fn identity(&self) -> BrokerIdentity {
         BrokerIdentity {
-            cluster_name: self.broker_config.broker_cluster_name.clone(),
-            broker_name: self.broker_config.broker_name.clone(),
-            broker_id: self.broker_config.broker_id,
+            cluster_name: self.broker_config().broker_cluster_name.clone(),
+            broker_name: self.broker_config().broker_name.clone(),
+            broker_id: self.broker_config().broker_id,
             broker_addr: self.broker_addr(),
             ha_server_addr: format!(
                 "{}:{}",
-                self.broker_config.broker_ip1,
+                self.broker_config().broker_ip1,
                 self.local_addr.port().wrapping_add(1)
             ),
         }
@@ -334,7 +337,7 @@ impl BrokerController {
         for t in self.tasks.lock().drain(..) {
             t.abort();
         }
-        let addrs = self.broker_config.namesrv_addrs();
+        let addrs = self.broker_config().namesrv_addrs();
         if !addrs.is_empty() {
             for r in self
                 .broker_outer_api
@@ -376,7 +379,7 @@ impl BrokerController {
             tracing::error!("the message store shutdown panicked");
         }
         *done = true;
-        tracing::info!(broker = %self.broker_config.broker_name, "broker shut down");
+        tracing::info!(broker = %self.broker_config().broker_name, "broker shut down");
     }
 
     /// The address the server is bound to (with the real port when `listenPort` was 0).
@@ -394,9 +397,35 @@ impl BrokerController {
         self.store_host
     }
 
-    /// The broker settings (`listen_port` is the real port).
-    pub fn broker_config(&self) -> &BrokerConfig {
-        &self.broker_config
+    /// A snapshot of the broker settings (`listen_port` is the real port).
+    pub fn broker_config(&self) -> Arc<BrokerConfig> {
+        self.broker_config.read().clone()
+    }
+
+    /// Installs what applies and persists UPDATE_BROKER_CONFIG (the binary knows the config keys
+    /// and the config file; without an updater the request is refused).
+    pub fn set_config_updater(&self, updater: Arc<dyn BrokerConfigUpdater>) {
+        *self.config_updater.write() = Some(updater);
+    }
+
+    /// The installed config updater.
+    pub fn config_updater(&self) -> Option<Arc<dyn BrokerConfigUpdater>> {
+        self.config_updater.read().clone()
+    }
+
+    /// Replaces the live settings; a changed `brokerPermission` is registered with the name
+    /// servers at once, as RocketMQ does.
+    pub fn replace_broker_config(self: &Arc<Self>, mut config: BrokerConfig) {
+        let old = self.broker_config();
+        // the bound port is a fact of this process, not a setting
+        config.listen_port = old.listen_port;
+        let perm_changed = config.broker_permission != old.broker_permission;
+        *self.broker_config.write() = Arc::new(config);
+        if perm_changed {
+            self.topic_config_manager.next_data_version();
+            let me = self.clone();
+            tokio::spawn(async move { me.register_broker_all().await });
+        }
     }
 
     /// The store settings.

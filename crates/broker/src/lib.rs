@@ -20,6 +20,6 @@ pub mod timer;
 pub mod topic;
 pub mod transaction;
 
-pub use broker_config::BrokerConfig;
+pub use broker_config::{BrokerConfig, BrokerConfigUpdate, BrokerConfigUpdater};
 pub use broker_controller::BrokerController;
 pub use error::BrokerError;

@@ -8,6 +8,7 @@ use anyhow::Context;
 use ferrocket_broker::BrokerController;
 
 use crate::advertise;
+use crate::config::updater::FileConfigUpdater;
 use crate::config::{BrokerSettings, Overrides};
 use crate::signals::ShutdownSignals;
 
@@ -43,7 +44,7 @@ pub async fn run(args: BrokerArgs) -> anyhow::Result<()> {
         tracing::warn!("{w}");
     }
     let namesrv = settings.broker.namesrv_addrs().join(";");
-    let broker = start_broker(settings).await?;
+    let broker = start_broker(settings, args.config.clone()).await?;
     let console = crate::console::start_console(&broker).await;
     crate::ready::announce(&format!(
         "Ferrocket broker is ready: broker {}, name server {}",
@@ -61,18 +62,31 @@ pub async fn run(args: BrokerArgs) -> anyhow::Result<()> {
 
 /// Starts the broker; returns once it listens and has registered with its name servers.
 /// Logs which address clients will be told, and warns when that address looks wrong.
-pub async fn start_broker(settings: BrokerSettings) -> anyhow::Result<Arc<BrokerController>> {
+/// UPDATE_BROKER_CONFIG saves into `config_file`, or `config/broker.properties` under the store
+/// root when the broker was started without one.
+pub async fn start_broker(
+    settings: BrokerSettings,
+    config_file: Option<PathBuf>,
+) -> anyhow::Result<Arc<BrokerController>> {
     let BrokerSettings {
         broker,
         store,
         broker_ip_source,
         ..
     } = settings;
+    let save_to = config_file.unwrap_or_else(|| {
+        store
+            .store_path_root_dir
+            .join("config")
+            .join("broker.properties")
+    });
+    let store_for_updates = store.clone();
     let name = broker.broker_name.clone();
     let bind = broker.bind_address.trim().parse::<std::net::IpAddr>().ok();
     let controller = BrokerController::start(broker, store)
         .await
         .with_context(|| format!("broker {name} failed to start"))?;
+    controller.set_config_updater(Arc::new(FileConfigUpdater::new(save_to, store_for_updates)));
     let advertised = advertised_addr(&controller);
     tracing::info!(
         "{}",

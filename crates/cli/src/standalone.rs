@@ -55,7 +55,7 @@ pub async fn run(args: StandaloneArgs) -> anyhow::Result<()> {
     }
     settings.broker.namesrv_addr = Some(namesrv_addr.clone());
 
-    let broker = match start_broker(settings).await {
+    let broker = match start_broker(settings, args.config.clone()).await {
         Ok(b) => b,
         Err(e) => {
             namesrv.shutdown();

@@ -566,3 +566,149 @@ fn consumer_progress_connections_and_offset_resets() {
     assert_eq!(queue1["consumerOffset"], 2, "{progress}");
     s.stop();
 }
+
+#[test]
+fn update_broker_config_applies_live_saves_to_the_config_file_and_survives_a_restart() {
+    // the directory outlives the first process: the second one starts from its files
+    let tmp = tempfile::tempdir().unwrap();
+    let server = common::standalone()
+        .dir(tmp.path())
+        .conf(&format!("brokerName={BROKER}"))
+        .start();
+    let s = Standalone {
+        namesrv: server.namesrv.clone(),
+        broker_addr: format!("127.0.0.1:{}", server.broker_port),
+        server,
+    };
+    let b = s.broker_addr.clone();
+    let conf = s.server.dir().join("broker.conf");
+    s.ok(&["updateTopic", "-t", "ConfTopic", "-c", CLUSTER]);
+    assert_eq!(
+        s.json(&["sendMessage", "-t", "ConfTopic", "-p", "before"])["sendStatus"],
+        "SEND_OK"
+    );
+
+    // a live key: read-only brokerPermission is registered at once and sends are refused
+    let out = s.ok(&[
+        "updateBrokerConfig",
+        "-b",
+        &b,
+        "-k",
+        "brokerPermission",
+        "-v",
+        "4",
+    ]);
+    assert!(out.contains("update broker config success"), "{out}");
+    assert_eq!(
+        s.json(&["getBrokerConfig", "-b", &b])[&b]["brokerPermission"],
+        "4"
+    );
+    let saved = std::fs::read_to_string(&conf).unwrap();
+    assert!(saved.lines().any(|l| l == "brokerPermission=4"), "{saved}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let (sent, _) = s.admin(&["sendMessage", "-t", "ConfTopic", "-p", "refused"]);
+        if !sent {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "sends still accepted with brokerPermission=4"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    s.ok(&[
+        "updateBrokerConfig",
+        "-c",
+        CLUSTER,
+        "-k",
+        "brokerPermission",
+        "-v",
+        "6",
+    ]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let (sent, _) = s.admin(&["sendMessage", "-t", "ConfTopic", "-p", "accepted"]);
+        if sent {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "sends still refused with brokerPermission=6"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    // a key read at start is saved and reported as such; unknown keys and bad values are refused
+    s.ok(&[
+        "updateBrokerConfig",
+        "-b",
+        &b,
+        "-k",
+        "defaultTopicQueueNums",
+        "-v",
+        "3",
+    ]);
+    let (ok, out) = s.admin(&["updateBrokerConfig", "-b", &b, "-k", "noSuchKey", "-v", "1"]);
+    assert!(!ok, "{out}");
+    let (ok, out) = s.admin(&[
+        "updateBrokerConfig",
+        "-b",
+        &b,
+        "-k",
+        "brokerPermission",
+        "-v",
+        "9",
+    ]);
+    assert!(!ok, "{out}");
+    let saved = std::fs::read_to_string(&conf).unwrap();
+    assert!(saved.lines().any(|l| l == "brokerPermission=6"), "{saved}");
+    assert!(
+        saved.lines().any(|l| l == "defaultTopicQueueNums=3"),
+        "{saved}"
+    );
+    assert!(!saved.contains("noSuchKey"), "{saved}");
+
+    // the file is what the next start reads
+    let dir = s.server.dir().to_path_buf();
+    let store = s.server.store.clone();
+    let (ns_port, broker_port) = (
+        s.namesrv
+            .rsplit(':')
+            .next()
+            .unwrap()
+            .parse::<u16>()
+            .unwrap(),
+        s.server.broker_port,
+    );
+    let saved_conf = std::fs::read_to_string(&conf).unwrap();
+    s.stop();
+    let again = common::standalone()
+        .dir(&dir)
+        .store(&store)
+        .conf_name("restarted.conf")
+        .conf(&saved_conf)
+        .ports(ns_port, broker_port)
+        .start();
+    let addr = format!("127.0.0.1:{broker_port}");
+    let (ok, out, err) = output_within(
+        ferrocket(
+            &[
+                "admin",
+                "getBrokerConfig",
+                "-b",
+                &addr,
+                "--json",
+                "-n",
+                &again.namesrv,
+            ],
+            &dir,
+        ),
+        RUN,
+    );
+    assert!(ok, "{err}");
+    let cfg: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(cfg[&addr]["defaultTopicQueueNums"], "3", "{cfg}");
+    assert_eq!(cfg[&addr]["brokerPermission"], "6", "{cfg}");
+    again.stop();
+}

@@ -341,7 +341,8 @@ async fn send_batch(
             )
         }
     };
-    let cluster = broker.broker_config().broker_cluster_name.as_str();
+    let config = broker.broker_config();
+    let cluster = config.broker_cluster_name.as_str();
     let mut batch = Vec::with_capacity(entries.len());
     for entry in entries {
         let mut properties = entry.properties;

@@ -260,6 +260,12 @@ impl TopicConfigManager {
         self.table.read().topics.keys().cloned().collect()
     }
 
+    /// Moves the data version on without changing a topic, so that name servers take the next
+    /// registration's queue data (RocketMQ does this when `brokerPermission` changes).
+    pub fn next_data_version(&self) {
+        self.table.write().data_version.next_version();
+    }
+
     /// The current data version.
     pub fn data_version(&self) -> DataVersion {
         self.table.read().data_version.clone()

@@ -8,6 +8,7 @@ pub mod broker_keys;
 pub mod compat;
 pub mod keys;
 pub mod store_keys;
+pub mod updater;
 
 use std::path::{Path, PathBuf};
 

@@ -2,6 +2,7 @@
 //! queue locks — every code no other processor claims. Unknown codes get
 //! REQUEST_CODE_NOT_SUPPORTED.
 
+mod broker_config_admin;
 mod connection_admin;
 mod fastjson_body;
 mod group_admin;
@@ -39,6 +40,7 @@ pub async fn process(
         }
         rq::DELETE_SUBSCRIPTIONGROUP => group_admin::delete_subscription_group(broker, request),
         rq::GET_BROKER_RUNTIME_INFO => stats_admin::get_broker_runtime_info(broker, request),
+        rq::UPDATE_BROKER_CONFIG => broker_config_admin::update_broker_config(broker, request),
         rq::GET_BROKER_CONFIG => stats_admin::get_broker_config(broker, request),
         rq::GET_TOPIC_STATS_INFO => stats_admin::get_topic_stats_info(broker, request),
         rq::GET_CONSUME_STATS => stats_admin::get_consume_stats(broker, request),

@@ -122,6 +122,14 @@ class MqAdminTest {
             assertTrue(out.contains("brokerVersionDesc") && out.contains("msgPutTotalTodayNow"), out);
             out = admin.ok("getBrokerConfig", "-b", fr.brokerAddr);
             assertTrue(lines(out).stream().anyMatch(l -> l.startsWith("brokerName") && l.endsWith(BROKER)), out);
+            // updateBrokerConfig: the new value is live (getBrokerConfig shows it) and saved
+            out = admin.ok("updateBrokerConfig", "-b", fr.brokerAddr, "-k", "longPollingEnable", "-v", "false");
+            assertTrue(out.contains("update broker config success, " + fr.brokerAddr), out);
+            out = admin.ok("getBrokerConfig", "-b", fr.brokerAddr);
+            assertTrue(lines(out).stream().anyMatch(l -> l.startsWith("longPollingEnable") && l.endsWith("false")), out);
+            out = admin.ok("updateBrokerConfig", "-c", Standalone.CLUSTER, "-k", "longPollingEnable", "-v", "true");
+            out = admin.ok("getBrokerConfig", "-b", fr.brokerAddr);
+            assertTrue(lines(out).stream().anyMatch(l -> l.startsWith("longPollingEnable") && l.endsWith("true")), out);
 
             // A broker registration carrying changed topic configs rewrites the routes, as in RocketMQ,
             // and may land between the wipe and the send: then the route shows write permission again
