@@ -567,6 +567,20 @@ fn consumer_progress_connections_and_offset_resets() {
     s.stop();
 }
 
+/// Sends to `topic` until a send is accepted (`accepted`) or refused (not `accepted`): a new
+/// broker permission reaches the routes with the next registration.
+fn wait_for_sends(s: &Standalone, topic: &str, accepted: bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while s.admin(&["sendMessage", "-t", topic, "-p", "probe"]).0 != accepted {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "sends to {topic} never became {}",
+            if accepted { "accepted" } else { "refused" }
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 #[test]
 fn update_broker_config_applies_live_saves_to_the_config_file_and_survives_a_restart() {
     // the directory outlives the first process: the second one starts from its files
@@ -605,18 +619,7 @@ fn update_broker_config_applies_live_saves_to_the_config_file_and_survives_a_res
     );
     let saved = std::fs::read_to_string(&conf).unwrap();
     assert!(saved.lines().any(|l| l == "brokerPermission=4"), "{saved}");
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let (sent, _) = s.admin(&["sendMessage", "-t", "ConfTopic", "-p", "refused"]);
-        if !sent {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "sends still accepted with brokerPermission=4"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_for_sends(&s, "ConfTopic", false);
     s.ok(&[
         "updateBrokerConfig",
         "-c",
@@ -626,18 +629,7 @@ fn update_broker_config_applies_live_saves_to_the_config_file_and_survives_a_res
         "-v",
         "6",
     ]);
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let (sent, _) = s.admin(&["sendMessage", "-t", "ConfTopic", "-p", "accepted"]);
-        if sent {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "sends still refused with brokerPermission=6"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_for_sends(&s, "ConfTopic", true);
 
     // a key read at start is saved and reported as such; unknown keys and bad values are refused
     s.ok(&[
