@@ -3,6 +3,8 @@
 
 use std::fmt::Write as _;
 
+use ferrocket_protocol::util::{civil_from_days, days_from_civil};
+
 /// A command's result: the text mqadmin would print and the same facts as JSON.
 pub struct Report {
     /// mqadmin-style output.
@@ -74,31 +76,6 @@ fn split_millis(millis: i64) -> (String, i64) {
     (format!("{y:04}-{m:02}-{d:02}"), secs.rem_euclid(86_400))
 }
 
-/// Days since 1970-01-01 to a proleptic Gregorian date.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date.
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let mp = if m > 2 { m - 3 } else { m + 9 } as i64;
-    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
 /// Parses mqadmin's timestamp argument: `now`, milliseconds, or `yyyy-MM-dd#HH:mm:ss:SSS`
 /// (read as UTC).
 pub fn parse_timestamp(s: &str, now: i64) -> anyhow::Result<i64> {
@@ -153,13 +130,7 @@ pub fn java_map<'a>(pairs: impl IntoIterator<Item = (&'a String, &'a String)>) -
     s
 }
 
-/// Milliseconds since the Unix epoch.
-pub fn now_millis() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
+pub use ferrocket_protocol::util::now_millis;
 
 #[cfg(test)]
 mod tests {
