@@ -1,6 +1,5 @@
 //! The Ferrocket broker: RocketMQ's request processors over the message store.
 
-pub mod body;
 pub mod broker_config;
 pub mod broker_controller;
 pub mod client;

@@ -183,7 +183,7 @@ async fn connections_consume_stats_and_queue_locks() {
     )
     .await;
     assert_eq!(r.code, response::SUCCESS);
-    let stats: ferrocket_broker::body::ConsumeStats =
+    let stats: ferrocket_protocol::body::consume_stats::ConsumeStats =
         ferrocket_protocol::body::decode(&r.body).unwrap();
     let q0 = stats
         .offset_table

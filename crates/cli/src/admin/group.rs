@@ -5,6 +5,8 @@ use std::fmt::Write as _;
 use clap::ArgAction;
 use ferrocket_client::admin::body::SubscriptionGroupConfig;
 use ferrocket_client::admin::MQAdminExt;
+use ferrocket_protocol::body::heartbeat::ConsumeType;
+use serde::Serialize;
 use serde_json::json;
 
 use super::cluster::targets;
@@ -309,12 +311,12 @@ async fn all_groups_progress(admin: &MQAdminExt, cluster: Option<&str>) -> anyho
                     .map(|x| x.version)
                     .min()
                     .unwrap_or(0);
-                let push = c.consume_type.as_str() == Some("CONSUME_PASSIVELY");
+                let push = c.consume_type == ConsumeType::ConsumePassively;
                 (
                     version_desc(min).to_string(),
                     if push { "PUSH" } else { "PULL" }.to_string(),
                     if push {
-                        c.message_model.as_str().unwrap_or_default().to_string()
+                        wire_name(&c.message_model)
                     } else {
                         String::new()
                     },
@@ -389,14 +391,13 @@ pub(super) async fn consumer_connection(
         line!(text, "{:<20} {}", topic, sub.sub_string);
     }
     line!(text, "");
-    let name = |v: &serde_json::Value| {
-        v.as_str()
-            .map(str::to_string)
-            .unwrap_or_else(|| v.to_string())
-    };
-    line!(text, "ConsumeType: {}", name(&cc.consume_type));
-    line!(text, "MessageModel: {}", name(&cc.message_model));
-    line!(text, "ConsumeFromWhere: {}", name(&cc.consume_from_where));
+    line!(text, "ConsumeType: {}", wire_name(&cc.consume_type));
+    line!(text, "MessageModel: {}", wire_name(&cc.message_model));
+    line!(
+        text,
+        "ConsumeFromWhere: {}",
+        wire_name(&cc.consume_from_where)
+    );
     Ok(Report::new(text, serde_json::to_value(&cc)?))
 }
 
@@ -431,4 +432,13 @@ pub(super) async fn producer_connection(
         );
     }
     Ok(Report::new(text, serde_json::to_value(&pc)?))
+}
+
+/// An enum's name as RocketMQ writes it (`CONSUME_PASSIVELY`, `CLUSTERING`).
+fn wire_name<T: Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        Ok(other) => other.to_string(),
+        Err(_) => String::new(),
+    }
 }

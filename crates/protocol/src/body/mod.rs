@@ -4,10 +4,16 @@
 //! keys and missing optional ones, and is read through [`crate::json::from_slice`] so that
 //! fastjson's bare map keys parse.
 
+pub mod connection;
+pub mod consume_stats;
 pub mod heartbeat;
+pub mod message_queue_map;
 pub mod queue;
+pub mod reset_offset;
 pub mod route;
+pub mod subscription_group_config;
 pub mod topic;
+pub mod topic_stats;
 
 use serde::{de::DeserializeOwned, Serialize};
 

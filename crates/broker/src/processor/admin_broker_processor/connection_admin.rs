@@ -12,9 +12,11 @@ use ferrocket_protocol::header::admin::{
 use ferrocket_protocol::RemotingCommand;
 
 use super::{error, ok_json};
-use crate::body::{Connection, ConsumerConnection, GroupList, ProducerConnection};
 use crate::broker_controller::BrokerController;
 use crate::processor::{decode_header, header_error};
+use ferrocket_protocol::body::connection::{
+    Connection, ConsumerConnection, GroupList, ProducerConnection,
+};
 
 pub(super) fn get_consumer_connection_list(
     broker: &Arc<BrokerController>,

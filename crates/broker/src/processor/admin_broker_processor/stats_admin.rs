@@ -13,9 +13,10 @@ use ferrocket_protocol::header::admin::{
 use ferrocket_protocol::RemotingCommand;
 
 use super::{error, ok_json};
-use crate::body::{ConsumeStats, OffsetWrapper, TopicOffset, TopicStatsTable};
 use crate::broker_controller::BrokerController;
 use crate::processor::decode_header;
+use ferrocket_protocol::body::consume_stats::{ConsumeStats, OffsetWrapper};
+use ferrocket_protocol::body::topic_stats::{TopicOffset, TopicStatsTable};
 
 /// `MQVersion` name of the version this broker reports.
 const BROKER_VERSION_DESC: &str = "V5_3_3";

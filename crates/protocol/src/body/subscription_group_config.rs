@@ -84,7 +84,7 @@ mod tests {
     #[test]
     fn reads_mqadmin_body_and_keeps_unknown_fields() {
         let json = br#"{"groupName":"g","consumeEnable":false,"retryMaxTimes":3,"brokerId":0,"futureField":{"a":1}}"#;
-        let g: SubscriptionGroupConfig = ferrocket_protocol::json::from_slice(json).unwrap();
+        let g: SubscriptionGroupConfig = crate::json::from_slice(json).unwrap();
         assert!(!g.consume_enable);
         assert_eq!(g.retry_max_times, 3);
         assert_eq!(g.retry_queue_nums, 1);

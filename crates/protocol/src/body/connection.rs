@@ -2,9 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use ferrocket_protocol::body::heartbeat::{
-    ConsumeFromWhere, ConsumeType, MessageModel, SubscriptionData,
-};
+use super::heartbeat::{ConsumeFromWhere, ConsumeType, MessageModel, SubscriptionData};
 use serde::{Deserialize, Serialize};
 
 /// One client connection (`Connection`).

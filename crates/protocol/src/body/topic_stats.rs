@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use ferrocket_protocol::body::queue::MessageQueue;
+use super::queue::MessageQueue;
 use serde::{Deserialize, Serialize};
 
 /// One queue's offsets (`TopicOffset`).

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use ferrocket_protocol::body::queue::MessageQueue;
+use super::queue::MessageQueue;
 use serde::de::Error as _;
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
