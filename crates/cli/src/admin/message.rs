@@ -350,17 +350,7 @@ pub struct PrintMsgArgs {
 }
 
 pub(super) async fn print_msg(admin: &MQAdminExt, a: PrintMsgArgs) -> anyhow::Result<Report> {
-    let now = now_millis();
-    let begin = a
-        .begin
-        .as_deref()
-        .map(|s| parse_timestamp(s, now))
-        .transpose()?;
-    let end = a
-        .end
-        .as_deref()
-        .map(|s| parse_timestamp(s, now))
-        .transpose()?;
+    let (begin, end) = time_range(a.begin.as_deref(), a.end.as_deref())?;
     let topic = a.topic.trim();
     let masters = masters_by_name(admin, topic).await?;
     let consumer = tools_consumer(admin, None).await?;
@@ -533,17 +523,7 @@ pub(super) async fn consume_message(
     admin: &MQAdminExt,
     a: ConsumeMessageArgs,
 ) -> anyhow::Result<Report> {
-    let now = now_millis();
-    let begin = a
-        .begin
-        .as_deref()
-        .map(|s| parse_timestamp(s, now))
-        .transpose()?;
-    let end = a
-        .end
-        .as_deref()
-        .map(|s| parse_timestamp(s, now))
-        .transpose()?;
+    let (begin, end) = time_range(a.begin.as_deref(), a.end.as_deref())?;
     let topic = a.topic.trim();
     let masters = masters_by_name(admin, topic).await?;
     let consumer = tools_consumer(admin, a.group.as_deref()).await?;
@@ -600,4 +580,14 @@ pub(super) async fn consume_message(
     .await;
     consumer.shutdown().await;
     result
+}
+
+/// The optional `-b`/`-e` bounds of printMsg and consumeMessage, parsed as mqadmin reads them.
+fn time_range(
+    begin: Option<&str>,
+    end: Option<&str>,
+) -> anyhow::Result<(Option<i64>, Option<i64>)> {
+    let now = now_millis();
+    let parse = |s: Option<&str>| s.map(|s| parse_timestamp(s, now)).transpose();
+    Ok((parse(begin)?, parse(end)?))
 }

@@ -119,24 +119,7 @@ async fn reset(
         text,
         "start reset consumer offset by specified, group[{group}], topic[{topic}], force[{force}], timestamp(string)[{shown_time}], timestamp(long)[{timestamp}]"
     );
-    line!(
-        text,
-        "{:<40}  {:<40}  {:<40}",
-        "#brokerName",
-        "#queueId",
-        "#offset"
-    );
-    let mut rows = Vec::new();
-    for (mq, offset) in &table {
-        line!(
-            text,
-            "{:<40}  {:<40}  {:<40}",
-            front(&mq.broker_name, 32),
-            mq.queue_id,
-            offset
-        );
-        rows.push(json!({"brokerName": mq.broker_name, "queueId": mq.queue_id, "offset": offset}));
-    }
+    let rows = offset_rows(&mut text, &table);
     Ok(Report::new(
         text,
         json!({"group": group, "topic": topic, "timestamp": timestamp, "online": true, "offsets": rows}),
@@ -265,6 +248,16 @@ pub(super) async fn skip_accumulated_message(
         Err(e) => return Err(e.into()),
     };
     let mut text = String::new();
+    let rows = offset_rows(&mut text, &table);
+    Ok(Report::new(
+        text,
+        json!({"group": group, "topic": topic, "online": true, "offsets": rows}),
+    ))
+}
+
+/// mqadmin's `#brokerName #queueId #offset` table of the offsets a reset applied, appended to
+/// `text`; returns the same rows for `--json`.
+fn offset_rows(text: &mut String, table: &BTreeMap<MessageQueue, i64>) -> Vec<serde_json::Value> {
     line!(
         text,
         "{:<40}  {:<40}  {:<40}",
@@ -273,7 +266,7 @@ pub(super) async fn skip_accumulated_message(
         "#offset"
     );
     let mut rows = Vec::new();
-    for (mq, offset) in &table {
+    for (mq, offset) in table {
         line!(
             text,
             "{:<40}  {:<40}  {:<40}",
@@ -283,8 +276,5 @@ pub(super) async fn skip_accumulated_message(
         );
         rows.push(json!({"brokerName": mq.broker_name, "queueId": mq.queue_id, "offset": offset}));
     }
-    Ok(Report::new(
-        text,
-        json!({"group": group, "topic": topic, "online": true, "offsets": rows}),
-    ))
+    rows
 }
