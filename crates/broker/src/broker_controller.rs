@@ -14,7 +14,7 @@ use parking_lot::{Mutex, RwLock};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::broker_config::{BrokerConfig, BrokerConfigUpdater};
+use crate::broker_config::{BrokerConfig, BrokerConfigUpdater, SharedBrokerConfig};
 use crate::client::client_housekeeping::ClientHousekeepingService;
 use crate::client::consumer_ids_change_listener::DefaultConsumerIdsChangeListener;
 use crate::client::{ConsumerManager, ProducerManager, RebalanceLockManager};
@@ -26,6 +26,7 @@ use crate::offset::ConsumerOffsetManager;
 use crate::out_api::broker_outer_api::{BrokerIdentity, BrokerOuterAPI};
 use crate::processor::BrokerRequestProcessor;
 use crate::schedule::ScheduleMessageService;
+use crate::service::SendService;
 use crate::stats::broker_stats_manager::{self, BrokerStatsManager};
 use crate::subscription::SubscriptionGroupManager;
 use crate::timer::{timer_checkpoint, TimerMessageStore};
@@ -35,7 +36,7 @@ use crate::transaction::transactional_message_check_service;
 /// A running broker.
 pub struct BrokerController {
     /// Swapped whole by UPDATE_BROKER_CONFIG; readers take a snapshot per request.
-    broker_config: RwLock<Arc<BrokerConfig>>,
+    broker_config: SharedBrokerConfig,
     config_updater: RwLock<Option<Arc<dyn BrokerConfigUpdater>>>,
     store_config: MessageStoreConfig,
     message_store: Arc<DefaultMessageStore>,
@@ -46,12 +47,13 @@ pub struct BrokerController {
     consumer_filter_manager: ConsumerFilterManager,
     producer_manager: Arc<ProducerManager>,
     client_housekeeping_service: Arc<ClientHousekeepingService>,
-    rebalance_lock_manager: RebalanceLockManager,
+    rebalance_lock_manager: Arc<RebalanceLockManager>,
     pull_request_hold_service: Arc<PullRequestHoldService>,
     schedule_message_service: Arc<ScheduleMessageService>,
     timer_message_store: Arc<TimerMessageStore>,
     broker_outer_api: BrokerOuterAPI,
     broker_stats_manager: Arc<BrokerStatsManager>,
+    send_service: Arc<SendService>,
     request_processor: Arc<BrokerRequestProcessor>,
     local_addr: SocketAddr,
     store_host: SocketAddr,
@@ -162,9 +164,24 @@ impl BrokerController {
         let store_host = SocketAddr::new(ip, local_addr.port());
 
         let (shutdown_tx, _) = watch::channel(false);
+        let broker_outer_api = BrokerOuterAPI::new(broker_config.register_broker_timeout_mills);
+        let broker_config = SharedBrokerConfig::new(broker_config);
+        let rebalance_lock_manager = Arc::new(RebalanceLockManager::new());
+        let broker_stats_manager = Arc::new(BrokerStatsManager::new());
+        let send_service = Arc::new(SendService {
+            config: broker_config.clone(),
+            store: message_store.clone(),
+            topics: topic_config_manager.clone(),
+            groups: subscription_group_manager.clone(),
+            locks: rebalance_lock_manager.clone(),
+            timer: timer_message_store.clone(),
+            schedule: schedule_message_service.clone(),
+            stats: broker_stats_manager.clone(),
+            store_host,
+        });
         let controller = Arc::new(BrokerController {
-            broker_outer_api: BrokerOuterAPI::new(broker_config.register_broker_timeout_mills),
-            broker_config: RwLock::new(Arc::new(broker_config)),
+            broker_outer_api,
+            broker_config,
             config_updater: RwLock::new(None),
             store_config,
             message_store,
@@ -175,11 +192,12 @@ impl BrokerController {
             consumer_filter_manager: ConsumerFilterManager::new(),
             producer_manager,
             client_housekeeping_service,
-            rebalance_lock_manager: RebalanceLockManager::new(),
+            rebalance_lock_manager,
             pull_request_hold_service,
             schedule_message_service,
             timer_message_store,
-            broker_stats_manager: Arc::new(BrokerStatsManager::new()),
+            broker_stats_manager,
+            send_service,
             request_processor: request_processor.clone(),
             local_addr,
             store_host,
@@ -399,7 +417,7 @@ impl BrokerController {
 
     /// A snapshot of the broker settings (`listen_port` is the real port).
     pub fn broker_config(&self) -> Arc<BrokerConfig> {
-        self.broker_config.read().clone()
+        self.broker_config.get()
     }
 
     /// Installs what applies and persists UPDATE_BROKER_CONFIG (the binary knows the config keys
@@ -420,7 +438,7 @@ impl BrokerController {
         // the bound port is a fact of this process, not a setting
         config.listen_port = old.listen_port;
         let perm_changed = config.broker_permission != old.broker_permission;
-        *self.broker_config.write() = Arc::new(config);
+        self.broker_config.replace(config);
         if perm_changed {
             self.topic_config_manager.next_data_version();
             let me = self.clone();
@@ -469,7 +487,7 @@ impl BrokerController {
     }
 
     /// Ordered-consumption queue locks.
-    pub fn rebalance_lock_manager(&self) -> &RebalanceLockManager {
+    pub fn rebalance_lock_manager(&self) -> &Arc<RebalanceLockManager> {
         &self.rebalance_lock_manager
     }
 
@@ -489,8 +507,13 @@ impl BrokerController {
     }
 
     /// Message counters.
-    pub fn broker_stats_manager(&self) -> &BrokerStatsManager {
+    pub fn broker_stats_manager(&self) -> &Arc<BrokerStatsManager> {
         &self.broker_stats_manager
+    }
+
+    /// The send path every transport shares.
+    pub fn send_service(&self) -> &Arc<SendService> {
+        &self.send_service
     }
 
     /// When the broker started, ms.

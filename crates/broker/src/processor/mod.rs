@@ -108,7 +108,7 @@ async fn dispatch(
 ) -> Option<RemotingCommand> {
     match request.code {
         rq::SEND_MESSAGE | rq::SEND_MESSAGE_V2 | rq::SEND_BATCH_MESSAGE => {
-            send_message_processor::process(broker, channel, request).await
+            send_message_processor::process(broker.send_service(), channel, request).await
         }
         rq::END_TRANSACTION => end_transaction_processor::process(broker, channel, request).await,
         rq::CONSUMER_SEND_MSG_BACK => {
