@@ -27,7 +27,7 @@ use crate::offset::ConsumerOffsetManager;
 use crate::out_api::broker_outer_api::{BrokerIdentity, BrokerOuterAPI};
 use crate::processor::BrokerRequestProcessor;
 use crate::schedule::ScheduleMessageService;
-use crate::service::SendService;
+use crate::service::{PullService, SendService};
 use crate::stats::broker_stats_manager::{self, BrokerStatsManager};
 use crate::subscription::SubscriptionGroupManager;
 use crate::timer::{timer_checkpoint, TimerMessageStore};
@@ -49,7 +49,7 @@ pub struct BrokerController {
     subscription_group_manager: Arc<SubscriptionGroupManager>,
     consumer_offset_manager: Arc<ConsumerOffsetManager>,
     consumer_manager: Arc<ConsumerManager>,
-    consumer_filter_manager: ConsumerFilterManager,
+    consumer_filter_manager: Arc<ConsumerFilterManager>,
     producer_manager: Arc<ProducerManager>,
     client_housekeeping_service: Arc<ClientHousekeepingService>,
     rebalance_lock_manager: Arc<RebalanceLockManager>,
@@ -59,6 +59,7 @@ pub struct BrokerController {
     broker_outer_api: BrokerOuterAPI,
     broker_stats_manager: Arc<BrokerStatsManager>,
     send_service: Arc<SendService>,
+    pull_service: Arc<PullService>,
     request_processor: Arc<BrokerRequestProcessor>,
     local_addr: SocketAddr,
     store_host: SocketAddr,
@@ -192,6 +193,20 @@ impl BrokerController {
             stats: broker_stats_manager.clone(),
             store_host,
         });
+        let consumer_filter_manager = Arc::new(ConsumerFilterManager::new());
+        let pull_service = Arc::new(PullService {
+            config: broker_config.clone(),
+            store: message_store.clone(),
+            topics: topic_config_manager.clone(),
+            groups: subscription_group_manager.clone(),
+            consumers: consumer_manager.clone(),
+            filters: consumer_filter_manager.clone(),
+            offsets: consumer_offset_manager.clone(),
+            hold: pull_request_hold_service.clone(),
+            stats: broker_stats_manager.clone(),
+            shutdown: shutdown_tx.subscribe(),
+            store_host,
+        });
         let controller = Arc::new(BrokerController {
             broker_outer_api,
             broker_config,
@@ -204,7 +219,7 @@ impl BrokerController {
             subscription_group_manager,
             consumer_offset_manager,
             consumer_manager,
-            consumer_filter_manager: ConsumerFilterManager::new(),
+            consumer_filter_manager,
             producer_manager,
             client_housekeeping_service,
             rebalance_lock_manager,
@@ -213,6 +228,7 @@ impl BrokerController {
             timer_message_store,
             broker_stats_manager,
             send_service,
+            pull_service,
             request_processor: request_processor.clone(),
             local_addr,
             store_host,
@@ -362,10 +378,11 @@ impl BrokerController {
             return;
         }
         self.shutting_down.store(true, Ordering::Release);
+        // the services watch this signal: no pull is parked from here on
+        let _ = self.shutdown_tx.send(true);
         if let Some(server) = self.server.lock().take() {
             server.shutdown();
         }
-        let _ = self.shutdown_tx.send(true);
         self.pull_request_hold_service.wake_all();
         for t in self.tasks.lock().drain(..) {
             t.abort();
@@ -507,7 +524,7 @@ impl BrokerController {
     }
 
     /// Compiled SQL92 subscriptions.
-    pub fn consumer_filter_manager(&self) -> &ConsumerFilterManager {
+    pub fn consumer_filter_manager(&self) -> &Arc<ConsumerFilterManager> {
         &self.consumer_filter_manager
     }
 
@@ -544,6 +561,11 @@ impl BrokerController {
     /// The send path every transport shares.
     pub fn send_service(&self) -> &Arc<SendService> {
         &self.send_service
+    }
+
+    /// The pull path every transport shares.
+    pub fn pull_service(&self) -> &Arc<PullService> {
+        &self.pull_service
     }
 
     /// When the broker started, ms.

@@ -115,7 +115,7 @@ async fn dispatch(
             consumer_send_msg_back::process(broker, channel, request).await
         }
         rq::PULL_MESSAGE | rq::LITE_PULL_MESSAGE => {
-            pull_message_processor::process(broker, channel, request).await
+            pull_message_processor::process(broker.pull_service(), channel, request).await
         }
         rq::HEART_BEAT | rq::UNREGISTER_CLIENT | rq::CHECK_CLIENT_CONFIG => {
             client_manage_processor::process(broker, channel, request)

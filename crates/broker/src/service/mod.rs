@@ -5,6 +5,8 @@
 //! call the service, encode the response), the console calls them for its sends, and the gRPC
 //! endpoint will call them too.
 
+pub mod pull_service;
 pub mod send_service;
 
+pub use pull_service::{PullResponse, PullService};
 pub use send_service::{SendError, SendMessageRequest, SendResult, SendService};
