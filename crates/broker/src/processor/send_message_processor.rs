@@ -197,7 +197,9 @@ async fn send(
     if topic_config.topic_filter_type == TopicFilterType::MultiTag {
         sys_flag |= sys_flag::MULTI_TAGS;
     }
-    if request.code == rq::SEND_BATCH_MESSAGE {
+    // Apache decides by the header's batch flag: the C++ client sends its batches as
+    // SEND_MESSAGE_V2 with `m=true`.
+    if request.code == rq::SEND_BATCH_MESSAGE || h.batch == Some(true) {
         return send_batch(broker, channel, request, &h, queue_id, sys_flag).await;
     }
 
