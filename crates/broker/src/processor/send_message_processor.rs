@@ -53,21 +53,21 @@ pub async fn process(
 }
 
 /// The Java broker adds MSG_REGION and TRACE_ON to every send response.
-fn with_region(broker: &BrokerController, r: RemotingCommand) -> RemotingCommand {
+pub(crate) fn with_region(broker: &BrokerController, r: RemotingCommand) -> RemotingCommand {
     let config = broker.broker_config();
     r.with_ext(MSG_REGION, &config.region_id)
         .with_ext(TRACE_ON, config.trace_on)
 }
 
 /// A refusal: the reply to send instead of storing anything.
-type Refusal = Box<RemotingCommand>;
+pub(crate) type Refusal = Box<RemotingCommand>;
 
 fn fail<T>(request: &RemotingCommand, code: i32, remark: impl Into<String>) -> Result<T, Refusal> {
     Err(Box::new(RemotingCommand::error_to(request, code, remark)))
 }
 
 /// `msgCheck`: topic name, permission, existence (auto-creating it), queue id.
-fn msg_check(
+pub(crate) fn msg_check(
     broker: &BrokerController,
     channel: &Channel,
     request: &RemotingCommand,
@@ -147,7 +147,7 @@ fn msg_check(
     Ok(topic_config)
 }
 
-fn random_queue_id(write_queue_nums: i32) -> i32 {
+pub(crate) fn random_queue_id(write_queue_nums: i32) -> i32 {
     if write_queue_nums <= 0 {
         return 0;
     }
@@ -157,7 +157,10 @@ fn random_queue_id(write_queue_nums: i32) -> i32 {
 }
 
 /// Checks the body against `maxMessageSize` with a remark that says what to change.
-fn check_body(broker: &BrokerController, request: &RemotingCommand) -> Result<(), Refusal> {
+pub(crate) fn check_body(
+    broker: &BrokerController,
+    request: &RemotingCommand,
+) -> Result<(), Refusal> {
     let len = request.body.len();
     if len == 0 {
         fail(
@@ -379,7 +382,7 @@ async fn send_batch(
 }
 
 /// Maps the store's answer to the send response (store.md §1.8).
-fn handle_put_message_result(
+pub(crate) fn handle_put_message_result(
     broker: &BrokerController,
     request: &RemotingCommand,
     result: PutMessageResult,
