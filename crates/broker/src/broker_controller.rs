@@ -20,6 +20,7 @@ use crate::client::client_housekeeping::ClientHousekeepingService;
 use crate::client::consumer_ids_change_listener::DefaultConsumerIdsChangeListener;
 use crate::client::{ConsumerManager, ProducerManager, RebalanceLockManager};
 use crate::config_manager;
+use crate::config_persist::{ConfigPersistService, PersistentConfig, CONFIG_PERSIST_DELAY};
 use crate::error::BrokerError;
 use crate::filter::ConsumerFilterManager;
 use crate::longpolling::PullRequestHoldService;
@@ -46,6 +47,7 @@ pub struct BrokerController {
     /// Port of the HA listener (`haListenPort`, default `listenPort + 1`).
     ha_listen_port: u16,
     topic_config_manager: Arc<TopicConfigManager>,
+    config_persist_service: Arc<ConfigPersistService>,
     subscription_group_manager: Arc<SubscriptionGroupManager>,
     consumer_offset_manager: Arc<ConsumerOffsetManager>,
     consumer_manager: Arc<ConsumerManager>,
@@ -99,6 +101,18 @@ impl BrokerController {
         let consumer_offset_manager = Arc::new(ConsumerOffsetManager::new(
             config_manager::consumer_offset_path(&store_root),
         )?);
+        // the built-in topics (and a new data version) are written at once, off this thread
+        topic_config_manager.dirty_mark().mark();
+        let config_persist_service = Arc::new(
+            ConfigPersistService::start(
+                vec![
+                    topic_config_manager.clone() as Arc<dyn PersistentConfig>,
+                    subscription_group_manager.clone(),
+                ],
+                CONFIG_PERSIST_DELAY,
+            )
+            .map_err(|e| BrokerError::InvalidConfig(format!("config persist thread: {e}")))?,
+        );
 
         let delay_levels = store_config
             .delay_levels_millis()
@@ -216,6 +230,7 @@ impl BrokerController {
             ha_service,
             ha_listen_port,
             topic_config_manager,
+            config_persist_service,
             subscription_group_manager,
             consumer_offset_manager,
             consumer_manager,
@@ -249,9 +264,6 @@ impl BrokerController {
             "broker listening"
         );
 
-        if let Err(e) = controller.topic_config_manager.persist() {
-            tracing::warn!(error = %e, "persisting topics failed");
-        }
         if controller.broker_config().namesrv_addrs().is_empty() {
             tracing::warn!(
                 "no name server configured (namesrvAddr): clients cannot find this broker"
@@ -406,20 +418,26 @@ impl BrokerController {
             self.broker_outer_api.shutdown().await;
         }
         self.request_processor.close_all_channels();
-        if let Err(e) = self.consumer_offset_manager.persist() {
-            tracing::error!(error = %e, "persisting consumer offsets failed");
-        }
-        if let Err(e) = self.topic_config_manager.persist() {
-            tracing::error!(error = %e, "persisting topics failed");
-        }
-        if let Err(e) = self.schedule_message_service.persist() {
-            tracing::error!(error = %e, "persisting delay offsets failed");
-        }
-        if let Err(e) = self.timer_message_store.persist() {
-            tracing::error!(error = %e, "persisting the timer checkpoint failed");
-        }
-        if let Err(e) = self.subscription_group_manager.persist() {
-            tracing::error!(error = %e, "persisting subscription groups failed");
+        // every config file is written before the store closes, on a blocking thread
+        let persist = self.config_persist_service.clone();
+        let offsets = self.consumer_offset_manager.clone();
+        let schedule = self.schedule_message_service.clone();
+        let timer = self.timer_message_store.clone();
+        let flushed = tokio::task::spawn_blocking(move || {
+            persist.shutdown();
+            if let Err(e) = offsets.persist() {
+                tracing::error!(error = %e, "persisting consumer offsets failed");
+            }
+            if let Err(e) = schedule.persist() {
+                tracing::error!(error = %e, "persisting delay offsets failed");
+            }
+            if let Err(e) = timer.persist() {
+                tracing::error!(error = %e, "persisting the timer checkpoint failed");
+            }
+        })
+        .await;
+        if flushed.is_err() {
+            tracing::error!("persisting the config files panicked");
         }
         let store = self.message_store.clone();
         if tokio::task::spawn_blocking(move || store.shutdown())
@@ -501,6 +519,11 @@ impl BrokerController {
     /// The message store.
     pub fn message_store(&self) -> &Arc<DefaultMessageStore> {
         &self.message_store
+    }
+
+    /// The thread that writes `config/topics.json` and `config/subscriptionGroup.json`.
+    pub fn config_persist_service(&self) -> &Arc<ConfigPersistService> {
+        &self.config_persist_service
     }
 
     /// The topic table.

@@ -4,6 +4,7 @@ pub mod broker_config;
 pub mod broker_controller;
 pub mod client;
 pub mod config_manager;
+pub mod config_persist;
 pub mod error;
 pub mod filter;
 pub mod longpolling;

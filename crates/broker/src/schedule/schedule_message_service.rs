@@ -191,8 +191,12 @@ impl ScheduleMessageService {
             }
             if last_persist.elapsed() >= FLUSH_DELAY_OFFSET_INTERVAL {
                 last_persist = tokio::time::Instant::now();
-                if let Err(e) = self.persist() {
-                    tracing::error!(error = %e, "persisting delay offsets failed");
+                // the rewrite fsyncs: never on a reactor thread
+                let me = self.clone();
+                match tokio::task::spawn_blocking(move || me.persist()).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => tracing::error!(error = %e, "persisting delay offsets failed"),
+                    Err(_) => tracing::error!("persisting delay offsets panicked"),
                 }
             }
         }

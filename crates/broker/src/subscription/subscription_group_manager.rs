@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::SubscriptionGroupConfig;
 use crate::config_manager;
+use crate::config_persist::{DirtyMark, PersistentConfig};
 use crate::error::BrokerError;
 use crate::topic::topic_validator;
 
@@ -42,6 +43,7 @@ pub struct SubscriptionGroupManager {
     table: RwLock<SubscriptionGroupWrapper>,
     persist_lock: Mutex<()>,
     auto_create_subscription_group: bool,
+    dirty: DirtyMark,
 }
 
 impl SubscriptionGroupManager {
@@ -69,6 +71,7 @@ impl SubscriptionGroupManager {
             table: RwLock::new(wrapper),
             persist_lock: Mutex::new(()),
             auto_create_subscription_group,
+            dirty: DirtyMark::default(),
         })
     }
 
@@ -94,7 +97,7 @@ impl SubscriptionGroupManager {
             g
         };
         tracing::info!(group, "subscription group created");
-        self.persist_logged();
+        self.mark_changed();
         Some(created)
     }
 
@@ -124,7 +127,7 @@ impl SubscriptionGroupManager {
                 .insert(config.group_name.clone(), config);
             table.data_version.next_version();
         }
-        self.persist_logged();
+        self.mark_changed();
     }
 
     /// Deletes a group; true if it existed.
@@ -139,7 +142,7 @@ impl SubscriptionGroupManager {
             removed
         };
         if removed {
-            self.persist_logged();
+            self.mark_changed();
         }
         removed
     }
@@ -149,17 +152,31 @@ impl SubscriptionGroupManager {
         self.table.read().clone()
     }
 
-    /// Writes `config/subscriptionGroup.json`.
+    /// Writes `config/subscriptionGroup.json` now (blocking: the request paths only mark the
+    /// table dirty and the config persist service calls this).
     pub fn persist(&self) -> std::io::Result<()> {
         let _guard = self.persist_lock.lock();
         let snapshot = self.snapshot();
         config_manager::persist(&self.path, &snapshot)
     }
 
-    fn persist_logged(&self) {
-        if let Err(e) = self.persist() {
-            tracing::error!(file = %self.path.display(), error = %e, "persisting subscription groups failed");
-        }
+    /// Records a change for the config persist service.
+    fn mark_changed(&self) {
+        self.dirty.mark();
+    }
+}
+
+impl PersistentConfig for SubscriptionGroupManager {
+    fn config_file_path(&self) -> &std::path::Path {
+        &self.path
+    }
+
+    fn dirty_mark(&self) -> &DirtyMark {
+        &self.dirty
+    }
+
+    fn write_config_file(&self) -> std::io::Result<()> {
+        self.persist()
     }
 }
 
@@ -177,6 +194,8 @@ mod tests {
         let mut g = m.get("g1").unwrap();
         g.retry_max_times = 5;
         m.update_subscription_group_config(g);
+        assert!(m.dirty_mark().is_dirty());
+        m.persist().unwrap();
         let m2 = SubscriptionGroupManager::new(path, false).unwrap();
         assert_eq!(m2.get("g1").unwrap().retry_max_times, 5);
         assert!(m2.find_subscription_group_config("g2").is_none());

@@ -12,6 +12,7 @@ use tokio::sync::Notify;
 use super::topic_validator::*;
 use crate::broker_config::BrokerConfig;
 use crate::config_manager;
+use crate::config_persist::{DirtyMark, PersistentConfig};
 use crate::error::BrokerError;
 use crate::mix_all::REPLY_TOPIC_POSTFIX;
 
@@ -33,6 +34,7 @@ pub struct TopicConfigManager {
     system_topics: BTreeSet<String>,
     auto_create_topic_enable: bool,
     changed: Notify,
+    dirty: DirtyMark,
 }
 
 fn topic(name: &str, queues: i32, perm: i32) -> TopicConfig {
@@ -107,6 +109,7 @@ impl TopicConfigManager {
             system_topics,
             auto_create_topic_enable: config.auto_create_topic_enable,
             changed: Notify::new(),
+            dirty: DirtyMark::default(),
         })
     }
 
@@ -280,7 +283,8 @@ impl TopicConfigManager {
         }
     }
 
-    /// Writes `config/topics.json`.
+    /// Writes `config/topics.json` now (blocking: the request paths only mark the table dirty
+    /// and the config persist service calls this).
     pub fn persist(&self) -> std::io::Result<()> {
         let _guard = self.persist_lock.lock();
         let wrapper = self.build_serialize_wrapper();
@@ -292,11 +296,30 @@ impl TopicConfigManager {
         self.changed.notified().await
     }
 
+    /// Asks for a prompt write of the table and waits (asynchronously) until it, with every
+    /// change made before the call, is on disk (UPDATE_AND_CREATE_TOPIC answers after that).
+    pub async fn persist_promptly(&self) -> Result<(), String> {
+        let generation = self.dirty.mark_prompt();
+        self.dirty.wait_persisted(generation).await
+    }
+
     fn after_change(&self) {
-        if let Err(e) = self.persist() {
-            tracing::error!(file = %self.path.display(), error = %e, "persisting topics failed");
-        }
+        self.dirty.mark();
         self.changed.notify_one();
+    }
+}
+
+impl PersistentConfig for TopicConfigManager {
+    fn config_file_path(&self) -> &std::path::Path {
+        &self.path
+    }
+
+    fn dirty_mark(&self) -> &DirtyMark {
+        &self.dirty
+    }
+
+    fn write_config_file(&self) -> std::io::Result<()> {
+        self.persist()
     }
 }
 
@@ -348,6 +371,11 @@ mod tests {
             .create_topic_in_send_message_method("Big", "TBW102", 64, 0)
             .unwrap();
         assert_eq!(t.write_queue_nums, 8, "capped at TBW102's queues");
+        assert!(
+            m.dirty_mark().is_dirty(),
+            "the change waits for the persist service"
+        );
+        m.persist().unwrap();
         let reloaded = manager(dir.path(), true);
         assert_eq!(
             reloaded

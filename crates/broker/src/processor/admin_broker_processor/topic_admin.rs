@@ -78,7 +78,22 @@ pub(super) async fn update_and_create_topic(
     };
     if broker.topic_config_manager().update_topic_config(config) {
         tracing::info!(topic = %h.topic, read = h.read_queue_nums, write = h.write_queue_nums, perm = h.perm, "topic created or updated");
-        broker.register_broker_all().await;
+        // as Apache, answer once the change is on disk and registered; the write runs on the
+        // config persist thread (coalesced with concurrent changes), never on this one
+        let (persisted, ()) = tokio::join!(
+            broker.topic_config_manager().persist_promptly(),
+            broker.register_broker_all()
+        );
+        if let Err(e) = persisted {
+            return error(
+                &request,
+                response::SYSTEM_ERROR,
+                format!(
+                    "the topic[{}] was updated but config/topics.json could not be written: {e}",
+                    h.topic
+                ),
+            );
+        }
     }
     ok(&request)
 }
