@@ -108,7 +108,8 @@ impl ConsumeQueue {
         ConsumeQueue {
             topic: topic.to_string(),
             queue_id,
-            queue: MappedFileQueue::new(
+            // sparse, as RocketMQ's: a queue holding a few entries takes a page of disk, not 6 MB
+            queue: MappedFileQueue::new_sparse(
                 root.join(topic).join(queue_id.to_string()),
                 mapped_file_size,
             ),
@@ -298,9 +299,13 @@ impl ConsumeQueue {
             self.fill_blanks(file.file_from_offset(), expected)?;
         }
         if let Some(last) = self.queue.last_mapped_file() {
-            let room = (last.file_size() - last.wrote_position()) as i64;
-            if room < count as i64 * unit {
-                self.queue.preallocate_next()?;
+            let wrote = last.wrote_position();
+            let need = count * CQ_STORE_UNIT_SIZE;
+            let room = last.file_size() - wrote;
+            // the blocks the entries land in are allocated now, so the writes cannot fault
+            last.ensure_reserved(wrote + need.min(room))?;
+            if room < need {
+                self.queue.preallocate_next_reserving(need - room)?;
             }
         }
         Ok(())
@@ -323,6 +328,8 @@ impl ConsumeQueue {
     fn append_unit(&self, unit: &CqUnit) -> io::Result<()> {
         let file = self.queue.last_mapped_file_or_create(0)?;
         let pos = file.wrote_position();
+        // sparse file: allocate the block first, so a full disk is an error here, not a SIGBUS
+        file.ensure_reserved(pos + CQ_STORE_UNIT_SIZE)?;
         // SAFETY: appends are serialized by the caller and land past the published position.
         unsafe { file.region_mut(pos, CQ_STORE_UNIT_SIZE) }.copy_from_slice(&unit.encode());
         file.set_wrote_position(pos + CQ_STORE_UNIT_SIZE);

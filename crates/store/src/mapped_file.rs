@@ -18,6 +18,9 @@ use crate::flush::DiskFlusher;
 /// OS page size RocketMQ counts dirty pages in.
 pub const OS_PAGE_SIZE: usize = 4096;
 
+/// Most bytes a sparse file allocates ahead of the write that needs them.
+const MAX_RESERVE_AHEAD: usize = 1 << 20;
+
 /// The name of a segment starting at `offset`: 20 zero-padded digits.
 pub fn offset_to_file_name(offset: i64) -> String {
     format!("{offset:020}")
@@ -50,6 +53,8 @@ pub struct MappedFile {
     whole: Bytes,
     wrote_position: AtomicUsize,
     flushed_position: AtomicUsize,
+    /// Bytes from the start whose disk blocks are known to be allocated (sparse files).
+    reserved: AtomicUsize,
 }
 
 impl std::fmt::Debug for MappedFile {
@@ -82,7 +87,57 @@ impl MappedFile {
             return Err(e);
         }
         let mf = Self::map(path, file, file_from_offset, file_size)?;
+        mf.reserved.store(file_size, Ordering::Release);
         Ok(mf)
+    }
+
+    /// Creates `{dir}/{20-digit offset}` as a sparse file of `file_size` bytes, as RocketMQ
+    /// creates its consume queue files: disk blocks are allocated only as the file fills, by
+    /// [`MappedFile::ensure_reserved`], which every write into it must call first.
+    pub fn create_sparse(
+        dir: &Path,
+        file_from_offset: i64,
+        file_size: usize,
+    ) -> io::Result<MappedFile> {
+        let path = dir.join(offset_to_file_name(file_from_offset));
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)?;
+        if let Err(e) = file.set_len(file_size as u64) {
+            drop(file);
+            let _ = std::fs::remove_file(&path);
+            return Err(e);
+        }
+        Self::map(path, file, file_from_offset, file_size)
+    }
+
+    /// Allocates the disk blocks of `[0, end)` (and some more ahead, growing with the file) if
+    /// they are not known to be allocated, so that writing those bytes through the mapping
+    /// cannot fault (SIGBUS) on a full disk: the error comes here instead, before any write.
+    /// Callers serialize (the put lock).
+    pub(crate) fn ensure_reserved(&self, end: usize) -> io::Result<()> {
+        let have = self.reserved.load(Ordering::Acquire);
+        if end <= have {
+            return Ok(());
+        }
+        let ahead = have.min(MAX_RESERVE_AHEAD);
+        let target = end
+            .saturating_add(ahead)
+            .div_ceil(OS_PAGE_SIZE)
+            .saturating_mul(OS_PAGE_SIZE)
+            .min(self.file_size)
+            .max(end);
+        // blocks below `have` are allocated already; allocating them again costs nothing
+        reserve_range(&self.file, have, target - have)?;
+        self.reserved.store(target, Ordering::Release);
+        Ok(())
+    }
+
+    /// Bytes from the start whose disk blocks are known to be allocated.
+    pub fn reserved(&self) -> usize {
+        self.reserved.load(Ordering::Acquire)
     }
 
     /// Maps an existing segment; it is treated as full until recovery sets its positions.
@@ -111,6 +166,7 @@ impl MappedFile {
             whole,
             wrote_position: AtomicUsize::new(0),
             flushed_position: AtomicUsize::new(0),
+            reserved: AtomicUsize::new(0),
         })
     }
 
@@ -336,6 +392,26 @@ mod tests {
             MappedFile::create(dir.path(), 0, 100).is_err(),
             "never overwrites"
         );
+    }
+
+    #[test]
+    fn sparse_files_allocate_blocks_as_they_fill() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let size = 6_000_000;
+        let f = MappedFile::create_sparse(dir.path(), 0, size).unwrap();
+        let meta = std::fs::metadata(f.path()).unwrap();
+        assert_eq!(meta.len(), size as u64);
+        assert!(meta.blocks() * 512 < 64 * 1024, "{} blocks", meta.blocks());
+        assert_eq!(f.reserved(), 0);
+        f.ensure_reserved(20).unwrap();
+        assert_eq!(f.reserved(), OS_PAGE_SIZE, "one page first");
+        f.ensure_reserved(OS_PAGE_SIZE + 20).unwrap();
+        assert_eq!(f.reserved(), 3 * OS_PAGE_SIZE, "then ahead by what it has");
+        f.ensure_reserved(size).unwrap();
+        assert_eq!(f.reserved(), size);
+        let full = MappedFile::create(dir.path(), size as i64, 8192).unwrap();
+        assert_eq!(full.reserved(), 8192);
     }
 
     #[test]

@@ -20,6 +20,8 @@ pub struct MappedFileQueue {
     flushed_where: AtomicI64,
     /// A segment created ahead of time, not yet part of the queue.
     preallocated: Mutex<Option<MappedFile>>,
+    /// Segments are created sparse (consume queues) instead of fully allocated (CommitLog).
+    sparse: bool,
 }
 
 impl std::fmt::Debug for MappedFileQueue {
@@ -40,6 +42,24 @@ impl MappedFileQueue {
             files: RwLock::new(Vec::new()),
             flushed_where: AtomicI64::new(0),
             preallocated: Mutex::new(None),
+            sparse: false,
+        }
+    }
+
+    /// Like [`MappedFileQueue::new`], with sparse segments: writers call
+    /// [`MappedFile::ensure_reserved`] before writing into one.
+    pub fn new_sparse(dir: impl Into<PathBuf>, mapped_file_size: usize) -> Self {
+        MappedFileQueue {
+            sparse: true,
+            ..Self::new(dir, mapped_file_size)
+        }
+    }
+
+    fn create_segment(&self, offset: i64) -> io::Result<MappedFile> {
+        if self.sparse {
+            MappedFile::create_sparse(&self.dir, offset, self.mapped_file_size)
+        } else {
+            MappedFile::create(&self.dir, offset, self.mapped_file_size)
         }
     }
 
@@ -197,7 +217,7 @@ impl MappedFileQueue {
                     let _ = stale.destroy();
                 }
                 std::fs::create_dir_all(&self.dir)?;
-                MappedFile::create(&self.dir, offset, self.mapped_file_size)?
+                self.create_segment(offset)?
             }
         };
         if files.is_empty() {
@@ -211,6 +231,12 @@ impl MappedFileQueue {
     /// Creates the segment after the newest one ahead of time, so the put path does not pay
     /// for file creation while holding the put lock.
     pub fn preallocate_next(&self) -> io::Result<()> {
+        self.preallocate_next_reserving(0)
+    }
+
+    /// [`MappedFileQueue::preallocate_next`], with the first `len` bytes of the new segment's
+    /// disk blocks allocated (sparse queues).
+    pub fn preallocate_next_reserving(&self, len: usize) -> io::Result<()> {
         let mut slot = self.preallocated.lock();
         let Some(offset) = self
             .files
@@ -220,17 +246,15 @@ impl MappedFileQueue {
         else {
             return Ok(());
         };
-        if matches!(&*slot, Some(mf) if mf.file_from_offset() == offset) {
-            return Ok(());
+        if let Some(mf) = slot.as_ref().filter(|mf| mf.file_from_offset() == offset) {
+            return mf.ensure_reserved(len.min(self.mapped_file_size));
         }
         if let Some(old) = slot.take() {
             let _ = old.destroy();
         }
-        *slot = Some(MappedFile::create(
-            &self.dir,
-            offset,
-            self.mapped_file_size,
-        )?);
+        let mf = self.create_segment(offset)?;
+        mf.ensure_reserved(len.min(self.mapped_file_size))?;
+        *slot = Some(mf);
         Ok(())
     }
 

@@ -271,3 +271,110 @@ async fn a_full_disk_refuses_puts_keeps_data_readable_and_recovers() {
     let store = open(cfg);
     assert_eq!(read_all(&store, "T", 0).len() as i64, stored + 1);
 }
+
+/// Writes `name` until the filesystem refuses another byte; returns its path.
+fn fill_completely(dir: &Path, name: &str) -> PathBuf {
+    use std::io::Write;
+    let path = dir.join(name);
+    let mut f = std::fs::File::create(&path).unwrap();
+    let chunk = vec![7u8; 64 * 1024];
+    while f.write_all(&chunk).is_ok() {}
+    let small = [7u8; 512];
+    while f.write_all(&small).is_ok() {}
+    let _ = f.sync_all();
+    path
+}
+
+/// Disk blocks allocated under `dir`, in bytes.
+fn allocated_bytes(dir: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    let mut total = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        let meta = entry.metadata().unwrap();
+        total += if meta.is_dir() {
+            allocated_bytes(&entry.path())
+        } else {
+            meta.blocks() * 512
+        };
+    }
+    total
+}
+
+/// Consume queue files are sparse, as RocketMQ's: 200 queues of 6 MB files fit on a 32 MiB
+/// disk. A sparse file's blocks are allocated before any write into them, so a write into a
+/// new block on a completely full disk is refused (ENOSPC, DISK_FULL) instead of faulting the
+/// process with SIGBUS, and the queues go on once space frees.
+#[tokio::test]
+async fn a_completely_full_disk_pauses_consume_queue_dispatch_without_faulting() {
+    let fs = Tmpfs::mount(32);
+    let cfg = MessageStoreConfig {
+        mapped_file_size_commit_log: 4 * 1024 * 1024,
+        mapped_file_size_consume_queue: 300_000 * 20,
+        clean_file_forcibly_enable: false,
+        delete_when: other_hour(),
+        ..config(&fs.path().join("store"))
+    };
+    let store = open(cfg.clone());
+    for t in 0..50 {
+        for q in 0..4 {
+            put_ok(&store, msg(&format!("T{t}"), q, b"x", None)).await;
+        }
+    }
+    let cq_bytes = allocated_bytes(&cfg.consume_queue_path());
+    assert!(
+        cq_bytes <= 200 * 8 * 1024,
+        "200 queues allocate {cq_bytes} bytes"
+    );
+
+    let filler = fill_completely(fs.path(), "filler");
+    // a new queue needs a fresh block: refused, nothing half-written
+    let r = store.put_message(msg("Fresh", 0, b"refused", None)).await;
+    assert_eq!(r.status, PutMessageStatus::ServiceNotAvailable);
+    assert!(store.is_disk_full());
+    assert_eq!(store.get_max_offset_in_queue("Fresh", 0), 0);
+    assert_eq!(read_all(&store, "T7", 3).len(), 1, "reads go on");
+
+    std::fs::remove_file(&filler).unwrap();
+    store.clean_files_now();
+    assert!(!store.is_disk_full());
+    put_ok(&store, msg("Fresh", 0, b"after", None)).await;
+    // a queue growing past its first block allocates the next ones as it goes
+    for _ in 0..500 {
+        put_ok(&store, msg("T0", 0, b"y", None)).await;
+    }
+    assert_eq!(read_all(&store, "Fresh", 0).len(), 1);
+    assert_eq!(read_all(&store, "T0", 0).len(), 501);
+    store.shutdown();
+    drop(store);
+    let store = open(cfg);
+    assert_eq!(read_all(&store, "T0", 0).len(), 501);
+    assert_eq!(&read_all(&store, "Fresh", 0)[0].body[..], b"after");
+    store.shutdown();
+}
+
+/// The same protection at the queue itself: appending entries into a sparse file on a full
+/// disk fails with an error once the allocated blocks are used up, never with a fault.
+#[test]
+fn a_consume_queue_on_a_full_disk_fails_appends_without_faulting() {
+    let fs = Tmpfs::mount(8);
+    let cq = ferrocket_store::ConsumeQueue::new(fs.path(), "T", 0, 300_000 * 20);
+    assert!(cq.put_message_position_info(0, 10, 0, 0).unwrap());
+    let filler = fill_completely(fs.path(), "filler");
+    let mut appended = 1;
+    let err = loop {
+        match cq.put_message_position_info(appended * 10, 10, 0, appended) {
+            Ok(true) => appended += 1,
+            Ok(false) => panic!("entry {appended} refused as a duplicate"),
+            Err(e) => break e,
+        }
+        assert!(appended < 300_000, "a full disk never refused an entry");
+    };
+    assert_eq!(err.kind(), std::io::ErrorKind::StorageFull, "{err}");
+    assert_eq!(cq.max_offset_in_queue(), appended);
+    std::fs::remove_file(&filler).unwrap();
+    assert!(cq
+        .put_message_position_info(appended * 10, 10, 0, appended)
+        .unwrap());
+    assert_eq!(cq.get(appended).unwrap().phy_offset, appended * 10);
+}
