@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ferrocket_ha::HAService;
-use ferrocket_protocol::body::topic::{perm, RegisterBrokerBody};
+use ferrocket_protocol::body::topic::{perm, RegisterBrokerBody, TopicConfigSerializeWrapper};
 use ferrocket_remoting::RemotingServer;
 use ferrocket_store::{DefaultMessageStore, MessageStoreConfig};
 use parking_lot::{Mutex, RwLock};
@@ -334,7 +334,32 @@ impl BrokerController {
         if addrs.is_empty() {
             return;
         }
-        let mut wrapper = self.topic_config_manager.build_serialize_wrapper();
+        let wrapper = self.topic_config_manager.build_serialize_wrapper();
+        self.register_with(&addrs, wrapper).await;
+    }
+
+    /// Registers only `topics` (with the current data version) with every name server, as
+    /// Apache's `registerIncrementBrokerData` does after UPDATE_AND_CREATE_TOPIC: a broker with
+    /// many topics does not send its whole table for each one.
+    pub async fn register_increment_broker_data(
+        &self,
+        topics: impl IntoIterator<Item = ferrocket_protocol::body::topic::TopicConfig>,
+    ) {
+        let addrs = self.broker_config().namesrv_addrs();
+        if addrs.is_empty() {
+            return;
+        }
+        let wrapper = TopicConfigSerializeWrapper {
+            topic_config_table: topics
+                .into_iter()
+                .map(|t| (t.topic_name.clone(), t))
+                .collect(),
+            data_version: self.topic_config_manager.data_version(),
+        };
+        self.register_with(&addrs, wrapper).await;
+    }
+
+    async fn register_with(&self, addrs: &[String], mut wrapper: TopicConfigSerializeWrapper) {
         let broker_perm = self.broker_config().broker_permission;
         if !perm::is_writeable(broker_perm) || !perm::is_readable(broker_perm) {
             for t in wrapper.topic_config_table.values_mut() {
@@ -348,7 +373,7 @@ impl BrokerController {
         let first_round = !self.registered.load(Ordering::Acquire);
         for r in self
             .broker_outer_api
-            .register_broker_all(&addrs, &self.identity(), &body)
+            .register_broker_all(addrs, &self.identity(), &body)
             .await
         {
             match r.result {

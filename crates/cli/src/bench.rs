@@ -29,6 +29,8 @@ pub enum BenchMode {
     Produce(ProduceBenchArgs),
     /// Consume a topic with push consumers and measure the delivery rate.
     Consume(ConsumeBenchArgs),
+    /// Create many topics (by send and by updateTopic) and list them.
+    Topics(crate::bench_topics::TopicsBenchArgs),
 }
 
 /// Arguments of `ferrocket bench produce`.
@@ -132,6 +134,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.mode {
         BenchMode::Produce(a) => produce(a).await,
         BenchMode::Consume(a) => consume(a).await,
+        BenchMode::Topics(a) => crate::bench_topics::run(a).await,
     }
 }
 

@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 mod admin;
 mod advertise;
 mod bench;
+mod bench_topics;
 mod broker;
 mod config;
 mod console;

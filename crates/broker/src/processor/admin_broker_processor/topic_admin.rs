@@ -76,13 +76,16 @@ pub(super) async fn update_and_create_topic(
         order: h.order,
         attributes,
     };
-    if broker.topic_config_manager().update_topic_config(config) {
+    if broker
+        .topic_config_manager()
+        .update_topic_config(config.clone())
+    {
         tracing::info!(topic = %h.topic, read = h.read_queue_nums, write = h.write_queue_nums, perm = h.perm, "topic created or updated");
         // as Apache, answer once the change is on disk and registered; the write runs on the
         // config persist thread (coalesced with concurrent changes), never on this one
         let (persisted, ()) = tokio::join!(
             broker.topic_config_manager().persist_promptly(),
-            broker.register_broker_all()
+            broker.register_increment_broker_data([config])
         );
         if let Err(e) = persisted {
             return error(
