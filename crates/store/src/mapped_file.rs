@@ -74,12 +74,7 @@ impl MappedFile {
     /// Space is reserved with `fallocate` where the filesystem supports it, so a full disk
     /// shows up here as an error instead of a fault on a later write into the mapping.
     pub fn create(dir: &Path, file_from_offset: i64, file_size: usize) -> io::Result<MappedFile> {
-        let path = dir.join(offset_to_file_name(file_from_offset));
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .open(&path)?;
+        let (path, file) = create_new(dir, file_from_offset)?;
         let reserved = reserve(&file, file_size).and_then(|_| file.set_len(file_size as u64));
         if let Err(e) = reserved {
             drop(file);
@@ -99,12 +94,7 @@ impl MappedFile {
         file_from_offset: i64,
         file_size: usize,
     ) -> io::Result<MappedFile> {
-        let path = dir.join(offset_to_file_name(file_from_offset));
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .open(&path)?;
+        let (path, file) = create_new(dir, file_from_offset)?;
         if let Err(e) = file.set_len(file_size as u64) {
             drop(file);
             let _ = std::fs::remove_file(&path);
@@ -296,6 +286,17 @@ impl MappedFile {
             _ => Ok(()),
         }
     }
+}
+
+/// Creates `{dir}/{20-digit offset}`, never overwriting an existing file.
+fn create_new(dir: &Path, file_from_offset: i64) -> io::Result<(PathBuf, File)> {
+    let path = dir.join(offset_to_file_name(file_from_offset));
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(&path)?;
+    Ok((path, file))
 }
 
 fn reserve(file: &File, len: usize) -> io::Result<()> {

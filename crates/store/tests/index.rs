@@ -296,19 +296,6 @@ async fn keys_with_equal_hashes_are_told_apart() {
     assert_eq!(offsets(&store, "T", "BB", 0, i64::MAX), vec![bb]);
 }
 
-/// Writes `name` until the filesystem refuses another byte; returns its path.
-fn fill_completely(dir: &Path, name: &str) -> std::path::PathBuf {
-    use std::io::Write;
-    let path = dir.join(name);
-    let mut f = std::fs::File::create(&path).unwrap();
-    let chunk = vec![7u8; 64 * 1024];
-    while f.write_all(&chunk).is_ok() {}
-    let small = [7u8; 512];
-    while f.write_all(&small).is_ok() {}
-    let _ = f.sync_all();
-    path
-}
-
 /// Index files are sparse: on a disk with no block left, creating or growing one must fail the
 /// indexing step (retried later), not fault the process with SIGBUS on a write through the map.
 #[tokio::test]

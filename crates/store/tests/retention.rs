@@ -272,19 +272,6 @@ async fn a_full_disk_refuses_puts_keeps_data_readable_and_recovers() {
     assert_eq!(read_all(&store, "T", 0).len() as i64, stored + 1);
 }
 
-/// Writes `name` until the filesystem refuses another byte; returns its path.
-fn fill_completely(dir: &Path, name: &str) -> PathBuf {
-    use std::io::Write;
-    let path = dir.join(name);
-    let mut f = std::fs::File::create(&path).unwrap();
-    let chunk = vec![7u8; 64 * 1024];
-    while f.write_all(&chunk).is_ok() {}
-    let small = [7u8; 512];
-    while f.write_all(&small).is_ok() {}
-    let _ = f.sync_all();
-    path
-}
-
 /// Disk blocks allocated under `dir`, in bytes.
 fn allocated_bytes(dir: &Path) -> u64 {
     use std::os::unix::fs::MetadataExt;

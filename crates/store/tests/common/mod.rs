@@ -106,3 +106,16 @@ pub fn crash_image(from: &Path, to: &Path) {
         }
     }
 }
+
+/// Writes `name` until the filesystem refuses another byte; returns its path.
+pub fn fill_completely(dir: &Path, name: &str) -> std::path::PathBuf {
+    use std::io::Write;
+    let path = dir.join(name);
+    let mut f = std::fs::File::create(&path).unwrap();
+    let chunk = vec![7u8; 64 * 1024];
+    while f.write_all(&chunk).is_ok() {}
+    let small = [7u8; 512];
+    while f.write_all(&small).is_ok() {}
+    let _ = f.sync_all();
+    path
+}
