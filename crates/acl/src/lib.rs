@@ -74,3 +74,48 @@ pub fn namesrv_code_needs_check(code: i32) -> bool {
             | 217 // REGISTER_TOPIC_IN_NAMESRV
     ) || permission::needs_admin(code)
 }
+
+/// An account's access and secret key, used to sign outgoing requests.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SessionCredentials {
+    pub access_key: String,
+    pub secret_key: String,
+}
+
+impl std::fmt::Debug for SessionCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionCredentials")
+            .field("access_key", &self.access_key)
+            .field("secret_key", &"***")
+            .finish()
+    }
+}
+
+impl SessionCredentials {
+    /// Credentials from a key pair.
+    pub fn new(access_key: impl Into<String>, secret_key: impl Into<String>) -> Self {
+        SessionCredentials {
+            access_key: access_key.into(),
+            secret_key: secret_key.into(),
+        }
+    }
+
+    /// Parses RocketMQ's `innerClientAuthenticationCredentials` value,
+    /// `{"accessKey":"…","secretKey":"…"}`.
+    pub fn parse_json(text: &str) -> Result<SessionCredentials, String> {
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Json {
+            access_key: String,
+            secret_key: String,
+        }
+        let j: Json = serde_json::from_str(text)
+            .map_err(|e| format!("expected {{\"accessKey\":\"…\",\"secretKey\":\"…\"}}: {e}"))?;
+        Ok(SessionCredentials::new(j.access_key, j.secret_key))
+    }
+
+    /// Signs `request` (call after every ext field and the body are set).
+    pub fn sign(&self, request: &mut ferrocket_protocol::RemotingCommand) {
+        signature::sign(request, &self.access_key, &self.secret_key);
+    }
+}
