@@ -16,6 +16,7 @@ pub mod route;
 pub mod validators;
 
 pub use config::ClientConfig;
+pub use ferrocket_acl::SessionCredentials;
 pub use consumer::listener::{listener_fn, ConsumeConcurrentlyStatus, MessageListener};
 pub use consumer::pull::{PullConsumer, PullConsumerConfig};
 pub use consumer::push::{PushConsumer, PushConsumerConfig};
