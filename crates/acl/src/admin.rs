@@ -209,7 +209,11 @@ mod tests {
     async fn create_update_delete_and_white_list_are_saved() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("plain_acl.yml");
-        std::fs::write(&path, "accounts:\n  - accessKey: RocketMQ\n    secretKey: 12345678\n    admin: true\n").unwrap();
+        std::fs::write(
+            &path,
+            "accounts:\n  - accessKey: RocketMQ\n    secretKey: 12345678\n    admin: true\n",
+        )
+        .unwrap();
         let v = PlainAccessValidator::load(&path).unwrap();
         let create = RemotingCommand::request(UPDATE_AND_CREATE_ACL_CONFIG)
             .with_ext("accessKey", "newuser1")
@@ -227,17 +231,35 @@ mod tests {
             .with_ext("globalWhiteAddrs", "10.0.0.*,192.168.1.1");
         assert_eq!(process_admin(Some(&v), &ctx(), &white).await.code, 0);
         assert_eq!(
-            plain_config::load(&path).unwrap().global_white_remote_addresses,
+            plain_config::load(&path)
+                .unwrap()
+                .global_white_remote_addresses,
             ["10.0.0.*", "192.168.1.1"]
         );
 
-        let info = process_admin(Some(&v), &ctx(), &RemotingCommand::request(GET_BROKER_CLUSTER_ACL_INFO)).await;
-        assert!(info.ext_fields.get("version").unwrap().contains("\"counter\":2"));
-        assert!(info.ext_fields.get("allAclFileVersion").unwrap().contains("plain_acl.yml"));
+        let info = process_admin(
+            Some(&v),
+            &ctx(),
+            &RemotingCommand::request(GET_BROKER_CLUSTER_ACL_INFO),
+        )
+        .await;
+        assert!(info
+            .ext_fields
+            .get("version")
+            .unwrap()
+            .contains("\"counter\":2"));
+        assert!(info
+            .ext_fields
+            .get("allAclFileVersion")
+            .unwrap()
+            .contains("plain_acl.yml"));
 
         let delete = RemotingCommand::request(DELETE_ACL_CONFIG).with_ext("accessKey", "newuser1");
         assert_eq!(process_admin(Some(&v), &ctx(), &delete).await.code, 0);
-        assert!(plain_config::load(&path).unwrap().account("newuser1").is_none());
+        assert!(plain_config::load(&path)
+            .unwrap()
+            .account("newuser1")
+            .is_none());
         let again = process_admin(Some(&v), &ctx(), &delete).await;
         assert_eq!(again.code, response::SYSTEM_ERROR);
     }
@@ -251,18 +273,25 @@ mod tests {
         let v = PlainAccessValidator::load(&path).unwrap();
         for bad in [
             RemotingCommand::request(UPDATE_AND_CREATE_ACL_CONFIG).with_ext("accessKey", "abc"),
-            RemotingCommand::request(UPDATE_AND_CREATE_ACL_CONFIG).with_ext("accessKey", "nosecret1"),
+            RemotingCommand::request(UPDATE_AND_CREATE_ACL_CONFIG)
+                .with_ext("accessKey", "nosecret1"),
             RemotingCommand::request(UPDATE_AND_CREATE_ACL_CONFIG)
                 .with_ext("accessKey", "RocketMQ")
                 .with_ext("whiteRemoteAddress", "10.0.0.300"),
-            RemotingCommand::request(UPDATE_GLOBAL_WHITE_ADDRS_CONFIG).with_ext("globalWhiteAddrs", "x.y"),
+            RemotingCommand::request(UPDATE_GLOBAL_WHITE_ADDRS_CONFIG)
+                .with_ext("globalWhiteAddrs", "x.y"),
         ] {
             let r = process_admin(Some(&v), &ctx(), &bad).await;
             assert_eq!(r.code, response::SYSTEM_ERROR);
             assert!(r.remark.is_some());
         }
         assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
-        let off = process_admin(None, &ctx(), &RemotingCommand::request(GET_BROKER_CLUSTER_ACL_INFO)).await;
+        let off = process_admin(
+            None,
+            &ctx(),
+            &RemotingCommand::request(GET_BROKER_CLUSTER_ACL_INFO),
+        )
+        .await;
         assert_eq!(off.code, response::SYSTEM_ERROR);
     }
 }

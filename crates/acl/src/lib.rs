@@ -17,7 +17,6 @@ pub mod signature;
 mod validator;
 mod watcher;
 
-use std::net::IpAddr;
 use std::path::PathBuf;
 
 pub use admin::{process_admin, AclAdminContext, ACL_ADMIN_CODES};
@@ -51,28 +50,23 @@ pub enum AclError {
     File { path: PathBuf, reason: String },
 }
 
-/// The address part of a peer, as RocketMQ compares it with white-list patterns.
-pub fn peer_ip(addr: std::net::SocketAddr) -> IpAddr {
-    addr.ip()
+/// The reply to a refused request: NO_PERMISSION (16) with RocketMQ's message as the remark.
+pub fn refusal(
+    request: &ferrocket_protocol::RemotingCommand,
+    error: &AclError,
+) -> ferrocket_protocol::RemotingCommand {
+    ferrocket_protocol::RemotingCommand::error_to(
+        request,
+        ferrocket_protocol::code::response::NO_PERMISSION,
+        error.to_string(),
+    )
 }
 
-/// Name-server request codes that change its state and so need a signed, admin account when
+/// Name-server request codes that change its state, and so need a signed admin account when
 /// ACL is on; route and configuration queries stay open, as clients ask them before they know
 /// which broker they talk to.
 pub fn namesrv_code_needs_check(code: i32) -> bool {
-    use ferrocket_protocol::code::request as rq;
-    matches!(
-        code,
-        rq::PUT_KV_CONFIG
-            | rq::DELETE_KV_CONFIG
-            | rq::REGISTER_BROKER
-            | rq::UNREGISTER_BROKER
-            | rq::WIPE_WRITE_PERM_OF_BROKER
-            | rq::ADD_WRITE_PERM_OF_BROKER
-            | rq::DELETE_TOPIC_IN_NAMESRV
-            | rq::UPDATE_NAMESRV_CONFIG
-            | 217 // REGISTER_TOPIC_IN_NAMESRV
-    ) || permission::needs_admin(code)
+    permission::needs_admin(code)
 }
 
 /// An account's access and secret key, used to sign outgoing requests.

@@ -2,8 +2,8 @@
 //! where strings are expected, empty values) and written back whole, crash-safely.
 
 use std::fs;
-use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::io;
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use serde_yaml_ng::Value;
@@ -70,8 +70,8 @@ impl PlainAclFile {
             }
         }
         if let Some(versions) = map.get("dataVersion").filter(|v| !v.is_null()) {
-            file.data_version =
-                serde_yaml_ng::from_value(versions.clone()).map_err(|e| format!("dataVersion: {e}"))?;
+            file.data_version = serde_yaml_ng::from_value(versions.clone())
+                .map_err(|e| format!("dataVersion: {e}"))?;
         }
         Ok(file)
     }
@@ -150,12 +150,6 @@ fn string_list(v: Option<&Value>) -> Result<Vec<String>, String> {
     }
 }
 
-fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
-    let mut s = path.as_os_str().to_owned();
-    s.push(suffix);
-    PathBuf::from(s)
-}
-
 /// Reads and parses `path`.
 pub fn load(path: &Path) -> Result<PlainAclFile, AclError> {
     let text = fs::read_to_string(path).map_err(|e| AclError::File {
@@ -168,28 +162,9 @@ pub fn load(path: &Path) -> Result<PlainAclFile, AclError> {
     })
 }
 
-/// Writes `file` to `path`: the new text goes to `<file>.tmp` and is synced, the current file
-/// becomes `<file>.bak`, then the temporary file takes its place; at every instant one of the two
-/// holds a complete version.
+/// Writes `file` to `path` crash-safely, keeping the previous version as `<file>.bak`.
 pub fn save(path: &Path, file: &PlainAclFile) -> io::Result<()> {
-    let text = file.to_yaml();
-    let tmp = with_suffix(path, ".tmp");
-    {
-        let mut f = fs::File::create(&tmp)?;
-        f.write_all(text.as_bytes())?;
-        f.sync_all()?;
-    }
-    if path.exists() {
-        fs::copy(path, with_suffix(path, ".bak"))?;
-    }
-    fs::rename(&tmp, path)?;
-    if let Some(dir) = path.parent() {
-        // makes the rename durable; not supported everywhere, hence best effort
-        if let Ok(d) = fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-    }
-    Ok(())
+    ferrocket_store::config_file::write_with_backup(path, file.to_yaml().as_bytes())
 }
 
 #[cfg(test)]
@@ -227,7 +202,10 @@ accounts:
     #[test]
     fn reads_rocketmq_sample() {
         let f = PlainAclFile::parse(SAMPLE).unwrap();
-        assert_eq!(f.global_white_remote_addresses, ["10.10.103.*", "192.168.0.*"]);
+        assert_eq!(
+            f.global_white_remote_addresses,
+            ["10.10.103.*", "192.168.0.*"]
+        );
         assert_eq!(f.accounts.len(), 2);
         let a = &f.accounts[0];
         assert_eq!(a.secret_key, "12345678");
@@ -235,7 +213,10 @@ accounts:
         assert_eq!(a.default_group_perm.as_deref(), Some("SUB"));
         assert_eq!(a.topic_perms, ["topicA=DENY", "topicB=PUB|SUB"]);
         assert!(f.accounts[1].admin);
-        assert_eq!(f.accounts[1].white_remote_address.as_deref(), Some("192.168.1.*"));
+        assert_eq!(
+            f.accounts[1].white_remote_address.as_deref(),
+            Some("192.168.1.*")
+        );
     }
 
     #[test]
@@ -253,9 +234,13 @@ accounts:
     #[test]
     fn bad_files_name_the_problem() {
         let short = "accounts:\n  - accessKey: abc\n    secretKey: 12345678\n";
-        assert!(PlainAclFile::parse(short).unwrap_err().contains("accessKey 'abc'"));
+        assert!(PlainAclFile::parse(short)
+            .unwrap_err()
+            .contains("accessKey 'abc'"));
         let no_secret = "accounts:\n  - accessKey: abcdefg\n";
-        assert!(PlainAclFile::parse(no_secret).unwrap_err().contains("secretKey is missing"));
+        assert!(PlainAclFile::parse(no_secret)
+            .unwrap_err()
+            .contains("secretKey is missing"));
         assert!(PlainAclFile::parse("accounts: [").is_err());
         assert_eq!(PlainAclFile::parse("").unwrap(), PlainAclFile::default());
     }

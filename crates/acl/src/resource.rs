@@ -95,7 +95,10 @@ mod tests {
     #[test]
     fn per_code_resources() {
         let n = |r| needed_resources(&r).unwrap();
-        assert_eq!(n(req(10, &[("topic", "T"), ("group", "G")])), [("T".into(), PUB)]);
+        assert_eq!(
+            n(req(10, &[("topic", "T"), ("group", "G")])),
+            [("T".into(), PUB)]
+        );
         assert_eq!(
             n(req(310, &[("b", "%RETRY%G"), ("a", "G")])),
             [("%RETRY%G".into(), SUB)]

@@ -30,7 +30,8 @@ pub fn request_content(request: &RemotingCommand, skip: &[&str]) -> Vec<u8> {
     // beyond the Basic Multilingual Plane; compare the same way to stay exact.
     fields.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
     let body_len = request.body.len() + request.body_tail.iter().map(|b| b.len()).sum::<usize>();
-    let mut content = Vec::with_capacity(fields.iter().map(|f| f.1.len()).sum::<usize>() + body_len);
+    let mut content =
+        Vec::with_capacity(fields.iter().map(|f| f.1.len()).sum::<usize>() + body_len);
     for (_, value) in fields {
         content.extend_from_slice(value.as_bytes());
     }
@@ -43,7 +44,8 @@ pub fn request_content(request: &RemotingCommand, skip: &[&str]) -> Vec<u8> {
 
 fn mac(secret_key: &str, content: &[u8]) -> HmacSha1 {
     // HMAC accepts keys of any length, so this cannot fail
-    let mut mac = HmacSha1::new_from_slice(secret_key.as_bytes()).expect("HMAC takes any key length");
+    let mut mac =
+        HmacSha1::new_from_slice(secret_key.as_bytes()).expect("HMAC takes any key length");
     mac.update(content);
     mac
 }

@@ -29,12 +29,18 @@ impl Account {
         let white = AddressPattern::parse(c.white_remote_address.as_deref().unwrap_or(""))
             .map_err(|e| format!("account {}: whiteRemoteAddress {e}", c.access_key))?;
         let mut perms = HashMap::new();
-        for (list, prefix) in [(&c.topic_perms, ""), (&c.group_perms, RETRY_GROUP_TOPIC_PREFIX)] {
+        for (list, prefix) in [
+            (&c.topic_perms, ""),
+            (&c.group_perms, RETRY_GROUP_TOPIC_PREFIX),
+        ] {
             for entry in list {
                 let (name, perm) = entry.split_once('=').ok_or_else(|| {
                     format!("account {}: '{entry}' is not name=PERM", c.access_key)
                 })?;
-                perms.insert(format!("{prefix}{}", name.trim()), permission::parse(Some(perm)));
+                perms.insert(
+                    format!("{prefix}{}", name.trim()),
+                    permission::parse(Some(perm)),
+                );
             }
         }
         Ok(Account {
@@ -61,11 +67,16 @@ impl AclRules {
         let global_white = file
             .global_white_remote_addresses
             .iter()
-            .map(|p| AddressPattern::parse(p).map_err(|e| format!("globalWhiteRemoteAddresses: {e}")))
+            .map(|p| {
+                AddressPattern::parse(p).map_err(|e| format!("globalWhiteRemoteAddresses: {e}"))
+            })
             .collect::<Result<_, _>>()?;
         let mut accounts = HashMap::new();
         for c in &file.accounts {
-            if accounts.insert(c.access_key.clone(), Account::compile(c)?).is_some() {
+            if accounts
+                .insert(c.access_key.clone(), Account::compile(c)?)
+                .is_some()
+            {
                 return Err(format!("accessKey {} is listed twice", c.access_key));
             }
         }
@@ -152,7 +163,9 @@ fn check_perm(
                 Some(g) => format!("group:{g}"),
                 None => format!("topic:{resource}"),
             };
-            return Err(AclError::Denied(format!("No default permission for {what}")));
+            return Err(AclError::Denied(format!(
+                "No default permission for {what}"
+            )));
         }
     }
     Ok(())
@@ -219,9 +232,15 @@ accounts:
     #[test]
     fn credentials_are_required_and_checked() {
         let rules = rules();
-        assert_eq!(denied(rules.validate(&send("topicB"), LOCAL)), "No accessKey is configured");
+        assert_eq!(
+            denied(rules.validate(&send("topicB"), LOCAL)),
+            "No accessKey is configured"
+        );
         let unknown = signed(send("topicB"), "nobody1", "12345678");
-        assert_eq!(denied(rules.validate(&unknown, LOCAL)), "No acl config for nobody1");
+        assert_eq!(
+            denied(rules.validate(&unknown, LOCAL)),
+            "No acl config for nobody1"
+        );
         let wrong = signed(send("topicB"), "RocketMQ", "wrongwrong");
         assert_eq!(
             denied(rules.validate(&wrong, LOCAL)),
@@ -255,7 +274,9 @@ accounts:
         );
         assert!(rules.validate(&ak(pull("topicC", "groupB")), LOCAL).is_ok());
         // groups not listed fall back to defaultGroupPerm (SUB)
-        assert!(rules.validate(&ak(pull("topicC", "anyGroup")), LOCAL).is_ok());
+        assert!(rules
+            .validate(&ak(pull("topicC", "anyGroup")), LOCAL)
+            .is_ok());
         assert_eq!(
             denied(rules.validate(&ak(pull("topicC", "groupA")), LOCAL)),
             "No default permission for group:groupA"
@@ -263,7 +284,9 @@ accounts:
         // a retry topic is checked as its group
         assert!(rules.validate(&ak(send("%RETRY%x")), LOCAL).is_ok());
         // trace data is always accepted
-        assert!(rules.validate(&ak(send(RMQ_SYS_TRACE_TOPIC)), LOCAL).is_ok());
+        assert!(rules
+            .validate(&ak(send(RMQ_SYS_TRACE_TOPIC)), LOCAL)
+            .is_ok());
     }
 
     #[test]
@@ -298,7 +321,11 @@ accounts:
         let mut after = signed(q.clone(), "RocketMQ", "12345678");
         after.ext_fields.insert(UNIQUE_MSG_QUERY_FLAG, "true");
         assert!(rules.validate(&after, LOCAL).is_ok());
-        let before = signed(q.with_ext(UNIQUE_MSG_QUERY_FLAG, "true"), "RocketMQ", "12345678");
+        let before = signed(
+            q.with_ext(UNIQUE_MSG_QUERY_FLAG, "true"),
+            "RocketMQ",
+            "12345678",
+        );
         assert!(rules.validate(&before, LOCAL).is_ok());
     }
 }

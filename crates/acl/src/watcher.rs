@@ -4,7 +4,6 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, SystemTime};
 
-use ferrocket_protocol::code::response;
 use ferrocket_protocol::RemotingCommand;
 use parking_lot::RwLock;
 
@@ -74,16 +73,16 @@ impl PlainAccessValidator {
         self.loaded.read().file.clone()
     }
 
-    /// Checks `request` from `peer`: the caller when it may run, else the NO_PERMISSION reply.
+    /// Checks `request` from `peer`: the caller when it may run, else why not (answer it with
+    /// [`crate::refusal`]).
     pub fn check(
         &self,
         request: &RemotingCommand,
         peer: std::net::SocketAddr,
-    ) -> Result<Caller, RemotingCommand> {
+    ) -> Result<Caller, AclError> {
         let rules = self.loaded.read().rules.clone();
-        rules.validate(request, peer.ip()).map_err(|e| {
+        rules.validate(request, peer.ip()).inspect_err(|e| {
             tracing::debug!(code = request.code, peer = %peer, reason = %e, "request refused by ACL");
-            RemotingCommand::error_to(request, response::NO_PERMISSION, e.to_string())
         })
     }
 
@@ -119,7 +118,9 @@ impl PlainAccessValidator {
                 tracing::info!(file = %self.path.display(), "ACL file reloaded");
             }
             // keeps the rules in force: a half-written or broken file must not open the server
-            Err(e) => tracing::error!(error = %e, "ACL file changed but cannot be used; previous rules stay in force"),
+            Err(e) => {
+                tracing::error!(error = %e, "ACL file changed but cannot be used; previous rules stay in force")
+            }
         }
     }
 
@@ -148,11 +149,15 @@ impl PlainAccessValidator {
 mod tests {
     use super::*;
 
-    const V1: &str = "accounts:\n  - accessKey: RocketMQ\n    secretKey: 12345678\n    defaultTopicPerm: PUB\n";
-    const V2: &str = "accounts:\n  - accessKey: RocketMQ\n    secretKey: 12345678\n    defaultTopicPerm: DENY\n";
+    const V1: &str =
+        "accounts:\n  - accessKey: RocketMQ\n    secretKey: 12345678\n    defaultTopicPerm: PUB\n";
+    const V2: &str =
+        "accounts:\n  - accessKey: RocketMQ\n    secretKey: 12345678\n    defaultTopicPerm: DENY\n";
 
     fn send() -> RemotingCommand {
-        let mut r = RemotingCommand::request(310).with_ext("b", "T").with_ext("a", "G");
+        let mut r = RemotingCommand::request(310)
+            .with_ext("b", "T")
+            .with_ext("a", "G");
         crate::signature::sign(&mut r, "RocketMQ", "12345678");
         r
     }
@@ -167,25 +172,40 @@ mod tests {
         assert!(v.check(&send(), peer).is_ok());
         let _watch = v.spawn_watcher(Duration::from_millis(20));
 
-        std::fs::write(&path, format!("{V2}\n# longer, so the change shows even within one mtime tick\n")).unwrap();
+        std::fs::write(
+            &path,
+            format!("{V2}\n# longer, so the change shows even within one mtime tick\n"),
+        )
+        .unwrap();
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         while v.check(&send(), peer).is_ok() {
             assert!(std::time::Instant::now() < deadline, "edit not picked up");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        let refused = v.check(&send(), peer).unwrap_err();
-        assert_eq!(refused.code, response::NO_PERMISSION);
-        assert_eq!(refused.remark.as_deref(), Some("No default permission for topic:T"));
+        let refused = crate::refusal(&send(), &v.check(&send(), peer).unwrap_err());
+        assert_eq!(
+            refused.code,
+            ferrocket_protocol::code::response::NO_PERMISSION
+        );
+        assert_eq!(
+            refused.remark.as_deref(),
+            Some("No default permission for topic:T")
+        );
 
         std::fs::write(&path, "accounts: [ broken").unwrap();
         tokio::time::sleep(Duration::from_millis(200)).await;
-        assert!(v.check(&send(), peer).is_err(), "broken file keeps previous rules");
+        assert!(
+            v.check(&send(), peer).is_err(),
+            "broken file keeps previous rules"
+        );
     }
 
     #[test]
     fn missing_file_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
-        let e = PlainAccessValidator::load(&dir.path().join("plain_acl.yml")).err().unwrap();
+        let e = PlainAccessValidator::load(&dir.path().join("plain_acl.yml"))
+            .err()
+            .unwrap();
         assert!(e.to_string().contains("plain_acl.yml"));
     }
 }

@@ -47,7 +47,8 @@ mod tests {
 
     #[test]
     fn both_keys_or_none() {
-        let c = Cli::try_parse_from(["x", "--access-key", "RocketMQ", "--secret-key", "12345678"]).unwrap();
+        let c = Cli::try_parse_from(["x", "--access-key", "RocketMQ", "--secret-key", "12345678"])
+            .unwrap();
         let creds = c.credentials.credentials().unwrap().unwrap();
         assert_eq!(creds.access_key, "RocketMQ");
         assert_eq!(creds.secret_key, "12345678");

@@ -26,10 +26,13 @@ const ACL: &str = "accounts:
 struct Server {
     server: ferrocket_testkit::Standalone,
     namesrv: String,
+    /// Holds plain_acl.yml and the store; removed when the test ends.
+    _dir: tempfile::TempDir,
 }
 
 fn start() -> Server {
-    let dir = tempfile::tempdir().unwrap().into_path();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_path_buf();
     let acl = dir.join("plain_acl.yml");
     std::fs::write(&acl, ACL).unwrap();
     let server = common::standalone()
@@ -43,6 +46,7 @@ fn start() -> Server {
     Server {
         namesrv: server.namesrv.clone(),
         server,
+        _dir: tmp,
     }
 }
 
@@ -79,13 +83,17 @@ fn cli_signs_with_flags_or_environment_and_refusals_are_reported() {
         &s.namesrv,
     ];
     let (ok, _, err) = s.run(&create, &[]);
-    assert!(!ok && err.contains("code 16: No accessKey is configured"), "{err}");
+    assert!(
+        !ok && err.contains("code 16: No accessKey is configured"),
+        "{err}"
+    );
     let app = ["--access-key", "appUser01", "--secret-key", "appSecret01"];
     let mut as_app = create.to_vec();
     as_app.extend_from_slice(&app);
     let (ok, _, err) = s.run(&as_app, &[]);
     assert!(
-        !ok && err.contains("Need admin permission for request code=17, but accessKey=appUser01 is not"),
+        !ok && err
+            .contains("Need admin permission for request code=17, but accessKey=appUser01 is not"),
         "{err}"
     );
     let (ok, out, err) = s.run(
@@ -99,7 +107,10 @@ fn cli_signs_with_flags_or_environment_and_refusals_are_reported() {
     assert!(out.contains("success"), "{out}");
 
     let (ok, _, err) = s.produce("AclCliTopic", &[], &[]);
-    assert!(!ok && err.contains("code 16: No accessKey is configured"), "{err}");
+    assert!(
+        !ok && err.contains("code 16: No accessKey is configured"),
+        "{err}"
+    );
     let (ok, _, err) = s.produce(
         "AclCliTopic",
         &["--access-key", "appUser01", "--secret-key", "wrongSecret"],
@@ -121,7 +132,15 @@ fn cli_signs_with_flags_or_environment_and_refusals_are_reported() {
 
     // nothing refused was stored: the topic holds the one permitted message
     let (ok, out, err) = s.run(
-        &["admin", "topicStatus", "-t", "AclCliTopic", "-n", &s.namesrv, "--json"],
+        &[
+            "admin",
+            "topicStatus",
+            "-t",
+            "AclCliTopic",
+            "-n",
+            &s.namesrv,
+            "--json",
+        ],
         &[
             ("FERROCKET_ACCESS_KEY", "adminUser1"),
             ("FERROCKET_SECRET_KEY", "adminSecret1"),

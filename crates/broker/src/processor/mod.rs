@@ -75,7 +75,7 @@ impl RequestProcessor for BrokerRequestProcessor {
         let caller = match broker.acl_validator() {
             Some(acl) => match acl.check(&request, channel.remote_addr()) {
                 Ok(caller) => caller,
-                Err(refusal) => return Some(refusal),
+                Err(e) => return Some(ferrocket_acl::refusal(&request, &e)),
             },
             None => Caller::anonymous(Authentication::Disabled),
         };

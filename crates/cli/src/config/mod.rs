@@ -507,19 +507,28 @@ checkCRCOnRecover=false
         assert!(s.broker.acl_enable);
         assert_eq!(s.broker.acl_plain_file.as_deref(), Some("/etc/rmq/acl.yml"));
         assert_eq!(
-            s.broker.inner_client_credentials.as_ref().map(|c| c.access_key.as_str()),
+            s.broker
+                .inner_client_credentials
+                .as_ref()
+                .map(|c| c.access_key.as_str()),
             Some("rocketmq2")
         );
         assert!(apply("innerClientAuthenticationCredentials=rocketmq2:123").is_err());
         assert_eq!(
-            default_acl_file(Some(Path::new("/opt/rmq")), Some(Path::new("/x/broker.conf"))),
+            default_acl_file(
+                Some(Path::new("/opt/rmq")),
+                Some(Path::new("/x/broker.conf"))
+            ),
             Path::new("/opt/rmq/conf/plain_acl.yml")
         );
         assert_eq!(
             default_acl_file(None, Some(Path::new("/x/broker.conf"))),
             Path::new("/x/plain_acl.yml")
         );
-        assert_eq!(default_acl_file(None, None), Path::new("conf/plain_acl.yml"));
+        assert_eq!(
+            default_acl_file(None, None),
+            Path::new("conf/plain_acl.yml")
+        );
     }
 
     #[test]

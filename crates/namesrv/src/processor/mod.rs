@@ -152,7 +152,7 @@ impl RequestProcessor for DefaultRequestProcessor {
             Some(acl) if ferrocket_acl::namesrv_code_needs_check(request.code) => {
                 match acl.check(&request, channel.remote_addr()) {
                     Ok(caller) => caller,
-                    Err(refusal) => return Some(refusal),
+                    Err(e) => return Some(ferrocket_acl::refusal(&request, &e)),
                 }
             }
             Some(_) => Caller::anonymous(Authentication::NotChecked),
