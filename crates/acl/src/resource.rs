@@ -1,5 +1,9 @@
 //! The topics and groups a request touches, and the permission each needs (RocketMQ's
 //! `PlainAccessResource.parse`). Groups are named by their retry topic, `%RETRY%<group>`.
+//!
+//! RocketMQ 4.9 checks only the signature of SEND_BATCH_MESSAGE, LITE_PULL_MESSAGE and
+//! QUERY_CONSUMER_OFFSET, so an account denied a topic could still batch-send to it; here they are
+//! checked like SEND_MESSAGE_V2, PULL_MESSAGE and UPDATE_CONSUMER_OFFSET.
 
 use ferrocket_protocol::body::heartbeat::HeartbeatData;
 use ferrocket_protocol::code::request as rq;
@@ -37,7 +41,7 @@ pub fn needed_resources(request: &RemotingCommand) -> Result<NeededResources, Ac
     let group_of = |name: &str| field(name).map(retry);
     let mut needed = NeededResources::new();
     match request.code {
-        rq::SEND_MESSAGE | rq::SEND_MESSAGE_V2 => {
+        rq::SEND_MESSAGE | rq::SEND_MESSAGE_V2 | rq::SEND_BATCH_MESSAGE => {
             let (topic, group) = if request.code == rq::SEND_MESSAGE {
                 (field("topic"), "group")
             } else {
@@ -53,7 +57,7 @@ pub fn needed_resources(request: &RemotingCommand) -> Result<NeededResources, Ac
             add(&mut needed, group_of("group").as_deref(), SUB);
             add(&mut needed, field("originTopic"), PUB);
         }
-        rq::PULL_MESSAGE => {
+        rq::PULL_MESSAGE | rq::LITE_PULL_MESSAGE => {
             add(&mut needed, field("topic"), SUB);
             add(&mut needed, group_of("consumerGroup").as_deref(), SUB);
         }
@@ -71,7 +75,7 @@ pub fn needed_resources(request: &RemotingCommand) -> Result<NeededResources, Ac
         rq::UNREGISTER_CLIENT | rq::GET_CONSUMER_LIST_BY_GROUP => {
             add(&mut needed, group_of("consumerGroup").as_deref(), SUB);
         }
-        rq::UPDATE_CONSUMER_OFFSET => {
+        rq::UPDATE_CONSUMER_OFFSET | rq::QUERY_CONSUMER_OFFSET => {
             add(&mut needed, group_of("consumerGroup").as_deref(), SUB);
             add(&mut needed, field("topic"), SUB);
         }
@@ -116,6 +120,16 @@ mod tests {
             [("%RETRY%G".into(), SUB), ("T".into(), SUB)]
         );
         assert!(n(req(17, &[("topic", "T")])).is_empty());
+        // checked although RocketMQ 4.9 checks only their signature
+        assert_eq!(n(req(320, &[("b", "T"), ("a", "P")])), [("T".into(), PUB)]);
+        assert_eq!(
+            n(req(361, &[("topic", "T"), ("consumerGroup", "G")])),
+            [("T".into(), SUB), ("%RETRY%G".into(), SUB)]
+        );
+        assert_eq!(
+            n(req(14, &[("consumerGroup", "G"), ("topic", "T")])),
+            [("%RETRY%G".into(), SUB), ("T".into(), SUB)]
+        );
     }
 
     #[test]
