@@ -69,6 +69,14 @@ pub struct BrokerConfig {
     pub console_port: u16,
     /// `consoleListenAddress` (Ferrocket's own key): interface the console listens on.
     pub console_listen_address: String,
+    /// `aclEnable`: check every request against plain_acl.yml (RocketMQ ACL 1.0).
+    pub acl_enable: bool,
+    /// Where plain_acl.yml is (`aclPlainFile`, Ferrocket's name for RocketMQ's
+    /// `-Drocketmq.acl.plain.file`); the binary fills in the default location.
+    pub acl_plain_file: Option<String>,
+    /// `innerClientAuthenticationCredentials`: the account the broker signs its requests to the
+    /// name servers with, as `{"accessKey":"…","secretKey":"…"}`.
+    pub inner_client_credentials: Option<ferrocket_acl::SessionCredentials>,
 }
 
 impl Default for BrokerConfig {
@@ -105,6 +113,9 @@ impl Default for BrokerConfig {
             console_enable: true,
             console_port: 8080,
             console_listen_address: "127.0.0.1".into(),
+            acl_enable: false,
+            acl_plain_file: None,
+            inner_client_credentials: None,
         }
     }
 }

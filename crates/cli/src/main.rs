@@ -9,6 +9,7 @@ mod broker;
 mod config;
 mod console;
 mod consume;
+mod credentials;
 mod logging;
 mod namesrv;
 mod net;

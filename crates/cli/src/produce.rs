@@ -35,12 +35,16 @@ pub struct ProduceArgs {
     /// Timeout of one send, retries included, in milliseconds.
     #[arg(long, default_value_t = 3000)]
     pub timeout_ms: u64,
+    /// Account to sign requests with (servers with aclEnable=true).
+    #[command(flatten)]
+    pub credentials: crate::credentials::CredentialArgs,
 }
 
 /// Runs `ferrocket produce`.
 pub async fn run(args: ProduceArgs) -> anyhow::Result<()> {
     let mut config = ProducerConfig::new(args.group.as_str(), args.namesrv.as_str());
     config.send_msg_timeout = Duration::from_millis(args.timeout_ms);
+    config.client.credentials = args.credentials.credentials()?;
     let producer = Producer::start(config).await?;
     let fixed = args.size.map(|n| bytes::Bytes::from(vec![b'x'; n]));
     let template = args

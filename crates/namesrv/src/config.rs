@@ -26,6 +26,9 @@ pub struct NamesrvConfig {
     pub enable_topic_list: bool,
     /// `deleteTopicWithBrokerRegistration`: drop a broker's topics missing from its registration.
     pub delete_topic_with_broker_registration: bool,
+    /// plain_acl.yml to enforce on the codes that change the name server's state; `None`
+    /// serves everyone (RocketMQ's name server checks nothing).
+    pub acl_plain_file: Option<PathBuf>,
 }
 
 impl Default for NamesrvConfig {
@@ -40,6 +43,7 @@ impl Default for NamesrvConfig {
             enable_all_topic_list: true,
             enable_topic_list: true,
             delete_topic_with_broker_registration: false,
+            acl_plain_file: None,
         }
     }
 }

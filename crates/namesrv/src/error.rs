@@ -16,4 +16,7 @@ pub enum NamesrvError {
     /// The KV config file exists but cannot be read or parsed.
     #[error("cannot load the KV config {path}: {reason}")]
     KvConfig { path: PathBuf, reason: String },
+    /// ACL is on but its file cannot be used.
+    #[error("{0}")]
+    Acl(#[from] ferrocket_acl::AclError),
 }

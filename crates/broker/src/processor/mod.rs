@@ -16,6 +16,7 @@ use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, OnceLock, Weak};
 
+use ferrocket_acl::{with_caller, AclAdminContext, Authentication, Caller, ACL_ADMIN_CODES};
 use ferrocket_protocol::code::{request as rq, response};
 use ferrocket_protocol::header::CommandCustomHeader;
 use ferrocket_protocol::{HeaderError, RemotingCommand};
@@ -71,12 +72,18 @@ impl RequestProcessor for BrokerRequestProcessor {
                 "[REJECTREQUEST]system busy, the broker is starting or stopping",
             ));
         };
+        // The one ACL hook: a refused request goes no further.
+        let caller = match broker.acl_validator() {
+            Some(acl) => match acl.check(&request, channel.remote_addr()) {
+                Ok(caller) => caller,
+                Err(e) => return Some(ferrocket_acl::refusal(&request, &e)),
+            },
+            None => Caller::anonymous(Authentication::Disabled),
+        };
         let code = request.code;
         let skeleton = RemotingCommand::response_to(&request, response::SYSTEM_ERROR);
-        match AssertUnwindSafe(dispatch(&broker, &channel, request))
-            .catch_unwind()
-            .await
-        {
+        let serve = AssertUnwindSafe(dispatch(&broker, &channel, request)).catch_unwind();
+        match with_caller(caller, serve).await {
             Ok(reply) => reply,
             Err(panic) => {
                 let what = panic
@@ -135,6 +142,15 @@ async fn dispatch(
         }
         rq::QUERY_MESSAGE | rq::VIEW_MESSAGE_BY_ID => {
             query_message_processor::process(broker, channel, request).await
+        }
+        code if ACL_ADMIN_CODES.contains(&code) => {
+            let config = broker.broker_config();
+            let context = AclAdminContext {
+                broker_name: config.broker_name.clone(),
+                broker_addr: broker.broker_addr(),
+                cluster_name: config.broker_cluster_name.clone(),
+            };
+            Some(ferrocket_acl::process_admin(broker.acl_validator(), &context, &request).await)
         }
         _ => admin_broker_processor::process(broker, channel, request).await,
     }

@@ -34,6 +34,9 @@ pub struct AdminArgs {
     /// Timeout of each remote call, in milliseconds.
     #[arg(long = "timeoutMillis", default_value_t = 5000, global = true)]
     pub timeout_millis: u64,
+    /// Account to sign requests with (servers with aclEnable=true).
+    #[command(flatten)]
+    pub credentials: crate::credentials::CredentialArgs,
     /// The mqadmin command.
     #[command(subcommand)]
     pub command: AdminCommand,
@@ -121,7 +124,8 @@ pub enum AdminCommand {
 
 /// Runs `ferrocket admin`.
 pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
-    let admin = MQAdminExt::new(&args.namesrv, Duration::from_millis(args.timeout_millis))?;
+    let admin = MQAdminExt::new(&args.namesrv, Duration::from_millis(args.timeout_millis))?
+        .with_credentials(args.credentials.credentials()?);
     let result = dispatch(&admin, args.command).await;
     admin.shutdown().await;
     result?.print(args.json)

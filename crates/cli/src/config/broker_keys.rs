@@ -37,7 +37,18 @@ pub const BROKER_KEYS: &[ConfigKey<BrokerConfig>] = config_keys!(BrokerConfig;
     "transactionTimeOut" => transaction_time_out: at_least(1u64),
     "transactionCheckMax" => transaction_check_max: at_least(1i32),
     "transactionCheckInterval" => transaction_check_interval: at_least(1u64),
+    "aclEnable" => acl_enable: boolean,
+    "aclPlainFile" => acl_plain_file: optional,
+    "innerClientAuthenticationCredentials" => inner_client_credentials: credentials,
 );
+
+/// `{"accessKey":"…","secretKey":"…"}`; blank means none.
+fn credentials(v: &str) -> Result<Option<ferrocket_acl::SessionCredentials>, String> {
+    if v.trim().is_empty() {
+        return Ok(None);
+    }
+    ferrocket_acl::SessionCredentials::parse_json(v.trim()).map(Some)
+}
 
 /// `PermName` bits: 0..=7 (INHERIT 1, WRITE 2, READ 4).
 fn permission(v: &str) -> Result<i32, String> {

@@ -89,6 +89,11 @@ impl BrokerSettings {
         if let Some(dir) = &overrides.store_dir {
             store_keys::set_root_dir(&mut settings.store, dir.clone());
         }
+        if settings.broker.acl_enable && settings.broker.acl_plain_file.is_none() {
+            let home = std::env::var_os("ROCKETMQ_HOME").map(PathBuf::from);
+            let path = default_acl_file(home.as_deref(), config_file);
+            settings.broker.acl_plain_file = Some(path.display().to_string());
+        }
         apply_broker_role(&mut settings).map_err(|e| match config_file {
             Some(path) => anyhow::anyhow!("{}: {e}", path.display()),
             None => anyhow::anyhow!("{e}"),
@@ -152,6 +157,17 @@ impl BrokerSettings {
     }
 }
 
+/// Where plain_acl.yml is when `aclPlainFile` does not say: `${ROCKETMQ_HOME}/conf`, as for
+/// RocketMQ; else beside the broker config file (RocketMQ keeps both in `conf/`); else `./conf`.
+pub fn default_acl_file(rocketmq_home: Option<&Path>, config_file: Option<&Path>) -> PathBuf {
+    let name = ferrocket_acl::PLAIN_ACL_FILE_NAME;
+    match (rocketmq_home, config_file.and_then(Path::parent)) {
+        (Some(home), _) => home.join("conf").join(name),
+        (None, Some(dir)) => dir.join(name),
+        (None, None) => Path::new("conf").join(name),
+    }
+}
+
 /// `brokerId` follows `brokerRole` as in RocketMQ's `BrokerStartup`: a master is always id 0, a
 /// slave needs an id above 0 (its place among the slaves of its `brokerName`).
 fn apply_broker_role(settings: &mut BrokerSettings) -> Result<(), String> {
@@ -176,6 +192,7 @@ pub const FERROCKET_OWN_KEYS: &[&str] = &[
     "consoleEnable",
     "consolePort",
     "consoleListenAddress",
+    "aclPlainFile",
 ];
 
 /// Every key Ferrocket reads from a broker properties file.
@@ -477,6 +494,41 @@ checkCRCOnRecover=false
                 || FERROCKET_OWN_KEYS.contains(&key);
             assert!(known, "{key} is not a RocketMQ setting name");
         }
+    }
+
+    #[test]
+    fn acl_keys_and_default_file_location() {
+        let (s, w) = apply(
+            "aclEnable=true\naclPlainFile=/etc/rmq/acl.yml\n\
+             innerClientAuthenticationCredentials={\"accessKey\":\"rocketmq2\",\"secretKey\":\"12345678\"}\n",
+        )
+        .unwrap();
+        assert!(w.is_empty(), "{w:?}");
+        assert!(s.broker.acl_enable);
+        assert_eq!(s.broker.acl_plain_file.as_deref(), Some("/etc/rmq/acl.yml"));
+        assert_eq!(
+            s.broker
+                .inner_client_credentials
+                .as_ref()
+                .map(|c| c.access_key.as_str()),
+            Some("rocketmq2")
+        );
+        assert!(apply("innerClientAuthenticationCredentials=rocketmq2:123").is_err());
+        assert_eq!(
+            default_acl_file(
+                Some(Path::new("/opt/rmq")),
+                Some(Path::new("/x/broker.conf"))
+            ),
+            Path::new("/opt/rmq/conf/plain_acl.yml")
+        );
+        assert_eq!(
+            default_acl_file(None, Some(Path::new("/x/broker.conf"))),
+            Path::new("/x/plain_acl.yml")
+        );
+        assert_eq!(
+            default_acl_file(None, None),
+            Path::new("conf/plain_acl.yml")
+        );
     }
 
     #[test]
