@@ -6,11 +6,14 @@ mod client;
 mod connection;
 mod error;
 mod server;
+pub mod tls;
 
 pub use channel::Channel;
 pub use client::{ClientRequestHandler, RemotingClient};
 pub use error::RemotingError;
 pub use server::{RemotingServer, RequestProcessor};
+pub use tls::{ClientAuth, ServerTls, TlsError, TlsMode, TlsSettings};
+pub use tokio_rustls::TlsConnector;
 
 use ferrocket_protocol::{code::response, RemotingCommand};
 
