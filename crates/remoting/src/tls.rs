@@ -191,15 +191,36 @@ impl TlsSettings {
             "tls.server.mode" => value.parse().map(|m| self.mode = m),
             "tls.enable" | "tlsEnable" => boolean(value).map(|b| self.client_enable = b),
             "tls.test.mode.enable" => boolean(value).map(|b| self.test_mode = b),
-            "tls.server.certPath" => Ok(self.server_cert_path = path(value)),
-            "tls.server.keyPath" => Ok(self.server_key_path = path(value)),
-            "tls.server.trustCertPath" => Ok(self.server_trust_cert_path = path(value)),
+            "tls.server.certPath" => {
+                self.server_cert_path = path(value);
+                Ok(())
+            }
+            "tls.server.keyPath" => {
+                self.server_key_path = path(value);
+                Ok(())
+            }
+            "tls.server.trustCertPath" => {
+                self.server_trust_cert_path = path(value);
+                Ok(())
+            }
             "tls.server.need.client.auth" => value.parse().map(|a| self.need_client_auth = a),
             "tls.client.authServer" => boolean(value).map(|b| self.client_auth_server = b),
-            "tls.client.trustCertPath" => Ok(self.client_trust_cert_path = path(value)),
-            "tls.client.certPath" => Ok(self.client_cert_path = path(value)),
-            "tls.client.keyPath" => Ok(self.client_key_path = path(value)),
-            "tls.config.file" => Ok(self.config_file = PathBuf::from(value.trim())),
+            "tls.client.trustCertPath" => {
+                self.client_trust_cert_path = path(value);
+                Ok(())
+            }
+            "tls.client.certPath" => {
+                self.client_cert_path = path(value);
+                Ok(())
+            }
+            "tls.client.keyPath" => {
+                self.client_key_path = path(value);
+                Ok(())
+            }
+            "tls.config.file" => {
+                self.config_file = PathBuf::from(value.trim());
+                Ok(())
+            }
             _ => return None,
         };
         Some(r)
