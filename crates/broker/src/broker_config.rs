@@ -63,6 +63,9 @@ pub struct BrokerConfig {
     pub console_port: u16,
     /// `consoleListenAddress` (Ferrocket's own key): interface the console listens on.
     pub console_listen_address: String,
+    /// RocketMQ's TLS settings (`tls.server.mode`, `tls.server.certPath`, ...), for the
+    /// remoting port and the broker's connections to name servers.
+    pub tls: ferrocket_remoting::TlsSettings,
 }
 
 impl Default for BrokerConfig {
@@ -98,6 +101,7 @@ impl Default for BrokerConfig {
             console_enable: true,
             console_port: 8080,
             console_listen_address: "127.0.0.1".into(),
+            tls: ferrocket_remoting::TlsSettings::default(),
         }
     }
 }

@@ -43,6 +43,7 @@ pub async fn run(args: StandaloneArgs) -> anyhow::Result<()> {
 
     let namesrv = NamesrvController::start(NamesrvConfig {
         listen: args.namesrv_listen,
+        tls: settings.broker.tls.clone(),
         ..Default::default()
     })
     .await?;

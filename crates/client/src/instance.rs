@@ -87,7 +87,8 @@ impl ClientInstance {
             namesrv.clone(),
             config.serialize_type,
             request_handler(rebalance_notify.clone()),
-        );
+        )
+        .with_tls(config.use_tls)?;
         let client_ip = match config.client_ip {
             Some(ip) => ip,
             None => Self::local_ip_towards(&api, &namesrv).await,

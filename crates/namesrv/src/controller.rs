@@ -34,8 +34,12 @@ impl NamesrvController {
             config.broker_channel_expired_time_ms,
         )));
         let listen = config.listen.clone();
+        let tls = config
+            .tls
+            .server()
+            .map_err(|e| NamesrvError::Tls(e.to_string()))?;
         let processor = Arc::new(DefaultRequestProcessor::new(config, routes, Arc::new(kv)));
-        let server = RemotingServer::bind(&listen, processor.clone())
+        let server = RemotingServer::bind_with_tls(&listen, processor.clone(), Some(tls))
             .await
             .map_err(|source| NamesrvError::Bind {
                 addr: listen.clone(),

@@ -42,10 +42,15 @@ pub struct BrokerOuterAPI {
 }
 
 impl BrokerOuterAPI {
-    /// Calls time out after `timeout_millis` (`registerBrokerTimeoutMills`).
-    pub fn new(timeout_millis: u64) -> Self {
+    /// Calls time out after `timeout_millis` (`registerBrokerTimeoutMills`); with `tls`, name
+    /// servers are reached over TLS.
+    pub fn new(timeout_millis: u64, tls: Option<ferrocket_remoting::TlsConnector>) -> Self {
+        let client = match tls {
+            Some(connector) => RemotingClient::new().with_tls(connector),
+            None => RemotingClient::new(),
+        };
         BrokerOuterAPI {
-            client: RemotingClient::new(),
+            client,
             timeout: Duration::from_millis(timeout_millis.max(1)),
         }
     }

@@ -82,6 +82,7 @@ impl BrokerSettings {
             warnings = settings.apply_properties(&props, &path.display().to_string())?;
             broker_ip_configured = props.iter().any(|p| p.key == "brokerIP1");
         }
+        warnings.extend(apply_tls_file(&mut settings.broker.tls)?);
         if !broker_ip_configured {
             let (ip, source) = advertise::detect_broker_ip();
             settings.broker.broker_ip1 = ip.to_string();
@@ -125,6 +126,17 @@ impl BrokerSettings {
                 self.log_level = Some(p.value.clone());
                 continue;
             }
+            if let Some(applied) = self.broker.tls.apply(&p.key, &p.value) {
+                applied.map_err(|reason| {
+                    anyhow::anyhow!(
+                        "{source}:{}: bad value '{}' for key '{}': {reason}",
+                        p.line,
+                        p.value,
+                        p.key
+                    )
+                })?;
+                continue;
+            }
             let broker_key = keys::find(broker_keys::BROKER_KEYS, &p.key);
             let store_key = keys::find(store_keys::STORE_KEYS, &p.key);
             let bad_value = |reason: String| {
@@ -158,6 +170,55 @@ impl BrokerSettings {
     }
 }
 
+/// Applies the TLS properties file (`tls.config.file`, by default
+/// `/etc/rocketmq/tls.properties`) when it exists, as RocketMQ's `TlsHelper` does: its keys
+/// override the others, except `tls.server.mode` and `tls.enable`, which it does not read.
+pub fn apply_tls_file(tls: &mut ferrocket_remoting::TlsSettings) -> anyhow::Result<Vec<String>> {
+    let path = tls.config_file.clone();
+    if !path.is_file() {
+        return Ok(Vec::new());
+    }
+    let bytes = std::fs::read(&path)
+        .with_context(|| format!("cannot read the TLS config file {}", path.display()))?;
+    let props = properties::parse(&properties::decode_text(&bytes))
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let mut warnings = Vec::new();
+    for p in props {
+        let ignored = [
+            "tls.server.mode",
+            "tls.enable",
+            "tlsEnable",
+            "tls.config.file",
+        ];
+        if ignored.contains(&p.key.as_str()) {
+            warnings.push(format!(
+                "{}:{}: key '{}' is not read from the TLS config file (set it in the broker config); ignored",
+                path.display(),
+                p.line,
+                p.key
+            ));
+            continue;
+        }
+        match tls.apply(&p.key, &p.value) {
+            Some(Ok(())) => {}
+            Some(Err(reason)) => anyhow::bail!(
+                "{}:{}: bad value '{}' for key '{}': {reason}",
+                path.display(),
+                p.line,
+                p.value,
+                p.key
+            ),
+            None => warnings.push(format!(
+                "{}:{}: key '{}' is not a TLS setting; ignored",
+                path.display(),
+                p.line,
+                p.key
+            )),
+        }
+    }
+    Ok(warnings)
+}
+
 /// Ferrocket's own key for the log filter; `RUST_LOG` and `--log-level` take precedence.
 pub const LOG_LEVEL_KEY: &str = "logLevel";
 
@@ -176,6 +237,7 @@ pub fn supported_keys() -> impl Iterator<Item = &'static str> {
         .iter()
         .map(|k| k.name)
         .chain(store_keys::STORE_KEYS.iter().map(|k| k.name))
+        .chain(ferrocket_remoting::tls::TLS_KEYS.iter().copied())
         .chain(std::iter::once(LOG_LEVEL_KEY))
 }
 

@@ -49,6 +49,14 @@ impl MQAdminExt {
         })
     }
 
+    /// This admin client, connecting over TLS when `use_tls` (see [`MQClientApi::with_tls`]).
+    pub fn with_tls(self, use_tls: bool) -> Result<MQAdminExt> {
+        Ok(MQAdminExt {
+            api: self.api.with_tls(use_tls)?,
+            timeout: self.timeout,
+        })
+    }
+
     /// The per-call timeout.
     pub fn timeout(&self) -> Duration {
         self.timeout
