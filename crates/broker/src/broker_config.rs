@@ -63,6 +63,21 @@ pub struct BrokerConfig {
     pub console_port: u16,
     /// `consoleListenAddress` (Ferrocket's own key): interface the console listens on.
     pub console_listen_address: String,
+    /// `consoleLoginRequired` (Ferrocket's own key): ask for a login on loopback too (it is
+    /// always asked for when the console listens on another interface).
+    pub console_login_required: bool,
+    /// `consoleUser` / `consolePasswordHash` (Ferrocket's own keys): the console account that
+    /// may change things; the hash is an Argon2 PHC string (`ferrocket console-password-hash`).
+    pub console_user: Option<String>,
+    /// See `console_user`.
+    pub console_password_hash: Option<String>,
+    /// `consoleReadOnlyUser` / `consoleReadOnlyPasswordHash`: an account that may only look.
+    pub console_read_only_user: Option<String>,
+    /// See `console_read_only_user`.
+    pub console_read_only_password_hash: Option<String>,
+    /// `consoleAllowedHosts` (comma-separated): host names the console answers to besides
+    /// loopback names, its listen address and `brokerIP1` (a DNS-rebinding defence).
+    pub console_allowed_hosts: String,
     /// RocketMQ's TLS settings (`tls.server.mode`, `tls.server.certPath`, ...), for the
     /// remoting port and the broker's connections to name servers.
     pub tls: ferrocket_remoting::TlsSettings,
@@ -101,6 +116,12 @@ impl Default for BrokerConfig {
             console_enable: true,
             console_port: 8080,
             console_listen_address: "127.0.0.1".into(),
+            console_login_required: false,
+            console_user: None,
+            console_password_hash: None,
+            console_read_only_user: None,
+            console_read_only_password_hash: None,
+            console_allowed_hosts: String::new(),
             tls: ferrocket_remoting::TlsSettings::default(),
         }
     }

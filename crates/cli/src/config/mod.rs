@@ -229,6 +229,12 @@ pub const FERROCKET_OWN_KEYS: &[&str] = &[
     "consoleEnable",
     "consolePort",
     "consoleListenAddress",
+    "consoleLoginRequired",
+    "consoleUser",
+    "consolePasswordHash",
+    "consoleReadOnlyUser",
+    "consoleReadOnlyPasswordHash",
+    "consoleAllowedHosts",
 ];
 
 /// Every key Ferrocket reads from a broker properties file.
@@ -492,7 +498,9 @@ checkCRCOnRecover=false
         for key in supported_keys() {
             let known = ROCKETMQ_KEYS.split_whitespace().any(|k| k == key)
                 || key.starts_with("maped")
-                || FERROCKET_OWN_KEYS.contains(&key);
+                || FERROCKET_OWN_KEYS.contains(&key)
+                // RocketMQ reads its TLS settings as system properties and from tls.config.file
+                || ferrocket_remoting::tls::TLS_KEYS.contains(&key);
             assert!(known, "{key} is not a RocketMQ setting name");
         }
     }

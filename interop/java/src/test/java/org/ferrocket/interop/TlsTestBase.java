@@ -40,16 +40,33 @@ abstract class TlsTestBase extends FerrocketTestBase {
         return start(producer);
     }
 
-    /** Sends `count` messages, retrying the first while the auto-created topic's route settles. */
+    /**
+     * Sends `count` messages. The first is retried for a while: the client's first TLS handshake (JSSE start-up)
+     * can take longer than one route request's timeout on a busy machine.
+     */
     List<String> send(DefaultMQProducer producer, String topic, int count) throws Exception {
         List<String> ids = new ArrayList<>();
         for (int i = 0; i < count; i++) {
             Message message = new Message(topic, "TagA", ("tls-" + i).getBytes(StandardCharsets.UTF_8));
-            SendResult result = producer.send(message);
+            SendResult result = i == 0 ? firstSend(producer, message) : producer.send(message);
             assertEquals(SendStatus.SEND_OK, result.getSendStatus(), result.toString());
             ids.add(result.getMsgId());
         }
         return ids;
+    }
+
+    private static SendResult firstSend(DefaultMQProducer producer, Message message) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (true) {
+            try {
+                return producer.send(message);
+            } catch (Exception e) {
+                if (System.nanoTime() > deadline) {
+                    throw e;
+                }
+                Thread.sleep(500);
+            }
+        }
     }
 
     /** Consumes `topic` with a push consumer over TLS or not, until every id arrived. */
