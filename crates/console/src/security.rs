@@ -181,7 +181,7 @@ impl ConsoleSecurity {
             return false;
         };
         let name = host_name(host);
-        self.allowed_hosts.iter().any(|h| *h == name)
+        self.allowed_hosts.contains(&name)
     }
 
     fn session(&self, headers: &HeaderMap) -> Option<Session> {

@@ -137,7 +137,11 @@ impl RequestProcessor for DefaultRequestProcessor {
         channel: Channel,
         request: RemotingCommand,
     ) -> Option<RemotingCommand> {
-        Some(self.handle(&channel, &request))
+        let reply = self.handle(&channel, &request);
+        if let Some(what) = ferrocket_remoting::audit::admin_request(&request) {
+            ferrocket_remoting::audit::log(&channel, &what, request.code, Some(&reply));
+        }
+        Some(reply)
     }
 
     fn on_channel_open(&self, channel: &Channel) {
