@@ -96,3 +96,32 @@ fn bad_tls_settings_stop_the_start() {
         &["/nonexistent/server.pem"],
     );
 }
+
+#[test]
+fn a_stand_alone_name_server_reads_its_tls_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("tls.conf");
+    std::fs::write(&conf, "tls.server.mode=enforcing\n").unwrap();
+    let listen = format!("127.0.0.1:{}", ferrocket_testkit::free_port());
+    let mut ns = ferrocket_testkit::Running::spawn(ferrocket(
+        &[
+            "namesrv",
+            "--listen",
+            &listen,
+            "--tls-config",
+            conf.to_str().unwrap(),
+        ],
+        dir.path(),
+    ));
+    ns.wait_stdout("is ready", Duration::from_secs(20));
+    let (ok, out) = run(
+        &["admin", "--tls", "-n", &listen, "clusterList"],
+        dir.path(),
+    );
+    assert!(ok, "{out}");
+    let (ok, out) = run(&["admin", "-n", &listen, "clusterList"], dir.path());
+    assert!(
+        !ok,
+        "a plaintext client was served by an enforcing name server: {out}"
+    );
+}

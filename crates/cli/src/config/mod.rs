@@ -172,42 +172,38 @@ pub fn apply_tls_file(tls: &mut ferrocket_remoting::TlsSettings) -> anyhow::Resu
     if !path.is_file() {
         return Ok(Vec::new());
     }
-    let bytes = std::fs::read(&path)
-        .with_context(|| format!("cannot read the TLS config file {}", path.display()))?;
+    // RocketMQ's TlsHelper does not read these from the file
+    let ignored = [
+        "tls.server.mode",
+        "tls.enable",
+        "tlsEnable",
+        "tls.config.file",
+    ];
+    apply_tls_properties(tls, &path, &ignored)
+}
+
+/// Applies the TLS keys of the properties file `path`, except `ignored` ones; a bad value is an
+/// error, any other key a warning (returned).
+pub fn apply_tls_properties(
+    tls: &mut ferrocket_remoting::TlsSettings,
+    path: &Path,
+    ignored: &[&str],
+) -> anyhow::Result<Vec<String>> {
+    let bytes = std::fs::read(path)
+        .with_context(|| format!("cannot read the TLS settings {}", path.display()))?;
     let props = properties::parse(&properties::decode_text(&bytes))
         .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     let mut warnings = Vec::new();
     for p in props {
-        let ignored = [
-            "tls.server.mode",
-            "tls.enable",
-            "tlsEnable",
-            "tls.config.file",
-        ];
+        let at = format!("{}:{}: key '{}'", path.display(), p.line, p.key);
         if ignored.contains(&p.key.as_str()) {
-            warnings.push(format!(
-                "{}:{}: key '{}' is not read from the TLS config file (set it in the broker config); ignored",
-                path.display(),
-                p.line,
-                p.key
-            ));
+            warnings.push(format!("{at} is not read from this file; ignored"));
             continue;
         }
         match tls.apply(&p.key, &p.value) {
             Some(Ok(())) => {}
-            Some(Err(reason)) => anyhow::bail!(
-                "{}:{}: bad value '{}' for key '{}': {reason}",
-                path.display(),
-                p.line,
-                p.value,
-                p.key
-            ),
-            None => warnings.push(format!(
-                "{}:{}: key '{}' is not a TLS setting; ignored",
-                path.display(),
-                p.line,
-                p.key
-            )),
+            Some(Err(reason)) => anyhow::bail!("{at}: bad value '{}': {reason}", p.value),
+            None => warnings.push(format!("{at} is not a TLS setting; ignored")),
         }
     }
     Ok(warnings)
