@@ -77,6 +77,24 @@ pub struct BrokerConfig {
     /// `innerClientAuthenticationCredentials`: the account the broker signs its requests to the
     /// name servers with, as `{"accessKey":"…","secretKey":"…"}`.
     pub inner_client_credentials: Option<ferrocket_acl::SessionCredentials>,
+    /// `consoleLoginRequired` (Ferrocket's own key): ask for a login on loopback too (it is
+    /// always asked for when the console listens on another interface).
+    pub console_login_required: bool,
+    /// `consoleUser` / `consolePasswordHash` (Ferrocket's own keys): the console account that
+    /// may change things; the hash is an Argon2 PHC string (`ferrocket console-password-hash`).
+    pub console_user: Option<String>,
+    /// See `console_user`.
+    pub console_password_hash: Option<String>,
+    /// `consoleReadOnlyUser` / `consoleReadOnlyPasswordHash`: an account that may only look.
+    pub console_read_only_user: Option<String>,
+    /// See `console_read_only_user`.
+    pub console_read_only_password_hash: Option<String>,
+    /// `consoleAllowedHosts` (comma-separated): host names the console answers to besides
+    /// loopback names, its listen address and `brokerIP1` (a DNS-rebinding defence).
+    pub console_allowed_hosts: String,
+    /// RocketMQ's TLS settings (`tls.server.mode`, `tls.server.certPath`, ...), for the
+    /// remoting port and the broker's connections to name servers.
+    pub tls: ferrocket_remoting::TlsSettings,
 }
 
 impl Default for BrokerConfig {
@@ -116,6 +134,13 @@ impl Default for BrokerConfig {
             acl_enable: false,
             acl_plain_file: None,
             inner_client_credentials: None,
+            console_login_required: false,
+            console_user: None,
+            console_password_hash: None,
+            console_read_only_user: None,
+            console_read_only_password_hash: None,
+            console_allowed_hosts: String::new(),
+            tls: ferrocket_remoting::TlsSettings::default(),
         }
     }
 }

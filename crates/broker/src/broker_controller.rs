@@ -169,7 +169,20 @@ impl BrokerController {
             "{}:{}",
             broker_config.bind_address, broker_config.listen_port
         );
-        let server = match RemotingServer::bind(&bind, request_processor.clone()).await {
+        let tls = match broker_config.tls.server() {
+            Ok(tls) => tls,
+            Err(e) => {
+                message_store.shutdown();
+                return Err(BrokerError::InvalidConfig(e.to_string()));
+            }
+        };
+        let server = match RemotingServer::bind_with_tls(
+            &bind,
+            request_processor.clone(),
+            Some(tls),
+        )
+        .await
+        {
             Ok(s) => s,
             Err(source) => {
                 message_store.shutdown();
@@ -182,10 +195,21 @@ impl BrokerController {
         let store_host = SocketAddr::new(ip, local_addr.port());
         let ha_listen_port = store_config.resolved_ha_listen_port(local_addr.port());
 
+        let outer_tls = if broker_config.tls.client_uses_tls() {
+            Some(
+                broker_config
+                    .tls
+                    .connector()
+                    .map_err(|e| BrokerError::InvalidConfig(e.to_string()))?,
+            )
+        } else {
+            None
+        };
         let (shutdown_tx, _) = watch::channel(false);
         let broker_outer_api = BrokerOuterAPI::new(
             broker_config.register_broker_timeout_mills,
             broker_config.inner_client_credentials.clone(),
+            outer_tls,
         );
         let broker_config = SharedBrokerConfig::new(broker_config);
         let rebalance_lock_manager = Arc::new(RebalanceLockManager::new());

@@ -47,6 +47,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Operate a cluster with mqadmin's commands (clusterList, updateTopic, ...).
     Admin(admin::AdminArgs),
+    /// Read a password from standard input and print its hash for `consolePasswordHash`.
+    ConsolePasswordHash,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -64,6 +66,7 @@ fn main() -> anyhow::Result<()> {
             Command::Consume(a) => consume::run(a).await,
             Command::Bench(a) => bench::run(a).await,
             Command::Admin(a) => admin::run(a).await,
+            Command::ConsolePasswordHash => console::print_password_hash(),
         }
     })
 }

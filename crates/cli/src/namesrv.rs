@@ -1,8 +1,9 @@
 //! `ferrocket namesrv`: a stand-alone name server.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use ferrocket_namesrv::{NamesrvConfig, NamesrvController};
+use ferrocket_remoting::TlsSettings;
 
 use crate::signals::ShutdownSignals;
 
@@ -24,16 +25,36 @@ pub struct NamesrvArgs {
     /// else ./conf/plain_acl.yml).
     #[arg(long, value_name = "FILE")]
     pub acl_file: Option<PathBuf>,
+    /// A properties file with RocketMQ's TLS keys (`tls.server.mode`, `tls.server.certPath`, ...);
+    /// the file named by its `tls.config.file` (default /etc/rocketmq/tls.properties) is read too.
+    #[arg(long, value_name = "FILE")]
+    pub tls_config: Option<PathBuf>,
+}
+
+/// The name server's TLS settings: `--tls-config`, then the `tls.config.file` it names.
+fn tls_settings(file: Option<&Path>) -> anyhow::Result<TlsSettings> {
+    let mut tls = TlsSettings::default();
+    if let Some(path) = file {
+        for w in crate::config::apply_tls_properties(&mut tls, path, &[])? {
+            tracing::warn!("{w}");
+        }
+    }
+    for w in crate::config::apply_tls_file(&mut tls)? {
+        tracing::warn!("{w}");
+    }
+    Ok(tls)
 }
 
 /// Runs `ferrocket namesrv` until SIGINT or SIGTERM.
 pub async fn run(args: NamesrvArgs) -> anyhow::Result<()> {
     let mut signals = ShutdownSignals::install()?;
     let acl_plain_file = acl_file(&args);
+    let tls = tls_settings(args.tls_config.as_deref())?;
     let namesrv = NamesrvController::start(NamesrvConfig {
         listen: args.listen,
         acl_plain_file,
         kv_config_path: args.kv_config,
+        tls,
         ..Default::default()
     })
     .await?;

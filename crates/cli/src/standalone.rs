@@ -58,6 +58,7 @@ pub async fn run(args: StandaloneArgs) -> anyhow::Result<()> {
     let namesrv = NamesrvController::start(NamesrvConfig {
         listen: args.namesrv_listen,
         acl_plain_file: namesrv_acl,
+        tls: settings.broker.tls.clone(),
         ..Default::default()
     })
     .await?;

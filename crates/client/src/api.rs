@@ -88,6 +88,18 @@ impl MQClientApi {
         }
     }
 
+    /// This client, connecting over TLS (trusting any server certificate, as RocketMQ's
+    /// clients do unless told to verify) when `use_tls`.
+    pub fn with_tls(mut self, use_tls: bool) -> Result<Self> {
+        if use_tls {
+            let connector = ferrocket_remoting::TlsSettings::default()
+                .connector()
+                .map_err(|e| ClientError::Tls(e.to_string()))?;
+            self.remoting = self.remoting.with_tls(connector);
+        }
+        Ok(self)
+    }
+
     /// The live channel to `addr`, connecting if needed.
     pub async fn channel(&self, addr: &str) -> Result<Channel> {
         if let Some(ch) = self.channels.read().get(addr) {

@@ -32,6 +32,9 @@ pub struct ClientConfig {
     /// Access and secret key to sign every request with (RocketMQ's `AclClientRPCHook`), for
     /// servers that enforce ACL.
     pub credentials: Option<ferrocket_acl::SessionCredentials>,
+    /// `useTLS`: connect to name servers and brokers over TLS, trusting any server
+    /// certificate as RocketMQ's clients do by default.
+    pub use_tls: bool,
 }
 
 impl Default for ClientConfig {
@@ -49,6 +52,7 @@ impl Default for ClientConfig {
             api_timeout: Duration::from_secs(3),
             serialize_type: SerializeType::Json,
             credentials: None,
+            use_tls: false,
         }
     }
 }

@@ -88,7 +88,8 @@ impl ClientInstance {
             config.serialize_type,
             request_handler(rebalance_notify.clone()),
         )
-        .with_credentials(config.credentials.clone());
+        .with_credentials(config.credentials.clone())
+        .with_tls(config.use_tls)?;
         let client_ip = match config.client_ip {
             Some(ip) => ip,
             None => Self::local_ip_towards(&api, &namesrv).await,

@@ -29,6 +29,8 @@ pub struct NamesrvConfig {
     /// plain_acl.yml to enforce on the codes that change the name server's state; `None`
     /// serves everyone (RocketMQ's name server checks nothing).
     pub acl_plain_file: Option<PathBuf>,
+    /// RocketMQ's TLS settings for the listening port (`tls.server.mode`, ...).
+    pub tls: ferrocket_remoting::TlsSettings,
 }
 
 impl Default for NamesrvConfig {
@@ -44,6 +46,7 @@ impl Default for NamesrvConfig {
             enable_topic_list: true,
             delete_topic_with_broker_registration: false,
             acl_plain_file: None,
+            tls: ferrocket_remoting::TlsSettings::default(),
         }
     }
 }

@@ -41,12 +41,16 @@ impl NamesrvController {
             None => None,
         };
         let listen = config.listen.clone();
+        let tls = config
+            .tls
+            .server()
+            .map_err(|e| NamesrvError::Tls(e.to_string()))?;
         let mut processor = DefaultRequestProcessor::new(config, routes, Arc::new(kv));
         if let Some(acl) = &acl {
             processor.set_acl_validator(acl.clone());
         }
         let processor = Arc::new(processor);
-        let server = RemotingServer::bind(&listen, processor.clone())
+        let server = RemotingServer::bind_with_tls(&listen, processor.clone(), Some(tls))
             .await
             .map_err(|source| NamesrvError::Bind {
                 addr: listen.clone(),

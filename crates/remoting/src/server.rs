@@ -6,10 +6,11 @@ use std::sync::Arc;
 
 use ferrocket_protocol::RemotingCommand;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{oneshot, watch};
 
 use crate::channel::Channel;
 use crate::connection;
+use crate::tls::{self, ServerTls};
 
 /// Handles the requests of a server.
 pub trait RequestProcessor: Send + Sync + 'static {
@@ -36,10 +37,19 @@ pub struct RemotingServer {
 }
 
 impl RemotingServer {
-    /// Binds `addr` and serves connections with `processor` on the current runtime.
+    /// Binds `addr` and serves plaintext connections with `processor` on the current runtime.
     pub async fn bind<P: RequestProcessor>(
         addr: &str,
         processor: Arc<P>,
+    ) -> std::io::Result<RemotingServer> {
+        Self::bind_with_tls(addr, processor, None).await
+    }
+
+    /// [`RemotingServer::bind`], with TLS per `tls` (its mode decides per connection).
+    pub async fn bind_with_tls<P: RequestProcessor>(
+        addr: &str,
+        processor: Arc<P>,
+        tls: Option<Arc<ServerTls>>,
     ) -> std::io::Result<RemotingServer> {
         let listener = TcpListener::bind(addr).await?;
         let local_addr = listener.local_addr()?;
@@ -58,22 +68,24 @@ impl RemotingServer {
                         continue;
                     }
                 };
-                let p = processor.clone();
-                let handler = move |ch: Channel, req: RemotingCommand| {
-                    let p = p.clone();
-                    async move { dispatch(&*p, ch, req).await }
-                };
-                match connection::spawn(stream, handler) {
-                    Ok((channel, done)) => {
-                        tracing::debug!(peer = %peer, "connection accepted");
-                        processor.on_channel_open(&channel);
-                        let p = processor.clone();
-                        tokio::spawn(async move {
-                            let _ = done.await;
-                            tracing::debug!(peer = %channel.remote_addr(), "connection closed");
-                            p.on_channel_close(&channel);
-                        });
-                    }
+                if let Some(tls) = &tls {
+                    // the first byte decides between TLS and plaintext: wait for it off the loop
+                    let (tls, processor) = (tls.clone(), processor.clone());
+                    tokio::spawn(async move {
+                        let Ok(local) = stream.local_addr() else {
+                            return;
+                        };
+                        let _ = stream.set_nodelay(true);
+                        if let Some(stream) = tls::accept(stream, &tls).await {
+                            let (channel, done) =
+                                connection::spawn_stream(stream, peer, local, handler(&processor));
+                            opened(processor, channel, done);
+                        }
+                    });
+                    continue;
+                }
+                match connection::spawn(stream, handler(&processor)) {
+                    Ok((channel, done)) => opened(processor.clone(), channel, done),
                     Err(e) => tracing::warn!(peer = %peer, error = %e, "connection setup failed"),
                 }
             }
@@ -90,6 +102,29 @@ impl RemotingServer {
     pub fn shutdown(&self) {
         let _ = self.stop.send(true);
     }
+}
+
+/// The request handler of a connection served by `processor`.
+fn handler<P: RequestProcessor>(
+    processor: &Arc<P>,
+) -> impl Fn(Channel, RemotingCommand) -> futures::future::BoxFuture<'static, ()> + Send + Sync + 'static
+{
+    let p = processor.clone();
+    move |ch: Channel, req: RemotingCommand| {
+        let p = p.clone();
+        Box::pin(async move { dispatch(&*p, ch, req).await })
+    }
+}
+
+/// Tells `processor` about a new connection, and about its end when `done` fires.
+fn opened<P: RequestProcessor>(processor: Arc<P>, channel: Channel, done: oneshot::Receiver<()>) {
+    tracing::debug!(peer = %channel.remote_addr(), "connection accepted");
+    processor.on_channel_open(&channel);
+    tokio::spawn(async move {
+        let _ = done.await;
+        tracing::debug!(peer = %channel.remote_addr(), "connection closed");
+        processor.on_channel_close(&channel);
+    });
 }
 
 async fn dispatch<P: RequestProcessor>(processor: &P, channel: Channel, request: RemotingCommand) {

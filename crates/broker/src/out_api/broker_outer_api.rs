@@ -45,11 +45,19 @@ pub struct BrokerOuterAPI {
 }
 
 impl BrokerOuterAPI {
-    /// Calls time out after `timeout_millis` (`registerBrokerTimeoutMills`).
-    /// Requests are signed with `credentials` when given.
-    pub fn new(timeout_millis: u64, credentials: Option<SessionCredentials>) -> Self {
+    /// Calls time out after `timeout_millis` (`registerBrokerTimeoutMills`). Requests are signed
+    /// with `credentials` when given; with `tls`, name servers are reached over TLS.
+    pub fn new(
+        timeout_millis: u64,
+        credentials: Option<SessionCredentials>,
+        tls: Option<ferrocket_remoting::TlsConnector>,
+    ) -> Self {
+        let client = match tls {
+            Some(connector) => RemotingClient::new().with_tls(connector),
+            None => RemotingClient::new(),
+        };
         BrokerOuterAPI {
-            client: RemotingClient::new(),
+            client,
             timeout: Duration::from_millis(timeout_millis.max(1)),
             credentials,
         }

@@ -82,9 +82,15 @@ impl RequestProcessor for BrokerRequestProcessor {
         };
         let code = request.code;
         let skeleton = RemotingCommand::response_to(&request, response::SYSTEM_ERROR);
+        let audited = ferrocket_remoting::audit::admin_request(&request);
         let serve = AssertUnwindSafe(dispatch(&broker, &channel, request)).catch_unwind();
         match with_caller(caller, serve).await {
-            Ok(reply) => reply,
+            Ok(reply) => {
+                if let Some(what) = &audited {
+                    ferrocket_remoting::audit::log(&channel, what, code, reply.as_ref());
+                }
+                reply
+            }
             Err(panic) => {
                 let what = panic
                     .downcast_ref::<&str>()

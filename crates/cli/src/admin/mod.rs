@@ -28,6 +28,9 @@ pub struct AdminArgs {
         global = true
     )]
     pub namesrv: String,
+    /// Connect over TLS (any server certificate is trusted, as RocketMQ's clients do).
+    #[arg(long, global = true)]
+    pub tls: bool,
     /// Print the result as JSON instead of mqadmin's table.
     #[arg(long, global = true)]
     pub json: bool,
@@ -125,7 +128,8 @@ pub enum AdminCommand {
 /// Runs `ferrocket admin`.
 pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
     let admin = MQAdminExt::new(&args.namesrv, Duration::from_millis(args.timeout_millis))?
-        .with_credentials(args.credentials.credentials()?);
+        .with_credentials(args.credentials.credentials()?)
+        .with_tls(args.tls)?;
     let result = dispatch(&admin, args.command).await;
     admin.shutdown().await;
     result?.print(args.json)

@@ -81,6 +81,7 @@ impl BrokerSettings {
             warnings = settings.apply_properties(&props, &path.display().to_string())?;
             broker_ip_configured = props.iter().any(|p| p.key == "brokerIP1");
         }
+        warnings.extend(apply_tls_file(&mut settings.broker.tls)?);
         if !broker_ip_configured {
             let (ip, source) = advertise::detect_broker_ip();
             settings.broker.broker_ip1 = ip.to_string();
@@ -133,6 +134,17 @@ impl BrokerSettings {
                 self.log_level = Some(p.value.clone());
                 continue;
             }
+            if let Some(applied) = self.broker.tls.apply(&p.key, &p.value) {
+                applied.map_err(|reason| {
+                    anyhow::anyhow!(
+                        "{source}:{}: bad value '{}' for key '{}': {reason}",
+                        p.line,
+                        p.value,
+                        p.key
+                    )
+                })?;
+                continue;
+            }
             let broker_key = keys::find(broker_keys::BROKER_KEYS, &p.key);
             let store_key = keys::find(store_keys::STORE_KEYS, &p.key);
             let bad_value = |reason: String| {
@@ -168,6 +180,51 @@ pub fn default_acl_file(rocketmq_home: Option<&Path>, config_file: Option<&Path>
     }
 }
 
+/// Applies the TLS properties file (`tls.config.file`, by default
+/// `/etc/rocketmq/tls.properties`) when it exists, as RocketMQ's `TlsHelper` does: its keys
+/// override the others, except `tls.server.mode` and `tls.enable`, which it does not read.
+pub fn apply_tls_file(tls: &mut ferrocket_remoting::TlsSettings) -> anyhow::Result<Vec<String>> {
+    let path = tls.config_file.clone();
+    if !path.is_file() {
+        return Ok(Vec::new());
+    }
+    // RocketMQ's TlsHelper does not read these from the file
+    let ignored = [
+        "tls.server.mode",
+        "tls.enable",
+        "tlsEnable",
+        "tls.config.file",
+    ];
+    apply_tls_properties(tls, &path, &ignored)
+}
+
+/// Applies the TLS keys of the properties file `path`, except `ignored` ones; a bad value is an
+/// error, any other key a warning (returned).
+pub fn apply_tls_properties(
+    tls: &mut ferrocket_remoting::TlsSettings,
+    path: &Path,
+    ignored: &[&str],
+) -> anyhow::Result<Vec<String>> {
+    let bytes = std::fs::read(path)
+        .with_context(|| format!("cannot read the TLS settings {}", path.display()))?;
+    let props = properties::parse(&properties::decode_text(&bytes))
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let mut warnings = Vec::new();
+    for p in props {
+        let at = format!("{}:{}: key '{}'", path.display(), p.line, p.key);
+        if ignored.contains(&p.key.as_str()) {
+            warnings.push(format!("{at} is not read from this file; ignored"));
+            continue;
+        }
+        match tls.apply(&p.key, &p.value) {
+            Some(Ok(())) => {}
+            Some(Err(reason)) => anyhow::bail!("{at}: bad value '{}': {reason}", p.value),
+            None => warnings.push(format!("{at} is not a TLS setting; ignored")),
+        }
+    }
+    Ok(warnings)
+}
+
 /// `brokerId` follows `brokerRole` as in RocketMQ's `BrokerStartup`: a master is always id 0, a
 /// slave needs an id above 0 (its place among the slaves of its `brokerName`).
 fn apply_broker_role(settings: &mut BrokerSettings) -> Result<(), String> {
@@ -193,6 +250,12 @@ pub const FERROCKET_OWN_KEYS: &[&str] = &[
     "consolePort",
     "consoleListenAddress",
     "aclPlainFile",
+    "consoleLoginRequired",
+    "consoleUser",
+    "consolePasswordHash",
+    "consoleReadOnlyUser",
+    "consoleReadOnlyPasswordHash",
+    "consoleAllowedHosts",
 ];
 
 /// Every key Ferrocket reads from a broker properties file.
@@ -201,6 +264,7 @@ pub fn supported_keys() -> impl Iterator<Item = &'static str> {
         .iter()
         .map(|k| k.name)
         .chain(store_keys::STORE_KEYS.iter().map(|k| k.name))
+        .chain(ferrocket_remoting::tls::TLS_KEYS.iter().copied())
         .chain(std::iter::once(LOG_LEVEL_KEY))
 }
 
@@ -491,7 +555,9 @@ checkCRCOnRecover=false
         for key in supported_keys() {
             let known = ROCKETMQ_KEYS.split_whitespace().any(|k| k == key)
                 || key.starts_with("maped")
-                || FERROCKET_OWN_KEYS.contains(&key);
+                || FERROCKET_OWN_KEYS.contains(&key)
+                // RocketMQ reads its TLS settings as system properties and from tls.config.file
+                || ferrocket_remoting::tls::TLS_KEYS.contains(&key);
             assert!(known, "{key} is not a RocketMQ setting name");
         }
     }

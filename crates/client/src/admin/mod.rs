@@ -56,6 +56,14 @@ impl MQAdminExt {
         self
     }
 
+    /// This admin client, connecting over TLS when `use_tls` (see [`MQClientApi::with_tls`]).
+    pub fn with_tls(self, use_tls: bool) -> Result<MQAdminExt> {
+        Ok(MQAdminExt {
+            api: self.api.with_tls(use_tls)?,
+            timeout: self.timeout,
+        })
+    }
+
     /// The per-call timeout.
     pub fn timeout(&self) -> Duration {
         self.timeout

@@ -158,7 +158,11 @@ impl RequestProcessor for DefaultRequestProcessor {
             Some(_) => Caller::anonymous(Authentication::NotChecked),
             None => Caller::anonymous(Authentication::Disabled),
         };
-        with_caller(caller, async { Some(self.handle(&channel, &request)) }).await
+        let reply = with_caller(caller, async { self.handle(&channel, &request) }).await;
+        if let Some(what) = ferrocket_remoting::audit::admin_request(&request) {
+            ferrocket_remoting::audit::log(&channel, &what, request.code, Some(&reply));
+        }
+        Some(reply)
     }
 
     fn on_channel_open(&self, channel: &Channel) {
