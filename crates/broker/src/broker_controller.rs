@@ -144,12 +144,19 @@ impl BrokerController {
 
         let request_processor = Arc::new(BrokerRequestProcessor::new(
             client_housekeeping_service.clone(),
+            &broker_config.queues,
         ));
         let bind = format!(
             "{}:{}",
             broker_config.bind_address, broker_config.listen_port
         );
-        let server = match RemotingServer::bind(&bind, request_processor.clone()).await {
+        let server = match RemotingServer::bind_with(
+            &bind,
+            request_processor.clone(),
+            broker_config.server.clone(),
+        )
+        .await
+        {
             Ok(s) => s,
             Err(source) => {
                 message_store.shutdown();

@@ -43,6 +43,8 @@ pub async fn run(args: StandaloneArgs) -> anyhow::Result<()> {
 
     let namesrv = NamesrvController::start(NamesrvConfig {
         listen: args.namesrv_listen,
+        // one file configures both ports of the process, as it sets their shared fd limit
+        server: settings.broker.server.clone(),
         ..Default::default()
     })
     .await?;

@@ -26,6 +26,8 @@ pub struct NamesrvConfig {
     pub enable_topic_list: bool,
     /// `deleteTopicWithBrokerRegistration`: drop a broker's topics missing from its registration.
     pub delete_topic_with_broker_registration: bool,
+    /// Limits of the listening port (`serverChannelMaxIdleTimeSeconds`, ...).
+    pub server: ferrocket_remoting::ServerConfig,
 }
 
 impl Default for NamesrvConfig {
@@ -40,6 +42,7 @@ impl Default for NamesrvConfig {
             enable_all_topic_list: true,
             enable_topic_list: true,
             delete_topic_with_broker_registration: false,
+            server: ferrocket_remoting::ServerConfig::default(),
         }
     }
 }

@@ -34,8 +34,9 @@ impl NamesrvController {
             config.broker_channel_expired_time_ms,
         )));
         let listen = config.listen.clone();
+        let server_config = config.server.clone();
         let processor = Arc::new(DefaultRequestProcessor::new(config, routes, Arc::new(kv)));
-        let server = RemotingServer::bind(&listen, processor.clone())
+        let server = RemotingServer::bind_with(&listen, processor.clone(), server_config)
             .await
             .map_err(|source| NamesrvError::Bind {
                 addr: listen.clone(),

@@ -81,8 +81,10 @@ impl RemotingClient {
             }
         };
         let handler = self.handler.clone();
-        let (channel, _done) =
-            connection::spawn(stream, move |ch: Channel, req: RemotingCommand| {
+        let (channel, _done) = connection::spawn(
+            stream,
+            connection::Limits::client(),
+            move |ch: Channel, req: RemotingCommand| {
                 let handler = handler.clone();
                 async move {
                     let oneway = req.is_oneway();
@@ -97,7 +99,8 @@ impl RemotingClient {
                         let _ = ch.send(reply).await;
                     }
                 }
-            })?;
+            },
+        )?;
         channels.insert(addr.to_string(), channel.clone());
         Ok(channel)
     }

@@ -3,12 +3,16 @@
 
 mod channel;
 mod client;
+mod config;
 mod connection;
 mod error;
 mod server;
+mod throttle;
 
 pub use channel::Channel;
 pub use client::{ClientRequestHandler, RemotingClient};
+pub use config::{ServerConfig, FD_RESERVE};
+pub use connection::OVERLOAD_REMARK;
 pub use error::RemotingError;
 pub use server::{RemotingServer, RequestProcessor};
 

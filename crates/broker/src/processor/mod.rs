@@ -9,6 +9,7 @@ pub mod end_transaction_processor;
 pub mod offset_moved_event;
 pub mod pull_message_processor;
 pub mod query_message_processor;
+pub mod request_queue;
 pub mod send_message_processor;
 
 use std::collections::HashMap;
@@ -21,7 +22,9 @@ use ferrocket_protocol::{HeaderError, RemotingCommand};
 use ferrocket_remoting::{Channel, RequestProcessor};
 use futures::FutureExt;
 use parking_lot::Mutex;
+use request_queue::RequestQueues;
 
+use crate::broker_config::RequestQueueConfig;
 use crate::broker_controller::BrokerController;
 use crate::client::client_housekeeping::ClientHousekeepingService;
 
@@ -30,15 +33,18 @@ pub struct BrokerRequestProcessor {
     broker: OnceLock<Weak<BrokerController>>,
     housekeeping: Arc<ClientHousekeepingService>,
     channels: Mutex<HashMap<u64, Channel>>,
+    queues: RequestQueues,
 }
 
 impl BrokerRequestProcessor {
-    /// A dispatcher whose closed connections are reported to `housekeeping`.
-    pub fn new(housekeeping: Arc<ClientHousekeepingService>) -> Self {
+    /// A dispatcher whose closed connections are reported to `housekeeping`, with request
+    /// queues sized by `queues`.
+    pub fn new(housekeeping: Arc<ClientHousekeepingService>, queues: &RequestQueueConfig) -> Self {
         BrokerRequestProcessor {
             broker: OnceLock::new(),
             housekeeping,
             channels: Mutex::new(HashMap::new()),
+            queues: RequestQueues::new(queues),
         }
     }
 
@@ -69,6 +75,10 @@ impl RequestProcessor for BrokerRequestProcessor {
                 response::SYSTEM_BUSY,
                 "[REJECTREQUEST]system busy, the broker is starting or stopping",
             ));
+        };
+        let _admitted = match self.queues.admit(&request).await {
+            Ok(place) => place,
+            Err(busy) => return Some(busy),
         };
         let code = request.code;
         let skeleton = RemotingCommand::response_to(&request, response::SYSTEM_ERROR);

@@ -168,6 +168,10 @@ pub const FERROCKET_OWN_KEYS: &[&str] = &[
     "consoleEnable",
     "consolePort",
     "consoleListenAddress",
+    "serverFrameReadTimeoutMillis",
+    "serverMaxConnections",
+    "serverPartialFrameBytesLimit",
+    "serverMaxRequestsPerConnection",
 ];
 
 /// Every key Ferrocket reads from a broker properties file.
@@ -276,7 +280,8 @@ mod tests {
 
     #[test]
     fn unknown_and_unimplemented_keys_are_warnings() {
-        let (s, w) = apply("brokerNmae=x\nsendMessageThreadPoolNums=4\ntotallyMadeUp=1\n").unwrap();
+        let (s, w) =
+            apply("brokerNmae=x\nqueryMessageThreadPoolNums=4\ntotallyMadeUp=1\n").unwrap();
         assert_eq!(s.broker.broker_name, "broker-a");
         assert_eq!(w.len(), 3, "{w:?}");
         assert!(
@@ -285,7 +290,7 @@ mod tests {
             w[0]
         );
         assert!(
-            w[1].contains("'sendMessageThreadPoolNums' is a RocketMQ setting"),
+            w[1].contains("'queryMessageThreadPoolNums' is a RocketMQ setting"),
             "{}",
             w[1]
         );
