@@ -1,4 +1,4 @@
-//! Drives one TCP connection: a reader that dispatches frames and a writer that drains a queue.
+//! Drives one connection (TCP, or TLS over TCP): a reader that dispatches frames and a writer that drains a queue.
 //!
 //! The reader enforces the connection's limits: its buffer grows as bytes arrive (never to the
 //! length a frame announces), partial frames are charged to a budget shared by the server, a
@@ -6,6 +6,7 @@
 //! timeout, and only so many of its requests run at once.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -14,8 +15,7 @@ use bytes::BytesMut;
 use ferrocket_protocol::code::response;
 use ferrocket_protocol::{RemotingCodec, RemotingCommand};
 use futures::SinkExt;
-use tokio::io::AsyncReadExt;
-use tokio::net::tcp::OwnedReadHalf;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, Semaphore};
 use tokio_util::codec::{Decoder, FramedWrite};
@@ -62,9 +62,7 @@ fn now_ms() -> u64 {
     START.get_or_init(Instant::now).elapsed().as_millis() as u64
 }
 
-/// Splits `stream` into reader and writer tasks. `on_request` runs (spawned) for every inbound
-/// request; responses complete the channel's pending calls. Returns the channel and a future
-/// that resolves when the connection is gone.
+/// Splits a TCP `stream` into reader and writer tasks; see [`spawn_stream`].
 pub(crate) fn spawn<F, Fut>(
     stream: TcpStream,
     limits: Limits,
@@ -77,7 +75,26 @@ where
     let remote = stream.peer_addr()?;
     let local = stream.local_addr()?;
     let _ = stream.set_nodelay(true);
-    let (read_half, write_half) = stream.into_split();
+    Ok(spawn_stream(stream, remote, local, limits, on_request))
+}
+
+/// Splits any byte stream (plain TCP, or TLS over TCP) into reader and writer tasks, the reader
+/// enforcing `limits`. `on_request` runs (spawned) for every inbound request; responses complete
+/// the channel's pending calls. Returns the channel and a future that resolves when the
+/// connection is gone.
+pub(crate) fn spawn_stream<S, F, Fut>(
+    stream: S,
+    remote: SocketAddr,
+    local: SocketAddr,
+    limits: Limits,
+    on_request: F,
+) -> (Channel, oneshot::Receiver<()>)
+where
+    S: AsyncRead + AsyncWrite + Send + 'static,
+    F: Fn(Channel, RemotingCommand) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let (read_half, write_half) = tokio::io::split(stream);
     let (tx, mut rx) = mpsc::channel::<RemotingCommand>(OUTBOUND_QUEUE);
     let (close_tx, close_rx) = oneshot::channel::<()>();
     let (done_tx, done_rx) = oneshot::channel::<()>();
@@ -126,7 +143,7 @@ where
         writer.abort();
         let _ = done_tx.send(());
     });
-    Ok((channel, done_rx))
+    (channel, done_rx)
 }
 
 struct Reader<F> {
@@ -154,7 +171,7 @@ where
     F: Fn(Channel, RemotingCommand) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    async fn run(mut self, mut read_half: OwnedReadHalf) {
+    async fn run<R: AsyncRead + Unpin>(mut self, mut read_half: R) {
         let stop = self.read_loop(&mut read_half).await;
         self.uncharge();
         let remote = self.channel.remote_addr();
@@ -182,7 +199,7 @@ where
         }
     }
 
-    async fn read_loop(&mut self, read_half: &mut OwnedReadHalf) -> Stop {
+    async fn read_loop<R: AsyncRead + Unpin>(&mut self, read_half: &mut R) -> Stop {
         let mut frame_started: Option<Instant> = None;
         loop {
             let was_empty = self.buf.is_empty();
