@@ -11,7 +11,8 @@
 #   SOAK_SAMPLE_SECS   sampling period in seconds (default 30)
 #   SOAK_OUT           output directory (default a new temporary directory)
 #
-# It prints one line per sample (elapsed seconds, RSS KiB, open fds) and a summary;
+# It prints one line per sample (elapsed seconds, RSS, anonymous and file-backed RSS in KiB, open
+# fds) and a summary;
 # the samples are also left in $SOAK_OUT/samples.csv. It fails when the broker dies, when a
 # produce round fails repeatedly or when nothing was consumed.
 set -euo pipefail
@@ -107,11 +108,12 @@ consumer_loop 120 & PIDS+=($!)
 consumer_loop 45 & PIDS+=($!)
 admin_loop & PIDS+=($!)
 
-rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$BROKER/status"; }
+# VmRSS counts the mapped store files the broker touched (RssFile) as well as its heap (RssAnon)
+rss_kib() { awk '/^VmRSS:/ {r = $2} /^RssAnon:/ {a = $2} /^RssFile:/ {f = $2} END {print r "," a "," f}' "/proc/$BROKER/status"; }
 fds() { ls "/proc/$BROKER/fd" | wc -l; }
 
 START=$(date +%s)
-echo "elapsed_s,rss_kib,fds" >"$OUT/samples.csv"
+echo "elapsed_s,rss_kib,rss_anon_kib,rss_file_kib,fds" >"$OUT/samples.csv"
 echo "soak: $BIN for ${DURATION}s, output in $OUT"
 while (($(date +%s) < END)); do
     kill -0 "$BROKER" 2>/dev/null || { echo "soak: the broker died" >&2; tail -50 "$OUT/broker.log" >&2; exit 1; }
@@ -129,10 +131,12 @@ for p in "${PIDS[@]:1}"; do pkill -TERM -P "$p" 2>/dev/null || true; kill "$p" 2
 [[ ! -e "$OUT/FAILED" ]] || { cat "$OUT/FAILED" >&2; exit 1; }
 
 consumed=$(grep -ho "^received: [0-9]* msgs" "$OUT"/consumer-*.log 2>/dev/null | awk '{n += $2} END {print n + 0}')
-awk -F, -v consumed="$consumed" 'NR == 2 {r0 = $2; f0 = $3} NR > 1 {
-        if ($2 > rmax) rmax = $2; if ($3 > fmax) fmax = $3; r = $2; f = $3; n++ }
+awk -F, -v consumed="$consumed" 'NR == 2 {r0 = $2; a0 = $3; f0 = $5} NR > 1 {
+        if ($2 > rmax) rmax = $2; if ($3 > amax) amax = $3; if ($5 > fmax) fmax = $5
+        r = $2; a = $3; f = $5; n++ }
     END {
         printf "soak summary: %d samples; RSS first %d KiB, last %d KiB, max %d KiB; ", n, r0, r, rmax
+        printf "anonymous RSS first %d KiB, last %d KiB, max %d KiB; ", a0, a, amax
         printf "fds first %d, last %d, max %d; messages consumed %d\n", f0, f, fmax, consumed
     }' "$OUT/samples.csv"
 ((consumed > 0)) || { echo "soak: nothing was consumed" >&2; exit 1; }

@@ -201,8 +201,9 @@ where
 
     async fn read_loop<R: AsyncRead + Unpin>(&mut self, read_half: &mut R) -> Stop {
         let mut frame_started: Option<Instant> = None;
+        // whether the buffer was empty before the last read: then its bytes start a new frame
+        let mut was_empty = true;
         loop {
-            let was_empty = self.buf.is_empty();
             let decoded = match self.dispatch_complete_frames().await {
                 Ok(n) => n,
                 Err(stop) => return stop,
@@ -215,6 +216,7 @@ where
             if !self.make_room() {
                 return Stop::Budget;
             }
+            was_empty = self.buf.is_empty();
             let deadline = self.deadline(frame_started);
             let read = match deadline {
                 Some(at) => {
