@@ -384,8 +384,11 @@ impl BrokerController {
         if let Err(e) = self.topic_config_manager.persist() {
             tracing::error!(error = %e, "persisting topics failed");
         }
-        if let Err(e) = self.schedule_message_service.persist() {
-            tracing::error!(error = %e, "persisting delay offsets failed");
+        let schedule = self.schedule_message_service.clone();
+        match ferrocket_store::blocking::run_blocking(move || schedule.persist()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "persisting delay offsets failed"),
+            Err(e) => tracing::error!(error = %e, "persisting delay offsets failed"),
         }
         if let Err(e) = self.timer_message_store.persist() {
             tracing::error!(error = %e, "persisting the timer checkpoint failed");
