@@ -54,7 +54,7 @@ pub async fn process(
     channel: &Channel,
     request: RemotingCommand,
 ) -> Option<RemotingCommand> {
-    match process_request(broker, channel, &request, true) {
+    match process_request(broker, channel, &request, true).await {
         PullOutcome::Reply(r) => Some(r),
         PullOutcome::Suspend {
             topic,
@@ -79,7 +79,7 @@ pub async fn process(
                 }
             }
             drop(ticket);
-            match process_request(broker, channel, &request, false) {
+            match process_request(broker, channel, &request, false).await {
                 PullOutcome::Reply(r) => Some(r),
                 PullOutcome::Suspend { .. } => unreachable!("a re-run never suspends"),
             }
@@ -118,7 +118,7 @@ fn pull_error(
     PullOutcome::Reply(pull_response(request, code, &header).with_remark(remark))
 }
 
-fn process_request(
+async fn process_request(
     broker: &Arc<BrokerController>,
     channel: &Channel,
     request: &RemotingCommand,
@@ -275,15 +275,30 @@ fn process_request(
     };
 
     let store = broker.message_store();
-    let result = store.get_message(
-        &h.consumer_group,
-        &h.topic,
-        h.queue_id,
-        h.queue_offset,
-        h.max_msg_nums.max(0),
-        h.max_msg_bytes.unwrap_or(i32::MAX).max(0),
-        Some(&filter),
-    );
+    let result = if store.check_in_mem_by_consume_offset(&h.topic, h.queue_id, h.queue_offset) {
+        store.get_message(
+            &h.consumer_group,
+            &h.topic,
+            h.queue_id,
+            h.queue_offset,
+            h.max_msg_nums.max(0),
+            h.max_msg_bytes.unwrap_or(i32::MAX).max(0),
+            Some(&filter),
+        )
+    } else {
+        match read_cold(store.clone(), &h, filter.clone()).await {
+            Some(r) => r,
+            None => {
+                return pull_error(
+                    request,
+                    response::SYSTEM_ERROR,
+                    "reading messages from disk failed".into(),
+                    no_offsets,
+                    None,
+                )
+            }
+        }
+    };
 
     let code = match result.status {
         GetMessageStatus::Found => response::SUCCESS,
@@ -379,4 +394,40 @@ fn process_request(
         r.body_tail = result.messages;
     }
     PullOutcome::Reply(r)
+}
+
+/// Reads messages that are not in the memory-resident tail of the CommitLog on the blocking
+/// pool, touching each page of the slices there: the page faults wait for the disk on a thread
+/// made for it, not on the reactor now or when the writer copies the slices to the socket.
+async fn read_cold(
+    store: Arc<ferrocket_store::DefaultMessageStore>,
+    h: &PullMessageRequestHeader,
+    filter: ExpressionMessageFilter,
+) -> Option<ferrocket_store::GetMessageResult> {
+    let (group, topic) = (h.consumer_group.clone(), h.topic.clone());
+    let (queue_id, offset) = (h.queue_id, h.queue_offset);
+    let (nums, bytes) = (
+        h.max_msg_nums.max(0),
+        h.max_msg_bytes.unwrap_or(i32::MAX).max(0),
+    );
+    let read = ferrocket_store::blocking::run_blocking(move || {
+        let result =
+            store.get_message(&group, &topic, queue_id, offset, nums, bytes, Some(&filter));
+        const PAGE: usize = 4096;
+        let mut sum = 0u8;
+        for m in &result.messages {
+            for b in m.iter().step_by(PAGE) {
+                sum = sum.wrapping_add(*b);
+            }
+        }
+        std::hint::black_box(sum);
+        result
+    });
+    match read.await {
+        Ok(r) => Some(r),
+        Err(e) => {
+            tracing::error!(error = %e, "reading messages on the blocking pool failed");
+            None
+        }
+    }
 }

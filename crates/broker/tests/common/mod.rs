@@ -70,6 +70,19 @@ impl TestBroker {
         TestBroker { broker, addr, dir }
     }
 
+    /// Starts a broker with `config` and the store settings `store` makes from the test ones.
+    pub async fn start_with_store(
+        config: BrokerConfig,
+        store: impl FnOnce(MessageStoreConfig) -> MessageStoreConfig,
+    ) -> TestBroker {
+        let dir = tempfile::tempdir().unwrap();
+        let broker = BrokerController::start(config, store(store_config(dir.path())))
+            .await
+            .expect("broker starts");
+        let addr = broker.local_addr().to_string();
+        TestBroker { broker, addr, dir }
+    }
+
     /// Starts a broker with the test defaults.
     pub async fn start() -> TestBroker {
         Self::start_with(broker_config()).await
