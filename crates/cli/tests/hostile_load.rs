@@ -229,7 +229,7 @@ fn pipeline_pulls(addr: &str, topic: &str, n: i32, window: Duration) -> (TcpStre
 #[test]
 fn a_pipelining_client_gets_system_busy_beyond_the_connection_and_pull_queue_bounds() {
     let _serial = serial();
-    let mut server = common::standalone()
+    let server = common::standalone()
         .conf("serverMaxRequestsPerConnection=16\npullThreadPoolQueueCapacity=24\n")
         .start();
     let broker = format!("127.0.0.1:{}", server.broker_port);
