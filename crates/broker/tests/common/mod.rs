@@ -62,12 +62,7 @@ pub struct TestBroker {
 impl TestBroker {
     /// Starts a broker with `config` on a fresh store.
     pub async fn start_with(config: BrokerConfig) -> TestBroker {
-        let dir = tempfile::tempdir().unwrap();
-        let broker = BrokerController::start(config, store_config(dir.path()))
-            .await
-            .expect("broker starts");
-        let addr = broker.local_addr().to_string();
-        TestBroker { broker, addr, dir }
+        Self::start_with_store(config, |s| s).await
     }
 
     /// Starts a broker with `config` and the store settings `store` makes from the test ones.
