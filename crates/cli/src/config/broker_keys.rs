@@ -36,12 +36,6 @@ pub const BROKER_KEYS: &[ConfigKey<BrokerConfig>] = config_keys!(BrokerConfig;
     "transactionTimeOut" => transaction_time_out: at_least(1u64),
     "transactionCheckMax" => transaction_check_max: at_least(1i32),
     "transactionCheckInterval" => transaction_check_interval: at_least(1u64),
-    // RocketMQ's NettyServerConfig, read from the same file
-    "serverChannelMaxIdleTimeSeconds" => server.channel_max_idle_time_seconds: integer::<u64>,
-    "serverFrameReadTimeoutMillis" => server.frame_read_timeout_millis: integer::<u64>,
-    "serverMaxConnections" => server.max_connections: integer::<usize>,
-    "serverPartialFrameBytesLimit" => server.partial_frame_bytes_limit: at_least(64usize * 1024),
-    "serverMaxRequestsPerConnection" => server.max_requests_per_connection: at_least(1usize),
     // bounded request queues and fast failure
     "sendMessageThreadPoolNums" => queues.send_message_thread_pool_nums: at_least(1usize),
     "sendThreadPoolQueueCapacity" => queues.send_thread_pool_queue_capacity: at_least(1usize),

@@ -6,6 +6,7 @@
 
 pub mod broker_keys;
 pub mod keys;
+pub mod server_keys;
 pub mod store_keys;
 pub mod updater;
 
@@ -130,6 +131,7 @@ impl BrokerSettings {
             }
             let broker_key = keys::find(broker_keys::BROKER_KEYS, &p.key);
             let store_key = keys::find(store_keys::STORE_KEYS, &p.key);
+            let server_key = keys::find(server_keys::SERVER_KEYS, &p.key);
             let bad_value = |reason: String| {
                 anyhow::anyhow!(
                     "{source}:{}: bad value '{}' for key '{}': {reason}",
@@ -144,7 +146,10 @@ impl BrokerSettings {
             if let Some(k) = store_key {
                 (k.apply)(&mut self.store, &p.value).map_err(bad_value)?;
             }
-            if broker_key.is_none() && store_key.is_none() {
+            if let Some(k) = server_key {
+                (k.apply)(&mut self.broker.server, &p.value).map_err(bad_value)?;
+            }
+            if broker_key.is_none() && store_key.is_none() && server_key.is_none() {
                 warnings.push(unknown_key_warning(source, p));
             }
         }
@@ -188,6 +193,7 @@ pub fn supported_keys() -> impl Iterator<Item = &'static str> {
         .iter()
         .map(|k| k.name)
         .chain(store_keys::STORE_KEYS.iter().map(|k| k.name))
+        .chain(server_keys::SERVER_KEYS.iter().map(|k| k.name))
         .chain(std::iter::once(LOG_LEVEL_KEY))
 }
 
