@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use ferrocket_remoting::ServerConfig;
 use parking_lot::RwLock;
 
 /// Broker-level settings (the store's settings live in `ferrocket_store::MessageStoreConfig`).
@@ -95,6 +96,58 @@ pub struct BrokerConfig {
     /// RocketMQ's TLS settings (`tls.server.mode`, `tls.server.certPath`, ...), for the
     /// remoting port and the broker's connections to name servers.
     pub tls: ferrocket_remoting::TlsSettings,
+    /// Limits of the remoting port (`serverChannelMaxIdleTimeSeconds`, `serverMaxConnections`,
+    /// ...): RocketMQ's `NettyServerConfig`, read from the same file.
+    pub server: ServerConfig,
+    /// Bounded request queues and fast failure (`sendThreadPoolQueueCapacity`, ...).
+    pub queues: RequestQueueConfig,
+}
+
+/// The per-processor request queues of RocketMQ's `BrokerConfig`, with its keys and defaults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestQueueConfig {
+    /// `sendMessageThreadPoolNums` (RocketMQ 5 default 64): sends processed at once; the rest
+    /// wait in the send queue.
+    pub send_message_thread_pool_nums: usize,
+    /// `sendThreadPoolQueueCapacity` (10 000): sends waiting; beyond it SYSTEM_BUSY `[OVERLOAD]`.
+    pub send_thread_pool_queue_capacity: usize,
+    /// `pullThreadPoolQueueCapacity` (100 000): pulls in the broker, parked long polls included.
+    pub pull_thread_pool_queue_capacity: usize,
+    /// `queryThreadPoolQueueCapacity` (20 000): QUERY_MESSAGE / VIEW_MESSAGE_BY_ID.
+    pub query_thread_pool_queue_capacity: usize,
+    /// `clientManagerThreadPoolQueueCapacity` (1 000 000): UNREGISTER_CLIENT, CHECK_CLIENT_CONFIG.
+    pub client_manager_thread_pool_queue_capacity: usize,
+    /// `consumerManagerThreadPoolQueueCapacity` (1 000 000): consumer list and offsets.
+    pub consumer_manager_thread_pool_queue_capacity: usize,
+    /// `heartbeatThreadPoolQueueCapacity` (50 000).
+    pub heartbeat_thread_pool_queue_capacity: usize,
+    /// `endTransactionPoolQueueCapacity` (100 000).
+    pub end_transaction_pool_queue_capacity: usize,
+    /// `adminBrokerThreadPoolQueueCapacity` (10 000): every other request.
+    pub admin_broker_thread_pool_queue_capacity: usize,
+    /// `brokerFastFailureEnable` (true): answer sends that waited too long SYSTEM_BUSY
+    /// `[TIMEOUT_CLEAN_QUEUE]` instead of processing them late.
+    pub broker_fast_failure_enable: bool,
+    /// `waitTimeMillsInSendQueue` (200 ms): the longest a send may wait in its queue.
+    pub wait_time_mills_in_send_queue: u64,
+}
+
+impl Default for RequestQueueConfig {
+    fn default() -> Self {
+        RequestQueueConfig {
+            send_message_thread_pool_nums: 64,
+            send_thread_pool_queue_capacity: 10_000,
+            pull_thread_pool_queue_capacity: 100_000,
+            query_thread_pool_queue_capacity: 20_000,
+            client_manager_thread_pool_queue_capacity: 1_000_000,
+            consumer_manager_thread_pool_queue_capacity: 1_000_000,
+            heartbeat_thread_pool_queue_capacity: 50_000,
+            end_transaction_pool_queue_capacity: 100_000,
+            admin_broker_thread_pool_queue_capacity: 10_000,
+            broker_fast_failure_enable: true,
+            wait_time_mills_in_send_queue: 200,
+        }
+    }
 }
 
 impl Default for BrokerConfig {
@@ -141,6 +194,8 @@ impl Default for BrokerConfig {
             console_read_only_password_hash: None,
             console_allowed_hosts: String::new(),
             tls: ferrocket_remoting::TlsSettings::default(),
+            server: ServerConfig::default(),
+            queues: RequestQueueConfig::default(),
         }
     }
 }

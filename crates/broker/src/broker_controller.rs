@@ -164,6 +164,7 @@ impl BrokerController {
 
         let request_processor = Arc::new(BrokerRequestProcessor::new(
             client_housekeeping_service.clone(),
+            &broker_config.queues,
         ));
         let bind = format!(
             "{}:{}",
@@ -176,9 +177,10 @@ impl BrokerController {
                 return Err(BrokerError::InvalidConfig(e.to_string()));
             }
         };
-        let server = match RemotingServer::bind_with_tls(
+        let server = match RemotingServer::bind_with_options(
             &bind,
             request_processor.clone(),
+            broker_config.server.clone(),
             Some(tls),
         )
         .await
@@ -448,8 +450,11 @@ impl BrokerController {
         if let Err(e) = self.topic_config_manager.persist() {
             tracing::error!(error = %e, "persisting topics failed");
         }
-        if let Err(e) = self.schedule_message_service.persist() {
-            tracing::error!(error = %e, "persisting delay offsets failed");
+        let schedule = self.schedule_message_service.clone();
+        match ferrocket_store::blocking::run_blocking(move || schedule.persist()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "persisting delay offsets failed"),
+            Err(e) => tracing::error!(error = %e, "persisting delay offsets failed"),
         }
         if let Err(e) = self.timer_message_store.persist() {
             tracing::error!(error = %e, "persisting the timer checkpoint failed");

@@ -4,6 +4,7 @@ use clap::{Parser, Subcommand};
 
 mod admin;
 mod advertise;
+mod allocator;
 mod bench;
 mod broker;
 mod config;
@@ -52,6 +53,7 @@ enum Command {
 }
 
 fn main() -> anyhow::Result<()> {
+    allocator::keep_large_blocks_mapped();
     let cli = Cli::parse();
     logging::init(cli.log_level.as_deref());
     let runtime = tokio::runtime::Builder::new_multi_thread()

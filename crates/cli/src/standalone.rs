@@ -59,6 +59,8 @@ pub async fn run(args: StandaloneArgs) -> anyhow::Result<()> {
         listen: args.namesrv_listen,
         acl_plain_file: namesrv_acl,
         tls: settings.broker.tls.clone(),
+        // one file configures both ports of the process, as it sets their shared fd limit
+        server: settings.broker.server.clone(),
         ..Default::default()
     })
     .await?;

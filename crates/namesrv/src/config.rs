@@ -31,6 +31,8 @@ pub struct NamesrvConfig {
     pub acl_plain_file: Option<PathBuf>,
     /// RocketMQ's TLS settings for the listening port (`tls.server.mode`, ...).
     pub tls: ferrocket_remoting::TlsSettings,
+    /// Limits of the listening port (`serverChannelMaxIdleTimeSeconds`, ...).
+    pub server: ferrocket_remoting::ServerConfig,
 }
 
 impl Default for NamesrvConfig {
@@ -47,6 +49,7 @@ impl Default for NamesrvConfig {
             delete_topic_with_broker_registration: false,
             acl_plain_file: None,
             tls: ferrocket_remoting::TlsSettings::default(),
+            server: ferrocket_remoting::ServerConfig::default(),
         }
     }
 }

@@ -45,12 +45,14 @@ impl NamesrvController {
             .tls
             .server()
             .map_err(|e| NamesrvError::Tls(e.to_string()))?;
+        let server_config = config.server.clone();
         let mut processor = DefaultRequestProcessor::new(config, routes, Arc::new(kv));
         if let Some(acl) = &acl {
             processor.set_acl_validator(acl.clone());
         }
         let processor = Arc::new(processor);
-        let server = RemotingServer::bind_with_tls(&listen, processor.clone(), Some(tls))
+        let server =
+            RemotingServer::bind_with_options(&listen, processor.clone(), server_config, Some(tls))
             .await
             .map_err(|source| NamesrvError::Bind {
                 addr: listen.clone(),

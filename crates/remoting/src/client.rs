@@ -108,7 +108,7 @@ impl RemotingClient {
             }
         };
         let channel = match &self.tls {
-            None => connection::spawn(stream, on_request)?.0,
+            None => connection::spawn(stream, connection::Limits::client(), on_request)?.0,
             Some(connector) => {
                 let (remote, local) = (stream.peer_addr()?, stream.local_addr()?);
                 let _ = stream.set_nodelay(true);
@@ -118,7 +118,7 @@ impl RemotingClient {
                         addr: addr.to_string(),
                         source,
                     })?;
-                connection::spawn_stream(stream, remote, local, on_request).0
+                connection::spawn_stream(stream, remote, local, connection::Limits::client(), on_request).0
             }
         };
         channels.insert(addr.to_string(), channel.clone());

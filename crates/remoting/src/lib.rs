@@ -4,13 +4,17 @@
 pub mod audit;
 mod channel;
 mod client;
+mod config;
 mod connection;
 mod error;
 mod server;
 pub mod tls;
+mod throttle;
 
 pub use channel::Channel;
 pub use client::{ClientRequestHandler, RemotingClient};
+pub use config::{ServerConfig, FD_RESERVE};
+pub use connection::OVERLOAD_REMARK;
 pub use error::RemotingError;
 pub use server::{RemotingServer, RequestProcessor};
 pub use tls::{ClientAuth, ServerTls, TlsError, TlsMode, TlsSettings};

@@ -9,6 +9,7 @@
 //! {root}/checkpoint, {root}/abort, {root}/lock
 //! ```
 
+pub mod blocking;
 mod checkpoint;
 mod clean;
 mod commit_log;

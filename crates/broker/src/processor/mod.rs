@@ -10,6 +10,7 @@ pub mod offset_moved_event;
 pub mod pull_message_processor;
 pub mod query_message_processor;
 pub mod reply_message_processor;
+pub mod request_queue;
 pub mod send_message_processor;
 
 use std::collections::HashMap;
@@ -23,7 +24,9 @@ use ferrocket_protocol::{HeaderError, RemotingCommand};
 use ferrocket_remoting::{Channel, RequestProcessor};
 use futures::FutureExt;
 use parking_lot::Mutex;
+use request_queue::RequestQueues;
 
+use crate::broker_config::RequestQueueConfig;
 use crate::broker_controller::BrokerController;
 use crate::client::client_housekeeping::ClientHousekeepingService;
 
@@ -32,15 +35,18 @@ pub struct BrokerRequestProcessor {
     broker: OnceLock<Weak<BrokerController>>,
     housekeeping: Arc<ClientHousekeepingService>,
     channels: Mutex<HashMap<u64, Channel>>,
+    queues: RequestQueues,
 }
 
 impl BrokerRequestProcessor {
-    /// A dispatcher whose closed connections are reported to `housekeeping`.
-    pub fn new(housekeeping: Arc<ClientHousekeepingService>) -> Self {
+    /// A dispatcher whose closed connections are reported to `housekeeping`, with request
+    /// queues sized by `queues`.
+    pub fn new(housekeeping: Arc<ClientHousekeepingService>, queues: &RequestQueueConfig) -> Self {
         BrokerRequestProcessor {
             broker: OnceLock::new(),
             housekeeping,
             channels: Mutex::new(HashMap::new()),
+            queues: RequestQueues::new(queues),
         }
     }
 
@@ -71,6 +77,11 @@ impl RequestProcessor for BrokerRequestProcessor {
                 response::SYSTEM_BUSY,
                 "[REJECTREQUEST]system busy, the broker is starting or stopping",
             ));
+        };
+        // Bounded queues first, as RocketMQ runs its RPC hooks on the processor's pool.
+        let _admitted = match self.queues.admit(&request).await {
+            Ok(place) => place,
+            Err(busy) => return Some(busy),
         };
         // The one ACL hook: a refused request goes no further.
         let caller = match broker.acl_validator() {

@@ -46,6 +46,18 @@ pub const BROKER_KEYS: &[ConfigKey<BrokerConfig>] = config_keys!(BrokerConfig;
     "aclEnable" => acl_enable: boolean,
     "aclPlainFile" => acl_plain_file: optional,
     "innerClientAuthenticationCredentials" => inner_client_credentials: credentials,
+    // bounded request queues and fast failure
+    "sendMessageThreadPoolNums" => queues.send_message_thread_pool_nums: at_least(1usize),
+    "sendThreadPoolQueueCapacity" => queues.send_thread_pool_queue_capacity: at_least(1usize),
+    "pullThreadPoolQueueCapacity" => queues.pull_thread_pool_queue_capacity: at_least(1usize),
+    "queryThreadPoolQueueCapacity" => queues.query_thread_pool_queue_capacity: at_least(1usize),
+    "clientManagerThreadPoolQueueCapacity" => queues.client_manager_thread_pool_queue_capacity: at_least(1usize),
+    "consumerManagerThreadPoolQueueCapacity" => queues.consumer_manager_thread_pool_queue_capacity: at_least(1usize),
+    "heartbeatThreadPoolQueueCapacity" => queues.heartbeat_thread_pool_queue_capacity: at_least(1usize),
+    "endTransactionPoolQueueCapacity" => queues.end_transaction_pool_queue_capacity: at_least(1usize),
+    "adminBrokerThreadPoolQueueCapacity" => queues.admin_broker_thread_pool_queue_capacity: at_least(1usize),
+    "brokerFastFailureEnable" => queues.broker_fast_failure_enable: boolean,
+    "waitTimeMillsInSendQueue" => queues.wait_time_mills_in_send_queue: at_least(1u64),
 );
 
 /// `{"accessKey":"…","secretKey":"…"}`; blank means none.

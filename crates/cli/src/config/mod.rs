@@ -6,6 +6,7 @@
 
 pub mod broker_keys;
 pub mod keys;
+pub mod server_keys;
 pub mod store_keys;
 pub mod updater;
 
@@ -147,6 +148,7 @@ impl BrokerSettings {
             }
             let broker_key = keys::find(broker_keys::BROKER_KEYS, &p.key);
             let store_key = keys::find(store_keys::STORE_KEYS, &p.key);
+            let server_key = keys::find(server_keys::SERVER_KEYS, &p.key);
             let bad_value = |reason: String| {
                 anyhow::anyhow!(
                     "{source}:{}: bad value '{}' for key '{}': {reason}",
@@ -161,7 +163,10 @@ impl BrokerSettings {
             if let Some(k) = store_key {
                 (k.apply)(&mut self.store, &p.value).map_err(bad_value)?;
             }
-            if broker_key.is_none() && store_key.is_none() {
+            if let Some(k) = server_key {
+                (k.apply)(&mut self.broker.server, &p.value).map_err(bad_value)?;
+            }
+            if broker_key.is_none() && store_key.is_none() && server_key.is_none() {
                 warnings.push(unknown_key_warning(source, p));
             }
         }
@@ -256,6 +261,10 @@ pub const FERROCKET_OWN_KEYS: &[&str] = &[
     "consoleReadOnlyUser",
     "consoleReadOnlyPasswordHash",
     "consoleAllowedHosts",
+    "serverFrameReadTimeoutMillis",
+    "serverMaxConnections",
+    "serverPartialFrameBytesLimit",
+    "serverMaxRequestsPerConnection",
 ];
 
 /// Every key Ferrocket reads from a broker properties file.
@@ -265,6 +274,7 @@ pub fn supported_keys() -> impl Iterator<Item = &'static str> {
         .map(|k| k.name)
         .chain(store_keys::STORE_KEYS.iter().map(|k| k.name))
         .chain(ferrocket_remoting::tls::TLS_KEYS.iter().copied())
+        .chain(server_keys::SERVER_KEYS.iter().map(|k| k.name))
         .chain(std::iter::once(LOG_LEVEL_KEY))
 }
 
@@ -401,7 +411,8 @@ mod tests {
 
     #[test]
     fn unknown_and_unimplemented_keys_are_warnings() {
-        let (s, w) = apply("brokerNmae=x\nsendMessageThreadPoolNums=4\ntotallyMadeUp=1\n").unwrap();
+        let (s, w) =
+            apply("brokerNmae=x\nqueryMessageThreadPoolNums=4\ntotallyMadeUp=1\n").unwrap();
         assert_eq!(s.broker.broker_name, "broker-a");
         assert_eq!(w.len(), 3, "{w:?}");
         assert!(
@@ -410,7 +421,7 @@ mod tests {
             w[0]
         );
         assert!(
-            w[1].contains("'sendMessageThreadPoolNums' is a RocketMQ setting"),
+            w[1].contains("'queryMessageThreadPoolNums' is a RocketMQ setting"),
             "{}",
             w[1]
         );
