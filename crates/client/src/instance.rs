@@ -96,7 +96,7 @@ impl ClientInstance {
         };
         let client_id = format!("{}@{}", client_ip, config.resolved_instance_name());
         let instance = Arc::new(ClientInstance {
-            unique_ids: UniqueIdGenerator::new(client_ip),
+            unique_ids: UniqueIdGenerator::new(client_ip, rand::random(), rand::random()),
             config,
             client_id,
             client_ip,
