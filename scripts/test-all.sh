@@ -23,29 +23,47 @@ export FERROCKET_BIN="$target_dir/debug/ferrocket"
 
 step() { printf '\n==> %s\n' "$*"; }
 
-step "cargo build (debug binary used by every end-to-end and interop test)"
-cargo build --workspace --all-targets
+# Runs one suite and records its wall time; the table is printed at the end (and on failure).
+timings=()
+suite() {
+  local name=$1
+  shift
+  step "$name"
+  local t0=$SECONDS rc=0
+  "$@" || rc=$?
+  timings+=("$(printf '%6d s  %s%s' $((SECONDS - t0)) "$name" "$([ $rc -eq 0 ] || echo '  (FAILED)')")")
+  [ $rc -eq 0 ] || exit $rc
+}
+print_timings() {
+  echo
+  echo "test-all: wall time per suite"
+  printf '  %s\n' "${timings[@]}"
+}
+trap print_timings EXIT
 
-step "cargo test --workspace"
-cargo test --workspace -- --test-threads="${RUST_TEST_THREADS:-4}"
+suite "cargo build (debug binary used by every end-to-end and interop test)" \
+  cargo build --workspace --all-targets
 
-step "fuzz: every decoder for a bounded time (scripts/fuzz.sh; nightly + cargo-fuzz)"
-CARGO_TARGET_DIR="$target_dir/fuzz" FUZZ_SECONDS="${FUZZ_SECONDS:-20}" bash scripts/fuzz.sh
+suite "cargo test --workspace" \
+  cargo test --workspace -- --test-threads="${RUST_TEST_THREADS:-4}"
 
-step "interop/java: official rocketmq-client 4.9.x and 5.x"
-bash interop/java/run.sh
+suite "fuzz: every decoder for a bounded time (scripts/fuzz.sh; nightly + cargo-fuzz)" \
+  env CARGO_TARGET_DIR="$target_dir/fuzz" FUZZ_SECONDS="${FUZZ_SECONDS:-20}" bash scripts/fuzz.sh
 
-step "interop/mqadmin: official mqadmin (rocketmq-tools 4.9.x and 5.x)"
-bash interop/mqadmin/run.sh
+suite "interop/java: official rocketmq-client 4.9.x and 5.x" \
+  bash interop/java/run.sh
 
-step "interop/apache-store: a store written by the Apache RocketMQ broker (4.9.x, 5.x) served by ferrocket"
-bash interop/apache-store/run.sh
+suite "interop/mqadmin: official mqadmin (rocketmq-tools 4.9.x and 5.x)" \
+  bash interop/mqadmin/run.sh
 
-step "interop/go: official rocketmq-client-go/v2"
-(cd interop/go && go test -count=1 ./...)
+suite "interop/apache-store: a store written by the Apache RocketMQ broker (4.9.x, 5.x) served by ferrocket" \
+  bash interop/apache-store/run.sh
 
-step "interop/console: the web console in headless Chromium"
-bash interop/console/run.sh
+suite "interop/go: official rocketmq-client-go/v2" \
+  bash -c 'cd interop/go && go test -count=1 ./...'
+
+suite "interop/console: the web console in headless Chromium" \
+  bash interop/console/run.sh
 
 echo
 echo "test-all: every suite passed"
