@@ -23,9 +23,10 @@ use crate::error::BrokerError;
 use crate::filter::ConsumerFilterManager;
 use crate::longpolling::PullRequestHoldService;
 use crate::offset::ConsumerOffsetManager;
-use crate::out_api::broker_outer_api::{BrokerIdentity, BrokerOuterAPI};
+use crate::out_api::broker_outer_api::{BrokerIdentity, BrokerOuterAPI, RegisterBrokerAnswer};
 use crate::processor::BrokerRequestProcessor;
 use crate::schedule::ScheduleMessageService;
+use crate::slave::{SlaveSynchronize, SYNC_INITIAL_DELAY, SYNC_PERIOD};
 use crate::stats::broker_stats_manager::{self, BrokerStatsManager};
 use crate::subscription::SubscriptionGroupManager;
 use crate::timer::{timer_checkpoint, TimerMessageStore};
@@ -52,6 +53,9 @@ pub struct BrokerController {
     timer_message_store: Arc<TimerMessageStore>,
     broker_outer_api: BrokerOuterAPI,
     broker_stats_manager: Arc<BrokerStatsManager>,
+    slave_synchronize: Arc<SlaveSynchronize>,
+    /// The master's HA address from the last registration round (`None` on a master).
+    master_ha_addr: RwLock<Option<String>>,
     request_processor: Arc<BrokerRequestProcessor>,
     local_addr: SocketAddr,
     store_host: SocketAddr,
@@ -161,6 +165,13 @@ impl BrokerController {
         broker_config.listen_port = local_addr.port();
         let store_host = SocketAddr::new(ip, local_addr.port());
 
+        let slave_synchronize = Arc::new(SlaveSynchronize::new(
+            store_host.to_string(),
+            topic_config_manager.clone(),
+            subscription_group_manager.clone(),
+            consumer_offset_manager.clone(),
+            schedule_message_service.clone(),
+        ));
         let (shutdown_tx, _) = watch::channel(false);
         let controller = Arc::new(BrokerController {
             broker_outer_api: BrokerOuterAPI::new(broker_config.register_broker_timeout_mills),
@@ -180,6 +191,8 @@ impl BrokerController {
             schedule_message_service,
             timer_message_store,
             broker_stats_manager: Arc::new(BrokerStatsManager::new()),
+            slave_synchronize,
+            master_ha_addr: RwLock::new(None),
             request_processor: request_processor.clone(),
             local_addr,
             store_host,
@@ -250,12 +263,20 @@ impl BrokerController {
         }));
 
         tasks.push(tokio::spawn(self.client_housekeeping_service.clone().run()));
-        tasks.push(tokio::spawn(self.schedule_message_service.clone().run()));
-        tasks.push(tokio::spawn(self.timer_message_store.clone().run()));
-        tasks.push(tokio::spawn(transactional_message_check_service::run(
-            Arc::downgrade(self),
-            Duration::from_millis(self.broker_config().transaction_check_interval.max(1)),
-        )));
+        if self.is_slave() {
+            // a slave's commit log is a copy of the master's: it never delivers delayed, timed or
+            // checked-back messages itself, it follows the master's metadata instead
+            tasks.push(tokio::spawn(run_slave_synchronize(
+                self.slave_synchronize.clone(),
+            )));
+        } else {
+            tasks.push(tokio::spawn(self.schedule_message_service.clone().run()));
+            tasks.push(tokio::spawn(self.timer_message_store.clone().run()));
+            tasks.push(tokio::spawn(transactional_message_check_service::run(
+                Arc::downgrade(self),
+                Duration::from_millis(self.broker_config().transaction_check_interval.max(1)),
+            )));
+        }
 
         let stats = self.broker_stats_manager.clone();
         tasks.push(tokio::spawn(async move {
@@ -285,18 +306,22 @@ impl BrokerController {
             filter_server_list: Vec::new(),
         };
         let first_round = !self.registered.load(Ordering::Acquire);
-        for r in self
+        let results = self
             .broker_outer_api
             .register_broker_all(&addrs, &self.identity(), &body)
-            .await
-        {
+            .await;
+        // RocketMQ 5.x takes the first answer that came back (4.9: the first name server's)
+        if let Some(answer) = results.iter().find_map(|r| r.result.as_ref().ok()) {
+            self.on_register_answer(answer.clone());
+        }
+        for r in results {
             match r.result {
-                Ok(()) if first_round => tracing::info!(
+                Ok(_) if first_round => tracing::info!(
                     namesrv = %r.namesrv_addr,
                     broker_addr = %self.broker_addr(),
                     "registered with name server"
                 ),
-                Ok(()) => tracing::debug!(namesrv = %r.namesrv_addr, "registered with name server"),
+                Ok(_) => tracing::debug!(namesrv = %r.namesrv_addr, "registered with name server"),
                 Err(e) => tracing::warn!(
                     namesrv = %r.namesrv_addr,
                     error = %e,
@@ -305,6 +330,40 @@ impl BrokerController {
             }
         }
         self.registered.store(true, Ordering::Release);
+    }
+
+    /// Takes the master's addresses from a registration answer: the remoting address feeds
+    /// SlaveSynchronize (always, so a master, which gets none, syncs nothing), the HA address
+    /// the HA client (a slave with a fixed `haMasterAddress` keeps it).
+    fn on_register_answer(&self, answer: RegisterBrokerAnswer) {
+        self.slave_synchronize.set_master_addr(answer.master_addr);
+        if let Some(ha_addr) = answer.ha_server_addr {
+            let mut current = self.master_ha_addr.write();
+            if current.as_deref() != Some(ha_addr.as_str()) {
+                tracing::info!(master_ha_addr = %ha_addr, "master HA address from the name server");
+                *current = Some(ha_addr);
+            }
+        }
+    }
+
+    /// True when this broker is a slave (`brokerId` > 0) copying its master's commit log.
+    pub fn is_slave(&self) -> bool {
+        self.broker_config().broker_id != crate::mix_all::MASTER_ID
+    }
+
+    /// The master's remoting address, on a slave whose master is registered.
+    pub fn master_addr(&self) -> Option<String> {
+        self.slave_synchronize.master_addr()
+    }
+
+    /// The master's HA address learnt from the name server, on a slave.
+    pub fn master_ha_addr(&self) -> Option<String> {
+        self.master_ha_addr.read().clone()
+    }
+
+    /// The slave's metadata synchronizer.
+    pub fn slave_synchronize(&self) -> &Arc<SlaveSynchronize> {
+        &self.slave_synchronize
     }
 
     fn identity(&self) -> BrokerIdentity {
@@ -345,7 +404,7 @@ impl BrokerController {
                 .await
             {
                 match r.result {
-                    Ok(()) => {
+                    Ok(_) => {
                         tracing::info!(namesrv = %r.namesrv_addr, "unregistered from name server")
                     }
                     Err(e) => {
@@ -355,6 +414,7 @@ impl BrokerController {
             }
             self.broker_outer_api.shutdown().await;
         }
+        self.slave_synchronize.shutdown().await;
         self.request_processor.close_all_channels();
         if let Err(e) = self.consumer_offset_manager.persist() {
             tracing::error!(error = %e, "persisting consumer offsets failed");
@@ -506,5 +566,16 @@ impl BrokerController {
     /// A receiver that changes to `true` when shutdown begins.
     pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
         self.shutdown_tx.subscribe()
+    }
+}
+
+/// RocketMQ 4.9's schedule: a first round shortly after start, then one every 10 s.
+async fn run_slave_synchronize(sync: Arc<SlaveSynchronize>) {
+    tokio::time::sleep(SYNC_INITIAL_DELAY).await;
+    let mut tick = tokio::time::interval(SYNC_PERIOD);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        sync.sync_all().await;
     }
 }
