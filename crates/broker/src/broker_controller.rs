@@ -60,6 +60,9 @@ pub struct BrokerController {
     local_addr: SocketAddr,
     store_host: SocketAddr,
     server: Mutex<Option<RemotingServer>>,
+    /// RocketMQ's "fast" (VIP) remoting server on `listenPort - 2`: a RocketMQ slave pulls the
+    /// topic table from there, and clients with `sendMessageWithVIPChannel` send there.
+    fast_server: Mutex<Option<RemotingServer>>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
     shutdown_tx: watch::Sender<bool>,
     shutting_down: AtomicBool,
@@ -161,6 +164,17 @@ impl BrokerController {
             }
         };
         let local_addr = server.local_addr();
+        // with a free port picked by the OS (listenPort=0) its neighbour is nobody's to take
+        let fast_server = if broker_config.listen_port == 0 {
+            None
+        } else {
+            bind_fast_server(
+                &broker_config.bind_address,
+                local_addr.port(),
+                &request_processor,
+            )
+            .await
+        };
         let mut broker_config = broker_config;
         broker_config.listen_port = local_addr.port();
         let store_host = SocketAddr::new(ip, local_addr.port());
@@ -197,6 +211,7 @@ impl BrokerController {
             local_addr,
             store_host,
             server: Mutex::new(Some(server)),
+            fast_server: Mutex::new(fast_server),
             tasks: Mutex::new(Vec::new()),
             shutdown_tx,
             shutting_down: AtomicBool::new(false),
@@ -391,6 +406,9 @@ impl BrokerController {
         if let Some(server) = self.server.lock().take() {
             server.shutdown();
         }
+        if let Some(server) = self.fast_server.lock().take() {
+            server.shutdown();
+        }
         let _ = self.shutdown_tx.send(true);
         self.pull_request_hold_service.wake_all();
         for t in self.tasks.lock().drain(..) {
@@ -577,5 +595,24 @@ async fn run_slave_synchronize(sync: Arc<SlaveSynchronize>) {
     loop {
         tick.tick().await;
         sync.sync_all().await;
+    }
+}
+
+/// Listens on `listenPort - 2` with the same processors (RocketMQ's fast remoting server). A
+/// port that cannot be bound leaves the broker without it, with a warning: only RocketMQ slaves
+/// and VIP-channel clients use it, and they name the port in their errors.
+async fn bind_fast_server(
+    bind_address: &str,
+    listen_port: u16,
+    processor: &Arc<BrokerRequestProcessor>,
+) -> Option<RemotingServer> {
+    let port = listen_port.checked_sub(2).filter(|p| *p > 0)?;
+    let addr = format!("{bind_address}:{port}");
+    match RemotingServer::bind(&addr, processor.clone()).await {
+        Ok(s) => Some(s),
+        Err(e) => {
+            tracing::warn!(addr = %addr, error = %e, "the fast remoting port (listenPort - 2) is not served");
+            None
+        }
     }
 }
