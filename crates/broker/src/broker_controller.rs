@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use ferrocket_ha::HAService;
 use ferrocket_protocol::body::topic::{perm, RegisterBrokerBody};
 use ferrocket_remoting::RemotingServer;
 use ferrocket_store::{DefaultMessageStore, MessageStoreConfig};
@@ -40,6 +41,10 @@ pub struct BrokerController {
     config_updater: RwLock<Option<Arc<dyn BrokerConfigUpdater>>>,
     store_config: MessageStoreConfig,
     message_store: Arc<DefaultMessageStore>,
+    /// Master/slave replication (classic HA).
+    ha_service: Arc<HAService>,
+    /// Port of the HA listener (`haListenPort`, default `listenPort + 1`).
+    ha_listen_port: u16,
     topic_config_manager: Arc<TopicConfigManager>,
     subscription_group_manager: Arc<SubscriptionGroupManager>,
     consumer_offset_manager: Arc<ConsumerOffsetManager>,
@@ -104,6 +109,13 @@ impl BrokerController {
             .map_err(|e| BrokerError::InvalidConfig(format!("messageDelayLevel: {e}")))?;
         let message_store = DefaultMessageStore::open(store_config.clone())
             .map_err(|e| BrokerError::Store(e.to_string()))?;
+        let ha_service = match HAService::new(message_store.clone()) {
+            Ok(h) => h,
+            Err(e) => {
+                message_store.shutdown();
+                return Err(BrokerError::InvalidConfig(e.to_string()));
+            }
+        };
         let schedule_message_service = match ScheduleMessageService::new(
             message_store.clone(),
             delay_levels,
@@ -178,6 +190,7 @@ impl BrokerController {
         let mut broker_config = broker_config;
         broker_config.listen_port = local_addr.port();
         let store_host = SocketAddr::new(ip, local_addr.port());
+        let ha_listen_port = store_config.resolved_ha_listen_port(local_addr.port());
 
         let slave_synchronize = Arc::new(SlaveSynchronize::new(
             store_host.to_string(),
@@ -193,6 +206,8 @@ impl BrokerController {
             config_updater: RwLock::new(None),
             store_config,
             message_store,
+            ha_service,
+            ha_listen_port,
             topic_config_manager,
             subscription_group_manager,
             consumer_offset_manager,
@@ -509,6 +524,21 @@ impl BrokerController {
     /// The store settings.
     pub fn message_store_config(&self) -> &MessageStoreConfig {
         &self.store_config
+    }
+
+    /// The replication service: the slave's master address, slave acknowledgements.
+    pub fn ha_service(&self) -> &Arc<HAService> {
+        &self.ha_service
+    }
+
+    /// The address slaves replicate from (`haServerAddr` of REGISTER_BROKER):
+    /// `brokerIP1:haListenPort`.
+    pub fn ha_server_addr(&self) -> String {
+        format!(
+            "{}:{}",
+            self.broker_config().broker_ip1,
+            self.ha_listen_port
+        )
     }
 
     /// The message store.

@@ -48,6 +48,58 @@ impl FromStr for FlushDiskType {
     }
 }
 
+/// The replication role of a broker (`brokerRole`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub enum BrokerRole {
+    /// A master that acknowledges sends without waiting for a slave.
+    #[default]
+    #[serde(rename = "ASYNC_MASTER")]
+    AsyncMaster,
+    /// A master that acknowledges a send only once a slave has the record.
+    #[serde(rename = "SYNC_MASTER")]
+    SyncMaster,
+    /// A read-only copy that replicates a master's CommitLog.
+    #[serde(rename = "SLAVE")]
+    Slave,
+}
+
+impl BrokerRole {
+    /// RocketMQ's name of the value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BrokerRole::AsyncMaster => "ASYNC_MASTER",
+            BrokerRole::SyncMaster => "SYNC_MASTER",
+            BrokerRole::Slave => "SLAVE",
+        }
+    }
+
+    /// Whether this is one of the master roles.
+    pub fn is_master(self) -> bool {
+        !matches!(self, BrokerRole::Slave)
+    }
+}
+
+impl fmt::Display for BrokerRole {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for BrokerRole {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim() {
+            "ASYNC_MASTER" => Ok(BrokerRole::AsyncMaster),
+            "SYNC_MASTER" => Ok(BrokerRole::SyncMaster),
+            "SLAVE" => Ok(BrokerRole::Slave),
+            other => Err(format!(
+                "unknown brokerRole '{other}' (expected ASYNC_MASTER, SYNC_MASTER or SLAVE)"
+            )),
+        }
+    }
+}
+
 /// Store settings. Serialized names are RocketMQ's property keys.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
@@ -136,6 +188,25 @@ pub struct MessageStoreConfig {
     pub timer_precision_ms: i64,
     /// Longest accepted timer delay in seconds (`timerMaxDelaySec`).
     pub timer_max_delay_sec: i64,
+    /// ASYNC_MASTER, SYNC_MASTER or SLAVE (`brokerRole`).
+    pub broker_role: BrokerRole,
+    /// Port of the HA (replication) listener (`haListenPort`); 0 means "remoting port + 1",
+    /// which is what the broker resolves it to at start (an explicit value wins, as in 5.1+).
+    pub ha_listen_port: u16,
+    /// Period of the slave's offset reports and of the master's empty frames, ms
+    /// (`haSendHeartbeatInterval`, 5000).
+    pub ha_send_heartbeat_interval: u64,
+    /// Silence after which either side closes an HA connection, ms (`haHousekeepingInterval`,
+    /// 20000).
+    pub ha_housekeeping_interval: u64,
+    /// Largest body of one transfer frame, bytes (`haTransferBatchSize`, 32 KiB).
+    pub ha_transfer_batch_size: usize,
+    /// A slave more than this many bytes behind the master is not in sync (`haMaxGapNotInSync`,
+    /// `haSlaveFallbehindMax` in 4.9; 256 MiB).
+    pub ha_max_gap_not_in_sync: i64,
+    /// Fixed `host:port` of the master's HA listener for a slave (`haMasterAddress`); without it
+    /// the slave learns the address from the name server.
+    pub ha_master_address: Option<String>,
 }
 
 impl Default for MessageStoreConfig {
@@ -183,6 +254,13 @@ impl Default for MessageStoreConfig {
             timer_wheel_enable: true,
             timer_precision_ms: 1000,
             timer_max_delay_sec: 3 * 24 * 3600,
+            broker_role: BrokerRole::AsyncMaster,
+            ha_listen_port: 0,
+            ha_send_heartbeat_interval: 5000,
+            ha_housekeeping_interval: 20_000,
+            ha_transfer_batch_size: 32 * 1024,
+            ha_max_gap_not_in_sync: 256 * 1024 * 1024,
+            ha_master_address: None,
         }
     }
 }
@@ -209,6 +287,15 @@ impl MessageStoreConfig {
                 }
             }
             None => self.store_path_root_dir.join("commitlog"),
+        }
+    }
+
+    /// The HA listen port: `haListenPort` when set, else `listen_port + 1`.
+    pub fn resolved_ha_listen_port(&self, listen_port: u16) -> u16 {
+        if self.ha_listen_port > 0 {
+            self.ha_listen_port
+        } else {
+            listen_port.wrapping_add(1)
         }
     }
 
@@ -283,6 +370,13 @@ impl MessageStoreConfig {
                 self.max_hash_slot_num, self.max_index_num
             ));
         }
+        if self.ha_transfer_batch_size == 0 || self.ha_transfer_batch_size > 4 * 1024 * 1024 {
+            // the slave reads frames into a 4 MiB buffer, as RocketMQ's HAClient does
+            return Err(format!(
+                "haTransferBatchSize {} must be between 1 and 4194304",
+                self.ha_transfer_batch_size
+            ));
+        }
         self.delay_levels_millis().map(|_| ())
     }
 }
@@ -310,6 +404,21 @@ mod tests {
             (5_000_000, 20_000_000)
         );
         assert_eq!((c.max_msgs_num_batch, c.default_query_max_num), (64, 32));
+        assert_eq!(c.broker_role, BrokerRole::AsyncMaster);
+        assert_eq!(
+            (c.ha_send_heartbeat_interval, c.ha_housekeeping_interval),
+            (5000, 20_000)
+        );
+        assert_eq!(c.ha_transfer_batch_size, 32_768);
+        assert_eq!(c.ha_max_gap_not_in_sync, 268_435_456);
+        assert_eq!(c.resolved_ha_listen_port(10911), 10912);
+        let explicit = MessageStoreConfig {
+            ha_listen_port: 30912,
+            ..MessageStoreConfig::default()
+        };
+        assert_eq!(explicit.resolved_ha_listen_port(10911), 30912);
+        assert_eq!("SLAVE".parse::<BrokerRole>(), Ok(BrokerRole::Slave));
+        assert!("LEADER".parse::<BrokerRole>().is_err());
     }
 
     #[test]

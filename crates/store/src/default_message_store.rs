@@ -32,7 +32,7 @@ use tokio::sync::oneshot;
 use crate::checkpoint::StoreCheckpoint;
 use crate::clean::{self, CleanState};
 use crate::commit_log::CommitLog;
-use crate::config::{FlushDiskType, MessageStoreConfig};
+use crate::config::{BrokerRole, FlushDiskType, MessageStoreConfig};
 use crate::consume_queue::ConsumeQueue;
 use crate::consume_queue_table::ConsumeQueueTable;
 use crate::error::StoreError;
@@ -45,6 +45,8 @@ use crate::latency_histogram::LatencyHistogram;
 use crate::message_filter::MessageFilter;
 use crate::message_inner::MessageExtBrokerInner;
 use crate::recovery;
+use crate::replica::SlaveAckWaiter;
+use crate::reput::AppendError;
 use crate::result::{
     AppendMessageResult, GetMessageResult, GetMessageStatus, PutMessageResult, PutMessageStatus,
 };
@@ -93,6 +95,8 @@ pub(crate) struct StoreInner {
     /// The key index (RocketMQ `IndexService`).
     pub(crate) index_service: IndexService,
     listener: RwLock<Option<MessageArrivingListener>>,
+    /// SYNC_MASTER: waits for a slave acknowledgement after each append.
+    slave_ack_waiter: RwLock<Option<Arc<dyn SlaveAckWaiter>>>,
     shutdown: AtomicBool,
     writeable: AtomicBool,
 }
@@ -191,9 +195,11 @@ impl StoreInner {
         );
 
         let mut state = self.commit_log.lock();
+        // a slave's CommitLog is the master's byte for byte: only replication writes it
         if self.shutdown.load(Ordering::Acquire)
             || !self.is_writeable()
             || self.clean.is_disk_full()
+            || !self.config.broker_role.is_master()
         {
             return Err(PutMessageStatus::ServiceNotAvailable);
         }
@@ -380,10 +386,17 @@ impl StoreInner {
             Ok(a) => a,
             Err(status) => return PutMessageResult::failure(status),
         };
-        let status = match appended.flush_wait {
+        let mut status = match appended.flush_wait {
             Some(rx) => rx.await.unwrap_or(PutMessageStatus::FlushDiskTimeout),
             None => PutMessageStatus::PutOk,
         };
+        if wait && self.config.broker_role == BrokerRole::SyncMaster {
+            // as in RocketMQ 4.9, a replica failure overrides the flush result
+            let replica = self.wait_for_slave(&appended.result).await;
+            if replica != PutMessageStatus::PutOk {
+                status = replica;
+            }
+        }
         if self.config.flush_disk_type == FlushDiskType::AsyncFlush && appended.dispatched {
             let base = appended.result.logics_offset;
             for (i, (m, _)) in msgs.iter().enumerate() {
@@ -394,6 +407,18 @@ impl StoreInner {
             status,
             append: Some(appended.result),
         }
+    }
+
+    /// SYNC_MASTER: waits until a slave has the appended records (no waiter installed, i.e. no
+    /// HA service: SLAVE_NOT_AVAILABLE, as a master without slaves answers).
+    async fn wait_for_slave(&self, appended: &AppendMessageResult) -> PutMessageStatus {
+        let waiter = self.slave_ack_waiter.read().clone();
+        let Some(waiter) = waiter else {
+            return PutMessageStatus::SlaveNotAvailable;
+        };
+        let next_offset = appended.wrote_offset + i64::from(appended.wrote_bytes);
+        let timeout = Duration::from_millis(self.config.sync_flush_timeout);
+        waiter.wait_for_slave_ack(next_offset, timeout).await
     }
 
     /// Flushes the CommitLog and advances the checkpoint when everything got flushed.
@@ -519,6 +544,7 @@ impl DefaultMessageStore {
             flush_latency: LatencyHistogram::new(),
             index_service,
             listener: RwLock::new(None),
+            slave_ack_waiter: RwLock::new(None),
             shutdown: AtomicBool::new(false),
             writeable: AtomicBool::new(true),
         });
@@ -602,6 +628,31 @@ impl DefaultMessageStore {
     /// Installs the listener told about every message that becomes readable (long polling).
     pub fn set_message_arriving_listener(&self, listener: MessageArrivingListener) {
         *self.inner.listener.write() = Some(listener);
+    }
+
+    /// Slave: appends CommitLog bytes replicated from the master at `offset`, which must be
+    /// the local CommitLog end (or a segment boundary in an empty store), and writes the
+    /// ConsumeQueue entries of the records they complete. Creates segment files: call it from a
+    /// blocking thread, never from an async task.
+    pub fn append_to_commit_log(&self, offset: i64, data: &[u8]) -> Result<(), AppendError> {
+        self.inner.append_to_commit_log(offset, data)
+    }
+
+    /// Master: the CommitLog bytes from `offset` to the written end of the segment holding
+    /// it, zero-copy (what one replication frame is cut from).
+    pub fn get_commit_log_data(&self, offset: i64) -> Option<Bytes> {
+        self.inner.commit_log_data(offset)
+    }
+
+    /// End of the last record whose ConsumeQueue entry is written (the CommitLog end on a
+    /// master; on a slave the end of the last complete replicated record).
+    pub fn dispatched_max_offset(&self) -> i64 {
+        self.inner.dispatched_max_offset()
+    }
+
+    /// Installs what a SYNC_MASTER put waits on for a slave acknowledgement (the HA service).
+    pub fn set_slave_ack_waiter(&self, waiter: Arc<dyn SlaveAckWaiter>) {
+        *self.inner.slave_ack_waiter.write() = Some(waiter);
     }
 
     /// Stores one message. Under SYNC_FLUSH (and WAIT not "false") the future completes when

@@ -29,12 +29,14 @@ mod memory_residency;
 mod message_filter;
 mod message_inner;
 mod recovery;
+mod replica;
+mod reput;
 mod result;
 mod services;
 
 pub use checkpoint::StoreCheckpoint;
 pub use commit_log::{CommitLog, RecordCheck};
-pub use config::{FlushDiskType, MessageStoreConfig};
+pub use config::{BrokerRole, FlushDiskType, MessageStoreConfig};
 pub use consume_queue::{ConsumeQueue, CqUnit, CQ_STORE_UNIT_SIZE};
 pub use default_message_store::{DefaultMessageStore, MessageArrivingListener};
 pub use disk::disk_partition_space_used_percent;
@@ -48,6 +50,8 @@ pub use mapped_file_queue::MappedFileQueue;
 pub use message_filter::MessageFilter;
 pub use message_inner::MessageExtBrokerInner;
 pub use recovery::SCHEDULE_TOPIC;
+pub use replica::{SlaveAckFuture, SlaveAckWaiter};
+pub use reput::AppendError;
 pub use result::{
     AppendMessageResult, GetMessageResult, GetMessageStatus, PutMessageResult, PutMessageStatus,
 };

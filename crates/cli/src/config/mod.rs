@@ -5,7 +5,6 @@
 //! is a warning naming it; a value that does not parse is an error naming the key and the value.
 
 pub mod broker_keys;
-pub mod compat;
 pub mod keys;
 pub mod store_keys;
 pub mod updater;
@@ -90,6 +89,10 @@ impl BrokerSettings {
         if let Some(dir) = &overrides.store_dir {
             store_keys::set_root_dir(&mut settings.store, dir.clone());
         }
+        apply_broker_role(&mut settings).map_err(|e| match config_file {
+            Some(path) => anyhow::anyhow!("{}: {e}", path.display()),
+            None => anyhow::anyhow!("{e}"),
+        })?;
         store_keys::validate(&settings.store).map_err(|e| match config_file {
             Some(path) => anyhow::anyhow!("{}: invalid store settings: {e}", path.display()),
             None => anyhow::anyhow!("invalid store settings: {e}"),
@@ -135,15 +138,6 @@ impl BrokerSettings {
                     p.key
                 )
             };
-            match compat::check(&p.key, &p.value) {
-                Some(compat::Verdict::Accepted) => continue,
-                Some(compat::Verdict::Warn(w)) => {
-                    warnings.push(format!("{source}:{}: {w}", p.line));
-                    continue;
-                }
-                Some(compat::Verdict::Reject(reason)) => return Err(bad_value(reason)),
-                None => {}
-            }
             if let Some(k) = broker_key {
                 (k.apply)(&mut self.broker, &p.value).map_err(bad_value)?;
             }
@@ -156,6 +150,20 @@ impl BrokerSettings {
         }
         Ok(warnings)
     }
+}
+
+/// `brokerId` follows `brokerRole` as in RocketMQ's `BrokerStartup`: a master is always id 0, a
+/// slave needs an id above 0 (its place among the slaves of its `brokerName`).
+fn apply_broker_role(settings: &mut BrokerSettings) -> Result<(), String> {
+    if settings.store.broker_role.is_master() {
+        settings.broker.broker_id = 0;
+    } else if settings.broker.broker_id <= 0 {
+        return Err(format!(
+            "brokerRole SLAVE needs brokerId > 0 (got {}); 0 is the master's id",
+            settings.broker.broker_id
+        ));
+    }
+    Ok(())
 }
 
 /// Ferrocket's own key for the log filter; `RUST_LOG` and `--log-level` take precedence.
@@ -264,14 +272,50 @@ mod tests {
     }
 
     #[test]
-    fn broker_role_masters_only() {
-        let (_, w) = apply("brokerRole=ASYNC_MASTER\n").unwrap();
+    fn broker_roles_and_ids() {
+        use ferrocket_store::BrokerRole;
+        let (s, w) = apply("brokerRole=ASYNC_MASTER\n").unwrap();
         assert!(w.is_empty(), "{w:?}");
-        let (_, w) = apply("brokerRole=SYNC_MASTER\n").unwrap();
-        assert!(w[0].contains("SYNC_MASTER"), "{w:?}");
-        let err = apply("brokerRole=SLAVE\n").unwrap_err().to_string();
-        assert!(err.contains("brokerRole") && err.contains("SLAVE"), "{err}");
-        assert!(apply("brokerRole=LEADER\n").is_err());
+        assert_eq!(s.store.broker_role, BrokerRole::AsyncMaster);
+        let (s, w) = apply("brokerRole=SYNC_MASTER\nhaSendHeartbeatInterval=1000\n").unwrap();
+        assert!(w.is_empty(), "{w:?}");
+        assert_eq!(s.store.broker_role, BrokerRole::SyncMaster);
+        assert_eq!(s.store.ha_send_heartbeat_interval, 1000);
+        let (s, _) = apply(
+            "brokerRole=SLAVE\nbrokerId=1\nhaMasterAddress=10.0.0.1:10912\nhaListenPort=20912\n\
+             haSlaveFallbehindMax=1024\nhaTransferBatchSize=65536\nhaHousekeepingInterval=3000\n",
+        )
+        .unwrap();
+        assert_eq!(s.store.broker_role, BrokerRole::Slave);
+        assert_eq!(s.broker.broker_id, 1);
+        assert_eq!(s.store.ha_master_address.as_deref(), Some("10.0.0.1:10912"));
+        assert_eq!(s.store.resolved_ha_listen_port(10911), 20912);
+        assert_eq!(s.store.ha_max_gap_not_in_sync, 1024);
+        assert_eq!(s.store.ha_transfer_batch_size, 65536);
+        assert_eq!(s.store.ha_housekeeping_interval, 3000);
+        let err = apply("brokerRole=LEADER\n").unwrap_err().to_string();
+        assert!(
+            err.contains("brokerRole") && err.contains("LEADER"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn broker_id_follows_the_role() {
+        let dir = tempfile::tempdir().unwrap();
+        let load = |text: &str| {
+            let path = dir.path().join("broker.conf");
+            std::fs::write(&path, text).unwrap();
+            BrokerSettings::load(Some(&path), &Overrides::default(), None)
+        };
+        let (s, _) = load("brokerRole=SYNC_MASTER\nbrokerId=3\nbrokerIP1=127.0.0.1\n").unwrap();
+        assert_eq!(s.broker.broker_id, 0, "a master is always id 0");
+        let err = load("brokerRole=SLAVE\nbrokerId=0\nbrokerIP1=127.0.0.1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("brokerId > 0"), "{err}");
+        let (s, _) = load("brokerRole=SLAVE\nbrokerId=2\nbrokerIP1=127.0.0.1\n").unwrap();
+        assert_eq!(s.broker.broker_id, 2);
     }
 
     #[test]

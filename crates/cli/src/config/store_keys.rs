@@ -4,9 +4,9 @@
 use std::path::Path;
 use std::path::PathBuf;
 
-use ferrocket_store::{FlushDiskType, MessageStoreConfig};
+use ferrocket_store::{BrokerRole, FlushDiskType, MessageStoreConfig};
 
-use super::keys::{at_least, boolean, config_keys, integer, non_empty, ConfigKey};
+use super::keys::{at_least, boolean, config_keys, integer, non_empty, optional, ConfigKey};
 
 /// Every `MessageStoreConfig` key Ferrocket reads, with its parser. The `maped...` spellings are
 /// the names older RocketMQ releases used.
@@ -51,6 +51,14 @@ pub const STORE_KEYS: &[ConfigKey<MessageStoreConfig>] = config_keys!(MessageSto
     "timerPrecisionMs" => timer_precision_ms: at_least(1i64),
     "timerMaxDelaySec" => timer_max_delay_sec: at_least(1i64),
     "accessMessageInMemoryMaxRatio" => access_message_in_memory_max_ratio: integer::<u32>,
+    "brokerRole" => broker_role: broker_role,
+    "haListenPort" => ha_listen_port: integer::<u16>,
+    "haSendHeartbeatInterval" => ha_send_heartbeat_interval: at_least(1u64),
+    "haHousekeepingInterval" => ha_housekeeping_interval: at_least(1u64),
+    "haTransferBatchSize" => ha_transfer_batch_size: at_least(1usize),
+    "haMaxGapNotInSync" => ha_max_gap_not_in_sync: at_least(1i64),
+    "haSlaveFallbehindMax" => ha_max_gap_not_in_sync: at_least(1i64),
+    "haMasterAddress" => ha_master_address: optional,
 );
 
 /// Sets `storePathRootDir`.
@@ -79,6 +87,10 @@ fn path(v: &str) -> Result<PathBuf, String> {
 
 fn optional_path(v: &str) -> Result<Option<PathBuf>, String> {
     Ok((!v.is_empty()).then(|| PathBuf::from(v)))
+}
+
+fn broker_role(v: &str) -> Result<BrokerRole, String> {
+    v.parse()
 }
 
 fn flush_disk_type(v: &str) -> Result<FlushDiskType, String> {

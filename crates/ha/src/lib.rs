@@ -1,0 +1,20 @@
+//! Classic RocketMQ master/slave replication (`HAService`), byte-compatible with Apache
+//! RocketMQ 4.9 / 5.x brokers in non-controller mode (see docs/REPLICATION.md):
+//!
+//! * the master listens on `haListenPort`; each slave connection ([`ha_connection`]) reads the
+//!   slave's 8-byte offset reports and streams CommitLog ranges as frames of
+//!   `[phyOffset: i64][bodySize: i32][body]`, big-endian, empty body = heartbeat;
+//! * the slave's [`ha_client`] connects to the master's HA address, appends every frame at
+//!   exactly its physical offset and reports its new max offset;
+//! * SYNC_MASTER puts wait on a [`GroupTransferHandle`] for a slave acknowledgement.
+//!
+//! Sockets are blocking and served by dedicated threads, as in RocketMQ: the slave's appends
+//! create and fill CommitLog files, which must stay off the async reactor.
+
+mod error;
+mod group_transfer;
+mod ha_service;
+
+pub use error::HaError;
+pub use group_transfer::GroupTransferHandle;
+pub use ha_service::HAService;
