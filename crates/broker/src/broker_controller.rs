@@ -10,7 +10,7 @@ use std::time::Duration;
 use ferrocket_ha::HAService;
 use ferrocket_protocol::body::topic::{perm, RegisterBrokerBody};
 use ferrocket_remoting::RemotingServer;
-use ferrocket_store::{DefaultMessageStore, MessageStoreConfig};
+use ferrocket_store::{BrokerRole, DefaultMessageStore, MessageStoreConfig};
 use parking_lot::{Mutex, RwLock};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -59,8 +59,6 @@ pub struct BrokerController {
     broker_outer_api: BrokerOuterAPI,
     broker_stats_manager: Arc<BrokerStatsManager>,
     slave_synchronize: Arc<SlaveSynchronize>,
-    /// The master's HA address from the last registration round (`None` on a master).
-    master_ha_addr: RwLock<Option<String>>,
     request_processor: Arc<BrokerRequestProcessor>,
     local_addr: SocketAddr,
     store_host: SocketAddr,
@@ -221,7 +219,6 @@ impl BrokerController {
             timer_message_store,
             broker_stats_manager: Arc::new(BrokerStatsManager::new()),
             slave_synchronize,
-            master_ha_addr: RwLock::new(None),
             request_processor: request_processor.clone(),
             local_addr,
             store_host,
@@ -364,21 +361,25 @@ impl BrokerController {
 
     /// Takes the master's addresses from a registration answer: the remoting address feeds
     /// SlaveSynchronize (always, so a master, which gets none, syncs nothing), the HA address
-    /// the HA client (a slave with a fixed `haMasterAddress` keeps it).
+    /// the HA client, unless a fixed `haMasterAddress` is configured (RocketMQ's
+    /// `updateMasterHAServerAddrPeriodically`).
     fn on_register_answer(&self, answer: RegisterBrokerAnswer) {
         self.slave_synchronize.set_master_addr(answer.master_addr);
-        if let Some(ha_addr) = answer.ha_server_addr {
-            let mut current = self.master_ha_addr.write();
-            if current.as_deref() != Some(ha_addr.as_str()) {
-                tracing::info!(master_ha_addr = %ha_addr, "master HA address from the name server");
-                *current = Some(ha_addr);
+        let fixed_master = self
+            .store_config
+            .ha_master_address
+            .as_deref()
+            .is_some_and(|a| a.trim().len() >= HA_ADDRESS_MIN_LENGTH);
+        if self.is_slave() && !fixed_master {
+            if let Some(ha_addr) = answer.ha_server_addr {
+                self.ha_service.update_master_address(Some(ha_addr));
             }
         }
     }
 
-    /// True when this broker is a slave (`brokerId` > 0) copying its master's commit log.
+    /// True when this broker is a slave (`brokerRole=SLAVE`) copying its master's commit log.
     pub fn is_slave(&self) -> bool {
-        self.broker_config().broker_id != crate::mix_all::MASTER_ID
+        self.store_config.broker_role == BrokerRole::Slave
     }
 
     /// The master's remoting address, on a slave whose master is registered.
@@ -386,9 +387,9 @@ impl BrokerController {
         self.slave_synchronize.master_addr()
     }
 
-    /// The master's HA address learnt from the name server, on a slave.
+    /// The master's HA address a slave replicates from (fixed or from the name server).
     pub fn master_ha_addr(&self) -> Option<String> {
-        self.master_ha_addr.read().clone()
+        self.ha_service.master_address()
     }
 
     /// The slave's metadata synchronizer.
@@ -402,11 +403,7 @@ impl BrokerController {
             broker_name: self.broker_config().broker_name.clone(),
             broker_id: self.broker_config().broker_id,
             broker_addr: self.broker_addr(),
-            ha_server_addr: format!(
-                "{}:{}",
-                self.broker_config().broker_ip1,
-                self.local_addr.port().wrapping_add(1)
-            ),
+            ha_server_addr: self.ha_server_addr(),
         }
     }
 
@@ -616,6 +613,9 @@ impl BrokerController {
         self.shutdown_tx.subscribe()
     }
 }
+
+/// Shorter `haMasterAddress` values count as unset (RocketMQ's `HA_ADDRESS_MIN_LENGTH`).
+const HA_ADDRESS_MIN_LENGTH: usize = 6;
 
 /// RocketMQ 4.9's schedule: a first round shortly after start, then one every 10 s.
 async fn run_slave_synchronize(sync: Arc<SlaveSynchronize>) {
