@@ -1,17 +1,16 @@
-//! A small HTTP/1.1 server side: one request per connection (`Connection: close`), which is all
-//! a console and a metrics scraper need, with bounded header and body sizes.
+//! The console handlers' request and response types, and their conversion from and to axum's:
+//! handlers see a decoded path, query pairs and the whole body, and answer a status, a content
+//! type and bytes. HTTP itself (parsing, limits, timeouts) is hyper's and tower's, in `server`.
 
-use std::io;
-
+use axum::extract::FromRequest;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::IntoResponse;
+use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
-/// Largest request head accepted.
-const MAX_HEAD: usize = 64 * 1024;
 /// Largest request body accepted (a message sent from the console).
-const MAX_BODY: usize = 8 * 1024 * 1024;
+pub const MAX_BODY: usize = 8 * 1024 * 1024;
 
 /// A parsed request.
 #[derive(Debug, Default)]
@@ -117,114 +116,59 @@ impl Response {
             body: body.into(),
         }
     }
+}
 
-    fn reason(&self) -> &'static str {
-        match self.status {
-            200 => "OK",
-            400 => "Bad Request",
-            403 => "Forbidden",
-            404 => "Not Found",
-            405 => "Method Not Allowed",
-            413 => "Payload Too Large",
-            415 => "Unsupported Media Type",
-            500 => "Internal Server Error",
-            503 => "Service Unavailable",
-            _ => "",
-        }
+impl IntoResponse for Response {
+    fn into_response(self) -> axum::response::Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let headers = [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(self.content_type),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+            (
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ),
+        ];
+        (status, headers, self.body).into_response()
     }
 }
 
-/// Reads one request; `Ok(None)` when the peer closed before sending one.
-pub async fn read_request(stream: &mut TcpStream) -> Result<Option<Request>, Response> {
-    let mut buf = Vec::with_capacity(4096);
-    let head_end = loop {
-        if let Some(i) = find(&buf, b"\r\n\r\n") {
-            break i;
-        }
-        if buf.len() > MAX_HEAD {
-            return Err(Response::error(413, "request head too large"));
-        }
-        let mut chunk = [0u8; 4096];
-        let n = stream
-            .read(&mut chunk)
-            .await
-            .map_err(|e| Response::error(400, e.to_string()))?;
-        if n == 0 {
-            return if buf.is_empty() {
-                Ok(None)
-            } else {
-                Err(Response::error(400, "truncated request"))
-            };
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    };
-    let head = std::str::from_utf8(&buf[..head_end])
-        .map_err(|_| Response::error(400, "request head is not UTF-8"))?;
-    let mut lines = head.split("\r\n");
-    let mut first = lines.next().unwrap_or("").split(' ');
-    let method = first.next().unwrap_or("").to_string();
-    let target = first.next().unwrap_or("/");
-    let mut content_length = 0usize;
-    let mut content_type = String::new();
-    for line in lines {
-        if let Some((name, value)) = line.split_once(':') {
-            if name.trim().eq_ignore_ascii_case("content-type") {
-                content_type = value
-                    .split(';')
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                    .to_ascii_lowercase();
-            } else if name.trim().eq_ignore_ascii_case("content-length") {
-                content_length = value
-                    .trim()
-                    .parse()
-                    .map_err(|_| Response::error(400, "bad Content-Length"))?;
-            }
-        }
-    }
-    if content_length > MAX_BODY {
-        return Err(Response::error(413, "request body too large"));
-    }
-    let mut body = buf[head_end + 4..].to_vec();
-    while body.len() < content_length {
-        let mut chunk = vec![0u8; (content_length - body.len()).min(64 * 1024)];
-        let n = stream
-            .read(&mut chunk)
-            .await
-            .map_err(|e| Response::error(400, e.to_string()))?;
-        if n == 0 {
-            return Err(Response::error(400, "truncated request body"));
-        }
-        body.extend_from_slice(&chunk[..n]);
-    }
-    body.truncate(content_length);
-    let (path, query) = target.split_once('?').unwrap_or((target, ""));
-    Ok(Some(Request {
-        method,
-        path: percent_decode(path),
-        query: parse_query(query),
-        body,
-        content_type,
-    }))
-}
+#[axum::async_trait]
+impl<S: Send + Sync> FromRequest<S> for Request {
+    type Rejection = Response;
 
-/// Writes `response` and closes the write side.
-pub async fn write_response(stream: &mut TcpStream, response: &Response) -> io::Result<()> {
-    let head = format!(
-        "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n",
-        response.status,
-        response.reason(),
-        response.content_type,
-        response.body.len()
-    );
-    stream.write_all(head.as_bytes()).await?;
-    stream.write_all(&response.body).await?;
-    stream.shutdown().await
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
+    /// The handlers' view of a request: method, decoded path and query, `Content-Type` and the
+    /// body (bounded by the body limit layer in front of the router).
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Response> {
+        let method = req.method().as_str().to_string();
+        let path = percent_decode(req.uri().path());
+        let query = parse_query(req.uri().query().unwrap_or(""));
+        let content_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        let body = Bytes::from_request(req, state).await.map_err(|e| {
+            let status = e.status().as_u16();
+            Response::error(
+                status,
+                format!("cannot read the request body: {}", e.body_text()),
+            )
+        })?;
+        Ok(Request {
+            method,
+            path,
+            query,
+            body: body.to_vec(),
+            content_type,
+        })
+    }
 }
 
 /// `a=1&b=x%20y` into pairs (`+` is a space, as forms send it).

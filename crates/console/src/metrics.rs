@@ -1,47 +1,100 @@
 //! GET /metrics: Prometheus text exposition (format 0.0.4) of the broker's counters, latency
 //! histograms, consumer lag (computed from the offsets at scrape time) and store disk usage.
 
-use std::fmt::Write;
-
 use ferrocket_broker::stats::TopicCountersSnapshot;
 use ferrocket_broker::BrokerController;
 use ferrocket_store::HistogramSnapshot;
+use prometheus::proto::{
+    Bucket, Counter, Gauge, Histogram, LabelPair, Metric, MetricFamily, MetricType,
+};
+use prometheus::TextEncoder;
 
 use crate::api::groups::lag_by_group;
 use crate::disk_usage;
 
 /// `Content-Type` of the exposition.
-pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+pub const CONTENT_TYPE: &str = prometheus::TEXT_FORMAT;
 
 /// Picks one counter out of a topic's snapshot.
 type CounterOf = fn(&TopicCountersSnapshot) -> u64;
 
-/// Escapes a label value (`\`, `"` and newlines).
-fn label(v: &str) -> String {
-    v.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
+/// A family of `kind` with its help text and no samples yet.
+fn family(name: &str, kind: MetricType, help: &str) -> MetricFamily {
+    let mut f = MetricFamily::default();
+    f.set_name(name.to_string());
+    f.set_help(help.to_string());
+    f.set_field_type(kind);
+    f
 }
 
-fn header(out: &mut String, name: &str, kind: &str, help: &str) {
-    let _ = writeln!(out, "# HELP {name} {help}");
-    let _ = writeln!(out, "# TYPE {name} {kind}");
+/// A sample labelled `labels` (no labels for a broker-wide value).
+fn sample(labels: &[(&str, &str)]) -> Metric {
+    let mut m = Metric::default();
+    let pairs = labels
+        .iter()
+        .map(|(name, value)| {
+            let mut l = LabelPair::default();
+            l.set_name(name.to_string());
+            l.set_value(value.to_string());
+            l
+        })
+        .collect();
+    m.set_label(pairs);
+    m
 }
 
-fn histogram(out: &mut String, name: &str, help: &str, h: &HistogramSnapshot) {
-    header(out, name, "histogram", help);
-    for (bound_micros, count) in &h.cumulative {
-        let le = *bound_micros as f64 / 1e6;
-        let _ = writeln!(out, "{name}_bucket{{le=\"{le}\"}} {count}");
-    }
-    let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {}", h.count);
-    let _ = writeln!(out, "{name}_sum {}", h.sum_micros as f64 / 1e6);
-    let _ = writeln!(out, "{name}_count {}", h.count);
+/// Adds a counter sample to `f`.
+fn add_counter(f: &mut MetricFamily, labels: &[(&str, &str)], value: u64) {
+    let mut m = sample(labels);
+    let mut c = Counter::default();
+    c.set_value(value as f64);
+    m.set_counter(c);
+    f.mut_metric().push(m);
 }
 
-/// Renders every metric.
-pub fn render(b: &BrokerController) -> String {
-    let mut out = String::with_capacity(16 * 1024);
+/// Adds a gauge sample to `f`.
+fn add_gauge(f: &mut MetricFamily, labels: &[(&str, &str)], value: f64) {
+    let mut m = sample(labels);
+    let mut g = Gauge::default();
+    g.set_value(value);
+    m.set_gauge(g);
+    f.mut_metric().push(m);
+}
+
+/// A one-sample gauge family.
+fn gauge(name: &str, help: &str, value: f64) -> MetricFamily {
+    let mut f = family(name, MetricType::GAUGE, help);
+    add_gauge(&mut f, &[], value);
+    f
+}
+
+/// A histogram family from a latency snapshot kept in microseconds, exposed in seconds.
+fn histogram(name: &str, help: &str, h: &HistogramSnapshot) -> MetricFamily {
+    let mut f = family(name, MetricType::HISTOGRAM, help);
+    let mut ph = Histogram::default();
+    let buckets = h
+        .cumulative
+        .iter()
+        .map(|(bound_micros, count)| {
+            let mut b = Bucket::default();
+            b.set_upper_bound(*bound_micros as f64 / 1e6);
+            b.set_cumulative_count(*count);
+            b
+        })
+        .collect();
+    ph.set_bucket(buckets);
+    // the encoder adds the `+Inf` bucket from the sample count
+    ph.set_sample_count(h.count);
+    ph.set_sample_sum(h.sum_micros as f64 / 1e6);
+    let mut m = Metric::default();
+    m.set_histogram(ph);
+    f.mut_metric().push(m);
+    f
+}
+
+/// Every metric family, read from the broker at scrape time.
+pub fn collect(b: &BrokerController) -> Vec<MetricFamily> {
+    let mut out = Vec::with_capacity(16);
     let stats = b.broker_stats_manager();
     let topics = stats.topic_stats().snapshot();
 
@@ -68,137 +121,131 @@ pub fn render(b: &BrokerController) -> String {
         ),
     ];
     for (name, help, value) in per_topic {
-        header(&mut out, name, "counter", help);
+        let mut f = family(name, MetricType::COUNTER, help);
         for (t, c) in &topics {
-            let _ = writeln!(out, "{name}{{topic=\"{}\"}} {}", label(t), value(c));
+            add_counter(&mut f, &[("topic", t)], value(c));
         }
+        out.push(f);
     }
 
-    header(
-        &mut out,
+    let mut put = family(
         "ferrocket_broker_messages_put_total",
-        "counter",
+        MetricType::COUNTER,
         "Messages stored, all topics.",
     );
-    let _ = writeln!(
-        out,
-        "ferrocket_broker_messages_put_total {}",
-        stats.put_total()
-    );
-    header(
-        &mut out,
+    add_counter(&mut put, &[], stats.put_total());
+    out.push(put);
+    let mut get = family(
         "ferrocket_broker_messages_get_total",
-        "counter",
+        MetricType::COUNTER,
         "Messages delivered, all topics.",
     );
-    let _ = writeln!(
-        out,
-        "ferrocket_broker_messages_get_total {}",
-        stats.get_total()
-    );
+    add_counter(&mut get, &[], stats.get_total());
+    out.push(get);
 
-    histogram(
-        &mut out,
+    out.push(histogram(
         "ferrocket_send_latency_seconds",
         "Time to handle a send request, from decoding to the stored answer.",
         &stats.send_latency().snapshot(),
-    );
-    histogram(
-        &mut out,
+    ));
+    out.push(histogram(
         "ferrocket_pull_latency_seconds",
         "Time to read a pull's messages from the store (time a long poll waits is not included).",
         &stats.pull_latency().snapshot(),
-    );
-    histogram(
-        &mut out,
+    ));
+    out.push(histogram(
         "ferrocket_store_flush_latency_seconds",
         "Time of CommitLog flushes that wrote data to disk.",
         &b.message_store().flush_latency().snapshot(),
-    );
+    ));
 
-    header(&mut out, "ferrocket_consumer_lag_messages", "gauge", "Messages not consumed yet, by consumer group (broker max offset minus committed offset, over the group's queues).");
-    for (group, lag) in lag_by_group(b) {
-        let _ = writeln!(
-            out,
-            "ferrocket_consumer_lag_messages{{group=\"{}\"}} {lag}",
-            label(&group)
-        );
+    let mut lag = family("ferrocket_consumer_lag_messages", MetricType::GAUGE, "Messages not consumed yet, by consumer group (broker max offset minus committed offset, over the group's queues).");
+    for (group, messages) in lag_by_group(b) {
+        add_gauge(&mut lag, &[("group", &group)], messages as f64);
     }
+    out.push(lag);
 
+    out.extend(store_gauges(b));
+    out
+}
+
+/// Disk usage and CommitLog offsets.
+fn store_gauges(b: &BrokerController) -> Vec<MetricFamily> {
     let disk = disk_usage::measure(b.message_store_config());
-    header(
-        &mut out,
+    let mut used = family(
         "ferrocket_store_disk_used_bytes",
-        "gauge",
+        MetricType::GAUGE,
         "Disk space allocated by the store, by part (commitlog, consumequeue, total).",
     );
-    let _ = writeln!(
-        out,
-        "ferrocket_store_disk_used_bytes{{part=\"commitlog\"}} {}",
-        disk.commit_log_bytes
+    add_gauge(
+        &mut used,
+        &[("part", "commitlog")],
+        disk.commit_log_bytes as f64,
     );
-    let _ = writeln!(
-        out,
-        "ferrocket_store_disk_used_bytes{{part=\"consumequeue\"}} {}",
-        disk.consume_queue_bytes
+    add_gauge(
+        &mut used,
+        &[("part", "consumequeue")],
+        disk.consume_queue_bytes as f64,
     );
-    let _ = writeln!(
-        out,
-        "ferrocket_store_disk_used_bytes{{part=\"total\"}} {}",
-        disk.total_bytes
-    );
-    header(
-        &mut out,
-        "ferrocket_store_disk_used_ratio",
-        "gauge",
-        "Used fraction of the file system holding the CommitLog (-1 if unknown).",
-    );
-    let _ = writeln!(
-        out,
-        "ferrocket_store_disk_used_ratio {}",
-        disk.filesystem_used_ratio
-    );
+    add_gauge(&mut used, &[("part", "total")], disk.total_bytes as f64);
     let store = b.message_store();
-    header(
-        &mut out,
-        "ferrocket_store_commitlog_max_offset_bytes",
-        "gauge",
-        "CommitLog offset just past the newest record.",
-    );
-    let _ = writeln!(
-        out,
-        "ferrocket_store_commitlog_max_offset_bytes {}",
-        store.get_max_phy_offset()
-    );
-    header(
-        &mut out,
-        "ferrocket_store_commitlog_unflushed_bytes",
-        "gauge",
-        "CommitLog bytes written but not flushed yet.",
-    );
-    let _ = writeln!(
-        out,
-        "ferrocket_store_commitlog_unflushed_bytes {}",
-        (store.get_max_phy_offset() - store.get_flushed_phy_offset()).max(0)
-    );
-    out
+    vec![
+        used,
+        gauge(
+            "ferrocket_store_disk_used_ratio",
+            "Used fraction of the file system holding the CommitLog (-1 if unknown).",
+            disk.filesystem_used_ratio,
+        ),
+        gauge(
+            "ferrocket_store_commitlog_max_offset_bytes",
+            "CommitLog offset just past the newest record.",
+            store.get_max_phy_offset() as f64,
+        ),
+        gauge(
+            "ferrocket_store_commitlog_unflushed_bytes",
+            "CommitLog bytes written but not flushed yet.",
+            (store.get_max_phy_offset() - store.get_flushed_phy_offset()).max(0) as f64,
+        ),
+    ]
+}
+
+/// Renders every metric in the Prometheus text format (0.0.4); families without samples
+/// (no topic or group yet) are left out.
+pub fn render(b: &BrokerController) -> String {
+    let families: Vec<MetricFamily> = collect(b)
+        .into_iter()
+        .filter(|f| !f.get_metric().is_empty())
+        .collect();
+    TextEncoder::new()
+        .encode_to_string(&families)
+        .unwrap_or_else(|e| format!("# cannot encode the metrics: {e}\n"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn text(families: &[MetricFamily]) -> String {
+        TextEncoder::new().encode_to_string(families).unwrap()
+    }
+
     #[test]
     fn label_values_are_escaped() {
-        assert_eq!(label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+        let mut f = family("x_total", MetricType::COUNTER, "help");
+        add_counter(&mut f, &[("topic", "a\"b\\c\nd")], 1);
+        let out = text(&[f]);
+        assert!(
+            out.contains("x_total{topic=\"a\\\"b\\\\c\\nd\"} 1\n"),
+            "{out}"
+        );
     }
 
     #[test]
     fn histogram_lines() {
         let h = ferrocket_store::LatencyHistogram::new();
         h.observe(std::time::Duration::from_millis(3));
-        let mut out = String::new();
-        histogram(&mut out, "x_seconds", "help", &h.snapshot());
+        let out = text(&[histogram("x_seconds", "help", &h.snapshot())]);
+        assert!(out.contains("# TYPE x_seconds histogram\n"), "{out}");
         assert!(out.contains("x_seconds_bucket{le=\"0.0025\"} 0\n"), "{out}");
         assert!(out.contains("x_seconds_bucket{le=\"0.005\"} 1\n"), "{out}");
         assert!(out.contains("x_seconds_bucket{le=\"+Inf\"} 1\n"), "{out}");

@@ -2,6 +2,9 @@
 
 use std::sync::Arc;
 
+use axum::extract::State;
+use axum::Router;
+
 use crate::api::{dlq, groups, messages, overview, topics};
 use crate::http::{Request, Response};
 use crate::metrics;
@@ -36,8 +39,13 @@ fn sync_handler(method: &str, path: &str) -> Option<Handler> {
     })
 }
 
+/// The console's HTTP application: every request goes to [`route`].
+pub fn app(ctx: Arc<ConsoleContext>) -> Router {
+    Router::new().fallback(route).with_state(ctx)
+}
+
 /// Answers one request.
-pub async fn route(ctx: Arc<ConsoleContext>, req: Request) -> Response {
+pub async fn route(State(ctx): State<Arc<ConsoleContext>>, req: Request) -> Response {
     if req.method == "GET" {
         if let Some(r) = ui::asset(&req.path) {
             return r;

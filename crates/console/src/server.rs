@@ -5,17 +5,34 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::http::StatusCode;
 use ferrocket_broker::BrokerController;
-use tokio::net::TcpListener;
-use tokio::sync::watch;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
+use tower::limit::ConcurrencyLimitLayer;
+use tower::ServiceBuilder;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
 
-use crate::http::{read_request, write_response, Response};
+use crate::http::{Response, MAX_BODY};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
 use crate::router;
 use crate::tps_history::TpsHistory;
 
-/// How long a client may take to send its request.
-const READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a client may take to send a request's head, also the longest a kept-alive
+/// connection may sit idle between requests.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long one request may take, body upload and handler included (a message search over a
+/// large store is the slowest).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// Requests handled at once over all connections; more wait for a slot.
+const MAX_REQUESTS_IN_FLIGHT: usize = 32;
+/// Open connections; more are closed as soon as they are accepted.
+const MAX_CONNECTIONS: usize = 256;
 
 /// Where the console listens.
 #[derive(Debug, Clone)]
@@ -67,13 +84,30 @@ impl ConsoleServer {
         let (stop, mut stopped) = watch::channel(false);
         let sampler = tokio::spawn(tps.clone().run(broker.clone(), stop.subscribe()));
         let ctx = Arc::new(ConsoleContext { broker, tps });
+        let service = ServiceBuilder::new()
+            .layer(ConcurrencyLimitLayer::new(MAX_REQUESTS_IN_FLIGHT))
+            .layer(RequestBodyLimitLayer::new(MAX_BODY))
+            .layer(TimeoutLayer::with_status_code(
+                StatusCode::SERVICE_UNAVAILABLE,
+                REQUEST_TIMEOUT,
+            ))
+            .service(router::app(ctx));
+        let connections = Arc::new(Semaphore::new(MAX_CONNECTIONS));
         let acceptor = tokio::spawn(async move {
             loop {
                 tokio::select! {
                     _ = stopped.changed() => return,
                     accepted = listener.accept() => match accepted {
-                        Ok((stream, _)) => {
-                            tokio::spawn(serve(ctx.clone(), stream));
+                        Ok((stream, peer)) => {
+                            let Ok(permit) = connections.clone().try_acquire_owned() else {
+                                tracing::debug!(%peer, "console connection refused: too many open");
+                                continue;
+                            };
+                            let service = service.clone();
+                            tokio::spawn(async move {
+                                serve(stream, TowerToHyperService::new(service)).await;
+                                drop(permit);
+                            });
                         }
                         Err(e) => {
                             tracing::warn!(error = %e, "console accept failed");
@@ -105,15 +139,26 @@ impl ConsoleServer {
     }
 }
 
-async fn serve(ctx: Arc<ConsoleContext>, mut stream: tokio::net::TcpStream) {
-    let response = match tokio::time::timeout(READ_TIMEOUT, read_request(&mut stream)).await {
-        Err(_) => return,
-        Ok(Ok(None)) => return,
-        Ok(Err(r)) => r,
-        Ok(Ok(Some(request))) => router::route(ctx, request).await,
-    };
-    if let Err(e) = write_response(&mut stream, &response).await {
-        tracing::debug!(error = %e, "console response not delivered");
+/// Serves HTTP/1.1 requests of one connection until the peer closes it or it idles out.
+async fn serve<S, B>(stream: TcpStream, service: S)
+where
+    S: hyper::service::Service<
+        hyper::Request<hyper::body::Incoming>,
+        Response = hyper::Response<B>,
+    >,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    let _ = stream.set_nodelay(true);
+    let connection = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .serve_connection(TokioIo::new(stream), service);
+    if let Err(e) = connection.await {
+        tracing::debug!(error = %e, "console connection ended");
     }
 }
 

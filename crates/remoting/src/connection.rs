@@ -1,10 +1,12 @@
 //! Drives one TCP connection: a reader that dispatches frames and a writer that drains a queue.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use ferrocket_protocol::{RemotingCodec, RemotingCommand};
 use futures::{SinkExt, StreamExt};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::codec::{FramedRead, FramedWrite};
@@ -14,9 +16,7 @@ use crate::channel::Channel;
 /// How many outbound commands may queue per connection before senders wait.
 const OUTBOUND_QUEUE: usize = 4096;
 
-/// Splits `stream` into reader and writer tasks. `on_request` runs (spawned) for every inbound
-/// request; responses complete the channel's pending calls. Returns the channel and a future
-/// that resolves when the connection is gone.
+/// Splits a TCP `stream` into reader and writer tasks; see [`spawn_stream`].
 pub(crate) fn spawn<F, Fut>(
     stream: TcpStream,
     on_request: F,
@@ -28,7 +28,24 @@ where
     let remote = stream.peer_addr()?;
     let local = stream.local_addr()?;
     let _ = stream.set_nodelay(true);
-    let (read_half, write_half) = stream.into_split();
+    Ok(spawn_stream(stream, remote, local, on_request))
+}
+
+/// Splits any byte stream (plain TCP, or TLS over TCP) into reader and writer tasks.
+/// `on_request` runs (spawned) for every inbound request; responses complete the channel's
+/// pending calls. Returns the channel and a future that resolves when the connection is gone.
+pub(crate) fn spawn_stream<S, F, Fut>(
+    stream: S,
+    remote: SocketAddr,
+    local: SocketAddr,
+    on_request: F,
+) -> (Channel, oneshot::Receiver<()>)
+where
+    S: AsyncRead + AsyncWrite + Send + 'static,
+    F: Fn(Channel, RemotingCommand) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let (read_half, write_half) = tokio::io::split(stream);
     let (tx, mut rx) = mpsc::channel::<RemotingCommand>(OUTBOUND_QUEUE);
     let (close_tx, mut close_rx) = oneshot::channel::<()>();
     let (done_tx, done_rx) = oneshot::channel::<()>();
@@ -86,5 +103,5 @@ where
         writer.abort();
         let _ = done_tx.send(());
     });
-    Ok((channel, done_rx))
+    (channel, done_rx)
 }
