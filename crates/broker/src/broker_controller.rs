@@ -174,6 +174,26 @@ impl BrokerController {
             }
         };
         let local_addr = server.local_addr();
+        // haListenPort wins; else listenPort + 1; a free port when both ports are left to the OS
+        let ha_port = match (store_config.ha_listen_port, broker_config.listen_port) {
+            (0, 0) => 0,
+            (_, configured) => store_config.resolved_ha_listen_port(configured),
+        };
+        let ha_bind = format!("{}:{}", broker_config.bind_address, ha_port);
+        let ha_listen_port = match ha_service.start(&ha_bind) {
+            Ok(addr) => addr.port(),
+            Err(e) => {
+                server.shutdown();
+                ha_service.shutdown();
+                message_store.shutdown();
+                return Err(match e {
+                    ferrocket_ha::HaError::Bind { addr, source } => {
+                        BrokerError::Bind { addr, source }
+                    }
+                    other => BrokerError::InvalidConfig(other.to_string()),
+                });
+            }
+        };
         // with a free port picked by the OS (listenPort=0) its neighbour is nobody's to take
         let fast_server = if broker_config.listen_port == 0 {
             None
@@ -188,7 +208,6 @@ impl BrokerController {
         let mut broker_config = broker_config;
         broker_config.listen_port = local_addr.port();
         let store_host = SocketAddr::new(ip, local_addr.port());
-        let ha_listen_port = store_config.resolved_ha_listen_port(local_addr.port());
 
         let slave_synchronize = Arc::new(SlaveSynchronize::new(
             store_host.to_string(),
@@ -460,6 +479,13 @@ impl BrokerController {
         }
         if let Err(e) = self.subscription_group_manager.persist() {
             tracing::error!(error = %e, "persisting subscription groups failed");
+        }
+        let ha = self.ha_service.clone();
+        if tokio::task::spawn_blocking(move || ha.shutdown())
+            .await
+            .is_err()
+        {
+            tracing::error!("the HA service shutdown panicked");
         }
         let store = self.message_store.clone();
         if tokio::task::spawn_blocking(move || store.shutdown())
