@@ -60,6 +60,7 @@ class ReplicationInteropTest {
     /** Small commit log files, equal on both sides (the slave writes at the master's offsets). */
     private static final int COMMIT_LOG_SIZE = 4 * 1024 * 1024;
 
+    private static final int UPDATE_AND_CREATE_TOPIC = 17;
     private static final int GET_ALL_TOPIC_CONFIG = 21;
     private static final int GET_BROKER_RUNTIME_INFO = 28;
     private static final int GET_ALL_CONSUMER_OFFSET = 43;
@@ -133,10 +134,7 @@ class ReplicationInteropTest {
         producer.setInstanceName("writer-" + System.nanoTime());
         producer.start();
         cleanup.add(producer::shutdown);
-        retry(() -> {
-            producer.createTopic("TBW102", TOPIC, QUEUES);
-            return null;
-        }, "creating " + TOPIC + master.describe());
+        createTopic(master);
         Map<String, String> sent = new HashMap<>();
         for (int i = 0; i < MESSAGES; i++) {
             Message m = new Message(TOPIC, "Tag" + (i % 3), ("replicated-" + VERSION + "-" + i).getBytes(StandardCharsets.UTF_8));
@@ -292,6 +290,22 @@ class ReplicationInteropTest {
         c.start();
         cleanup.add(c::shutdown);
         return c;
+    }
+
+    /** UPDATE_AND_CREATE_TOPIC as mqadmin sends it (the producer's createTopic differs between 4.9 and 5.x). */
+    private void createTopic(Member master) throws Exception {
+        RemotingCommand req = RemotingCommand.createRequestCommand(UPDATE_AND_CREATE_TOPIC, null);
+        req.addExtField("topic", TOPIC);
+        req.addExtField("defaultTopic", "TBW102");
+        req.addExtField("readQueueNums", String.valueOf(QUEUES));
+        req.addExtField("writeQueueNums", String.valueOf(QUEUES));
+        req.addExtField("perm", "6");
+        req.addExtField("topicFilterType", "SINGLE_TAG");
+        req.addExtField("topicSysFlag", "0");
+        req.addExtField("order", "false");
+        RemotingCommand r = remoting.invokeSync(master.addr(), req, 5_000);
+        assertEquals(0, r.getCode(), "creating " + TOPIC + ": " + r.getRemark() + master.describe());
+        waitFor(() -> routeIds().contains("0"), 30_000, "the master registers " + TOPIC + master.describe());
     }
 
     /** The broker ids the name server routes TOPIC to. */
