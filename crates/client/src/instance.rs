@@ -479,14 +479,18 @@ impl ClientInstance {
             .ok_or_else(|| ClientError::BrokerNotFound(broker_name.to_string()))
     }
 
-    /// Some broker serving `topic` (for GET_CONSUMER_LIST_BY_GROUP), chosen at random.
+    /// Some broker serving `topic` (for GET_CONSUMER_LIST_BY_GROUP), chosen at random: a
+    /// group's master, or one of its slaves while the master is away (`selectBrokerAddr`).
     pub fn find_broker_of_topic(&self, topic: &str) -> Option<String> {
         let routes = self.route_table.read();
         let route = routes.get(topic)?;
         let masters: Vec<&str> = route
             .broker_datas
             .iter()
-            .filter_map(|b| b.master_addr())
+            .filter_map(|b| {
+                b.master_addr()
+                    .or_else(|| b.broker_addrs.values().next().map(String::as_str))
+            })
             .collect();
         if masters.is_empty() {
             return None;
