@@ -10,7 +10,7 @@ use std::time::Duration;
 use ferrocket_ha::HAService;
 use ferrocket_protocol::body::topic::{perm, RegisterBrokerBody};
 use ferrocket_remoting::RemotingServer;
-use ferrocket_store::{DefaultMessageStore, MessageStoreConfig};
+use ferrocket_store::{BrokerRole, DefaultMessageStore, MessageStoreConfig};
 use parking_lot::{Mutex, RwLock};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -24,9 +24,10 @@ use crate::error::BrokerError;
 use crate::filter::ConsumerFilterManager;
 use crate::longpolling::PullRequestHoldService;
 use crate::offset::ConsumerOffsetManager;
-use crate::out_api::broker_outer_api::{BrokerIdentity, BrokerOuterAPI};
+use crate::out_api::broker_outer_api::{BrokerIdentity, BrokerOuterAPI, RegisterBrokerAnswer};
 use crate::processor::BrokerRequestProcessor;
 use crate::schedule::ScheduleMessageService;
+use crate::slave::{SlaveSynchronize, SYNC_INITIAL_DELAY, SYNC_PERIOD};
 use crate::stats::broker_stats_manager::{self, BrokerStatsManager};
 use crate::subscription::SubscriptionGroupManager;
 use crate::timer::{timer_checkpoint, TimerMessageStore};
@@ -57,10 +58,14 @@ pub struct BrokerController {
     timer_message_store: Arc<TimerMessageStore>,
     broker_outer_api: BrokerOuterAPI,
     broker_stats_manager: Arc<BrokerStatsManager>,
+    slave_synchronize: Arc<SlaveSynchronize>,
     request_processor: Arc<BrokerRequestProcessor>,
     local_addr: SocketAddr,
     store_host: SocketAddr,
     server: Mutex<Option<RemotingServer>>,
+    /// RocketMQ's "fast" (VIP) remoting server on `listenPort - 2`: a RocketMQ slave pulls the
+    /// topic table from there, and clients with `sendMessageWithVIPChannel` send there.
+    fast_server: Mutex<Option<RemotingServer>>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
     shutdown_tx: watch::Sender<bool>,
     shutting_down: AtomicBool,
@@ -189,10 +194,28 @@ impl BrokerController {
                 });
             }
         };
+        // with a free port picked by the OS (listenPort=0) its neighbour is nobody's to take
+        let fast_server = if broker_config.listen_port == 0 {
+            None
+        } else {
+            bind_fast_server(
+                &broker_config.bind_address,
+                local_addr.port(),
+                &request_processor,
+            )
+            .await
+        };
         let mut broker_config = broker_config;
         broker_config.listen_port = local_addr.port();
         let store_host = SocketAddr::new(ip, local_addr.port());
 
+        let slave_synchronize = Arc::new(SlaveSynchronize::new(
+            store_host.to_string(),
+            topic_config_manager.clone(),
+            subscription_group_manager.clone(),
+            consumer_offset_manager.clone(),
+            schedule_message_service.clone(),
+        ));
         let (shutdown_tx, _) = watch::channel(false);
         let controller = Arc::new(BrokerController {
             broker_outer_api: BrokerOuterAPI::new(broker_config.register_broker_timeout_mills),
@@ -214,10 +237,12 @@ impl BrokerController {
             schedule_message_service,
             timer_message_store,
             broker_stats_manager: Arc::new(BrokerStatsManager::new()),
+            slave_synchronize,
             request_processor: request_processor.clone(),
             local_addr,
             store_host,
             server: Mutex::new(Some(server)),
+            fast_server: Mutex::new(fast_server),
             tasks: Mutex::new(Vec::new()),
             shutdown_tx,
             shutting_down: AtomicBool::new(false),
@@ -284,12 +309,20 @@ impl BrokerController {
         }));
 
         tasks.push(tokio::spawn(self.client_housekeeping_service.clone().run()));
-        tasks.push(tokio::spawn(self.schedule_message_service.clone().run()));
-        tasks.push(tokio::spawn(self.timer_message_store.clone().run()));
-        tasks.push(tokio::spawn(transactional_message_check_service::run(
-            Arc::downgrade(self),
-            Duration::from_millis(self.broker_config().transaction_check_interval.max(1)),
-        )));
+        if self.is_slave() {
+            // a slave's commit log is a copy of the master's: it never delivers delayed, timed or
+            // checked-back messages itself, it follows the master's metadata instead
+            tasks.push(tokio::spawn(run_slave_synchronize(
+                self.slave_synchronize.clone(),
+            )));
+        } else {
+            tasks.push(tokio::spawn(self.schedule_message_service.clone().run()));
+            tasks.push(tokio::spawn(self.timer_message_store.clone().run()));
+            tasks.push(tokio::spawn(transactional_message_check_service::run(
+                Arc::downgrade(self),
+                Duration::from_millis(self.broker_config().transaction_check_interval.max(1)),
+            )));
+        }
 
         let stats = self.broker_stats_manager.clone();
         tasks.push(tokio::spawn(async move {
@@ -319,18 +352,22 @@ impl BrokerController {
             filter_server_list: Vec::new(),
         };
         let first_round = !self.registered.load(Ordering::Acquire);
-        for r in self
+        let results = self
             .broker_outer_api
             .register_broker_all(&addrs, &self.identity(), &body)
-            .await
-        {
+            .await;
+        // RocketMQ 5.x takes the first answer that came back (4.9: the first name server's)
+        if let Some(answer) = results.iter().find_map(|r| r.result.as_ref().ok()) {
+            self.on_register_answer(answer.clone());
+        }
+        for r in results {
             match r.result {
-                Ok(()) if first_round => tracing::info!(
+                Ok(_) if first_round => tracing::info!(
                     namesrv = %r.namesrv_addr,
                     broker_addr = %self.broker_addr(),
                     "registered with name server"
                 ),
-                Ok(()) => tracing::debug!(namesrv = %r.namesrv_addr, "registered with name server"),
+                Ok(_) => tracing::debug!(namesrv = %r.namesrv_addr, "registered with name server"),
                 Err(e) => tracing::warn!(
                     namesrv = %r.namesrv_addr,
                     error = %e,
@@ -341,17 +378,51 @@ impl BrokerController {
         self.registered.store(true, Ordering::Release);
     }
 
+    /// Takes the master's addresses from a registration answer: the remoting address feeds
+    /// SlaveSynchronize (always, so a master, which gets none, syncs nothing), the HA address
+    /// the HA client, unless a fixed `haMasterAddress` is configured (RocketMQ's
+    /// `updateMasterHAServerAddrPeriodically`).
+    fn on_register_answer(&self, answer: RegisterBrokerAnswer) {
+        self.slave_synchronize.set_master_addr(answer.master_addr);
+        let fixed_master = self
+            .store_config
+            .ha_master_address
+            .as_deref()
+            .is_some_and(|a| a.trim().len() >= HA_ADDRESS_MIN_LENGTH);
+        if self.is_slave() && !fixed_master {
+            if let Some(ha_addr) = answer.ha_server_addr {
+                self.ha_service.update_master_address(Some(ha_addr));
+            }
+        }
+    }
+
+    /// True when this broker is a slave (`brokerRole=SLAVE`) copying its master's commit log.
+    pub fn is_slave(&self) -> bool {
+        self.store_config.broker_role == BrokerRole::Slave
+    }
+
+    /// The master's remoting address, on a slave whose master is registered.
+    pub fn master_addr(&self) -> Option<String> {
+        self.slave_synchronize.master_addr()
+    }
+
+    /// The master's HA address a slave replicates from (fixed or from the name server).
+    pub fn master_ha_addr(&self) -> Option<String> {
+        self.ha_service.master_address()
+    }
+
+    /// The slave's metadata synchronizer.
+    pub fn slave_synchronize(&self) -> &Arc<SlaveSynchronize> {
+        &self.slave_synchronize
+    }
+
     fn identity(&self) -> BrokerIdentity {
         BrokerIdentity {
             cluster_name: self.broker_config().broker_cluster_name.clone(),
             broker_name: self.broker_config().broker_name.clone(),
             broker_id: self.broker_config().broker_id,
             broker_addr: self.broker_addr(),
-            ha_server_addr: format!(
-                "{}:{}",
-                self.broker_config().broker_ip1,
-                self.local_addr.port().wrapping_add(1)
-            ),
+            ha_server_addr: self.ha_server_addr(),
         }
     }
 
@@ -364,6 +435,9 @@ impl BrokerController {
         }
         self.shutting_down.store(true, Ordering::Release);
         if let Some(server) = self.server.lock().take() {
+            server.shutdown();
+        }
+        if let Some(server) = self.fast_server.lock().take() {
             server.shutdown();
         }
         let _ = self.shutdown_tx.send(true);
@@ -379,7 +453,7 @@ impl BrokerController {
                 .await
             {
                 match r.result {
-                    Ok(()) => {
+                    Ok(_) => {
                         tracing::info!(namesrv = %r.namesrv_addr, "unregistered from name server")
                     }
                     Err(e) => {
@@ -389,6 +463,7 @@ impl BrokerController {
             }
             self.broker_outer_api.shutdown().await;
         }
+        self.slave_synchronize.shutdown().await;
         self.request_processor.close_all_channels();
         if let Err(e) = self.consumer_offset_manager.persist() {
             tracing::error!(error = %e, "persisting consumer offsets failed");
@@ -562,5 +637,38 @@ impl BrokerController {
     /// A receiver that changes to `true` when shutdown begins.
     pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
         self.shutdown_tx.subscribe()
+    }
+}
+
+/// Shorter `haMasterAddress` values count as unset (RocketMQ's `HA_ADDRESS_MIN_LENGTH`).
+const HA_ADDRESS_MIN_LENGTH: usize = 6;
+
+/// RocketMQ 4.9's schedule: a first round shortly after start, then one every 10 s.
+async fn run_slave_synchronize(sync: Arc<SlaveSynchronize>) {
+    tokio::time::sleep(SYNC_INITIAL_DELAY).await;
+    let mut tick = tokio::time::interval(SYNC_PERIOD);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        sync.sync_all().await;
+    }
+}
+
+/// Listens on `listenPort - 2` with the same processors (RocketMQ's fast remoting server). A
+/// port that cannot be bound leaves the broker without it, with a warning: only RocketMQ slaves
+/// and VIP-channel clients use it, and they name the port in their errors.
+async fn bind_fast_server(
+    bind_address: &str,
+    listen_port: u16,
+    processor: &Arc<BrokerRequestProcessor>,
+) -> Option<RemotingServer> {
+    let port = listen_port.checked_sub(2).filter(|p| *p > 0)?;
+    let addr = format!("{bind_address}:{port}");
+    match RemotingServer::bind(&addr, processor.clone()).await {
+        Ok(s) => Some(s),
+        Err(e) => {
+            tracing::warn!(addr = %addr, error = %e, "the fast remoting port (listenPort - 2) is not served");
+            None
+        }
     }
 }

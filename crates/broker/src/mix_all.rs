@@ -26,3 +26,6 @@ pub fn dlq_topic(group: &str) -> String {
 
 /// System group whose offsets track the transaction half and op queues.
 pub const CID_SYS_RMQ_TRANS: &str = "CID_RMQ_SYS_TRANS";
+
+/// `brokerId` of a master; slaves have ids above it.
+pub const MASTER_ID: i64 = 0;

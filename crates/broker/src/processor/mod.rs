@@ -10,6 +10,7 @@ pub mod offset_moved_event;
 pub mod pull_message_processor;
 pub mod query_message_processor;
 pub mod send_message_processor;
+mod slave_guard;
 
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
@@ -106,6 +107,9 @@ async fn dispatch(
     channel: &Channel,
     request: RemotingCommand,
 ) -> Option<RemotingCommand> {
+    if let Some(refusal) = slave_guard::refuse_on_slave(broker, &request) {
+        return Some(refusal);
+    }
     match request.code {
         rq::SEND_MESSAGE | rq::SEND_MESSAGE_V2 | rq::SEND_BATCH_MESSAGE => {
             send_message_processor::process(broker, channel, request).await

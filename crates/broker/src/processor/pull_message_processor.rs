@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ferrocket_protocol::body::heartbeat::{MessageModel, SubscriptionData};
+use ferrocket_protocol::body::subscription_group_config::SubscriptionGroupConfig;
 use ferrocket_protocol::body::topic::perm;
 use ferrocket_protocol::code::response;
 use ferrocket_protocol::header::pull_message::{
@@ -16,10 +17,11 @@ use ferrocket_protocol::header::pull_message::{
 use ferrocket_protocol::header::CommandCustomHeader;
 use ferrocket_protocol::RemotingCommand;
 use ferrocket_remoting::Channel;
-use ferrocket_store::GetMessageStatus;
+use ferrocket_store::{GetMessageResult, GetMessageStatus};
 
 use super::header_error;
 use super::offset_moved_event::{generate_offset_moved_event, EventQueue, OffsetMovedEvent};
+use crate::broker_config::BrokerConfig;
 use crate::broker_controller::BrokerController;
 use crate::filter::{pull_filter, ExpressionMessageFilter};
 
@@ -304,9 +306,19 @@ fn process_request(
             response::PULL_OFFSET_MOVED
         }
     };
+    let is_slave = broker.is_slave();
+    // a slave may simply be behind its master: it never moves a consumer's offset
+    // (RocketMQ's `offsetCheckInSlave`, default false), the consumer retries at the same offset
+    let (code, next_begin_offset) = if code == response::PULL_OFFSET_MOVED && is_slave {
+        (response::PULL_RETRY_IMMEDIATELY, h.queue_offset)
+    } else {
+        (code, result.next_begin_offset)
+    };
+    let suggest_which_broker_id =
+        suggest_which_broker_id(broker, &config, &group_config, &h, &result);
 
-    // the consumer's own offset rides on the first processing of a pull
-    if broker_allow_suspend && pull_sys_flag::has_commit_offset(h.sys_flag) {
+    // the consumer's own offset rides on the first processing of a pull (on a master only)
+    if broker_allow_suspend && !is_slave && pull_sys_flag::has_commit_offset(h.sys_flag) {
         broker.consumer_offset_manager().commit_offset(
             &channel.remote_addr().to_string(),
             &h.consumer_group,
@@ -358,8 +370,8 @@ fn process_request(
     }
 
     let header = PullMessageResponseHeader {
-        suggest_which_broker_id: 0,
-        next_begin_offset: result.next_begin_offset,
+        suggest_which_broker_id,
+        next_begin_offset,
         min_offset: result.min_offset,
         max_offset: result.max_offset,
         offset_delta: None,
@@ -379,4 +391,31 @@ fn process_request(
         r.body_tail = result.messages;
     }
     PullOutcome::Reply(r)
+}
+
+/// Which broker of the group the consumer should pull this queue from next
+/// (`suggestWhichBrokerId`, RocketMQ 4.9): with `slaveReadEnable`, a consumer reading data that
+/// has left the master's page cache (older than `accessMessageInMemoryMaxRatio` percent of
+/// memory) is sent to the group's `whichBrokerWhenConsumeSlowly` (1), otherwise to its
+/// `brokerId` (0); without it always to the master.
+fn suggest_which_broker_id(
+    broker: &BrokerController,
+    config: &BrokerConfig,
+    group: &SubscriptionGroupConfig,
+    h: &PullMessageRequestHeader,
+    result: &GetMessageResult,
+) -> i64 {
+    if !config.slave_read_enable {
+        return crate::mix_all::MASTER_ID;
+    }
+    let pulling_old_data = result.message_queue_offsets.last().is_some_and(|&last| {
+        !broker
+            .message_store()
+            .check_in_mem_by_consume_offset(&h.topic, h.queue_id, last)
+    });
+    if pulling_old_data {
+        group.which_broker_when_consume_slowly
+    } else {
+        group.broker_id
+    }
 }

@@ -61,6 +61,14 @@ pub async fn process(
         rq::INVOKE_BROKER_TO_RESET_OFFSET => {
             reset_offset_admin::invoke_broker_to_reset_offset(broker, request)
         }
+        rq::GET_ALL_CONSUMER_OFFSET => Some(
+            RemotingCommand::response_to(&request, response::SUCCESS)
+                .with_body(broker.consumer_offset_manager().encode_all()),
+        ),
+        rq::GET_ALL_DELAY_OFFSET => Some(
+            RemotingCommand::response_to(&request, response::SUCCESS)
+                .with_body(broker.schedule_message_service().encode_offsets()),
+        ),
         rq::LOCK_BATCH_MQ => lock_admin::lock_batch_mq(broker, request),
         rq::UNLOCK_BATCH_MQ => lock_admin::unlock_batch_mq(broker, request),
         _ => Some(unsupported_request(&request)),
