@@ -267,6 +267,8 @@ fn a_sync_master_killed_under_load_loses_no_acknowledged_message() {
         },
     );
     rt.block_on(probe.shutdown());
+    // the slave learns the topic from its master (SlaveSynchronize) before the master dies
+    rt.block_on(read_broker(&pair.slave.addr(), &ns.addr, &topic));
 
     let stop = Arc::new(AtomicBool::new(false));
     let ledger = Arc::new(Mutex::new(Ledger::default()));

@@ -96,8 +96,12 @@ class ReplicationTest {
             addr.put(name + "-s", "127.0.0.1:" + slavePort);
         }
         try (RawRemoting raw = new RawRemoting()) {
-            for (String a : addr.values()) {
-                createTopic(raw, a);
+            // on the masters; the slaves take their topics from them (SlaveSynchronize)
+            createTopic(raw, addr.get("broker-a"));
+            createTopic(raw, addr.get("broker-b"));
+            for (String slave : List.of("broker-a-s", "broker-b-s")) {
+                Await.until(Duration.ofSeconds(60), () -> knowsTopic(raw, addr.get(slave)),
+                        () -> slave + " never learned " + TOPIC + node.get(slave).describe());
             }
 
             DefaultMQProducer producer = new DefaultMQProducer("replication_producer");
@@ -167,25 +171,37 @@ class ReplicationTest {
         assertEquals(RawRemoting.SUCCESS, r.getCode(), broker + ": " + r.getRemark());
     }
 
+    private static boolean knowsTopic(RawRemoting raw, String broker) {
+        try {
+            return pull(raw, broker, 0, 0).getCode() != RawRemoting.TOPIC_NOT_EXIST;
+        } catch (Exception e) {
+            return false;
+        }
+    }
+
+    private static RemotingCommand pull(RawRemoting raw, String broker, int queueId, long offset) throws Exception {
+        Map<String, String> f = new HashMap<>();
+        f.put("consumerGroup", "replication_checker");
+        f.put("topic", TOPIC);
+        f.put("queueId", String.valueOf(queueId));
+        f.put("queueOffset", String.valueOf(offset));
+        f.put("maxMsgNums", "32");
+        f.put("sysFlag", "4");
+        f.put("commitOffset", "0");
+        f.put("suspendTimeoutMillis", "0");
+        f.put("subscription", "*");
+        f.put("subVersion", "0");
+        f.put("expressionType", "TAG");
+        return raw.invoke(broker, PULL_MESSAGE, f, null);
+    }
+
     /** Body -> "queueId@queueOffset" of every message of the topic on one broker. */
     private static Map<String, String> readAll(RawRemoting raw, String broker) throws Exception {
         Map<String, String> out = new HashMap<>();
         for (int q = 0; q < QUEUES; q++) {
             long offset = 0;
             while (true) {
-                Map<String, String> f = new HashMap<>();
-                f.put("consumerGroup", "replication_checker");
-                f.put("topic", TOPIC);
-                f.put("queueId", String.valueOf(q));
-                f.put("queueOffset", String.valueOf(offset));
-                f.put("maxMsgNums", "32");
-                f.put("sysFlag", "4");
-                f.put("commitOffset", "0");
-                f.put("suspendTimeoutMillis", "0");
-                f.put("subscription", "*");
-                f.put("subVersion", "0");
-                f.put("expressionType", "TAG");
-                RemotingCommand r = raw.invoke(broker, PULL_MESSAGE, f, null);
+                RemotingCommand r = pull(raw, broker, q, offset);
                 if (r.getCode() != RawRemoting.SUCCESS) {
                     break;
                 }
