@@ -10,12 +10,15 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.apache.rocketmq.client.consumer.DefaultLitePullConsumer;
 import org.apache.rocketmq.client.producer.DefaultMQProducer;
 import org.apache.rocketmq.client.producer.SendResult;
 import org.apache.rocketmq.client.producer.SendStatus;
 import org.apache.rocketmq.common.message.Message;
 import org.apache.rocketmq.common.message.MessageDecoder;
+import org.apache.rocketmq.common.consumer.ConsumeFromWhere;
 import org.apache.rocketmq.common.message.MessageExt;
+import org.apache.rocketmq.common.message.MessageQueue;
 import org.apache.rocketmq.remoting.protocol.RemotingCommand;
 import org.ferrocket.interop.support.Await;
 import org.ferrocket.interop.support.BrokerConf;
@@ -32,7 +35,8 @@ import org.junit.jupiter.api.Timeout;
  * (SYNC_MASTER) each with a slave (broker-a-s, broker-b-s), every broker a process of its own. The official
  * producer sends; a SYNC_MASTER answers SEND_OK only once its slave has the message, so after a SIGKILL of
  * broker-a every acknowledged message of broker-a is read back from its slave, and later from the restarted
- * master. The slave is read with direct PULL_MESSAGE requests to its address.
+ * master. The official lite pull consumer reads broker-a's queues from the slave while the master is down
+ * (the route then lists only the slave); direct PULL_MESSAGE requests check each broker's copy.
  */
 class ReplicationTest {
     private static final String TOPIC = "ReplicationTopic";
@@ -127,6 +131,10 @@ class ReplicationTest {
             Map<String, String> onSlave = readAll(raw, addr.get("broker-a-s"));
             assertTrue(onSlave.entrySet().containsAll(acked.get("broker-a").entrySet()),
                     missing(acked.get("broker-a"), onSlave) + node.get("broker-a-s").describe());
+            // The official consumer, finding no master of broker-a in the route, reads from its slave.
+            Map<String, String> consumed = consumeFromSlave(namesrv, "broker-a", acked.get("broker-a"));
+            assertTrue(consumed.entrySet().containsAll(acked.get("broker-a").entrySet()),
+                    missing(acked.get("broker-a"), consumed));
             for (int i = 0; i < 50; i++) {
                 SendResult r = send(producer, "after-crash-" + i);
                 assertEquals("broker-b", r.getMessageQueue().getBrokerName(), r.toString());
@@ -140,6 +148,38 @@ class ReplicationTest {
             Map<String, String> onSlaveB = readAll(raw, addr.get("broker-b-s"));
             assertTrue(onSlaveB.entrySet().containsAll(acked.get("broker-b").entrySet()),
                     missing(acked.get("broker-b"), onSlaveB));
+        }
+    }
+
+    /** A lite pull consumer of a new group, from the first offset, on the queues of `brokerName`. */
+    private static Map<String, String> consumeFromSlave(String namesrv, String brokerName,
+                                                       Map<String, String> expected) throws Exception {
+        DefaultLitePullConsumer consumer = new DefaultLitePullConsumer("replication_reader");
+        consumer.setNamesrvAddr(namesrv);
+        consumer.setInstanceName(Clients.uniqueInstanceName("replication-reader"));
+        consumer.setVipChannelEnabled(false);
+        consumer.setAutoCommit(false);
+        consumer.setConsumeFromWhere(ConsumeFromWhere.CONSUME_FROM_FIRST_OFFSET);
+        consumer.start();
+        try {
+            List<MessageQueue> queues = new ArrayList<>();
+            for (MessageQueue mq : consumer.fetchMessageQueues(TOPIC)) {
+                if (mq.getBrokerName().equals(brokerName)) {
+                    queues.add(mq);
+                }
+            }
+            assertEquals(QUEUES, queues.size(), "queues of " + brokerName);
+            consumer.assign(queues);
+            Map<String, String> got = new HashMap<>();
+            Await.until(Duration.ofSeconds(60), () -> {
+                for (MessageExt m : consumer.poll(500)) {
+                    got.put(new String(m.getBody(), StandardCharsets.UTF_8), m.getQueueId() + "@" + m.getQueueOffset());
+                }
+                return got.entrySet().containsAll(expected.entrySet());
+            }, () -> "lite pull consumer on the slave of " + brokerName + ": " + missing(expected, got));
+            return got;
+        } finally {
+            consumer.shutdown();
         }
     }
 
