@@ -74,29 +74,38 @@ impl HAConnection {
         self.closed.load(Ordering::Acquire)
     }
 
-    /// The read half; returns when the connection is closed.
-    pub(crate) fn read_loop(
+    /// Runs one half (`read_reports` or `write_frames`) until it ends, then closes both.
+    pub(crate) fn run_half(
         &self,
+        half: fn(&Self, &DefaultMessageStore, &TransferState, ConnectionConfig) -> String,
         store: &DefaultMessageStore,
         transfer: &TransferState,
         cfg: ConnectionConfig,
     ) {
-        let reason = self.read_reports(store, transfer, cfg);
+        let reason = half(self, store, transfer, cfg);
         if !self.is_closed() {
             tracing::info!(slave = %self.peer, reason = %reason, "HA connection closed");
         }
         self.close();
     }
 
-    fn read_reports(
+    /// The socket for one half.
+    fn half_socket(&self) -> Result<TcpStream, String> {
+        self.socket
+            .try_clone()
+            .map_err(|e| format!("cannot use the socket: {e}"))
+    }
+
+    /// The read half: offset reports.
+    pub(crate) fn read_reports(
         &self,
         store: &DefaultMessageStore,
         transfer: &TransferState,
         cfg: ConnectionConfig,
     ) -> String {
-        let mut socket = match self.socket.try_clone() {
+        let mut socket = match self.half_socket() {
             Ok(s) => s,
-            Err(e) => return format!("cannot use the socket: {e}"),
+            Err(e) => return e,
         };
         if let Err(e) = socket.set_read_timeout(Some(POLL)) {
             return format!("cannot set a read timeout: {e}");
@@ -175,29 +184,16 @@ impl HAConnection {
         Ok(())
     }
 
-    /// The write half; returns when the connection is closed.
-    pub(crate) fn write_loop(
-        &self,
-        store: &DefaultMessageStore,
-        transfer: &TransferState,
-        cfg: ConnectionConfig,
-    ) {
-        let reason = self.write_frames(store, transfer, cfg);
-        if !self.is_closed() {
-            tracing::info!(slave = %self.peer, reason = %reason, "HA connection closed");
-        }
-        self.close();
-    }
-
-    fn write_frames(
+    /// The write half: transfer frames.
+    pub(crate) fn write_frames(
         &self,
         store: &DefaultMessageStore,
         transfer: &TransferState,
         cfg: ConnectionConfig,
     ) -> String {
-        let mut socket = match self.socket.try_clone() {
+        let mut socket = match self.half_socket() {
             Ok(s) => s,
-            Err(e) => return format!("cannot use the socket: {e}"),
+            Err(e) => return e,
         };
         // a slave that stops reading is dropped, not waited for forever
         if let Err(e) = socket.set_write_timeout(Some(cfg.housekeeping_interval)) {

@@ -166,13 +166,13 @@ impl HAService {
         let (c, store, transfer) = (conn.clone(), self.store.clone(), self.transfer.clone());
         let reader = std::thread::Builder::new()
             .name("HAReadSocketService".into())
-            .spawn(move || c.read_loop(&store, &transfer, cfg));
+            .spawn(move || c.run_half(HAConnection::read_reports, &store, &transfer, cfg));
         let (c, store, transfer) = (conn.clone(), self.store.clone(), self.transfer.clone());
         let connections = self.connections.clone();
         let writer = std::thread::Builder::new()
             .name("HAWriteSocketService".into())
             .spawn(move || {
-                c.write_loop(&store, &transfer, cfg);
+                c.run_half(HAConnection::write_frames, &store, &transfer, cfg);
                 transfer.remove_connection(c.id);
                 connections.lock().retain(|x| x.id != c.id);
             });

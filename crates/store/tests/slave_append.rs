@@ -10,6 +10,7 @@ use ferrocket_store::{
     offset_to_file_name, AppendError, BrokerRole, DefaultMessageStore, MessageStoreConfig,
     PutMessageStatus,
 };
+use ferrocket_testkit::commit_log_files;
 
 fn slave_config(root: &Path) -> MessageStoreConfig {
     MessageStoreConfig {
@@ -34,23 +35,6 @@ fn replicate(
         from += n as i64;
     }
     from
-}
-
-fn commit_log_files(root: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut files: Vec<_> = std::fs::read_dir(root.join("commitlog"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
-    files
-        .into_iter()
-        .map(|p| {
-            (
-                p.file_name().unwrap().to_string_lossy().into_owned(),
-                std::fs::read(&p).unwrap(),
-            )
-        })
-        .collect()
 }
 
 async fn fill(master: &DefaultMessageStore, from: usize, n: usize) {
