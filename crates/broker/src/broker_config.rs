@@ -1,5 +1,9 @@
 //! `BrokerConfig`: the broker settings RocketMQ users know, with RocketMQ's defaults.
 
+use std::sync::Arc;
+
+use parking_lot::RwLock;
+
 /// Broker-level settings (the store's settings live in `ferrocket_store::MessageStoreConfig`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct BrokerConfig {
@@ -144,4 +148,28 @@ pub trait BrokerConfigUpdater: Send + Sync {
         current: &BrokerConfig,
         properties: &str,
     ) -> Result<BrokerConfigUpdate, String>;
+}
+
+/// The live broker settings, shared by the controller and the services it hands them to.
+///
+/// UPDATE_BROKER_CONFIG swaps the whole value; readers take a snapshot per request, so one
+/// request never sees half of an update.
+#[derive(Debug, Clone)]
+pub struct SharedBrokerConfig(Arc<RwLock<Arc<BrokerConfig>>>);
+
+impl SharedBrokerConfig {
+    /// A handle holding `config`.
+    pub fn new(config: BrokerConfig) -> Self {
+        SharedBrokerConfig(Arc::new(RwLock::new(Arc::new(config))))
+    }
+
+    /// A snapshot of the current settings.
+    pub fn get(&self) -> Arc<BrokerConfig> {
+        self.0.read().clone()
+    }
+
+    /// Replaces the settings for every holder of this handle.
+    pub fn replace(&self, config: BrokerConfig) {
+        *self.0.write() = Arc::new(config);
+    }
 }

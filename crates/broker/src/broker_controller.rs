@@ -15,7 +15,7 @@ use parking_lot::{Mutex, RwLock};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::broker_config::{BrokerConfig, BrokerConfigUpdater};
+use crate::broker_config::{BrokerConfig, BrokerConfigUpdater, SharedBrokerConfig};
 use crate::client::client_housekeeping::ClientHousekeepingService;
 use crate::client::consumer_ids_change_listener::DefaultConsumerIdsChangeListener;
 use crate::client::{ConsumerManager, ProducerManager, RebalanceLockManager};
@@ -27,6 +27,7 @@ use crate::offset::ConsumerOffsetManager;
 use crate::out_api::broker_outer_api::{BrokerIdentity, BrokerOuterAPI, RegisterBrokerAnswer};
 use crate::processor::BrokerRequestProcessor;
 use crate::schedule::ScheduleMessageService;
+use crate::service::{PullService, SendService};
 use crate::slave::{SlaveSynchronize, SYNC_INITIAL_DELAY, SYNC_PERIOD};
 use crate::stats::broker_stats_manager::{self, BrokerStatsManager};
 use crate::subscription::SubscriptionGroupManager;
@@ -37,7 +38,7 @@ use crate::transaction::transactional_message_check_service;
 /// A running broker.
 pub struct BrokerController {
     /// Swapped whole by UPDATE_BROKER_CONFIG; readers take a snapshot per request.
-    broker_config: RwLock<Arc<BrokerConfig>>,
+    broker_config: SharedBrokerConfig,
     config_updater: RwLock<Option<Arc<dyn BrokerConfigUpdater>>>,
     store_config: MessageStoreConfig,
     message_store: Arc<DefaultMessageStore>,
@@ -49,16 +50,18 @@ pub struct BrokerController {
     subscription_group_manager: Arc<SubscriptionGroupManager>,
     consumer_offset_manager: Arc<ConsumerOffsetManager>,
     consumer_manager: Arc<ConsumerManager>,
-    consumer_filter_manager: ConsumerFilterManager,
+    consumer_filter_manager: Arc<ConsumerFilterManager>,
     producer_manager: Arc<ProducerManager>,
     client_housekeeping_service: Arc<ClientHousekeepingService>,
-    rebalance_lock_manager: RebalanceLockManager,
+    rebalance_lock_manager: Arc<RebalanceLockManager>,
     pull_request_hold_service: Arc<PullRequestHoldService>,
     schedule_message_service: Arc<ScheduleMessageService>,
     timer_message_store: Arc<TimerMessageStore>,
     broker_outer_api: BrokerOuterAPI,
     broker_stats_manager: Arc<BrokerStatsManager>,
     slave_synchronize: Arc<SlaveSynchronize>,
+    send_service: Arc<SendService>,
+    pull_service: Arc<PullService>,
     request_processor: Arc<BrokerRequestProcessor>,
     local_addr: SocketAddr,
     store_host: SocketAddr,
@@ -217,9 +220,39 @@ impl BrokerController {
             schedule_message_service.clone(),
         ));
         let (shutdown_tx, _) = watch::channel(false);
+        let broker_outer_api = BrokerOuterAPI::new(broker_config.register_broker_timeout_mills);
+        let broker_config = SharedBrokerConfig::new(broker_config);
+        let rebalance_lock_manager = Arc::new(RebalanceLockManager::new());
+        let broker_stats_manager = Arc::new(BrokerStatsManager::new());
+        let send_service = Arc::new(SendService {
+            config: broker_config.clone(),
+            store: message_store.clone(),
+            topics: topic_config_manager.clone(),
+            groups: subscription_group_manager.clone(),
+            locks: rebalance_lock_manager.clone(),
+            timer: timer_message_store.clone(),
+            schedule: schedule_message_service.clone(),
+            stats: broker_stats_manager.clone(),
+            store_host,
+        });
+        let consumer_filter_manager = Arc::new(ConsumerFilterManager::new());
+        let pull_service = Arc::new(PullService {
+            config: broker_config.clone(),
+            store: message_store.clone(),
+            topics: topic_config_manager.clone(),
+            groups: subscription_group_manager.clone(),
+            consumers: consumer_manager.clone(),
+            filters: consumer_filter_manager.clone(),
+            offsets: consumer_offset_manager.clone(),
+            hold: pull_request_hold_service.clone(),
+            stats: broker_stats_manager.clone(),
+            shutdown: shutdown_tx.subscribe(),
+            store_host,
+            slave: store_config.broker_role == BrokerRole::Slave,
+        });
         let controller = Arc::new(BrokerController {
-            broker_outer_api: BrokerOuterAPI::new(broker_config.register_broker_timeout_mills),
-            broker_config: RwLock::new(Arc::new(broker_config)),
+            broker_outer_api,
+            broker_config,
             config_updater: RwLock::new(None),
             store_config,
             message_store,
@@ -229,15 +262,17 @@ impl BrokerController {
             subscription_group_manager,
             consumer_offset_manager,
             consumer_manager,
-            consumer_filter_manager: ConsumerFilterManager::new(),
+            consumer_filter_manager,
             producer_manager,
             client_housekeeping_service,
-            rebalance_lock_manager: RebalanceLockManager::new(),
+            rebalance_lock_manager,
             pull_request_hold_service,
             schedule_message_service,
             timer_message_store,
-            broker_stats_manager: Arc::new(BrokerStatsManager::new()),
+            broker_stats_manager,
             slave_synchronize,
+            send_service,
+            pull_service,
             request_processor: request_processor.clone(),
             local_addr,
             store_host,
@@ -434,13 +469,14 @@ impl BrokerController {
             return;
         }
         self.shutting_down.store(true, Ordering::Release);
+        // the services watch this signal: no pull is parked from here on
+        let _ = self.shutdown_tx.send(true);
         if let Some(server) = self.server.lock().take() {
             server.shutdown();
         }
         if let Some(server) = self.fast_server.lock().take() {
             server.shutdown();
         }
-        let _ = self.shutdown_tx.send(true);
         self.pull_request_hold_service.wake_all();
         for t in self.tasks.lock().drain(..) {
             t.abort();
@@ -515,7 +551,7 @@ impl BrokerController {
 
     /// A snapshot of the broker settings (`listen_port` is the real port).
     pub fn broker_config(&self) -> Arc<BrokerConfig> {
-        self.broker_config.read().clone()
+        self.broker_config.get()
     }
 
     /// Installs what applies and persists UPDATE_BROKER_CONFIG (the binary knows the config keys
@@ -536,7 +572,7 @@ impl BrokerController {
         // the bound port is a fact of this process, not a setting
         config.listen_port = old.listen_port;
         let perm_changed = config.broker_permission != old.broker_permission;
-        *self.broker_config.write() = Arc::new(config);
+        self.broker_config.replace(config);
         if perm_changed {
             self.topic_config_manager.next_data_version();
             let me = self.clone();
@@ -590,7 +626,7 @@ impl BrokerController {
     }
 
     /// Compiled SQL92 subscriptions.
-    pub fn consumer_filter_manager(&self) -> &ConsumerFilterManager {
+    pub fn consumer_filter_manager(&self) -> &Arc<ConsumerFilterManager> {
         &self.consumer_filter_manager
     }
 
@@ -600,7 +636,7 @@ impl BrokerController {
     }
 
     /// Ordered-consumption queue locks.
-    pub fn rebalance_lock_manager(&self) -> &RebalanceLockManager {
+    pub fn rebalance_lock_manager(&self) -> &Arc<RebalanceLockManager> {
         &self.rebalance_lock_manager
     }
 
@@ -620,8 +656,18 @@ impl BrokerController {
     }
 
     /// Message counters.
-    pub fn broker_stats_manager(&self) -> &BrokerStatsManager {
+    pub fn broker_stats_manager(&self) -> &Arc<BrokerStatsManager> {
         &self.broker_stats_manager
+    }
+
+    /// The send path every transport shares.
+    pub fn send_service(&self) -> &Arc<SendService> {
+        &self.send_service
+    }
+
+    /// The pull path every transport shares.
+    pub fn pull_service(&self) -> &Arc<PullService> {
+        &self.pull_service
     }
 
     /// When the broker started, ms.

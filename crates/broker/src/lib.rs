@@ -13,6 +13,7 @@ pub mod offset;
 pub mod out_api;
 pub mod processor;
 pub mod schedule;
+pub mod service;
 pub mod slave;
 pub mod stats;
 pub mod subscription;

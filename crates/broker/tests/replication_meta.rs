@@ -59,6 +59,15 @@ async fn start_member(
         .expect("broker starts")
 }
 
+/// A slave without name server or master.
+async fn start_lone_slave(dir: &Path) -> Arc<BrokerController> {
+    let config = BrokerConfig {
+        broker_id: 1,
+        ..broker_config()
+    };
+    start_member(dir, config, BrokerRole::Slave, |_| {}).await
+}
+
 async fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
     let deadline = Instant::now() + SYNC;
     while !check() {
@@ -232,16 +241,7 @@ async fn a_fixed_ha_master_address_wins_over_the_name_server() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slave_refuses_writes_with_rocketmq_codes_and_accepts_offset_commits() {
     let dir = TempDir::new().unwrap();
-    let slave = start_member(
-        dir.path(),
-        BrokerConfig {
-            broker_id: 1,
-            ..broker_config()
-        },
-        BrokerRole::Slave,
-        |_| {},
-    )
-    .await;
+    let slave = start_lone_slave(dir.path()).await;
     let addr = slave.local_addr().to_string();
     let client = RemotingClient::new();
 
@@ -317,16 +317,7 @@ async fn slave_refuses_writes_with_rocketmq_codes_and_accepts_offset_commits() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slave_pull_beyond_its_copy_retries_instead_of_moving_the_offset() {
     let dir = TempDir::new().unwrap();
-    let slave = start_member(
-        dir.path(),
-        BrokerConfig {
-            broker_id: 1,
-            ..broker_config()
-        },
-        BrokerRole::Slave,
-        |_| {},
-    )
-    .await;
+    let slave = start_lone_slave(dir.path()).await;
     slave
         .topic_config_manager()
         .update_topic_config(TopicConfig::new(TOPIC, 2));
@@ -343,87 +334,68 @@ async fn slave_pull_beyond_its_copy_retries_instead_of_moving_the_offset() {
     slave.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn master_suggests_the_slave_for_data_out_of_memory_only_with_slave_read_enable() {
-    let dir = TempDir::new().unwrap();
-    // ratio 0: no byte counts as in memory, every pull reads "old" data
-    let master = start_member(
-        dir.path(),
-        BrokerConfig {
-            slave_read_enable: true,
-            ..broker_config()
-        },
-        BrokerRole::AsyncMaster,
-        |s| s.access_message_in_memory_max_ratio = 0,
-    )
+/// A master with `slaveReadEnable=true`, the topic of one queue and the given
+/// `accessMessageInMemoryMaxRatio`.
+async fn start_reading_master(dir: &Path, ratio: u32) -> Arc<BrokerController> {
+    let config = BrokerConfig {
+        slave_read_enable: true,
+        ..broker_config()
+    };
+    let master = start_member(dir, config, BrokerRole::AsyncMaster, |s| {
+        s.access_message_in_memory_max_ratio = ratio
+    })
     .await;
     master
         .topic_config_manager()
         .update_topic_config(TopicConfig::new(TOPIC, 1));
-    let addr = master.local_addr().to_string();
-    let client = RemotingClient::new();
-    for i in 0..3 {
-        send_ok(&client, &addr, TOPIC, 0, None, format!("m{i}").as_bytes()).await;
-    }
-    let suggestion = |r: &RemotingCommand| r.ext("suggestWhichBrokerId").map(str::to_string);
+    master
+}
+
+/// The `suggestWhichBrokerId` of a pull from offset 0, which must find messages.
+async fn suggestion(client: &RemotingClient, addr: &str) -> String {
     let r = call(
-        &client,
-        &addr,
+        client,
+        addr,
         pull(GROUP, TOPIC, 0, 0, SUBSCRIBE, Some("*"), 0),
     )
     .await;
     assert_eq!(r.code, response::SUCCESS, "{:?}", r.remark);
+    r.ext("suggestWhichBrokerId")
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn master_suggests_the_slave_for_data_out_of_memory_only_with_slave_read_enable() {
+    let client = RemotingClient::new();
+    // ratio 0: no byte counts as in memory, every pull reads "old" data
+    let dir = TempDir::new().unwrap();
+    let master = start_reading_master(dir.path(), 0).await;
+    let addr = master.local_addr().to_string();
+    for i in 0..3 {
+        send_ok(&client, &addr, TOPIC, 0, None, format!("m{i}").as_bytes()).await;
+    }
     assert_eq!(
-        suggestion(&r).as_deref(),
-        Some("1"),
+        suggestion(&client, &addr).await,
+        "1",
         "whichBrokerWhenConsumeSlowly"
     );
-
-    // the group's own choice when the data is in memory is its brokerId (0)
+    // without slaveReadEnable the master keeps its consumers
     let mut config = (*master.broker_config()).clone();
     config.slave_read_enable = false;
     master.replace_broker_config(config);
-    let r = call(
-        &client,
-        &addr,
-        pull(GROUP, TOPIC, 0, 0, SUBSCRIBE, Some("*"), 0),
-    )
-    .await;
-    assert_eq!(r.code, response::SUCCESS);
     assert_eq!(
-        suggestion(&r).as_deref(),
-        Some("0"),
+        suggestion(&client, &addr).await,
+        "0",
         "without slaveReadEnable"
     );
     master.shutdown().await;
 
+    // the default ratio: fresh data stays on the master (the group's brokerId, 0)
     let dir = TempDir::new().unwrap();
-    let master = start_member(
-        dir.path(),
-        BrokerConfig {
-            slave_read_enable: true,
-            ..broker_config()
-        },
-        BrokerRole::AsyncMaster,
-        |_| {},
-    )
-    .await;
-    master
-        .topic_config_manager()
-        .update_topic_config(TopicConfig::new(TOPIC, 1));
+    let master = start_reading_master(dir.path(), 40).await;
     let addr = master.local_addr().to_string();
     send_ok(&client, &addr, TOPIC, 0, None, b"fresh").await;
-    let r = call(
-        &client,
-        &addr,
-        pull(GROUP, TOPIC, 0, 0, SUBSCRIBE, Some("*"), 0),
-    )
-    .await;
-    assert_eq!(r.code, response::SUCCESS);
-    assert_eq!(
-        suggestion(&r).as_deref(),
-        Some("0"),
-        "fresh data stays on the master"
-    );
+    assert_eq!(suggestion(&client, &addr).await, "0", "fresh data");
     master.shutdown().await;
 }

@@ -61,6 +61,21 @@ fn runtime_value(rt: &tokio::runtime::Runtime, addr: &str, key: &str) -> Option<
     })
 }
 
+fn ha_status(rt: &tokio::runtime::Runtime, addr: &str) -> serde_json::Value {
+    rt.block_on(async {
+        let r = RemotingClient::new()
+            .invoke(
+                addr,
+                RemotingCommand::request(request::GET_BROKER_HA_STATUS),
+                Duration::from_secs(5),
+            )
+            .await
+            .unwrap();
+        assert_eq!(r.code, response::SUCCESS, "{:?}", r.remark);
+        serde_json::from_slice(&r.body).unwrap()
+    })
+}
+
 fn committed_on(rt: &tokio::runtime::Runtime, addr: &str) -> i64 {
     rt.block_on(async {
         let client = RemotingClient::new();
@@ -132,6 +147,44 @@ fn consume_reads_from_the_slave_while_the_master_is_down() {
 
     // and takes the topic from the master (SlaveSynchronize) before the master goes
     slave.wait_stderr("topic configs taken from the master", START);
+
+    // operators see the pair: clusterList shows the slave with no lag, haStatus both sides
+    let (status, out, err) = run_to_exit(
+        ferrocket(
+            &["admin", "clusterList", "-n", &ns_addr, "--json"],
+            dir.path(),
+        ),
+        START,
+    );
+    assert!(status.success(), "{out}\n{err}");
+    let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let slave_row = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["brokerId"] == 1)
+        .unwrap_or_else(|| panic!("no slave row: {out}"));
+    assert_eq!(slave_row["addr"], slave_addr.as_str(), "{out}");
+    assert_eq!(slave_row["replicationLagBytes"], 0, "{out}");
+    let master_ha = ha_status(&rt, &master_addr);
+    assert_eq!(master_ha["master"], true, "{master_ha}");
+    assert_eq!(
+        master_ha["masterCommitLogMaxOffset"], master_max,
+        "{master_ha}"
+    );
+    assert_eq!(master_ha["haConnectionInfo"][0]["diff"], 0, "{master_ha}");
+    assert_eq!(master_ha["inSyncSlaveNums"], 1, "{master_ha}");
+    let slave_ha = ha_status(&rt, &slave_addr);
+    assert_eq!(slave_ha["master"], false, "{slave_ha}");
+    assert_eq!(
+        slave_ha["haClientRuntimeInfo"]["masterAddr"],
+        format!("127.0.0.1:{}", master_port + 1),
+        "{slave_ha}"
+    );
+    assert_eq!(
+        slave_ha["haClientRuntimeInfo"]["maxOffset"], master_max,
+        "{slave_ha}"
+    );
     master.signal("TERM");
     assert!(
         master.wait_exit(START).success(),

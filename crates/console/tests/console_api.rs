@@ -398,3 +398,55 @@ fn broker_command_serves_the_console_too() {
     let o: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(o["brokerName"], "console-broker", "{o}");
 }
+
+fn queue_max_offset(url: &str, topic: &str) -> i64 {
+    get_json(&format!("{url}/api/topic/status?topic={topic}"))["queues"][0]["maxOffset"]
+        .as_i64()
+        .unwrap()
+}
+
+#[test]
+fn console_send_delays_delay_level_and_timer_messages_as_the_wire_does() {
+    let server = Standalone::start("");
+    let url = server.url().to_string();
+    let topic = "ConsoleDelayTopic";
+    post_json(
+        &format!("{url}/api/topic"),
+        &json!({"topic": topic, "readQueueNums": 1, "writeQueueNums": 1, "perm": 6}),
+    );
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    // delay level 3 is 10 s with the default messageDelayLevel; the timer asks for 10 s too
+    let sends = [
+        (json!({"DELAY": "3"}), "SCHEDULE_TOPIC_XXXX"),
+        (
+            json!({"TIMER_DELIVER_MS": (now_ms + 10_000).to_string()}),
+            "rmq_sys_wheel_timer",
+        ),
+    ];
+    for (properties, system_topic) in sends {
+        let s = post_json(
+            &format!("{url}/api/message/send"),
+            &json!({"topic": topic, "keys": "later", "body": "not yet", "properties": properties}),
+        );
+        assert_eq!(s["topic"], topic, "{s}");
+        // stored in the system topic with its real topic aside, as a producer's send is
+        let stored = get_json(&format!(
+            "{url}/api/message?id={}",
+            s["msgId"].as_str().unwrap()
+        ));
+        assert_eq!(stored["properties"]["REAL_TOPIC"], topic, "{stored}");
+        assert_eq!(stored["summary"]["topic"], system_topic, "{stored}");
+    }
+    assert_eq!(
+        queue_max_offset(&url, topic),
+        0,
+        "a delayed message was delivered at once"
+    );
+    assert!(
+        wait_until(WAIT, || queue_max_offset(&url, topic) == 2),
+        "the delayed messages never reached {topic}"
+    );
+}

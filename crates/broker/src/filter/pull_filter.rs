@@ -7,8 +7,8 @@ use ferrocket_protocol::body::heartbeat::SubscriptionData;
 use ferrocket_protocol::code::response;
 use ferrocket_protocol::header::pull_message::{pull_sys_flag, PullMessageRequestHeader};
 
+use super::ConsumerFilterManager;
 use super::ExpressionMessageFilter;
-use crate::broker_controller::BrokerController;
 
 /// A pull refused for its filter: the response code and remark to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,12 +26,14 @@ fn refuse(code: i32, remark: impl Into<String>) -> PullFilterError {
     }
 }
 
-/// The filter for a pull whose effective subscription is `subscription`.
+/// The filter for a pull whose effective subscription is `subscription`
+/// (`enable_property_filter`: `enablePropertyFilter`, which SQL92 subscriptions need).
 ///
 /// The subscription came either with the pull (SUBSCRIPTION flag: the expression is compiled,
 /// from a small cache) or from the group's heartbeat (its compiled selector is looked up).
 pub fn build(
-    broker: &BrokerController,
+    manager: &ConsumerFilterManager,
+    enable_property_filter: bool,
     header: &PullMessageRequestHeader,
     subscription: &SubscriptionData,
 ) -> Result<ExpressionMessageFilter, PullFilterError> {
@@ -39,7 +41,6 @@ pub fn build(
     if ferrocket_filter::is_tag_type(Some(expression_type)) {
         return Ok(ExpressionMessageFilter::new(subscription));
     }
-    let manager = broker.consumer_filter_manager();
     let selector = if pull_sys_flag::has_subscription(header.sys_flag) {
         let expression = header.subscription.as_deref().unwrap_or_default();
         match manager.compile(expression_type, expression) {
@@ -67,7 +68,7 @@ pub fn build(
         }
         Arc::clone(&data.compiled)
     };
-    if !broker.broker_config().enable_property_filter {
+    if !enable_property_filter {
         return Err(refuse(
             response::SYSTEM_ERROR,
             format!("The broker does not support consumer to filter message by {expression_type}"),

@@ -112,14 +112,14 @@ async fn dispatch(
     }
     match request.code {
         rq::SEND_MESSAGE | rq::SEND_MESSAGE_V2 | rq::SEND_BATCH_MESSAGE => {
-            send_message_processor::process(broker, channel, request).await
+            send_message_processor::process(broker.send_service(), channel, request).await
         }
         rq::END_TRANSACTION => end_transaction_processor::process(broker, channel, request).await,
         rq::CONSUMER_SEND_MSG_BACK => {
             consumer_send_msg_back::process(broker, channel, request).await
         }
         rq::PULL_MESSAGE | rq::LITE_PULL_MESSAGE => {
-            pull_message_processor::process(broker, channel, request).await
+            pull_message_processor::process(broker.pull_service(), channel, request).await
         }
         rq::HEART_BEAT | rq::UNREGISTER_CLIENT | rq::CHECK_CLIENT_CONFIG => {
             client_manage_processor::process(broker, channel, request)

@@ -3,13 +3,13 @@
 //! consumer group), as RocketMQ's `PullMessageProcessor.generateOffsetMovedEvent` does, so
 //! operators can see which groups lost messages to retention.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use ferrocket_protocol::message::{property, Properties};
-use ferrocket_store::{MessageExtBrokerInner, PutMessageStatus};
+use ferrocket_store::{DefaultMessageStore, MessageExtBrokerInner, PutMessageStatus};
 use serde::Serialize;
 
-use crate::broker_controller::BrokerController;
 use crate::topic::topic_validator::RMQ_SYS_OFFSET_MOVED_EVENT;
 
 /// `OffsetMovedEvent`, fields in fastjson's (alphabetical) order.
@@ -39,10 +39,7 @@ pub struct EventQueue {
 }
 
 /// The message RocketMQ stores for `event`.
-pub fn event_message(
-    event: &OffsetMovedEvent,
-    store_host: std::net::SocketAddr,
-) -> MessageExtBrokerInner {
+pub fn event_message(event: &OffsetMovedEvent, store_host: SocketAddr) -> MessageExtBrokerInner {
     let mut properties = Properties::new();
     properties.insert(property::TAGS, event.consumer_group.as_str());
     properties.insert(property::KEYS, event.consumer_group.as_str());
@@ -55,7 +52,11 @@ pub fn event_message(
 }
 
 /// Stores the event in the background; like RocketMQ, a failure is only logged.
-pub fn generate_offset_moved_event(broker: &Arc<BrokerController>, event: OffsetMovedEvent) {
+pub fn generate_offset_moved_event(
+    store: &Arc<DefaultMessageStore>,
+    store_host: SocketAddr,
+    event: OffsetMovedEvent,
+) {
     tracing::warn!(
         topic = %event.message_queue.topic,
         group = %event.consumer_group,
@@ -63,8 +64,8 @@ pub fn generate_offset_moved_event(broker: &Arc<BrokerController>, event: Offset
         new_offset = event.offset_new,
         "PULL_OFFSET_MOVED: correction offset"
     );
-    let msg = event_message(&event, broker.store_host());
-    let store = broker.message_store().clone();
+    let msg = event_message(&event, store_host);
+    let store = store.clone();
     tokio::spawn(async move {
         let r = store.put_message(msg).await;
         if r.status != PutMessageStatus::PutOk {

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::message_view::record_at;
-use super::messages::{messages_in_range, put};
+use super::messages::{messages_in_range, send_response};
 use crate::http::{Request, Response};
 use crate::server::ConsoleContext;
 
@@ -155,15 +155,12 @@ pub async fn resend(ctx: Arc<ConsoleContext>, req: Request) -> Response {
     if !to_group {
         properties.remove(property::RETRY_TOPIC);
     }
-    let uniq = properties
-        .get(property::UNIQ_KEY)
-        .unwrap_or_default()
-        .to_string();
     let queue_id = (view.queue_offset.unsigned_abs() % queues as u64) as i32;
     let mut msg = MessageExtBrokerInner::from_stored(&view, &record, topic, queue_id, &properties);
     msg.store_host = b.store_host();
     msg.reconsume_times = 0;
     msg.prepared_transaction_offset = 0;
     tracing::info!(group = %form.group, to = %msg.topic, offset = form.commit_log_offset, "dead letter resent from the console");
-    put(&ctx, msg, &uniq).await
+    let topic = msg.topic.clone();
+    send_response(&topic, b.send_service().put_message(msg).await)
 }

@@ -2,11 +2,12 @@
 
 use std::sync::Arc;
 
-use ferrocket_broker::message_id::create_uniq_id;
+use ferrocket_broker::service::{SendError, SendMessageRequest, SendResult};
 use ferrocket_broker::topic::topic_validator;
+use ferrocket_protocol::code::response;
+use ferrocket_protocol::header::send_message::{DEFAULT_TOPIC, DEFAULT_TOPIC_QUEUE_NUMS};
 use ferrocket_protocol::message::{find_property, parse_record, property, Properties};
 use ferrocket_protocol::util::{decode_message_id, now_millis};
-use ferrocket_store::MessageExtBrokerInner;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -268,50 +269,49 @@ pub async fn send(ctx: Arc<ConsoleContext>, req: Request) -> Response {
     if let Some(k) = form.keys.as_deref().filter(|k| !k.is_empty()) {
         properties.insert(property::KEYS, k);
     }
-    let uniq = create_uniq_id();
-    properties.insert(property::UNIQ_KEY, uniq.as_str());
-    properties.insert(
-        property::CLUSTER,
-        b.broker_config().broker_cluster_name.as_str(),
-    );
-    let queue_id = (rand_index() % config.write_queue_nums as u64) as i32;
-    let mut msg = MessageExtBrokerInner::new(form.topic.clone(), queue_id, form.body.into_bytes());
-    msg.born_host = b.store_host();
-    msg.store_host = b.store_host();
-    msg.set_properties(&properties);
-    put(&ctx, msg, &uniq).await
+    // the broker's own send path: delay levels, timers and transactions behave as over the wire
+    let request = SendMessageRequest {
+        topic: form.topic.clone(),
+        default_topic: DEFAULT_TOPIC.to_string(),
+        default_topic_queue_nums: DEFAULT_TOPIC_QUEUE_NUMS,
+        queue_id: -1,
+        sys_flag: 0,
+        born_timestamp: now_millis(),
+        flag: 0,
+        properties,
+        reconsume_times: 0,
+        max_reconsume_times: None,
+        batch: false,
+        body: form.body.into_bytes().into(),
+        born_host: b.store_host(),
+    };
+    let result = b.send_service().send_message(request).await;
+    send_response(&form.topic, result)
 }
 
-/// Stores `msg` and answers with its ids.
-pub async fn put(ctx: &ConsoleContext, msg: MessageExtBrokerInner, uniq: &str) -> Response {
-    let b = &ctx.broker;
-    let topic = msg.topic.clone();
-    let queue_id = msg.queue_id;
-    let result = b.message_store().put_message(msg).await;
-    b.broker_stats_manager().on_put(&topic, &result);
-    match (result.is_ok(), result.append) {
-        (true, Some(a)) => {
-            b.broker_stats_manager().inc_put(1);
-            Response::json(&json!({
-                "topic": topic,
-                "queueId": queue_id,
-                "queueOffset": a.logics_offset,
-                "msgId": a.msg_id,
-                "uniqKey": uniq,
-                "status": result.status.as_str(),
-            }))
-        }
-        _ => Response::error(
+/// Answers a console send or resend with the ids the message got.
+pub fn send_response(topic: &str, result: Result<SendResult, SendError>) -> Response {
+    match result {
+        Ok(r) if r.code == response::SUCCESS => Response::json(&json!({
+            "topic": topic,
+            "queueId": r.queue_id,
+            "queueOffset": r.queue_offset,
+            "msgId": r.msg_id,
+            "uniqKey": r.transaction_id,
+            "status": r.status.as_str(),
+        })),
+        Ok(r) => Response::error(
             503,
-            format!("the store refused the message: {}", result.status.as_str()),
+            format!("the store refused the message: {}", r.status.as_str()),
         ),
+        Err(e) => {
+            let status = match e.code {
+                response::TOPIC_NOT_EXIST | response::SUBSCRIPTION_GROUP_NOT_EXIST => 404,
+                response::NO_PERMISSION => 403,
+                response::MESSAGE_ILLEGAL | response::INVALID_PARAMETER => 400,
+                _ => 503,
+            };
+            Response::error(status, e.remark)
+        }
     }
-}
-
-/// A cheap random index (queue choice needs no cryptographic quality).
-fn rand_index() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_i64(now_millis());
-    h.finish()
 }

@@ -1,0 +1,12 @@
+//! The broker's service layer: the send and pull paths as transport-neutral services.
+//!
+//! Each service is built by the `BrokerController` from the few managers it uses and shared
+//! by every transport: the remoting processors are thin adapters over them (decode the header,
+//! call the service, encode the response), the console calls them for its sends, and the gRPC
+//! endpoint will call them too.
+
+pub mod pull_service;
+pub mod send_service;
+
+pub use pull_service::{PullResponse, PullService};
+pub use send_service::{SendError, SendMessageRequest, SendResult, SendService};
