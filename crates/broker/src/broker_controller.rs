@@ -234,6 +234,7 @@ impl BrokerController {
             schedule: schedule_message_service.clone(),
             stats: broker_stats_manager.clone(),
             store_host,
+            slave: store_config.broker_role == BrokerRole::Slave,
         });
         let consumer_filter_manager = Arc::new(ConsumerFilterManager::new());
         let pull_service = Arc::new(PullService {

@@ -1,6 +1,7 @@
 //! Requests a slave refuses, with the codes and remarks of RocketMQ 4.9 (whose slave refuses
 //! writes with an explanation; 5.x answers SYSTEM_BUSY for sends and accepts topic and group
 //! changes, which then diverge from the master's and are overwritten by SlaveSynchronize).
+//! Sends are refused by `SendService` itself, so that every transport refuses them.
 
 use ferrocket_protocol::code::{request as rq, response};
 use ferrocket_protocol::RemotingCommand;
@@ -15,16 +16,7 @@ pub(crate) fn refuse_on_slave(
     if !broker.is_slave() {
         return None;
     }
-    let (code, remark) = match request.code {
-        rq::SEND_MESSAGE | rq::SEND_MESSAGE_V2 | rq::SEND_BATCH_MESSAGE => (
-            response::SERVICE_NOT_AVAILABLE,
-            format!(
-                "service not available now. It may be caused by one of the following reasons: \
-                 the broker's disk is full [{}], messages are put to the slave, message store has \
-                 been shut down, etc.",
-                broker.message_store().disk_util()
-            ),
-        ),
+    let (code, remark): (i32, String) = match request.code {
         // the store status name, as RocketMQ's send-back path answers
         rq::CONSUMER_SEND_MSG_BACK => (response::SYSTEM_ERROR, "SERVICE_NOT_AVAILABLE".into()),
         rq::END_TRANSACTION => (
