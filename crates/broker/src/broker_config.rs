@@ -64,6 +64,9 @@ pub struct BrokerConfig {
     pub transaction_check_max: i32,
     /// `transactionCheckInterval` (ms): period of the transaction check-back.
     pub transaction_check_interval: u64,
+    /// `slaveReadEnable`: a master may send consumers of data that left the page cache to a
+    /// slave, and a slave serves pulls while its master is alive.
+    pub slave_read_enable: bool,
     /// `consoleEnable` (Ferrocket's own key): serve the web console and `/metrics`.
     pub console_enable: bool,
     /// `consolePort` (Ferrocket's own key): HTTP port of the console; 0 picks a free port.
@@ -181,6 +184,7 @@ impl Default for BrokerConfig {
             transaction_time_out: 6_000,
             transaction_check_max: 15,
             transaction_check_interval: 30_000,
+            slave_read_enable: false,
             console_enable: true,
             console_port: 8080,
             console_listen_address: "127.0.0.1".into(),

@@ -10,7 +10,7 @@ use std::time::Duration;
 use ferrocket_ha::HAService;
 use ferrocket_protocol::body::topic::{perm, RegisterBrokerBody};
 use ferrocket_remoting::RemotingServer;
-use ferrocket_store::{DefaultMessageStore, MessageStoreConfig};
+use ferrocket_store::{BrokerRole, DefaultMessageStore, MessageStoreConfig};
 use parking_lot::{Mutex, RwLock};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -26,10 +26,11 @@ use crate::error::BrokerError;
 use crate::filter::ConsumerFilterManager;
 use crate::longpolling::PullRequestHoldService;
 use crate::offset::ConsumerOffsetManager;
-use crate::out_api::broker_outer_api::{BrokerIdentity, BrokerOuterAPI};
+use crate::out_api::broker_outer_api::{BrokerIdentity, BrokerOuterAPI, RegisterBrokerAnswer};
 use crate::processor::BrokerRequestProcessor;
 use crate::schedule::ScheduleMessageService;
 use crate::service::{PullService, SendService};
+use crate::slave::{SlaveSynchronize, SYNC_INITIAL_DELAY, SYNC_PERIOD};
 use crate::stats::broker_stats_manager::{self, BrokerStatsManager};
 use crate::subscription::SubscriptionGroupManager;
 use crate::timer::{timer_checkpoint, TimerMessageStore};
@@ -60,6 +61,7 @@ pub struct BrokerController {
     timer_message_store: Arc<TimerMessageStore>,
     broker_outer_api: BrokerOuterAPI,
     broker_stats_manager: Arc<BrokerStatsManager>,
+    slave_synchronize: Arc<SlaveSynchronize>,
     send_service: Arc<SendService>,
     pull_service: Arc<PullService>,
     request_processor: Arc<BrokerRequestProcessor>,
@@ -68,6 +70,9 @@ pub struct BrokerController {
     local_addr: SocketAddr,
     store_host: SocketAddr,
     server: Mutex<Option<RemotingServer>>,
+    /// RocketMQ's "fast" (VIP) remoting server on `listenPort - 2`: a RocketMQ slave pulls the
+    /// topic table from there, and clients with `sendMessageWithVIPChannel` send there.
+    fast_server: Mutex<Option<RemotingServer>>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
     shutdown_tx: watch::Sender<bool>,
     shutting_down: AtomicBool,
@@ -181,7 +186,7 @@ impl BrokerController {
             &bind,
             request_processor.clone(),
             broker_config.server.clone(),
-            Some(tls),
+            Some(tls.clone()),
         )
         .await
         {
@@ -192,10 +197,42 @@ impl BrokerController {
             }
         };
         let local_addr = server.local_addr();
+        // haListenPort wins; else listenPort + 1; a free port when both ports are left to the OS
+        let ha_port = match (store_config.ha_listen_port, broker_config.listen_port) {
+            (0, 0) => 0,
+            (_, configured) => store_config.resolved_ha_listen_port(configured),
+        };
+        let ha_bind = format!("{}:{}", broker_config.bind_address, ha_port);
+        let ha_listen_port = match ha_service.start(&ha_bind) {
+            Ok(addr) => addr.port(),
+            Err(e) => {
+                server.shutdown();
+                ha_service.shutdown();
+                message_store.shutdown();
+                return Err(match e {
+                    ferrocket_ha::HaError::Bind { addr, source } => {
+                        BrokerError::Bind { addr, source }
+                    }
+                    other => BrokerError::InvalidConfig(other.to_string()),
+                });
+            }
+        };
+        // with a free port picked by the OS (listenPort=0) its neighbour is nobody's to take
+        let fast_server = if broker_config.listen_port == 0 {
+            None
+        } else {
+            bind_fast_server(
+                &broker_config.bind_address,
+                local_addr.port(),
+                &request_processor,
+                &broker_config.server,
+                tls,
+            )
+            .await
+        };
         let mut broker_config = broker_config;
         broker_config.listen_port = local_addr.port();
         let store_host = SocketAddr::new(ip, local_addr.port());
-        let ha_listen_port = store_config.resolved_ha_listen_port(local_addr.port());
 
         let outer_tls = if broker_config.tls.client_uses_tls() {
             Some(
@@ -207,6 +244,19 @@ impl BrokerController {
         } else {
             None
         };
+        let slave_synchronize = Arc::new(SlaveSynchronize::new(
+            store_host.to_string(),
+            // RocketMQ's slave uses a 3 s timeout for these calls
+            BrokerOuterAPI::new(
+                3_000,
+                broker_config.inner_client_credentials.clone(),
+                outer_tls.clone(),
+            ),
+            topic_config_manager.clone(),
+            subscription_group_manager.clone(),
+            consumer_offset_manager.clone(),
+            schedule_message_service.clone(),
+        ));
         let (shutdown_tx, _) = watch::channel(false);
         let broker_outer_api = BrokerOuterAPI::new(
             broker_config.register_broker_timeout_mills,
@@ -226,6 +276,7 @@ impl BrokerController {
             schedule: schedule_message_service.clone(),
             stats: broker_stats_manager.clone(),
             store_host,
+            slave: store_config.broker_role == BrokerRole::Slave,
         });
         let consumer_filter_manager = Arc::new(ConsumerFilterManager::new());
         let pull_service = Arc::new(PullService {
@@ -240,6 +291,7 @@ impl BrokerController {
             stats: broker_stats_manager.clone(),
             shutdown: shutdown_tx.subscribe(),
             store_host,
+            slave: store_config.broker_role == BrokerRole::Slave,
         });
         let controller = Arc::new(BrokerController {
             broker_outer_api,
@@ -261,6 +313,7 @@ impl BrokerController {
             schedule_message_service,
             timer_message_store,
             broker_stats_manager,
+            slave_synchronize,
             send_service,
             pull_service,
             request_processor: request_processor.clone(),
@@ -268,6 +321,7 @@ impl BrokerController {
             local_addr,
             store_host,
             server: Mutex::new(Some(server)),
+            fast_server: Mutex::new(fast_server),
             tasks: Mutex::new(Vec::new()),
             shutdown_tx,
             shutting_down: AtomicBool::new(false),
@@ -337,12 +391,20 @@ impl BrokerController {
         }));
 
         tasks.push(tokio::spawn(self.client_housekeeping_service.clone().run()));
-        tasks.push(tokio::spawn(self.schedule_message_service.clone().run()));
-        tasks.push(tokio::spawn(self.timer_message_store.clone().run()));
-        tasks.push(tokio::spawn(transactional_message_check_service::run(
-            Arc::downgrade(self),
-            Duration::from_millis(self.broker_config().transaction_check_interval.max(1)),
-        )));
+        if self.is_slave() {
+            // a slave's commit log is a copy of the master's: it never delivers delayed, timed or
+            // checked-back messages itself, it follows the master's metadata instead
+            tasks.push(tokio::spawn(run_slave_synchronize(
+                self.slave_synchronize.clone(),
+            )));
+        } else {
+            tasks.push(tokio::spawn(self.schedule_message_service.clone().run()));
+            tasks.push(tokio::spawn(self.timer_message_store.clone().run()));
+            tasks.push(tokio::spawn(transactional_message_check_service::run(
+                Arc::downgrade(self),
+                Duration::from_millis(self.broker_config().transaction_check_interval.max(1)),
+            )));
+        }
 
         let stats = self.broker_stats_manager.clone();
         tasks.push(tokio::spawn(async move {
@@ -372,18 +434,22 @@ impl BrokerController {
             filter_server_list: Vec::new(),
         };
         let first_round = !self.registered.load(Ordering::Acquire);
-        for r in self
+        let results = self
             .broker_outer_api
             .register_broker_all(&addrs, &self.identity(), &body)
-            .await
-        {
+            .await;
+        // RocketMQ 5.x takes the first answer that came back (4.9: the first name server's)
+        if let Some(answer) = results.iter().find_map(|r| r.result.as_ref().ok()) {
+            self.on_register_answer(answer.clone());
+        }
+        for r in results {
             match r.result {
-                Ok(()) if first_round => tracing::info!(
+                Ok(_) if first_round => tracing::info!(
                     namesrv = %r.namesrv_addr,
                     broker_addr = %self.broker_addr(),
                     "registered with name server"
                 ),
-                Ok(()) => tracing::debug!(namesrv = %r.namesrv_addr, "registered with name server"),
+                Ok(_) => tracing::debug!(namesrv = %r.namesrv_addr, "registered with name server"),
                 Err(e) => tracing::warn!(
                     namesrv = %r.namesrv_addr,
                     error = %e,
@@ -394,17 +460,51 @@ impl BrokerController {
         self.registered.store(true, Ordering::Release);
     }
 
+    /// Takes the master's addresses from a registration answer: the remoting address feeds
+    /// SlaveSynchronize (always, so a master, which gets none, syncs nothing), the HA address
+    /// the HA client, unless a fixed `haMasterAddress` is configured (RocketMQ's
+    /// `updateMasterHAServerAddrPeriodically`).
+    fn on_register_answer(&self, answer: RegisterBrokerAnswer) {
+        self.slave_synchronize.set_master_addr(answer.master_addr);
+        let fixed_master = self
+            .store_config
+            .ha_master_address
+            .as_deref()
+            .is_some_and(|a| a.trim().len() >= HA_ADDRESS_MIN_LENGTH);
+        if self.is_slave() && !fixed_master {
+            if let Some(ha_addr) = answer.ha_server_addr {
+                self.ha_service.update_master_address(Some(ha_addr));
+            }
+        }
+    }
+
+    /// True when this broker is a slave (`brokerRole=SLAVE`) copying its master's commit log.
+    pub fn is_slave(&self) -> bool {
+        self.store_config.broker_role == BrokerRole::Slave
+    }
+
+    /// The master's remoting address, on a slave whose master is registered.
+    pub fn master_addr(&self) -> Option<String> {
+        self.slave_synchronize.master_addr()
+    }
+
+    /// The master's HA address a slave replicates from (fixed or from the name server).
+    pub fn master_ha_addr(&self) -> Option<String> {
+        self.ha_service.master_address()
+    }
+
+    /// The slave's metadata synchronizer.
+    pub fn slave_synchronize(&self) -> &Arc<SlaveSynchronize> {
+        &self.slave_synchronize
+    }
+
     fn identity(&self) -> BrokerIdentity {
         BrokerIdentity {
             cluster_name: self.broker_config().broker_cluster_name.clone(),
             broker_name: self.broker_config().broker_name.clone(),
             broker_id: self.broker_config().broker_id,
             broker_addr: self.broker_addr(),
-            ha_server_addr: format!(
-                "{}:{}",
-                self.broker_config().broker_ip1,
-                self.local_addr.port().wrapping_add(1)
-            ),
+            ha_server_addr: self.ha_server_addr(),
         }
     }
 
@@ -421,6 +521,9 @@ impl BrokerController {
         if let Some(server) = self.server.lock().take() {
             server.shutdown();
         }
+        if let Some(server) = self.fast_server.lock().take() {
+            server.shutdown();
+        }
         self.pull_request_hold_service.wake_all();
         for t in self.tasks.lock().drain(..) {
             t.abort();
@@ -433,7 +536,7 @@ impl BrokerController {
                 .await
             {
                 match r.result {
-                    Ok(()) => {
+                    Ok(_) => {
                         tracing::info!(namesrv = %r.namesrv_addr, "unregistered from name server")
                     }
                     Err(e) => {
@@ -443,6 +546,7 @@ impl BrokerController {
             }
             self.broker_outer_api.shutdown().await;
         }
+        self.slave_synchronize.shutdown().await;
         self.request_processor.close_all_channels();
         if let Err(e) = self.consumer_offset_manager.persist() {
             tracing::error!(error = %e, "persisting consumer offsets failed");
@@ -461,6 +565,13 @@ impl BrokerController {
         }
         if let Err(e) = self.subscription_group_manager.persist() {
             tracing::error!(error = %e, "persisting subscription groups failed");
+        }
+        let ha = self.ha_service.clone();
+        if tokio::task::spawn_blocking(move || ha.shutdown())
+            .await
+            .is_err()
+        {
+            tracing::error!("the HA service shutdown panicked");
         }
         let store = self.message_store.clone();
         if tokio::task::spawn_blocking(move || store.shutdown())
@@ -643,4 +754,42 @@ fn load_acl(config: &BrokerConfig) -> Result<Option<Arc<PlainAccessValidator>>, 
         .map_err(|e| BrokerError::InvalidConfig(e.to_string()))?;
     tracing::info!(file = %path, "ACL enabled");
     Ok(Some(validator))
+}
+
+/// Shorter `haMasterAddress` values count as unset (RocketMQ's `HA_ADDRESS_MIN_LENGTH`).
+const HA_ADDRESS_MIN_LENGTH: usize = 6;
+
+/// RocketMQ 4.9's schedule: a first round shortly after start, then one every 10 s.
+async fn run_slave_synchronize(sync: Arc<SlaveSynchronize>) {
+    tokio::time::sleep(SYNC_INITIAL_DELAY).await;
+    let mut tick = tokio::time::interval(SYNC_PERIOD);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        sync.sync_all().await;
+    }
+}
+
+/// Listens on `listenPort - 2` with the same processors (RocketMQ's fast remoting server). A
+/// port that cannot be bound leaves the broker without it, with a warning: only RocketMQ slaves
+/// and VIP-channel clients use it, and they name the port in their errors.
+async fn bind_fast_server(
+    bind_address: &str,
+    listen_port: u16,
+    processor: &Arc<BrokerRequestProcessor>,
+    limits: &ferrocket_remoting::ServerConfig,
+    tls: Arc<ferrocket_remoting::tls::ServerTls>,
+) -> Option<RemotingServer> {
+    let port = listen_port.checked_sub(2).filter(|p| *p > 0)?;
+    let addr = format!("{bind_address}:{port}");
+    // the same limits and TLS mode as the main port: it serves the same requests
+    let bound =
+        RemotingServer::bind_with_options(&addr, processor.clone(), limits.clone(), Some(tls));
+    match bound.await {
+        Ok(s) => Some(s),
+        Err(e) => {
+            tracing::warn!(addr = %addr, error = %e, "the fast remoting port (listenPort - 2) is not served");
+            None
+        }
+    }
 }

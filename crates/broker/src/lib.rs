@@ -14,6 +14,7 @@ pub mod out_api;
 pub mod processor;
 pub mod schedule;
 pub mod service;
+pub mod slave;
 pub mod stats;
 pub mod subscription;
 pub mod timer;

@@ -12,3 +12,6 @@ pub const CLIENT_INNER_PRODUCER_GROUP: &str = "CLIENT_INNER_PRODUCER";
 
 /// System group whose offsets track the transaction half and op queues.
 pub const CID_SYS_RMQ_TRANS: &str = "CID_RMQ_SYS_TRANS";
+
+/// `brokerId` of a master; slaves have ids above it.
+pub const MASTER_ID: i64 = 0;

@@ -32,6 +32,7 @@ mod message_filter;
 mod message_inner;
 mod recovery;
 mod replica;
+mod reput;
 mod result;
 mod services;
 
@@ -52,6 +53,7 @@ pub use message_filter::MessageFilter;
 pub use message_inner::MessageExtBrokerInner;
 pub use recovery::SCHEDULE_TOPIC;
 pub use replica::{SlaveAckFuture, SlaveAckWaiter};
+pub use reput::AppendError;
 pub use result::{
     AppendMessageResult, GetMessageResult, GetMessageStatus, PutMessageResult, PutMessageStatus,
 };

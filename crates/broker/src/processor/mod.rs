@@ -12,6 +12,7 @@ pub mod query_message_processor;
 pub mod reply_message_processor;
 pub mod request_queue;
 pub mod send_message_processor;
+mod slave_guard;
 
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
@@ -131,6 +132,9 @@ async fn dispatch(
     channel: &Channel,
     request: RemotingCommand,
 ) -> Option<RemotingCommand> {
+    if let Some(refusal) = slave_guard::refuse_on_slave(broker, &request) {
+        return Some(refusal);
+    }
     match request.code {
         rq::SEND_MESSAGE | rq::SEND_MESSAGE_V2 | rq::SEND_BATCH_MESSAGE => {
             send_message_processor::process(broker.send_service(), channel, request).await

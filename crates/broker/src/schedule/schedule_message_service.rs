@@ -165,6 +165,24 @@ impl ScheduleMessageService {
         delivered
     }
 
+    /// `delayOffset.json` as the GET_ALL_DELAY_OFFSET body.
+    pub fn encode_offsets(&self) -> bytes::Bytes {
+        ferrocket_protocol::body::encode(&DelayOffsetSerializeWrapper {
+            offset_table: self.offsets.lock().clone(),
+            data_version: self.data_version.lock().clone(),
+        })
+    }
+
+    /// Takes the master's delay offsets (a GET_ALL_DELAY_OFFSET body, the master's
+    /// `delayOffset.json`) and saves them; a body that does not parse changes nothing.
+    pub fn sync_from_master(&self, body: &[u8]) -> Result<(), String> {
+        let master: DelayOffsetSerializeWrapper =
+            ferrocket_protocol::json::from_slice(body).map_err(|e| e.to_string())?;
+        *self.offsets.lock() = master.offset_table;
+        *self.data_version.lock() = master.data_version;
+        self.persist().map_err(|e| e.to_string())
+    }
+
     /// Writes and syncs `config/delayOffset.json`: blocking work, for a dedicated thread or
     /// the blocking pool (see [`ferrocket_store::blocking`]).
     pub fn persist(&self) -> std::io::Result<()> {

@@ -26,6 +26,7 @@ use crate::broker_config::{BrokerConfig, SharedBrokerConfig};
 use crate::client::ConsumerManager;
 use crate::filter::{pull_filter, ConsumerFilterManager, ExpressionMessageFilter};
 use crate::longpolling::PullRequestHoldService;
+use crate::mix_all::MASTER_ID;
 use crate::offset::ConsumerOffsetManager;
 use crate::processor::offset_moved_event::{
     generate_offset_moved_event, EventQueue, OffsetMovedEvent,
@@ -132,6 +133,8 @@ pub struct PullService {
     pub(crate) stats: Arc<BrokerStatsManager>,
     pub(crate) shutdown: watch::Receiver<bool>,
     pub(crate) store_host: SocketAddr,
+    /// `brokerRole=SLAVE`: offsets are not committed through pulls, offsets never move.
+    pub(crate) slave: bool,
 }
 
 impl PullService {
@@ -366,8 +369,8 @@ impl PullService {
             )
         });
         let code = response_code(result.status, h.queue_offset);
-        // the consumer's own offset rides on the first processing of a pull
-        if allow_suspend && pull_sys_flag::has_commit_offset(h.sys_flag) {
+        // the consumer's own offset rides on the first processing of a pull (on a master only)
+        if allow_suspend && !self.slave && pull_sys_flag::has_commit_offset(h.sys_flag) {
             self.offsets.commit_offset(
                 &client.to_string(),
                 &h.consumer_group,
@@ -400,6 +403,13 @@ impl PullService {
         result: GetMessageResult,
         code: i32,
     ) -> PullResponse {
+        // a slave may simply be behind its master: it never moves a consumer's offset
+        // (RocketMQ's `offsetCheckInSlave`, default false), the consumer retries at that offset
+        let (code, next_begin_offset) = if code == response::PULL_OFFSET_MOVED && self.slave {
+            (response::PULL_RETRY_IMMEDIATELY, h.queue_offset)
+        } else {
+            (code, result.next_begin_offset)
+        };
         if code == response::PULL_OFFSET_MOVED {
             let event = OffsetMovedEvent {
                 consumer_group: h.consumer_group.clone(),
@@ -414,8 +424,8 @@ impl PullService {
             generate_offset_moved_event(&self.store, self.store_host, event);
         }
         let header = PullMessageResponseHeader {
-            suggest_which_broker_id: 0,
-            next_begin_offset: result.next_begin_offset,
+            suggest_which_broker_id: self.suggest_which_broker_id(h, &valid.group_config, &result),
+            next_begin_offset,
             min_offset: result.min_offset,
             max_offset: result.max_offset,
             offset_delta: None,
@@ -435,6 +445,34 @@ impl PullService {
             remark: Some(result.status.as_str().to_string()),
             header,
             messages,
+        }
+    }
+}
+
+impl PullService {
+    /// Which broker of the group the consumer should pull this queue from next
+    /// (`suggestWhichBrokerId`, RocketMQ 4.9): with `slaveReadEnable`, a consumer reading data
+    /// that has left the master's page cache (older than `accessMessageInMemoryMaxRatio`
+    /// percent of memory) is sent to the group's `whichBrokerWhenConsumeSlowly` (1), otherwise
+    /// to its `brokerId` (0); without it always to the master.
+    fn suggest_which_broker_id(
+        &self,
+        h: &PullMessageRequestHeader,
+        group: &SubscriptionGroupConfig,
+        result: &GetMessageResult,
+    ) -> i64 {
+        if !self.config.get().slave_read_enable {
+            return MASTER_ID;
+        }
+        let pulling_old_data = result.message_queue_offsets.last().is_some_and(|&last| {
+            !self
+                .store
+                .check_in_mem_by_consume_offset(&h.topic, h.queue_id, last)
+        });
+        if pulling_old_data {
+            group.which_broker_when_consume_slowly
+        } else {
+            group.broker_id
         }
     }
 }

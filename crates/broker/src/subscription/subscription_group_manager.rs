@@ -149,6 +149,20 @@ impl SubscriptionGroupManager {
         self.table.read().clone()
     }
 
+    /// Adopts the master's groups, forbidden table and version when its version differs from
+    /// ours (a slave's SlaveSynchronize). Returns whether anything changed.
+    pub fn sync_from_master(&self, master: SubscriptionGroupWrapper) -> bool {
+        {
+            let mut table = self.table.write();
+            if table.data_version == master.data_version {
+                return false;
+            }
+            *table = master;
+        }
+        self.persist_logged();
+        true
+    }
+
     /// Writes `config/subscriptionGroup.json`.
     pub fn persist(&self) -> std::io::Result<()> {
         let _guard = self.persist_lock.lock();

@@ -31,6 +31,7 @@ pub const BROKER_KEYS: &[ConfigKey<BrokerConfig>] = config_keys!(BrokerConfig;
     "channelExpiredTimeout" => channel_expired_timeout: at_least(1u64),
     "enablePropertyFilter" => enable_property_filter: boolean,
     "rejectTransactionMessage" => reject_transaction_message: boolean,
+    "slaveReadEnable" => slave_read_enable: boolean,
     "consoleEnable" => console_enable: boolean,
     "consolePort" => console_port: integer::<u16>,
     "consoleListenAddress" => console_listen_address: non_empty,

@@ -22,6 +22,7 @@ const LIVE_KEYS: &[&str] = &[
     "shortPollingTimeMills",
     "regionId",
     "traceOn",
+    "slaveReadEnable",
     "transactionTimeOut",
     "transactionCheckMax",
     LOG_LEVEL_KEY,
