@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Runs every test: the Rust workspace (unit, property and end-to-end tests against the real
 # binary), then the interop suites that drive the official Java (4.9.x and 5.x) and Go clients
-# against `ferrocket standalone`, the web console in headless Chromium, and bounded fuzzing. Needs
-# cargo, rustup, java 17+, mvn, go and node 20+ (interop/console/run.sh installs Debian's chromium when
-# it is missing); a missing tool is a failure.
+# against `ferrocket standalone`, the C++ client (PyPI `rocketmq`), the web console in headless
+# Chromium, and bounded fuzzing. Needs cargo, rustup, java 17+, mvn, go, python3.11 (with venv) and
+# node 20+ (interop/console/run.sh installs Debian's chromium when it is missing); a missing tool
+# is a failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
 missing=()
-for tool in cargo rustup java mvn go node npm; do
+for tool in cargo rustup java mvn go python3.11 node npm; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -64,6 +65,9 @@ suite "interop/replication: Apache RocketMQ masters and slaves (4.9.x, 5.x) repl
 
 suite "interop/go: official rocketmq-client-go/v2" \
   bash -c 'cd interop/go && go test -count=1 ./...'
+
+suite "interop/cpp: official C++ client (librocketmq via PyPI rocketmq 0.4.4)" \
+  bash interop/cpp/run.sh
 
 suite "interop/console: the web console in headless Chromium" \
   bash interop/console/run.sh

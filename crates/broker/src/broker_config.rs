@@ -49,6 +49,8 @@ pub struct BrokerConfig {
     pub region_id: String,
     /// `traceOn`: returned as TRACE_ON.
     pub trace_on: bool,
+    /// `storeReplyMessageEnable`: replies are stored in `<cluster>_REPLY_TOPIC` as well as pushed.
+    pub store_reply_message_enable: bool,
     /// `channelExpiredTimeout` (ms): clients silent this long are dropped.
     pub channel_expired_timeout: u64,
     /// `enablePropertyFilter`: SQL92 subscriptions.
@@ -96,6 +98,7 @@ impl Default for BrokerConfig {
             notify_consumer_ids_changed_enable: true,
             region_id: "DefaultRegion".into(),
             trace_on: true,
+            store_reply_message_enable: true,
             channel_expired_timeout: 120_000,
             enable_property_filter: false,
             reject_transaction_message: false,

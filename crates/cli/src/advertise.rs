@@ -34,46 +34,17 @@ pub struct InterfaceAddr {
 
 /// The non-loopback addresses of this host's interfaces, in the order the OS lists them.
 pub fn interface_addrs() -> Vec<InterfaceAddr> {
-    let mut out = Vec::new();
-    let mut head: *mut libc::ifaddrs = std::ptr::null_mut();
-    // SAFETY: getifaddrs fills `head` with a list we only read and then free exactly once.
-    if unsafe { libc::getifaddrs(&mut head) } != 0 {
-        return out;
-    }
-    let mut cur = head;
-    while !cur.is_null() {
-        // SAFETY: `cur` is a node of the list returned by getifaddrs, not yet freed.
-        let ifa = unsafe { &*cur };
-        cur = ifa.ifa_next;
-        if ifa.ifa_addr.is_null() || ifa.ifa_name.is_null() {
-            continue;
-        }
-        // SAFETY: ifa_addr points to a sockaddr whose family tells its real type.
-        let ip = unsafe {
-            match i32::from((*ifa.ifa_addr).sa_family) {
-                libc::AF_INET => {
-                    let sa = &*(ifa.ifa_addr as *const libc::sockaddr_in);
-                    IpAddr::from(u32::from_be(sa.sin_addr.s_addr).to_be_bytes())
-                }
-                libc::AF_INET6 => {
-                    let sa = &*(ifa.ifa_addr as *const libc::sockaddr_in6);
-                    IpAddr::from(sa.sin6_addr.s6_addr)
-                }
-                _ => continue,
-            }
-        };
-        if ip.is_loopback() || ip.is_unspecified() {
-            continue;
-        }
-        // SAFETY: ifa_name is a NUL-terminated C string owned by the list.
-        let interface = unsafe { std::ffi::CStr::from_ptr(ifa.ifa_name) }
-            .to_string_lossy()
-            .into_owned();
-        out.push(InterfaceAddr { interface, ip });
-    }
-    // SAFETY: `head` came from a successful getifaddrs and is freed once.
-    unsafe { libc::freeifaddrs(head) };
-    out
+    let Ok(interfaces) = if_addrs::get_if_addrs() else {
+        return Vec::new();
+    };
+    interfaces
+        .into_iter()
+        .map(|i| InterfaceAddr {
+            ip: i.ip(),
+            interface: i.name,
+        })
+        .filter(|a| !a.ip.is_loopback() && !a.ip.is_unspecified())
+        .collect()
 }
 
 /// RocketMQ's choice of a default broker address among `addrs`: the first IPv4 address that is

@@ -53,14 +53,8 @@ fn allocated(dir: &Path) -> u64 {
 
 /// `1 - available / total` of the file system holding `path`.
 fn used_ratio(path: &Path) -> Option<f64> {
-    use std::os::unix::ffi::OsStrExt;
-    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
-    let mut s: libc::statvfs = unsafe { std::mem::zeroed() };
-    // SAFETY: `c` is a valid NUL-terminated path and `s` a writable statvfs.
-    if unsafe { libc::statvfs(c.as_ptr(), &mut s) } != 0 || s.f_blocks == 0 {
-        return None;
-    }
-    Some(1.0 - s.f_bavail as f64 / s.f_blocks as f64)
+    let (total, _, available) = ferrocket_store::filesystem_space(path)?;
+    (total > 0).then(|| 1.0 - available as f64 / total as f64)
 }
 
 #[cfg(test)]

@@ -46,13 +46,13 @@ fn decode_json(body: &[u8]) -> Result<RegisterBrokerBody, RegisterBodyError> {
     let is_register_body = value.get("topicConfigSerializeWrapper").is_some()
         || value.get("filterServerList").is_some();
     if !is_register_body && value.get("topicConfigTable").is_some() {
-        let wrapper: TopicConfigSerializeWrapper = serde_json::from_value(value)?;
+        let wrapper: TopicConfigSerializeWrapper = ferrocket_protocol::json::from_value(value)?;
         return Ok(RegisterBrokerBody {
             topic_config_serialize_wrapper: wrapper,
             filter_server_list: Vec::new(),
         });
     }
-    Ok(serde_json::from_value(value)?)
+    Ok(ferrocket_protocol::json::from_value(value)?)
 }
 
 fn decode_compressed(body: &[u8]) -> Result<RegisterBrokerBody, RegisterBodyError> {

@@ -417,7 +417,8 @@ fn json_value_to_string(v: serde_json::Value) -> Option<String> {
 }
 
 fn decode_json_header(header: &[u8]) -> Result<RemotingCommand, ProtocolError> {
-    let h: JsonHeader = serde_json::from_slice(header)?;
+    // Clients built on other JSON libraries may send the numeric fields as strings.
+    let h: JsonHeader = crate::json::from_slice(header)?;
     let language = match h.language {
         Some(serde_json::Value::String(s)) => LanguageCode::from_name(&s),
         Some(serde_json::Value::Number(n)) => {
@@ -584,6 +585,27 @@ mod tests {
         let c = RemotingCommand::decode(f.freeze()).unwrap();
         assert_eq!(c.language, LanguageCode::RUST);
         assert!(c.ext_fields.is_empty());
+    }
+
+    #[test]
+    fn reads_loosely_typed_json_headers() {
+        // Numbers as strings, a numeric remark, bare keys, unknown fields, null ext values.
+        let text = br#"{code:"310",language:"CPP",version:" 405 ",opaque:"77",flag:"0",remark:12,serializeTypeCurrentRPC:0,"extFields":{"queueId":3,"sysFlag":null,"batch":false}}"#;
+        let mut f = BytesMut::new();
+        f.put_u32(text.len() as u32);
+        f.extend_from_slice(text);
+        let c = RemotingCommand::decode(f.freeze()).unwrap();
+        assert_eq!((c.code, c.version, c.opaque, c.flag), (310, 405, 77, 0));
+        assert_eq!(c.language, LanguageCode::from_name("CPP"));
+        assert_eq!(c.remark.as_deref(), Some("12"));
+        assert_eq!(c.ext("queueId"), Some("3"));
+        assert_eq!(c.ext("batch"), Some("false"));
+        assert_eq!(c.ext("sysFlag"), None);
+        let bad = br#"{"code":"ten"}"#;
+        let mut f = BytesMut::new();
+        f.put_u32(bad.len() as u32);
+        f.extend_from_slice(bad);
+        assert!(RemotingCommand::decode(f.freeze()).is_err());
     }
 
     #[test]

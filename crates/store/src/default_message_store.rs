@@ -306,7 +306,7 @@ impl StoreInner {
     /// clears it once space frees) and the put is refused like any put on a full disk.
     fn segment_creation_failed(&self, what: &str, e: &io::Error) -> PutMessageStatus {
         tracing::error!(error = %e, "cannot create a {what} segment");
-        if e.raw_os_error() == Some(libc::ENOSPC) {
+        if e.kind() == io::ErrorKind::StorageFull {
             self.clean.mark_disk_full(&format!(
                 "no space left on device creating a {what} segment"
             ));
@@ -1111,18 +1111,8 @@ fn lock_store(path: &Path) -> Result<File, StoreError> {
     Ok(file)
 }
 
-#[cfg(unix)]
+/// An exclusive advisory lock (`flock`), refused at once when another process holds it; the
+/// lock dies with the descriptor.
 fn try_lock(file: &File) -> io::Result<()> {
-    use std::os::fd::AsRawFd;
-    // SAFETY: plain syscall on an open descriptor; the lock dies with the descriptor.
-    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
-}
-
-#[cfg(not(unix))]
-fn try_lock(_file: &File) -> io::Result<()> {
-    Ok(())
+    file.try_lock().map_err(io::Error::from)
 }

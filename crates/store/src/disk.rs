@@ -8,7 +8,7 @@ use std::path::Path;
 ///
 /// Space reserved for root counts as used, as in RocketMQ: `used / (used + available)`.
 pub fn disk_partition_space_used_percent(path: &Path) -> f64 {
-    let Some((total, free, avail)) = statvfs(path) else {
+    let Some((total, free, avail)) = filesystem_space(path) else {
         return -1.0;
     };
     if total == 0 {
@@ -24,26 +24,22 @@ pub fn disk_partition_space_used_percent(path: &Path) -> f64 {
     percent as f64 / 100.0
 }
 
-/// `(total, free, available to unprivileged users)` bytes of the filesystem holding `path`.
+/// `(total, free, available to unprivileged users)` bytes of the filesystem holding `path`, or
+/// `None` when `statvfs` fails.
 #[cfg(unix)]
-fn statvfs(path: &Path) -> Option<(u64, u64, u64)> {
-    use std::os::unix::ffi::OsStrExt;
-    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
-    // SAFETY: `c` is a valid NUL-terminated path and `st` a plain-data out parameter.
-    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
-    if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 {
-        return None;
-    }
-    let unit = st.f_frsize as u64;
+pub fn filesystem_space(path: &Path) -> Option<(u64, u64, u64)> {
+    let st = rustix::fs::statvfs(path).ok()?;
+    let unit = st.f_frsize;
     Some((
-        st.f_blocks as u64 * unit,
-        st.f_bfree as u64 * unit,
-        st.f_bavail as u64 * unit,
+        st.f_blocks.saturating_mul(unit),
+        st.f_bfree.saturating_mul(unit),
+        st.f_bavail.saturating_mul(unit),
     ))
 }
 
+/// `(total, free, available)` bytes: unknown on this platform.
 #[cfg(not(unix))]
-fn statvfs(_path: &Path) -> Option<(u64, u64, u64)> {
+pub fn filesystem_space(_path: &Path) -> Option<(u64, u64, u64)> {
     None
 }
 

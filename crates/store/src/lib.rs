@@ -39,7 +39,7 @@ pub use commit_log::{CommitLog, RecordCheck};
 pub use config::{BrokerRole, FlushDiskType, MessageStoreConfig};
 pub use consume_queue::{ConsumeQueue, CqUnit, CQ_STORE_UNIT_SIZE};
 pub use default_message_store::{DefaultMessageStore, MessageArrivingListener};
-pub use disk::disk_partition_space_used_percent;
+pub use disk::{disk_partition_space_used_percent, filesystem_space};
 pub use disk_fault_injection::SLOW_FLUSH_ENV;
 pub use error::StoreError;
 pub use flush::{DiskFlusher, MsyncFlusher};

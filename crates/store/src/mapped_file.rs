@@ -251,17 +251,22 @@ fn reserve(file: &File, len: usize) -> io::Result<()> {
 /// they are.
 #[cfg(target_os = "linux")]
 pub(crate) fn reserve_range(file: &File, pos: usize, len: usize) -> io::Result<()> {
-    use std::os::fd::AsRawFd;
-    // SAFETY: plain syscall on an open descriptor.
-    let rc =
-        unsafe { libc::fallocate(file.as_raw_fd(), 0, pos as libc::off_t, len as libc::off_t) };
-    if rc == 0 {
-        return Ok(());
-    }
-    let err = io::Error::last_os_error();
-    match err.raw_os_error() {
-        Some(libc::EOPNOTSUPP) | Some(libc::ENOSYS) | Some(libc::EINVAL) => Ok(()),
-        _ => Err(err),
+    fallocate(file, rustix::fs::FallocateFlags::empty(), pos, len).map(|_| ())
+}
+
+/// `fallocate` with `flags`; `Ok(false)` when the filesystem does not support it.
+#[cfg(target_os = "linux")]
+fn fallocate(
+    file: &File,
+    flags: rustix::fs::FallocateFlags,
+    pos: usize,
+    len: usize,
+) -> io::Result<bool> {
+    use rustix::io::Errno;
+    match rustix::fs::fallocate(file, flags, pos as u64, len as u64) {
+        Ok(()) => Ok(true),
+        Err(Errno::OPNOTSUPP | Errno::NOSYS | Errno::INVAL) => Ok(false),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -273,24 +278,7 @@ pub(crate) fn reserve_range(_file: &File, _pos: usize, _len: usize) -> io::Resul
 /// Zeroes a byte range in the file itself; `Ok(false)` when the filesystem cannot.
 #[cfg(target_os = "linux")]
 fn zero_range(file: &File, pos: usize, len: usize) -> io::Result<bool> {
-    use std::os::fd::AsRawFd;
-    // SAFETY: plain syscall on an open descriptor.
-    let rc = unsafe {
-        libc::fallocate(
-            file.as_raw_fd(),
-            libc::FALLOC_FL_ZERO_RANGE,
-            pos as libc::off_t,
-            len as libc::off_t,
-        )
-    };
-    if rc == 0 {
-        return Ok(true);
-    }
-    let err = io::Error::last_os_error();
-    match err.raw_os_error() {
-        Some(libc::EOPNOTSUPP) | Some(libc::ENOSYS) | Some(libc::EINVAL) => Ok(false),
-        _ => Err(err),
-    }
+    fallocate(file, rustix::fs::FallocateFlags::ZERO_RANGE, pos, len)
 }
 
 #[cfg(not(target_os = "linux"))]

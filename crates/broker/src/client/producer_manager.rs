@@ -88,6 +88,17 @@ impl ProducerManager {
             .find(Channel::is_active)
     }
 
+    /// The live connection of the producer client `client_id`, in any group (`findChannel`):
+    /// where the broker pushes a reply for a request that client sent.
+    pub fn find_channel(&self, client_id: &str) -> Option<Channel> {
+        self.table
+            .read()
+            .values()
+            .flat_map(|members| members.values())
+            .find(|c| c.client_id == client_id && c.channel.is_active())
+            .map(|c| c.channel.clone())
+    }
+
     /// Names of the groups with live connections.
     pub fn group_names(&self) -> Vec<String> {
         self.table.read().keys().cloned().collect()

@@ -9,6 +9,7 @@ pub mod end_transaction_processor;
 pub mod offset_moved_event;
 pub mod pull_message_processor;
 pub mod query_message_processor;
+pub mod reply_message_processor;
 pub mod send_message_processor;
 mod slave_guard;
 
@@ -113,6 +114,15 @@ async fn dispatch(
     match request.code {
         rq::SEND_MESSAGE | rq::SEND_MESSAGE_V2 | rq::SEND_BATCH_MESSAGE => {
             send_message_processor::process(broker.send_service(), channel, request).await
+        }
+        rq::SEND_REPLY_MESSAGE | rq::SEND_REPLY_MESSAGE_V2 => {
+            reply_message_processor::process(
+                broker.send_service(),
+                broker.producer_manager(),
+                channel,
+                request,
+            )
+            .await
         }
         rq::END_TRANSACTION => end_transaction_processor::process(broker, channel, request).await,
         rq::CONSUMER_SEND_MSG_BACK => {

@@ -41,7 +41,7 @@ pub async fn process(
 }
 
 /// The transport-neutral form of a remoting send.
-fn to_send_request(
+pub(crate) fn to_send_request(
     request: &RemotingCommand,
     channel: &Channel,
     h: SendMessageRequestHeader,
@@ -57,7 +57,8 @@ fn to_send_request(
         flag: h.flag,
         reconsume_times: h.reconsume_times.unwrap_or(0),
         max_reconsume_times: h.max_reconsume_times.filter(|_| request.version >= V3_4_9),
-        batch: request.code == rq::SEND_BATCH_MESSAGE,
+        // Apache decides by the header's batch flag; the code alone covers clients that leave it out
+        batch: request.code == rq::SEND_BATCH_MESSAGE || h.batch == Some(true),
         body: request.body.clone(),
         born_host: channel.remote_addr(),
     }
@@ -77,7 +78,7 @@ fn send_response(request: &RemotingCommand, result: SendResult) -> RemotingComma
 }
 
 /// The Java broker adds MSG_REGION and TRACE_ON to every send response.
-fn with_region(config: &BrokerConfig, r: RemotingCommand) -> RemotingCommand {
+pub(crate) fn with_region(config: &BrokerConfig, r: RemotingCommand) -> RemotingCommand {
     r.with_ext(MSG_REGION, &config.region_id)
         .with_ext(TRACE_ON, config.trace_on)
 }

@@ -339,6 +339,28 @@ impl SendService {
         self.put_result(result, queue_id, Some(uniq_key), None)
     }
 
+    /// Checks a reply of request-reply (SEND_REPLY_MESSAGE) as a send is checked, and returns
+    /// the queue it goes to.
+    pub fn check_reply(&self, req: &SendMessageRequest) -> Result<i32, SendError> {
+        let topic_config = self.msg_check(req)?;
+        self.check_body(&req.body)?;
+        Ok(if req.queue_id < 0 {
+            random_queue_id(topic_config.write_queue_nums)
+        } else {
+            req.queue_id
+        })
+    }
+
+    /// Stores a reply as it came (`storeReplyMessageEnable`): no delay or timer rewriting, as in
+    /// Apache's reply path.
+    pub async fn store_reply(&self, msg: MessageExtBrokerInner) -> Result<SendResult, SendError> {
+        let topic = msg.topic.clone();
+        let queue_id = msg.queue_id;
+        let result = self.store.put_message(msg).await;
+        self.stats.on_put(&topic, &result);
+        self.put_result(result, queue_id, None, None)
+    }
+
     /// Rewrites a timer or delay-level message for its system topic.
     fn transform(&self, msg: &mut MessageExtBrokerInner) -> Result<(), PutMessageStatus> {
         self.timer.transform_timer_message(msg)?;

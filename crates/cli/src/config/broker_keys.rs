@@ -27,6 +27,7 @@ pub const BROKER_KEYS: &[ConfigKey<BrokerConfig>] = config_keys!(BrokerConfig;
     "notifyConsumerIdsChangedEnable" => notify_consumer_ids_changed_enable: boolean,
     "regionId" => region_id: text,
     "traceOn" => trace_on: boolean,
+    "storeReplyMessageEnable" => store_reply_message_enable: boolean,
     "channelExpiredTimeout" => channel_expired_timeout: at_least(1u64),
     "enablePropertyFilter" => enable_property_filter: boolean,
     "rejectTransactionMessage" => reject_transaction_message: boolean,

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
-/// `ConsumeType`.
+/// `ConsumeType` (declaration order is Java's ordinal order).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ConsumeType {
@@ -16,7 +16,7 @@ pub enum ConsumeType {
     ConsumePop,
 }
 
-/// `MessageModel`.
+/// `MessageModel` (declaration order is Java's ordinal order).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum MessageModel {
@@ -28,16 +28,19 @@ pub enum MessageModel {
 }
 
 /// `ConsumeFromWhere`, including the deprecated values old clients still send.
+///
+/// Declared in Java's order: clients that send enums as numbers (the C++ client) send these
+/// ordinals.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ConsumeFromWhere {
     #[default]
     ConsumeFromLastOffset,
-    ConsumeFromFirstOffset,
-    ConsumeFromTimestamp,
     ConsumeFromLastOffsetAndFromMinWhenBootFirst,
     ConsumeFromMinOffset,
     ConsumeFromMaxOffset,
+    ConsumeFromFirstOffset,
+    ConsumeFromTimestamp,
 }
 
 /// One topic subscription (`SubscriptionData`).

@@ -30,7 +30,7 @@ pub fn deserialize<'de, D: Deserializer<'de>, V: Deserialize<'de>>(
     let raw = BTreeMap::<String, V>::deserialize(d)?;
     raw.into_iter()
         .map(|(k, v)| {
-            serde_json::from_str::<MessageQueue>(&k)
+            crate::json::from_slice::<MessageQueue>(k.as_bytes())
                 .map(|mq| (mq, v))
                 .map_err(D::Error::custom)
         })

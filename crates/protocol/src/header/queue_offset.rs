@@ -52,10 +52,11 @@ pub enum BoundaryType {
 }
 
 impl BoundaryType {
-    /// Reads `LOWER`/`UPPER` in any case; anything else (or nothing) is `Lower`, as in Java.
+    /// Reads `LOWER`/`UPPER` in any case, or the ordinal `1` for `UPPER`; anything else (or
+    /// nothing) is `Lower`, as in Java.
     pub fn parse(raw: Option<&str>) -> BoundaryType {
-        match raw {
-            Some(v) if v.trim().eq_ignore_ascii_case("upper") => BoundaryType::Upper,
+        match raw.map(str::trim) {
+            Some(v) if v.eq_ignore_ascii_case("upper") || v == "1" => BoundaryType::Upper,
             _ => BoundaryType::Lower,
         }
     }
@@ -127,6 +128,7 @@ mod tests {
     fn boundary_type_is_case_insensitive() {
         assert_eq!(BoundaryType::parse(Some("upper")), BoundaryType::Upper);
         assert_eq!(BoundaryType::parse(Some("UPPER")), BoundaryType::Upper);
+        assert_eq!(BoundaryType::parse(Some("1")), BoundaryType::Upper);
         assert_eq!(BoundaryType::parse(Some("lower")), BoundaryType::Lower);
         assert_eq!(BoundaryType::parse(None), BoundaryType::Lower);
     }

@@ -121,14 +121,14 @@ impl SendMessageRequestHeader {
         }
     }
 
-    /// Decodes the flavour `cmd.code` implies: V2 names for 310 and 320, V1 names otherwise.
+    /// Decodes the flavour `cmd.code` implies: V2 names for 310, 320 and 325, V1 names otherwise.
     ///
     /// A 310/320 request that carries V1 names (and no `b`) is read as V1, so a client mixing
     /// them up still works.
     pub fn decode_for_code(cmd: &RemotingCommand) -> Result<Self, HeaderError> {
         let v2 = matches!(
             cmd.code,
-            request::SEND_MESSAGE_V2 | request::SEND_BATCH_MESSAGE
+            request::SEND_MESSAGE_V2 | request::SEND_BATCH_MESSAGE | request::SEND_REPLY_MESSAGE_V2
         );
         if v2 && (cmd.ext(V2.topic).is_some() || cmd.ext(V1.topic).is_none()) {
             Self::decode_with(cmd, &V2)

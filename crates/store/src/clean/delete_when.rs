@@ -22,31 +22,10 @@ pub(crate) fn is_it_time_to_do(when: &str) -> bool {
     parse_delete_when(when).is_ok_and(|hours| hours.contains(&hour))
 }
 
-/// The hour of the day in the local time zone.
-#[cfg(unix)]
+/// The hour of the day in the local time zone (`TZ`, else `/etc/localtime`, else UTC).
 pub(crate) fn local_hour() -> u32 {
-    // SAFETY: time(NULL) and localtime_r with valid out parameters.
-    unsafe {
-        let now = libc::time(std::ptr::null_mut());
-        let mut tm: libc::tm = std::mem::zeroed();
-        if libc::localtime_r(&now, &mut tm).is_null() {
-            return utc_hour();
-        }
-        tm.tm_hour as u32
-    }
-}
-
-#[cfg(not(unix))]
-pub(crate) fn local_hour() -> u32 {
-    utc_hour()
-}
-
-fn utc_hour() -> u32 {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    ((secs / 3600) % 24) as u32
+    use chrono::Timelike;
+    chrono::Local::now().hour()
 }
 
 #[cfg(test)]

@@ -58,22 +58,21 @@ pub(crate) fn build_key(topic: &str, key: &str) -> String {
 
 /// `yyyyMMddHHmmssSSS` of `millis` in local time (RocketMQ `UtilAll.timeMillisToHumanString`).
 pub(crate) fn time_millis_to_human_string(millis: i64) -> String {
-    let secs = millis.div_euclid(1000) as libc::time_t;
-    // SAFETY: localtime_r only writes the struct it is given.
-    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
-    // SAFETY: both pointers are valid for the call.
-    let ok = unsafe { !libc::localtime_r(&secs, &mut tm).is_null() };
-    if !ok {
+    use chrono::{Datelike, TimeZone, Timelike};
+    let Some(t) = chrono::Local
+        .timestamp_opt(millis.div_euclid(1000), 0)
+        .earliest()
+    else {
         return format!("{millis:017}");
-    }
+    };
     format!(
         "{:04}{:02}{:02}{:02}{:02}{:02}{:03}",
-        tm.tm_year + 1900,
-        tm.tm_mon + 1,
-        tm.tm_mday,
-        tm.tm_hour,
-        tm.tm_min,
-        tm.tm_sec,
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
         millis.rem_euclid(1000)
     )
 }

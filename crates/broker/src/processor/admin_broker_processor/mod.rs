@@ -31,7 +31,7 @@ pub async fn process(
     request: RemotingCommand,
 ) -> Option<RemotingCommand> {
     match request.code {
-        rq::UPDATE_AND_CREATE_TOPIC => topic_admin::update_and_create_topic(broker, request),
+        rq::UPDATE_AND_CREATE_TOPIC => topic_admin::update_and_create_topic(broker, request).await,
         rq::DELETE_TOPIC_IN_BROKER => topic_admin::delete_topic(broker, request),
         rq::GET_ALL_TOPIC_CONFIG => topic_admin::get_all_topic_config(broker, request),
         rq::GET_TOPIC_CONFIG => topic_admin::get_topic_config(broker, request),

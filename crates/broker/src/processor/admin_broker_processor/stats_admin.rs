@@ -82,7 +82,7 @@ pub(super) fn get_broker_config(
     request: RemotingCommand,
 ) -> Option<RemotingCommand> {
     let c = broker.broker_config();
-    let pairs: [(&str, String); 19] = [
+    let pairs: [(&str, String); 20] = [
         ("brokerClusterName", c.broker_cluster_name.clone()),
         ("brokerName", c.broker_name.clone()),
         ("brokerId", c.broker_id.to_string()),
@@ -121,6 +121,10 @@ pub(super) fn get_broker_config(
         ),
         ("regionId", c.region_id.clone()),
         ("traceOn", c.trace_on.to_string()),
+        (
+            "storeReplyMessageEnable",
+            c.store_reply_message_enable.to_string(),
+        ),
         (
             "channelExpiredTimeout",
             c.channel_expired_timeout.to_string(),

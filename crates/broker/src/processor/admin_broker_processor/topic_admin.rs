@@ -41,7 +41,9 @@ fn parse_attributes(raw: Option<&str>) -> Result<BTreeMap<String, String>, Strin
     Ok(out)
 }
 
-pub(super) fn update_and_create_topic(
+/// Creates or updates a topic and, as Apache does, registers the change with every name server
+/// before answering, so that a route lookup right after the answer finds the topic.
+pub(super) async fn update_and_create_topic(
     broker: &Arc<BrokerController>,
     request: RemotingCommand,
 ) -> Option<RemotingCommand> {
@@ -76,6 +78,7 @@ pub(super) fn update_and_create_topic(
     };
     if broker.topic_config_manager().update_topic_config(config) {
         tracing::info!(topic = %h.topic, read = h.read_queue_nums, write = h.write_queue_nums, perm = h.perm, "topic created or updated");
+        broker.register_broker_all().await;
     }
     ok(&request)
 }

@@ -1,5 +1,9 @@
-//! Reading JSON written by fastjson, which may put bare (unquoted) keys in maps.
+//! Reading JSON written by fastjson, which may put bare (unquoted) keys in maps and accepts
+//! loosely typed values (see [`lenient`]).
 
+mod lenient;
+
+pub use lenient::Lenient;
 use serde::de::DeserializeOwned;
 use std::borrow::Cow;
 
@@ -115,9 +119,28 @@ fn object_end(input: &[u8], start: usize) -> usize {
     input.len()
 }
 
-/// Deserializes JSON that may have been written by fastjson.
+/// Deserializes JSON that may have been written by fastjson or by any client that types its
+/// values as loosely as fastjson reads them: bare map keys, enums by name or ordinal, numbers as
+/// strings and strings as numbers, `null` for defaulted fields, unknown fields.
+///
+/// Standard, well-typed JSON takes the direct path; only text that fails it is parsed into a
+/// [`serde_json::Value`] and read again through [`Lenient`].
 pub fn from_slice<T: DeserializeOwned>(input: &[u8]) -> Result<T, serde_json::Error> {
-    serde_json::from_slice(&normalize(input))
+    let strict_error = match serde_json::from_slice(input) {
+        Ok(v) => return Ok(v),
+        Err(e) => e,
+    };
+    let value: serde_json::Value = match serde_json::from_slice(&normalize(input)) {
+        Ok(v) => v,
+        // Not even JSON after quoting bare keys: the direct parser's position is the useful one.
+        Err(_) => return Err(strict_error),
+    };
+    from_value(value)
+}
+
+/// Reads an already parsed value with fastjson's coercions (see [`from_slice`]).
+pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, serde_json::Error> {
+    T::deserialize(Lenient(value))
 }
 
 #[cfg(test)]
