@@ -53,11 +53,11 @@ impl NamesrvController {
         let processor = Arc::new(processor);
         let server =
             RemotingServer::bind_with_options(&listen, processor.clone(), server_config, Some(tls))
-            .await
-            .map_err(|source| NamesrvError::Bind {
-                addr: listen.clone(),
-                source,
-            })?;
+                .await
+                .map_err(|source| NamesrvError::Bind {
+                    addr: listen.clone(),
+                    source,
+                })?;
         let scan_task = tokio::spawn(scan_not_active_brokers(processor.clone()));
         let acl_watch = acl.map(|a| a.spawn_watcher(ferrocket_acl::WATCH_INTERVAL));
         tracing::info!(addr = %server.local_addr(), "name server listening");

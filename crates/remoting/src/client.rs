@@ -118,7 +118,14 @@ impl RemotingClient {
                         addr: addr.to_string(),
                         source,
                     })?;
-                connection::spawn_stream(stream, remote, local, connection::Limits::client(), on_request).0
+                connection::spawn_stream(
+                    stream,
+                    remote,
+                    local,
+                    connection::Limits::client(),
+                    on_request,
+                )
+                .0
             }
         };
         channels.insert(addr.to_string(), channel.clone());

@@ -8,8 +8,8 @@ mod config;
 mod connection;
 mod error;
 mod server;
-pub mod tls;
 mod throttle;
+pub mod tls;
 
 pub use channel::Channel;
 pub use client::{ClientRequestHandler, RemotingClient};
