@@ -60,6 +60,9 @@ suite "interop/mqadmin: official mqadmin (rocketmq-tools 4.9.x and 5.x)" \
 suite "interop/apache-store: a store written by the Apache RocketMQ broker (4.9.x, 5.x) served by ferrocket" \
   bash interop/apache-store/run.sh
 
+suite "interop/replication: Apache RocketMQ masters and slaves (4.9.x, 5.x) replicating with ferrocket" \
+  bash interop/replication/run.sh
+
 suite "interop/go: official rocketmq-client-go/v2" \
   bash -c 'cd interop/go && go test -count=1 ./...'
 

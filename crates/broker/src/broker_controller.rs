@@ -10,10 +10,12 @@ use std::time::Duration;
 use ferrocket_ha::HAService;
 use ferrocket_protocol::body::topic::{perm, RegisterBrokerBody, TopicConfigSerializeWrapper};
 use ferrocket_remoting::RemotingServer;
-use ferrocket_store::{DefaultMessageStore, MessageStoreConfig};
+use ferrocket_store::{BrokerRole, DefaultMessageStore, MessageStoreConfig};
 use parking_lot::{Mutex, RwLock};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+
+use ferrocket_acl::PlainAccessValidator;
 
 use crate::broker_config::{BrokerConfig, BrokerConfigUpdater, SharedBrokerConfig};
 use crate::client::client_housekeeping::ClientHousekeepingService;
@@ -25,10 +27,11 @@ use crate::error::BrokerError;
 use crate::filter::ConsumerFilterManager;
 use crate::longpolling::PullRequestHoldService;
 use crate::offset::ConsumerOffsetManager;
-use crate::out_api::broker_outer_api::{BrokerIdentity, BrokerOuterAPI};
+use crate::out_api::broker_outer_api::{BrokerIdentity, BrokerOuterAPI, RegisterBrokerAnswer};
 use crate::processor::BrokerRequestProcessor;
 use crate::schedule::ScheduleMessageService;
 use crate::service::{PullService, SendService};
+use crate::slave::{SlaveSynchronize, SYNC_INITIAL_DELAY, SYNC_PERIOD};
 use crate::stats::broker_stats_manager::{self, BrokerStatsManager};
 use crate::subscription::SubscriptionGroupManager;
 use crate::timer::{timer_checkpoint, TimerMessageStore};
@@ -60,12 +63,18 @@ pub struct BrokerController {
     timer_message_store: Arc<TimerMessageStore>,
     broker_outer_api: BrokerOuterAPI,
     broker_stats_manager: Arc<BrokerStatsManager>,
+    slave_synchronize: Arc<SlaveSynchronize>,
     send_service: Arc<SendService>,
     pull_service: Arc<PullService>,
     request_processor: Arc<BrokerRequestProcessor>,
+    /// `Some` when `aclEnable`: checks every request before it is dispatched.
+    acl_validator: Option<Arc<PlainAccessValidator>>,
     local_addr: SocketAddr,
     store_host: SocketAddr,
     server: Mutex<Option<RemotingServer>>,
+    /// RocketMQ's "fast" (VIP) remoting server on `listenPort - 2`: a RocketMQ slave pulls the
+    /// topic table from there, and clients with `sendMessageWithVIPChannel` send there.
+    fast_server: Mutex<Option<RemotingServer>>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
     shutdown_tx: watch::Sender<bool>,
     shutting_down: AtomicBool,
@@ -89,6 +98,7 @@ impl BrokerController {
                 broker_config.broker_ip1
             ))
         })?;
+        let acl_validator = load_acl(&broker_config)?;
         let store_root: PathBuf = store_config.store_path_root_dir.clone();
         let topic_config_manager = Arc::new(TopicConfigManager::new(
             config_manager::topic_config_path(&store_root),
@@ -173,12 +183,27 @@ impl BrokerController {
 
         let request_processor = Arc::new(BrokerRequestProcessor::new(
             client_housekeeping_service.clone(),
+            &broker_config.queues,
         ));
         let bind = format!(
             "{}:{}",
             broker_config.bind_address, broker_config.listen_port
         );
-        let server = match RemotingServer::bind(&bind, request_processor.clone()).await {
+        let tls = match broker_config.tls.server() {
+            Ok(tls) => tls,
+            Err(e) => {
+                message_store.shutdown();
+                return Err(BrokerError::InvalidConfig(e.to_string()));
+            }
+        };
+        let server = match RemotingServer::bind_with_options(
+            &bind,
+            request_processor.clone(),
+            broker_config.server.clone(),
+            Some(tls.clone()),
+        )
+        .await
+        {
             Ok(s) => s,
             Err(source) => {
                 message_store.shutdown();
@@ -186,13 +211,72 @@ impl BrokerController {
             }
         };
         let local_addr = server.local_addr();
+        // haListenPort wins; else listenPort + 1; a free port when both ports are left to the OS
+        let ha_port = match (store_config.ha_listen_port, broker_config.listen_port) {
+            (0, 0) => 0,
+            (_, configured) => store_config.resolved_ha_listen_port(configured),
+        };
+        let ha_bind = format!("{}:{}", broker_config.bind_address, ha_port);
+        let ha_listen_port = match ha_service.start(&ha_bind) {
+            Ok(addr) => addr.port(),
+            Err(e) => {
+                server.shutdown();
+                ha_service.shutdown();
+                message_store.shutdown();
+                return Err(match e {
+                    ferrocket_ha::HaError::Bind { addr, source } => {
+                        BrokerError::Bind { addr, source }
+                    }
+                    other => BrokerError::InvalidConfig(other.to_string()),
+                });
+            }
+        };
+        // with a free port picked by the OS (listenPort=0) its neighbour is nobody's to take
+        let fast_server = if broker_config.listen_port == 0 {
+            None
+        } else {
+            bind_fast_server(
+                &broker_config.bind_address,
+                local_addr.port(),
+                &request_processor,
+                &broker_config.server,
+                tls,
+            )
+            .await
+        };
         let mut broker_config = broker_config;
         broker_config.listen_port = local_addr.port();
         let store_host = SocketAddr::new(ip, local_addr.port());
-        let ha_listen_port = store_config.resolved_ha_listen_port(local_addr.port());
 
+        let outer_tls = if broker_config.tls.client_uses_tls() {
+            Some(
+                broker_config
+                    .tls
+                    .connector()
+                    .map_err(|e| BrokerError::InvalidConfig(e.to_string()))?,
+            )
+        } else {
+            None
+        };
+        let slave_synchronize = Arc::new(SlaveSynchronize::new(
+            store_host.to_string(),
+            // RocketMQ's slave uses a 3 s timeout for these calls
+            BrokerOuterAPI::new(
+                3_000,
+                broker_config.inner_client_credentials.clone(),
+                outer_tls.clone(),
+            ),
+            topic_config_manager.clone(),
+            subscription_group_manager.clone(),
+            consumer_offset_manager.clone(),
+            schedule_message_service.clone(),
+        ));
         let (shutdown_tx, _) = watch::channel(false);
-        let broker_outer_api = BrokerOuterAPI::new(broker_config.register_broker_timeout_mills);
+        let broker_outer_api = BrokerOuterAPI::new(
+            broker_config.register_broker_timeout_mills,
+            broker_config.inner_client_credentials.clone(),
+            outer_tls,
+        );
         let broker_config = SharedBrokerConfig::new(broker_config);
         let rebalance_lock_manager = Arc::new(RebalanceLockManager::new());
         let broker_stats_manager = Arc::new(BrokerStatsManager::new());
@@ -206,6 +290,7 @@ impl BrokerController {
             schedule: schedule_message_service.clone(),
             stats: broker_stats_manager.clone(),
             store_host,
+            slave: store_config.broker_role == BrokerRole::Slave,
         });
         let consumer_filter_manager = Arc::new(ConsumerFilterManager::new());
         let pull_service = Arc::new(PullService {
@@ -220,6 +305,7 @@ impl BrokerController {
             stats: broker_stats_manager.clone(),
             shutdown: shutdown_tx.subscribe(),
             store_host,
+            slave: store_config.broker_role == BrokerRole::Slave,
         });
         let controller = Arc::new(BrokerController {
             broker_outer_api,
@@ -242,12 +328,15 @@ impl BrokerController {
             schedule_message_service,
             timer_message_store,
             broker_stats_manager,
+            slave_synchronize,
             send_service,
             pull_service,
             request_processor: request_processor.clone(),
+            acl_validator,
             local_addr,
             store_host,
             server: Mutex::new(Some(server)),
+            fast_server: Mutex::new(fast_server),
             tasks: Mutex::new(Vec::new()),
             shutdown_tx,
             shutting_down: AtomicBool::new(false),
@@ -277,6 +366,9 @@ impl BrokerController {
 
     fn start_background_tasks(self: &Arc<Self>) {
         let mut tasks = self.tasks.lock();
+        if let Some(acl) = &self.acl_validator {
+            tasks.push(acl.spawn_watcher(ferrocket_acl::WATCH_INTERVAL));
+        }
         let weak = Arc::downgrade(self);
         let period = Duration::from_millis(self.broker_config().register_name_server_period.max(1));
         let topics = self.topic_config_manager.clone();
@@ -311,12 +403,20 @@ impl BrokerController {
         }));
 
         tasks.push(tokio::spawn(self.client_housekeeping_service.clone().run()));
-        tasks.push(tokio::spawn(self.schedule_message_service.clone().run()));
-        tasks.push(tokio::spawn(self.timer_message_store.clone().run()));
-        tasks.push(tokio::spawn(transactional_message_check_service::run(
-            Arc::downgrade(self),
-            Duration::from_millis(self.broker_config().transaction_check_interval.max(1)),
-        )));
+        if self.is_slave() {
+            // a slave's commit log is a copy of the master's: it never delivers delayed, timed or
+            // checked-back messages itself, it follows the master's metadata instead
+            tasks.push(tokio::spawn(run_slave_synchronize(
+                self.slave_synchronize.clone(),
+            )));
+        } else {
+            tasks.push(tokio::spawn(self.schedule_message_service.clone().run()));
+            tasks.push(tokio::spawn(self.timer_message_store.clone().run()));
+            tasks.push(tokio::spawn(transactional_message_check_service::run(
+                Arc::downgrade(self),
+                Duration::from_millis(self.broker_config().transaction_check_interval.max(1)),
+            )));
+        }
 
         let stats = self.broker_stats_manager.clone();
         tasks.push(tokio::spawn(async move {
@@ -371,18 +471,22 @@ impl BrokerController {
             filter_server_list: Vec::new(),
         };
         let first_round = !self.registered.load(Ordering::Acquire);
-        for r in self
+        let results = self
             .broker_outer_api
             .register_broker_all(addrs, &self.identity(), &body)
-            .await
-        {
+            .await;
+        // RocketMQ 5.x takes the first answer that came back (4.9: the first name server's)
+        if let Some(answer) = results.iter().find_map(|r| r.result.as_ref().ok()) {
+            self.on_register_answer(answer.clone());
+        }
+        for r in results {
             match r.result {
-                Ok(()) if first_round => tracing::info!(
+                Ok(_) if first_round => tracing::info!(
                     namesrv = %r.namesrv_addr,
                     broker_addr = %self.broker_addr(),
                     "registered with name server"
                 ),
-                Ok(()) => tracing::debug!(namesrv = %r.namesrv_addr, "registered with name server"),
+                Ok(_) => tracing::debug!(namesrv = %r.namesrv_addr, "registered with name server"),
                 Err(e) => tracing::warn!(
                     namesrv = %r.namesrv_addr,
                     error = %e,
@@ -393,17 +497,51 @@ impl BrokerController {
         self.registered.store(true, Ordering::Release);
     }
 
+    /// Takes the master's addresses from a registration answer: the remoting address feeds
+    /// SlaveSynchronize (always, so a master, which gets none, syncs nothing), the HA address
+    /// the HA client, unless a fixed `haMasterAddress` is configured (RocketMQ's
+    /// `updateMasterHAServerAddrPeriodically`).
+    fn on_register_answer(&self, answer: RegisterBrokerAnswer) {
+        self.slave_synchronize.set_master_addr(answer.master_addr);
+        let fixed_master = self
+            .store_config
+            .ha_master_address
+            .as_deref()
+            .is_some_and(|a| a.trim().len() >= HA_ADDRESS_MIN_LENGTH);
+        if self.is_slave() && !fixed_master {
+            if let Some(ha_addr) = answer.ha_server_addr {
+                self.ha_service.update_master_address(Some(ha_addr));
+            }
+        }
+    }
+
+    /// True when this broker is a slave (`brokerRole=SLAVE`) copying its master's commit log.
+    pub fn is_slave(&self) -> bool {
+        self.store_config.broker_role == BrokerRole::Slave
+    }
+
+    /// The master's remoting address, on a slave whose master is registered.
+    pub fn master_addr(&self) -> Option<String> {
+        self.slave_synchronize.master_addr()
+    }
+
+    /// The master's HA address a slave replicates from (fixed or from the name server).
+    pub fn master_ha_addr(&self) -> Option<String> {
+        self.ha_service.master_address()
+    }
+
+    /// The slave's metadata synchronizer.
+    pub fn slave_synchronize(&self) -> &Arc<SlaveSynchronize> {
+        &self.slave_synchronize
+    }
+
     fn identity(&self) -> BrokerIdentity {
         BrokerIdentity {
             cluster_name: self.broker_config().broker_cluster_name.clone(),
             broker_name: self.broker_config().broker_name.clone(),
             broker_id: self.broker_config().broker_id,
             broker_addr: self.broker_addr(),
-            ha_server_addr: format!(
-                "{}:{}",
-                self.broker_config().broker_ip1,
-                self.local_addr.port().wrapping_add(1)
-            ),
+            ha_server_addr: self.ha_server_addr(),
         }
     }
 
@@ -420,6 +558,9 @@ impl BrokerController {
         if let Some(server) = self.server.lock().take() {
             server.shutdown();
         }
+        if let Some(server) = self.fast_server.lock().take() {
+            server.shutdown();
+        }
         self.pull_request_hold_service.wake_all();
         for t in self.tasks.lock().drain(..) {
             t.abort();
@@ -432,7 +573,7 @@ impl BrokerController {
                 .await
             {
                 match r.result {
-                    Ok(()) => {
+                    Ok(_) => {
                         tracing::info!(namesrv = %r.namesrv_addr, "unregistered from name server")
                     }
                     Err(e) => {
@@ -442,6 +583,7 @@ impl BrokerController {
             }
             self.broker_outer_api.shutdown().await;
         }
+        self.slave_synchronize.shutdown().await;
         self.request_processor.close_all_channels();
         // every config file is written before the store closes, on a blocking thread
         let persist = self.config_persist_service.clone();
@@ -464,6 +606,13 @@ impl BrokerController {
         if flushed.is_err() {
             tracing::error!("persisting the config files panicked");
         }
+        let ha = self.ha_service.clone();
+        if tokio::task::spawn_blocking(move || ha.shutdown())
+            .await
+            .is_err()
+        {
+            tracing::error!("the HA service shutdown panicked");
+        }
         let store = self.message_store.clone();
         if tokio::task::spawn_blocking(move || store.shutdown())
             .await
@@ -478,6 +627,11 @@ impl BrokerController {
     /// The address the server is bound to (with the real port when `listenPort` was 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The ACL validator, when `aclEnable` is on.
+    pub fn acl_validator(&self) -> Option<&Arc<PlainAccessValidator>> {
+        self.acl_validator.as_ref()
     }
 
     /// `brokerIP1:port`, the address registered with name servers.
@@ -629,5 +783,58 @@ impl BrokerController {
     /// A receiver that changes to `true` when shutdown begins.
     pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
         self.shutdown_tx.subscribe()
+    }
+}
+
+/// Reads plain_acl.yml when `aclEnable` is on; a broker asked to enforce ACL does not start
+/// without a valid file.
+fn load_acl(config: &BrokerConfig) -> Result<Option<Arc<PlainAccessValidator>>, BrokerError> {
+    if !config.acl_enable {
+        return Ok(None);
+    }
+    let path = config.acl_plain_file.as_deref().ok_or_else(|| {
+        BrokerError::InvalidConfig("aclEnable=true but no plain_acl.yml location is set".into())
+    })?;
+    let validator = PlainAccessValidator::load(std::path::Path::new(path))
+        .map_err(|e| BrokerError::InvalidConfig(e.to_string()))?;
+    tracing::info!(file = %path, "ACL enabled");
+    Ok(Some(validator))
+}
+
+/// Shorter `haMasterAddress` values count as unset (RocketMQ's `HA_ADDRESS_MIN_LENGTH`).
+const HA_ADDRESS_MIN_LENGTH: usize = 6;
+
+/// RocketMQ 4.9's schedule: a first round shortly after start, then one every 10 s.
+async fn run_slave_synchronize(sync: Arc<SlaveSynchronize>) {
+    tokio::time::sleep(SYNC_INITIAL_DELAY).await;
+    let mut tick = tokio::time::interval(SYNC_PERIOD);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        sync.sync_all().await;
+    }
+}
+
+/// Listens on `listenPort - 2` with the same processors (RocketMQ's fast remoting server). A
+/// port that cannot be bound leaves the broker without it, with a warning: only RocketMQ slaves
+/// and VIP-channel clients use it, and they name the port in their errors.
+async fn bind_fast_server(
+    bind_address: &str,
+    listen_port: u16,
+    processor: &Arc<BrokerRequestProcessor>,
+    limits: &ferrocket_remoting::ServerConfig,
+    tls: Arc<ferrocket_remoting::tls::ServerTls>,
+) -> Option<RemotingServer> {
+    let port = listen_port.checked_sub(2).filter(|p| *p > 0)?;
+    let addr = format!("{bind_address}:{port}");
+    // the same limits and TLS mode as the main port: it serves the same requests
+    let bound =
+        RemotingServer::bind_with_options(&addr, processor.clone(), limits.clone(), Some(tls));
+    match bound.await {
+        Ok(s) => Some(s),
+        Err(e) => {
+            tracing::warn!(addr = %addr, error = %e, "the fast remoting port (listenPort - 2) is not served");
+            None
+        }
     }
 }

@@ -15,12 +15,15 @@ pub mod out_api;
 pub mod processor;
 pub mod schedule;
 pub mod service;
+pub mod slave;
 pub mod stats;
 pub mod subscription;
 pub mod timer;
 pub mod topic;
 pub mod transaction;
 
-pub use broker_config::{BrokerConfig, BrokerConfigUpdate, BrokerConfigUpdater};
+pub use broker_config::{
+    BrokerConfig, BrokerConfigUpdate, BrokerConfigUpdater, RequestQueueConfig,
+};
 pub use broker_controller::BrokerController;
 pub use error::BrokerError;

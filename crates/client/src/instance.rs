@@ -87,14 +87,16 @@ impl ClientInstance {
             namesrv.clone(),
             config.serialize_type,
             request_handler(rebalance_notify.clone()),
-        );
+        )
+        .with_credentials(config.credentials.clone())
+        .with_tls(config.use_tls)?;
         let client_ip = match config.client_ip {
             Some(ip) => ip,
             None => Self::local_ip_towards(&api, &namesrv).await,
         };
         let client_id = format!("{}@{}", client_ip, config.resolved_instance_name());
         let instance = Arc::new(ClientInstance {
-            unique_ids: UniqueIdGenerator::new(client_ip),
+            unique_ids: UniqueIdGenerator::new(client_ip, rand::random(), rand::random()),
             config,
             client_id,
             client_ip,
@@ -412,6 +414,51 @@ impl ClientInstance {
             .unwrap_or_default())
     }
 
+    /// The broker of `broker_name` to read from (`findBrokerAddressInSubscribe`): `broker_id`
+    /// if it is in the route, else for a slave id the next one, else (unless
+    /// `only_this_broker`) the lowest id there is — so reads go to a slave while the master is
+    /// out of the route.
+    pub fn find_broker_address_in_subscribe(
+        &self,
+        broker_name: &str,
+        broker_id: i64,
+        only_this_broker: bool,
+    ) -> Option<FindBrokerResult> {
+        let table = self.broker_addr_table.read();
+        let addrs = table.get(broker_name)?;
+        let found = |id: i64| addrs.get(&id).map(|a| (id, a));
+        let mut hit = found(broker_id);
+        if hit.is_none() && broker_id != MASTER_ID {
+            hit = found(broker_id + 1);
+        }
+        if hit.is_none() && !only_this_broker {
+            hit = addrs.iter().next().map(|(id, a)| (*id, a));
+        }
+        hit.map(|(id, addr)| FindBrokerResult {
+            addr: addr.clone(),
+            slave: id != MASTER_ID,
+        })
+    }
+
+    /// [`Self::find_broker_address_in_subscribe`], refreshing `topic`'s route once if nothing
+    /// is found.
+    pub async fn find_broker_in_subscribe_or_refresh(
+        &self,
+        broker_name: &str,
+        topic: &str,
+        broker_id: i64,
+        only_this_broker: bool,
+    ) -> Result<FindBrokerResult> {
+        if let Some(r) =
+            self.find_broker_address_in_subscribe(broker_name, broker_id, only_this_broker)
+        {
+            return Ok(r);
+        }
+        let _ = self.update_topic_route(topic).await;
+        self.find_broker_address_in_subscribe(broker_name, broker_id, only_this_broker)
+            .ok_or_else(|| ClientError::BrokerNotFound(broker_name.to_string()))
+    }
+
     /// The master address of `broker_name`, if known.
     pub fn find_broker_master(&self, broker_name: &str) -> Option<String> {
         self.broker_addr_table
@@ -434,18 +481,34 @@ impl ClientInstance {
             .ok_or_else(|| ClientError::BrokerNotFound(broker_name.to_string()))
     }
 
-    /// Some broker serving `topic` (for GET_CONSUMER_LIST_BY_GROUP), chosen at random.
+    /// Some broker serving `topic` (for GET_CONSUMER_LIST_BY_GROUP), chosen at random: a
+    /// group's master, or one of its slaves while the master is away (`selectBrokerAddr`).
     pub fn find_broker_of_topic(&self, topic: &str) -> Option<String> {
         let routes = self.route_table.read();
         let route = routes.get(topic)?;
         let masters: Vec<&str> = route
             .broker_datas
             .iter()
-            .filter_map(|b| b.master_addr())
+            .filter_map(|b| {
+                b.master_addr()
+                    .or_else(|| b.broker_addrs.values().next().map(String::as_str))
+            })
             .collect();
         if masters.is_empty() {
             return None;
         }
         Some(masters[rand::random::<usize>() % masters.len()].to_string())
     }
+}
+
+/// `brokerId` of a master.
+pub const MASTER_ID: i64 = 0;
+
+/// A broker chosen by [`ClientInstance::find_broker_address_in_subscribe`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FindBrokerResult {
+    /// Its address.
+    pub addr: String,
+    /// True for a slave (offsets are not committed through pulls to it).
+    pub slave: bool,
 }

@@ -1,6 +1,7 @@
 //! GET /metrics: Prometheus text exposition (format 0.0.4) of the broker's counters, latency
 //! histograms, consumer lag (computed from the offsets at scrape time) and store disk usage.
 
+use ferrocket_broker::processor::admin_broker_processor::ha_runtime_info;
 use ferrocket_broker::stats::TopicCountersSnapshot;
 use ferrocket_broker::BrokerController;
 use ferrocket_store::HistogramSnapshot;
@@ -166,7 +167,38 @@ pub fn collect(b: &BrokerController) -> Vec<MetricFamily> {
     out.push(lag);
 
     out.extend(store_gauges(b));
+    out.extend(ha_gauges(b));
     out
+}
+
+/// Replication: on a master each connected slave's lag and the in-sync count; on a slave
+/// nothing (its lag is the master's view of it).
+fn ha_gauges(b: &BrokerController) -> Vec<MetricFamily> {
+    let info = ha_runtime_info(b);
+    if !info.master {
+        return Vec::new();
+    }
+    let mut lag = family(
+        "ferrocket_ha_slave_lag_bytes",
+        MetricType::GAUGE,
+        "CommitLog bytes a connected slave is behind this master (master max offset minus the slave's acknowledged offset), by slave connection.",
+    );
+    for c in &info.ha_connection_info {
+        add_gauge(&mut lag, &[("slave", &c.addr)], c.diff as f64);
+    }
+    vec![
+        lag,
+        gauge(
+            "ferrocket_ha_slaves_connected",
+            "Slaves connected to this master's HA port.",
+            info.ha_connection_info.len() as f64,
+        ),
+        gauge(
+            "ferrocket_ha_slaves_in_sync",
+            "Connected slaves within haMaxGapNotInSync of this master.",
+            f64::from(info.in_sync_slave_nums),
+        ),
+    ]
 }
 
 /// Disk usage and CommitLog offsets.

@@ -25,6 +25,9 @@ pub(crate) struct TransferState {
     max_gap_not_in_sync: i64,
     /// The master's CommitLog end (`masterPutWhere`), read when judging a slave in sync.
     master_max_offset: Box<dyn Fn() -> i64 + Send + Sync>,
+    /// Bumped when new CommitLog data should be streamed (RocketMQ `WaitNotifyObject`).
+    data_generation: parking_lot::Mutex<u64>,
+    data_cond: parking_lot::Condvar,
 }
 
 impl std::fmt::Debug for TransferState {
@@ -36,8 +39,6 @@ impl std::fmt::Debug for TransferState {
     }
 }
 
-// the acknowledgement side is fed by the HA connections
-#[allow(dead_code)]
 impl TransferState {
     pub(crate) fn new(
         max_gap_not_in_sync: i64,
@@ -49,6 +50,30 @@ impl TransferState {
             acks: parking_lot::Mutex::new(Vec::new()),
             max_gap_not_in_sync,
             master_max_offset,
+            data_generation: parking_lot::Mutex::new(0),
+            data_cond: parking_lot::Condvar::new(),
+        }
+    }
+
+    /// Wakes every HA write thread: there is new data to stream (`wakeupAll`).
+    pub(crate) fn wakeup_all(&self) {
+        *self.data_generation.lock() += 1;
+        self.data_cond.notify_all();
+    }
+
+    /// Waits up to `timeout` for [`TransferState::wakeup_all`] (`allWaitForRunning`).
+    pub(crate) fn wait_for_data(&self, timeout: Duration) {
+        let mut generation = self.data_generation.lock();
+        let seen = *generation;
+        let deadline = std::time::Instant::now() + timeout;
+        while *generation == seen {
+            if self
+                .data_cond
+                .wait_until(&mut generation, deadline)
+                .timed_out()
+            {
+                return;
+            }
         }
     }
 
@@ -132,6 +157,7 @@ impl GroupTransferHandle {
             return PutMessageStatus::SlaveNotAvailable;
         }
         let mut rx = self.state.subscribe();
+        self.state.wakeup_all();
         let acked = tokio::time::timeout(timeout, rx.wait_for(|max| *max >= next_offset)).await;
         match acked {
             Ok(Ok(_)) => PutMessageStatus::PutOk,

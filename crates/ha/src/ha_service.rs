@@ -1,12 +1,22 @@
-//! `HAService`: the replication side of a broker, master or slave.
+//! `HAService`: the replication side of a broker, master or slave, with its accept loop
+//! (RocketMQ `AcceptSocketService`).
 
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
 
 use ferrocket_store::{BrokerRole, DefaultMessageStore};
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 
 use crate::error::HaError;
 use crate::group_transfer::{GroupTransferHandle, TransferState};
+use crate::ha_client::{self, ClientConfig, ClientSignal};
+use crate::ha_connection::{ConnectionConfig, HAConnection};
+
+/// Most slave connections one master serves at once; more are closed on accept.
+pub const MAX_SLAVE_CONNECTIONS: usize = 64;
 
 /// The replication service of one broker.
 pub struct HAService {
@@ -16,6 +26,11 @@ pub struct HAService {
     /// The master's HA address a slave connects to (`haMasterAddress` or the name server's
     /// `haServerAddr`).
     master_address: Arc<RwLock<Option<String>>>,
+    client_signal: Arc<ClientSignal>,
+    connections: Arc<Mutex<Vec<Arc<HAConnection>>>>,
+    local_addr: Mutex<Option<SocketAddr>>,
+    stopped: Arc<AtomicBool>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl std::fmt::Debug for HAService {
@@ -31,7 +46,7 @@ impl std::fmt::Debug for HAService {
 impl HAService {
     /// The HA service of `store`, in the store's `brokerRole`. A slave starts with the
     /// configured `haMasterAddress`, if any. On a SYNC_MASTER it installs itself as the store's
-    /// slave-acknowledgement waiter.
+    /// slave-acknowledgement waiter. Nothing listens until [`HAService::start`].
     pub fn new(store: Arc<DefaultMessageStore>) -> Result<Arc<HAService>, HaError> {
         let config = store.config();
         let role = config.broker_role;
@@ -49,6 +64,11 @@ impl HAService {
             role,
             transfer,
             master_address: Arc::new(RwLock::new(fixed_master)),
+            client_signal: Arc::new(ClientSignal::default()),
+            connections: Arc::new(Mutex::new(Vec::new())),
+            local_addr: Mutex::new(None),
+            stopped: Arc::new(AtomicBool::new(false)),
+            threads: Mutex::new(Vec::new()),
         });
         if role == BrokerRole::SyncMaster {
             service
@@ -56,6 +76,142 @@ impl HAService {
                 .set_slave_ack_waiter(Arc::new(service.group_transfer()));
         }
         Ok(service)
+    }
+
+    /// Listens for slaves on `listen` (`bindAddress:haListenPort`; port 0 picks one) and, on a
+    /// slave, starts replicating from the master address. Returns the bound address.
+    pub fn start(self: &Arc<Self>, listen: &str) -> Result<SocketAddr, HaError> {
+        let bind_err = |source| HaError::Bind {
+            addr: listen.to_string(),
+            source,
+        };
+        let listener = TcpListener::bind(listen).map_err(bind_err)?;
+        let local = listener.local_addr().map_err(bind_err)?;
+        *self.local_addr.lock() = Some(local);
+        tracing::info!(listen = %local, role = %self.role, "HA service listening");
+        let this = self.clone();
+        self.spawn("HAAcceptService", move || this.accept_loop(listener))?;
+        if self.role == BrokerRole::Slave {
+            let cfg = self.store.config();
+            let client_cfg = ClientConfig {
+                heartbeat_interval: Duration::from_millis(cfg.ha_send_heartbeat_interval.max(1)),
+                housekeeping_interval: Duration::from_millis(cfg.ha_housekeeping_interval.max(1)),
+            };
+            let (store, addr, signal) = (
+                self.store.clone(),
+                self.master_address.clone(),
+                self.client_signal.clone(),
+            );
+            self.spawn("HAClient", move || {
+                ha_client::run(store, addr, signal, client_cfg)
+            })?;
+        }
+        Ok(local)
+    }
+
+    fn spawn(&self, name: &'static str, f: impl FnOnce() + Send + 'static) -> Result<(), HaError> {
+        let handle = std::thread::Builder::new()
+            .name(name.to_string())
+            .spawn(f)
+            .map_err(|source| HaError::Thread { name, source })?;
+        self.threads.lock().push(handle);
+        Ok(())
+    }
+
+    fn connection_config(&self) -> ConnectionConfig {
+        let cfg = self.store.config();
+        ConnectionConfig {
+            heartbeat_interval: Duration::from_millis(cfg.ha_send_heartbeat_interval.max(1)),
+            housekeeping_interval: Duration::from_millis(cfg.ha_housekeeping_interval.max(1)),
+            transfer_batch_size: cfg.ha_transfer_batch_size.max(1),
+            mapped_file_size: cfg.mapped_file_size_commit_log as i64,
+        }
+    }
+
+    fn accept_loop(self: Arc<Self>, listener: TcpListener) {
+        let next_id = AtomicU64::new(1);
+        for socket in listener.incoming() {
+            if self.stopped.load(Ordering::Acquire) {
+                return;
+            }
+            let socket = match socket {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!(error = %e, "HA accept failed");
+                    std::thread::sleep(Duration::from_millis(100));
+                    continue;
+                }
+            };
+            let id = next_id.fetch_add(1, Ordering::Relaxed);
+            if let Err(e) = self.serve(id, socket) {
+                tracing::warn!(error = %e, "cannot serve an HA connection");
+            }
+        }
+    }
+
+    /// Starts the two halves of a new slave connection.
+    fn serve(self: &Arc<Self>, id: u64, socket: TcpStream) -> std::io::Result<()> {
+        let peer = socket.peer_addr()?;
+        if self.connections.lock().len() >= MAX_SLAVE_CONNECTIONS {
+            tracing::warn!(slave = %peer, limit = MAX_SLAVE_CONNECTIONS, "too many HA connections; closing the new one");
+            return Ok(());
+        }
+        socket.set_nodelay(true)?;
+        let conn = HAConnection::new(id, socket, peer);
+        tracing::info!(slave = %peer, "HA connection accepted");
+        self.connections.lock().push(conn.clone());
+        self.transfer
+            .add_connection(id, conn.slave_ack_offset.clone());
+        let cfg = self.connection_config();
+        let (c, store, transfer) = (conn.clone(), self.store.clone(), self.transfer.clone());
+        let reader = std::thread::Builder::new()
+            .name("HAReadSocketService".into())
+            .spawn(move || c.run_half(HAConnection::read_reports, &store, &transfer, cfg));
+        let (c, store, transfer) = (conn.clone(), self.store.clone(), self.transfer.clone());
+        let connections = self.connections.clone();
+        let writer = std::thread::Builder::new()
+            .name("HAWriteSocketService".into())
+            .spawn(move || {
+                c.run_half(HAConnection::write_frames, &store, &transfer, cfg);
+                transfer.remove_connection(c.id);
+                connections.lock().retain(|x| x.id != c.id);
+            });
+        if reader.is_err() || writer.is_err() {
+            conn.close();
+            self.transfer.remove_connection(id);
+            self.connections.lock().retain(|x| x.id != id);
+            return Err(std::io::Error::other("cannot start the connection threads"));
+        }
+        Ok(())
+    }
+
+    /// Stops listening, closes every connection and the client, and waits for the threads.
+    pub fn shutdown(&self) {
+        if self.stopped.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        self.client_signal.stop();
+        if let Some(addr) = *self.local_addr.lock() {
+            // unblock the accept loop
+            let wake = if addr.ip().is_unspecified() {
+                SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), addr.port())
+            } else {
+                addr
+            };
+            let _ = TcpStream::connect_timeout(&wake, Duration::from_secs(1));
+        }
+        for c in self.connections.lock().drain(..) {
+            c.close();
+        }
+        self.transfer.wakeup_all();
+        for t in self.threads.lock().drain(..) {
+            let _ = t.join();
+        }
+    }
+
+    /// The bound HA address, once started.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        *self.local_addr.lock()
     }
 
     /// The role this service runs in.
@@ -75,6 +231,7 @@ impl HAService {
         if *current != address {
             tracing::info!(old = ?*current, new = ?address, "master HA address updated");
             *current = address;
+            self.client_signal.wakeup();
         }
     }
 
@@ -96,6 +253,15 @@ impl HAService {
     /// Slaves within `haMaxGapNotInSync` of this master's CommitLog end.
     pub fn in_sync_slave_count(&self) -> usize {
         self.transfer.in_sync_slave_count()
+    }
+
+    /// Each connected slave's address and acknowledged offset (-1 before its first report).
+    pub fn slave_acks(&self) -> Vec<(SocketAddr, i64)> {
+        self.connections
+            .lock()
+            .iter()
+            .map(|c| (c.peer, c.slave_ack_offset.load(Ordering::Acquire)))
+            .collect()
     }
 
     /// What a SYNC_MASTER send waits on for a slave acknowledgement.

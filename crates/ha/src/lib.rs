@@ -13,8 +13,10 @@
 
 mod error;
 mod group_transfer;
+pub mod ha_client;
+pub mod ha_connection;
 mod ha_service;
 
 pub use error::HaError;
 pub use group_transfer::GroupTransferHandle;
-pub use ha_service::HAService;
+pub use ha_service::{HAService, MAX_SLAVE_CONNECTIONS};

@@ -76,6 +76,8 @@ pub mod request {
     pub const PUSH_REPLY_MESSAGE_TO_CLIENT: i32 = 326;
     pub const ADD_WRITE_PERM_OF_BROKER: i32 = 327;
     pub const QUERY_TOPICS_BY_CONSUMER: i32 = 343;
+    /// RocketMQ 5.x: the broker's replication state (`HARuntimeInfo`).
+    pub const GET_BROKER_HA_STATUS: i32 = 907;
     pub const GET_TOPIC_CONFIG: i32 = 351;
     pub const GET_SUBSCRIPTIONGROUP_CONFIG: i32 = 352;
     pub const LITE_PULL_MESSAGE: i32 = 361;

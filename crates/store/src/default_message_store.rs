@@ -46,6 +46,7 @@ use crate::message_filter::MessageFilter;
 use crate::message_inner::MessageExtBrokerInner;
 use crate::recovery;
 use crate::replica::SlaveAckWaiter;
+use crate::reput::AppendError;
 use crate::result::{
     AppendMessageResult, GetMessageResult, GetMessageStatus, PutMessageResult, PutMessageStatus,
 };
@@ -194,9 +195,11 @@ impl StoreInner {
         );
 
         let mut state = self.commit_log.lock();
+        // a slave's CommitLog is the master's byte for byte: only replication writes it
         if self.shutdown.load(Ordering::Acquire)
             || !self.is_writeable()
             || self.clean.is_disk_full()
+            || !self.config.broker_role.is_master()
         {
             return Err(PutMessageStatus::ServiceNotAvailable);
         }
@@ -625,6 +628,26 @@ impl DefaultMessageStore {
     /// Installs the listener told about every message that becomes readable (long polling).
     pub fn set_message_arriving_listener(&self, listener: MessageArrivingListener) {
         *self.inner.listener.write() = Some(listener);
+    }
+
+    /// Slave: appends CommitLog bytes replicated from the master at `offset`, which must be
+    /// the local CommitLog end (or a segment boundary in an empty store), and writes the
+    /// ConsumeQueue entries of the records they complete. Creates segment files: call it from a
+    /// blocking thread, never from an async task.
+    pub fn append_to_commit_log(&self, offset: i64, data: &[u8]) -> Result<(), AppendError> {
+        self.inner.append_to_commit_log(offset, data)
+    }
+
+    /// Master: the CommitLog bytes from `offset` to the written end of the segment holding
+    /// it, zero-copy (what one replication frame is cut from).
+    pub fn get_commit_log_data(&self, offset: i64) -> Option<Bytes> {
+        self.inner.commit_log_data(offset)
+    }
+
+    /// End of the last record whose ConsumeQueue entry is written (the CommitLog end on a
+    /// master; on a slave the end of the last complete replicated record).
+    pub fn dispatched_max_offset(&self) -> i64 {
+        self.inner.dispatched_max_offset()
     }
 
     /// Installs what a SYNC_MASTER put waits on for a slave acknowledgement (the HA service).

@@ -9,10 +9,12 @@
 //! {root}/checkpoint, {root}/abort, {root}/lock
 //! ```
 
+pub mod blocking;
 mod checkpoint;
 mod clean;
 mod commit_log;
 mod config;
+pub mod config_file;
 mod consume_queue;
 mod consume_queue_table;
 mod default_message_store;
@@ -30,6 +32,7 @@ mod message_filter;
 mod message_inner;
 mod recovery;
 mod replica;
+mod reput;
 mod result;
 mod services;
 
@@ -50,6 +53,7 @@ pub use message_filter::MessageFilter;
 pub use message_inner::MessageExtBrokerInner;
 pub use recovery::SCHEDULE_TOPIC;
 pub use replica::{SlaveAckFuture, SlaveAckWaiter};
+pub use reput::AppendError;
 pub use result::{
     AppendMessageResult, GetMessageResult, GetMessageStatus, PutMessageResult, PutMessageStatus,
 };

@@ -118,6 +118,7 @@ pub(crate) fn recover(inner: &StoreInner, abnormal: bool) -> Result<(), StoreErr
         cq.correct_min_offset(min_phy);
     }
     let mut state = inner.commit_log.lock();
+    state.reput_offset = scan.process_offset;
     inner
         .commit_log
         .set_last_store_timestamp(&mut state, scan.last_store_timestamp);
@@ -185,18 +186,30 @@ fn scan(
 }
 
 fn dispatch(inner: &StoreInner, view: &RecordView<'_>, phy: i64) -> Result<bool, StoreError> {
+    dispatch_record(inner, view, phy).map(|written| written.is_some())
+}
+
+/// Writes the ConsumeQueue entry of the record at `phy` (none for half and rollback
+/// records); returns `(topic, queue id, queue offset, tags code)` when an entry was written.
+pub(crate) fn dispatch_record(
+    inner: &StoreInner,
+    view: &RecordView<'_>,
+    phy: i64,
+) -> Result<Option<(String, i32, i64, i64)>, StoreError> {
     if !matches!(
         transaction_value(view.sys_flag),
         TRANSACTION_NOT_TYPE | TRANSACTION_COMMIT
     ) {
-        return Ok(false);
+        return Ok(None);
     }
-    // check_record guarantees UTF-8
+    // check_record and parse_record guarantee UTF-8
     let topic = std::str::from_utf8(view.topic).unwrap_or_default();
     let cq = inner.consume_queues.find_or_create(topic, view.queue_id);
     let code = tags_code_of(view, topic, &inner.delay_levels);
-    cq.put_message_position_info(phy, view.total_size as i32, code, view.queue_offset)
-        .map_err(|e| StoreError::io(inner.config.consume_queue_path(), e))
+    let written = cq
+        .put_message_position_info(phy, view.total_size as i32, code, view.queue_offset)
+        .map_err(|e| StoreError::io(inner.config.consume_queue_path(), e))?;
+    Ok(written.then(|| (topic.to_string(), view.queue_id, view.queue_offset, code)))
 }
 
 #[cfg(test)]

@@ -7,12 +7,14 @@
 mod bin;
 mod ports;
 mod process;
+mod replica;
 mod standalone;
 mod tmpfs;
 
 pub use bin::locate_ferrocket;
 pub use ports::{free_port, free_port_block};
 pub use process::{command, output_within, run_to_exit, Running};
+pub use replica::{commit_log_files, BrokerNode, NameServer, ReplicaPair, REPLICA_COMMIT_LOG_SIZE};
 pub use standalone::{Standalone, StandaloneBuilder};
 pub use tmpfs::Tmpfs;
 

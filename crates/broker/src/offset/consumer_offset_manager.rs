@@ -174,6 +174,28 @@ impl ConsumerOffsetManager {
         self.dirty.store(true, Ordering::Release);
     }
 
+    /// The committed offsets, as the GET_ALL_CONSUMER_OFFSET body
+    /// (`ConsumerOffsetSerializeWrapper`).
+    pub fn encode_all(&self) -> bytes::Bytes {
+        ferrocket_protocol::body::encode(&ConsumerOffsetWrapper {
+            offset_table: self.offset_table.read().clone(),
+            data_version: self.data_version.lock().clone(),
+        })
+    }
+
+    /// Takes the master's offsets (a GET_ALL_CONSUMER_OFFSET body): every `topic@group` the
+    /// master has overwrites ours, keys only we have stay (RocketMQ's `putAll`). Returns the
+    /// number of keys taken.
+    pub fn sync_from_master(&self, body: &[u8]) -> Result<usize, String> {
+        let master: ConsumerOffsetWrapper =
+            ferrocket_protocol::body::decode(body).map_err(|e| e.to_string())?;
+        let taken = master.offset_table.len();
+        self.offset_table.write().extend(master.offset_table);
+        self.dirty.store(true, Ordering::Release);
+        self.persist().map_err(|e| e.to_string())?;
+        Ok(taken)
+    }
+
     /// Writes `config/consumerOffset.json` if anything changed since the last write.
     pub fn persist(&self) -> std::io::Result<()> {
         let _guard = self.persist_lock.lock();

@@ -2,10 +2,11 @@
 
 use std::time::Duration;
 
+use ferrocket_acl::SessionCredentials;
 use ferrocket_protocol::body::topic::RegisterBrokerBody;
 use ferrocket_protocol::code::{request, response};
 use ferrocket_protocol::header::register_broker::{
-    RegisterBrokerRequestHeader, UnRegisterBrokerRequestHeader,
+    RegisterBrokerRequestHeader, RegisterBrokerResponseHeader, UnRegisterBrokerRequestHeader,
 };
 use ferrocket_protocol::header::CommandCustomHeader;
 use ferrocket_protocol::RemotingCommand;
@@ -31,22 +32,65 @@ pub struct BrokerIdentity {
 pub struct RegisterResult {
     /// Name server address.
     pub namesrv_addr: String,
-    /// `Ok` or why it failed.
-    pub result: Result<(), String>,
+    /// The name server's answer, or why the call failed.
+    pub result: Result<RegisterBrokerAnswer, String>,
+}
+
+/// What a name server tells a registering broker (`RegisterBrokerResult`): for a slave whose
+/// master is registered and alive, the master's addresses.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RegisterBrokerAnswer {
+    /// The master's HA address (`haServerAddr`), where the slave's HAClient connects.
+    pub ha_server_addr: Option<String>,
+    /// The master's remoting address (`masterAddr`), where SlaveSynchronize pulls metadata.
+    pub master_addr: Option<String>,
+}
+
+/// Timeout of each metadata request to the master (RocketMQ uses 3 s).
+const SYNC_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// The master addresses carried by a REGISTER_BROKER answer; an undecodable header counts as
+/// none (a master gets none either).
+fn register_answer(response: &RemotingCommand) -> RegisterBrokerAnswer {
+    match RegisterBrokerResponseHeader::decode(response) {
+        Ok(h) => RegisterBrokerAnswer {
+            ha_server_addr: h.ha_server_addr.filter(|a| !a.is_empty()),
+            master_addr: h.master_addr.filter(|a| !a.is_empty()),
+        },
+        Err(_) => RegisterBrokerAnswer::default(),
+    }
 }
 
 /// Client side of the broker ↔ name server protocol.
 pub struct BrokerOuterAPI {
     client: RemotingClient,
     timeout: Duration,
+    /// Signs every request when the name servers enforce ACL.
+    credentials: Option<SessionCredentials>,
 }
 
 impl BrokerOuterAPI {
-    /// Calls time out after `timeout_millis` (`registerBrokerTimeoutMills`).
-    pub fn new(timeout_millis: u64) -> Self {
+    /// Calls time out after `timeout_millis` (`registerBrokerTimeoutMills`). Requests are signed
+    /// with `credentials` when given; with `tls`, name servers are reached over TLS.
+    pub fn new(
+        timeout_millis: u64,
+        credentials: Option<SessionCredentials>,
+        tls: Option<ferrocket_remoting::TlsConnector>,
+    ) -> Self {
+        let client = match tls {
+            Some(connector) => RemotingClient::new().with_tls(connector),
+            None => RemotingClient::new(),
+        };
         BrokerOuterAPI {
-            client: RemotingClient::new(),
+            client,
             timeout: Duration::from_millis(timeout_millis.max(1)),
+            credentials,
+        }
+    }
+
+    fn sign(&self, cmd: &mut RemotingCommand) {
+        if let Some(c) = &self.credentials {
+            c.sign(cmd);
         }
     }
 
@@ -72,11 +116,12 @@ impl BrokerOuterAPI {
         let mut cmd = RemotingCommand::request(request::REGISTER_BROKER);
         header.write_to(&mut cmd);
         cmd.body = body;
+        self.sign(&mut cmd);
         let calls = namesrv_addrs.iter().map(|addr| {
             let cmd = cmd.clone();
             async move {
                 let result = match self.client.invoke(addr, cmd, self.timeout).await {
-                    Ok(r) if r.code == response::SUCCESS => Ok(()),
+                    Ok(r) if r.code == response::SUCCESS => Ok(register_answer(&r)),
                     Ok(r) => Err(format!("code {}: {}", r.code, r.remark.unwrap_or_default())),
                     Err(e) => Err(e.to_string()),
                 };
@@ -103,11 +148,12 @@ impl BrokerOuterAPI {
             broker_id: identity.broker_id,
         }
         .write_to(&mut cmd);
+        self.sign(&mut cmd);
         let calls = namesrv_addrs.iter().map(|addr| {
             let cmd = cmd.clone();
             async move {
                 let result = match self.client.invoke(addr, cmd, self.timeout).await {
-                    Ok(r) if r.code == response::SUCCESS => Ok(()),
+                    Ok(r) if r.code == response::SUCCESS => Ok(RegisterBrokerAnswer::default()),
                     Ok(r) => Err(format!("code {}: {}", r.code, r.remark.unwrap_or_default())),
                     Err(e) => Err(e.to_string()),
                 };
@@ -118,6 +164,17 @@ impl BrokerOuterAPI {
             }
         });
         futures::future::join_all(calls).await
+    }
+
+    /// Sends a request without header or body to `addr` and returns the body of a SUCCESS
+    /// answer (SlaveSynchronize's GET_ALL_* calls to the master).
+    pub async fn fetch_body(&self, addr: &str, code: i32) -> Result<bytes::Bytes, String> {
+        let cmd = RemotingCommand::request(code);
+        match self.client.invoke(addr, cmd, SYNC_TIMEOUT).await {
+            Ok(r) if r.code == response::SUCCESS => Ok(r.body),
+            Ok(r) => Err(format!("code {}: {}", r.code, r.remark.unwrap_or_default())),
+            Err(e) => Err(e.to_string()),
+        }
     }
 
     /// Closes the connections to the name servers.

@@ -165,8 +165,28 @@ impl ScheduleMessageService {
         delivered
     }
 
-    /// Writes `config/delayOffset.json`.
+    /// `delayOffset.json` as the GET_ALL_DELAY_OFFSET body.
+    pub fn encode_offsets(&self) -> bytes::Bytes {
+        ferrocket_protocol::body::encode(&DelayOffsetSerializeWrapper {
+            offset_table: self.offsets.lock().clone(),
+            data_version: self.data_version.lock().clone(),
+        })
+    }
+
+    /// Takes the master's delay offsets (a GET_ALL_DELAY_OFFSET body, the master's
+    /// `delayOffset.json`) and saves them; a body that does not parse changes nothing.
+    pub fn sync_from_master(&self, body: &[u8]) -> Result<(), String> {
+        let master: DelayOffsetSerializeWrapper =
+            ferrocket_protocol::json::from_slice(body).map_err(|e| e.to_string())?;
+        *self.offsets.lock() = master.offset_table;
+        *self.data_version.lock() = master.data_version;
+        self.persist().map_err(|e| e.to_string())
+    }
+
+    /// Writes and syncs `config/delayOffset.json`: blocking work, for a dedicated thread or
+    /// the blocking pool (see [`ferrocket_store::blocking`]).
     pub fn persist(&self) -> std::io::Result<()> {
+        ferrocket_store::blocking::debug_assert_blocking_allowed("persisting delay offsets");
         let _guard = self.persist_lock.lock();
         let wrapper = DelayOffsetSerializeWrapper {
             offset_table: self.offsets.lock().clone(),
@@ -191,12 +211,12 @@ impl ScheduleMessageService {
             }
             if last_persist.elapsed() >= FLUSH_DELAY_OFFSET_INTERVAL {
                 last_persist = tokio::time::Instant::now();
-                // the rewrite fsyncs: never on a reactor thread
+                // the fsync goes to the blocking pool: this loop runs on a worker thread
                 let me = self.clone();
-                match tokio::task::spawn_blocking(move || me.persist()).await {
+                match ferrocket_store::blocking::run_blocking(move || me.persist()).await {
                     Ok(Ok(())) => {}
                     Ok(Err(e)) => tracing::error!(error = %e, "persisting delay offsets failed"),
-                    Err(_) => tracing::error!("persisting delay offsets panicked"),
+                    Err(e) => tracing::error!(error = %e, "persisting delay offsets failed"),
                 }
             }
         }

@@ -26,6 +26,7 @@ use crate::broker_config::{BrokerConfig, SharedBrokerConfig};
 use crate::client::ConsumerManager;
 use crate::filter::{pull_filter, ConsumerFilterManager, ExpressionMessageFilter};
 use crate::longpolling::PullRequestHoldService;
+use crate::mix_all::MASTER_ID;
 use crate::offset::ConsumerOffsetManager;
 use crate::processor::offset_moved_event::{
     generate_offset_moved_event, EventQueue, OffsetMovedEvent,
@@ -132,6 +133,8 @@ pub struct PullService {
     pub(crate) stats: Arc<BrokerStatsManager>,
     pub(crate) shutdown: watch::Receiver<bool>,
     pub(crate) store_host: SocketAddr,
+    /// `brokerRole=SLAVE`: offsets are not committed through pulls, offsets never move.
+    pub(crate) slave: bool,
 }
 
 impl PullService {
@@ -145,7 +148,7 @@ impl PullService {
         h: &PullMessageRequestHeader,
         client: SocketAddr,
     ) -> PullResponse {
-        let (timeout, filter) = match self.pull_once(h, client, true) {
+        let (timeout, filter) = match self.pull_once(h, client, true).await {
             Attempt::Done(response) => return response,
             Attempt::Hold { timeout, filter } => (timeout, filter),
         };
@@ -163,14 +166,14 @@ impl PullService {
             }
         }
         drop(ticket);
-        match self.pull_once(h, client, false) {
+        match self.pull_once(h, client, false).await {
             Attempt::Done(response) => response,
             Attempt::Hold { .. } => unreachable!("a re-run never suspends"),
         }
     }
 
     /// One attempt: validate → read → respond, or hold.
-    fn pull_once(
+    async fn pull_once(
         &self,
         h: &PullMessageRequestHeader,
         client: SocketAddr,
@@ -181,7 +184,7 @@ impl PullService {
             Ok(v) => v,
             Err(refusal) => return Attempt::Done(*refusal),
         };
-        match self.read(h, &valid, client, allow_suspend) {
+        match self.read(h, &valid, client, allow_suspend).await {
             ReadOutcome::Suspend(timeout) => Attempt::Hold {
                 timeout,
                 filter: valid.filter,
@@ -339,25 +342,35 @@ impl PullService {
     }
 
     /// Reads the store, commits the offsets the pull carries, and decides whether to hold it.
-    fn read(
+    async fn read(
         &self,
         h: &PullMessageRequestHeader,
         valid: &ValidPull,
         client: SocketAddr,
         allow_suspend: bool,
     ) -> ReadOutcome {
-        let result = self.store.get_message(
-            &h.consumer_group,
-            &h.topic,
-            h.queue_id,
-            h.queue_offset,
-            h.max_msg_nums.max(0),
-            h.max_msg_bytes.unwrap_or(i32::MAX).max(0),
-            Some(&valid.filter),
-        );
+        let resident =
+            self.store
+                .check_in_mem_by_consume_offset(&h.topic, h.queue_id, h.queue_offset);
+        let cold = if resident {
+            None
+        } else {
+            read_cold(self.store.clone(), h, valid.filter.clone()).await
+        };
+        let result = cold.unwrap_or_else(|| {
+            self.store.get_message(
+                &h.consumer_group,
+                &h.topic,
+                h.queue_id,
+                h.queue_offset,
+                h.max_msg_nums.max(0),
+                h.max_msg_bytes.unwrap_or(i32::MAX).max(0),
+                Some(&valid.filter),
+            )
+        });
         let code = response_code(result.status, h.queue_offset);
-        // the consumer's own offset rides on the first processing of a pull
-        if allow_suspend && pull_sys_flag::has_commit_offset(h.sys_flag) {
+        // the consumer's own offset rides on the first processing of a pull (on a master only)
+        if allow_suspend && !self.slave && pull_sys_flag::has_commit_offset(h.sys_flag) {
             self.offsets.commit_offset(
                 &client.to_string(),
                 &h.consumer_group,
@@ -390,6 +403,13 @@ impl PullService {
         result: GetMessageResult,
         code: i32,
     ) -> PullResponse {
+        // a slave may simply be behind its master: it never moves a consumer's offset
+        // (RocketMQ's `offsetCheckInSlave`, default false), the consumer retries at that offset
+        let (code, next_begin_offset) = if code == response::PULL_OFFSET_MOVED && self.slave {
+            (response::PULL_RETRY_IMMEDIATELY, h.queue_offset)
+        } else {
+            (code, result.next_begin_offset)
+        };
         if code == response::PULL_OFFSET_MOVED {
             let event = OffsetMovedEvent {
                 consumer_group: h.consumer_group.clone(),
@@ -404,8 +424,8 @@ impl PullService {
             generate_offset_moved_event(&self.store, self.store_host, event);
         }
         let header = PullMessageResponseHeader {
-            suggest_which_broker_id: 0,
-            next_begin_offset: result.next_begin_offset,
+            suggest_which_broker_id: self.suggest_which_broker_id(h, &valid.group_config, &result),
+            next_begin_offset,
             min_offset: result.min_offset,
             max_offset: result.max_offset,
             offset_delta: None,
@@ -425,6 +445,34 @@ impl PullService {
             remark: Some(result.status.as_str().to_string()),
             header,
             messages,
+        }
+    }
+}
+
+impl PullService {
+    /// Which broker of the group the consumer should pull this queue from next
+    /// (`suggestWhichBrokerId`, RocketMQ 4.9): with `slaveReadEnable`, a consumer reading data
+    /// that has left the master's page cache (older than `accessMessageInMemoryMaxRatio`
+    /// percent of memory) is sent to the group's `whichBrokerWhenConsumeSlowly` (1), otherwise
+    /// to its `brokerId` (0); without it always to the master.
+    fn suggest_which_broker_id(
+        &self,
+        h: &PullMessageRequestHeader,
+        group: &SubscriptionGroupConfig,
+        result: &GetMessageResult,
+    ) -> i64 {
+        if !self.config.get().slave_read_enable {
+            return MASTER_ID;
+        }
+        let pulling_old_data = result.message_queue_offsets.last().is_some_and(|&last| {
+            !self
+                .store
+                .check_in_mem_by_consume_offset(&h.topic, h.queue_id, last)
+        });
+        if pulling_old_data {
+            group.which_broker_when_consume_slowly
+        } else {
+            group.broker_id
         }
     }
 }
@@ -461,4 +509,41 @@ fn suspend_timeout(config: &BrokerConfig, h: &PullMessageRequestHeader) -> Durat
         config.short_polling_time_mills
     };
     Duration::from_millis(millis)
+}
+
+/// Reads messages that are not in the memory-resident tail of the CommitLog on the blocking
+/// pool, touching each page of the slices there: the page faults wait for the disk on a thread
+/// made for it, not on the reactor now or when the writer copies the slices to the socket.
+/// `None` when the blocking pool could not run it (the runtime is shutting down).
+async fn read_cold(
+    store: Arc<DefaultMessageStore>,
+    h: &PullMessageRequestHeader,
+    filter: ExpressionMessageFilter,
+) -> Option<GetMessageResult> {
+    let (group, topic) = (h.consumer_group.clone(), h.topic.clone());
+    let (queue_id, offset) = (h.queue_id, h.queue_offset);
+    let (nums, bytes) = (
+        h.max_msg_nums.max(0),
+        h.max_msg_bytes.unwrap_or(i32::MAX).max(0),
+    );
+    let read = ferrocket_store::blocking::run_blocking(move || {
+        let result =
+            store.get_message(&group, &topic, queue_id, offset, nums, bytes, Some(&filter));
+        const PAGE: usize = 4096;
+        let mut sum = 0u8;
+        for m in &result.messages {
+            for b in m.iter().step_by(PAGE) {
+                sum = sum.wrapping_add(*b);
+            }
+        }
+        std::hint::black_box(sum);
+        result
+    });
+    match read.await {
+        Ok(r) => Some(r),
+        Err(e) => {
+            tracing::error!(error = %e, "reading messages on the blocking pool failed");
+            None
+        }
+    }
 }

@@ -111,6 +111,9 @@ pub struct SendService {
     pub(crate) schedule: Arc<ScheduleMessageService>,
     pub(crate) stats: Arc<BrokerStatsManager>,
     pub(crate) store_host: SocketAddr,
+    /// `brokerRole=SLAVE`: its CommitLog takes only what the master replicates, every send is
+    /// refused as RocketMQ 4.9's store refuses it (SERVICE_NOT_AVAILABLE).
+    pub(crate) slave: bool,
 }
 
 fn delay_level(properties: &Properties) -> i32 {
@@ -143,6 +146,7 @@ impl SendService {
     /// Checks and stores a producer's message (or batch).
     pub async fn send_message(&self, req: SendMessageRequest) -> Result<SendResult, SendError> {
         let _timer = self.stats.send_timer();
+        self.refuse_on_slave(req.queue_id)?;
         let topic_config = self.msg_check(&req)?;
         self.check_body(&req.body)?;
         let queue_id = if req.queue_id < 0 {
@@ -368,6 +372,14 @@ impl SendService {
         Ok(())
     }
 
+    fn refuse_on_slave(&self, queue_id: i32) -> Result<(), SendError> {
+        if !self.slave {
+            return Ok(());
+        }
+        let refused = PutMessageResult::failure(PutMessageStatus::ServiceNotAvailable);
+        self.put_result(refused, queue_id, None, None).map(|_| ())
+    }
+
     /// Stores a message the broker built itself (a console resend): delay-level and timer
     /// properties are honoured as on a producer's send, and the put is counted.
     pub async fn put_message(
@@ -376,6 +388,7 @@ impl SendService {
     ) -> Result<SendResult, SendError> {
         let topic = msg.topic.clone();
         let queue_id = msg.queue_id;
+        self.refuse_on_slave(queue_id)?;
         let uniq_key = msg.property(property::UNIQ_KEY).map(str::to_string);
         if let Err(status) = self.transform(&mut msg) {
             return self.put_result(PutMessageResult::failure(status), queue_id, None, None);

@@ -152,6 +152,20 @@ impl SubscriptionGroupManager {
         self.table.read().clone()
     }
 
+    /// Adopts the master's groups, forbidden table and version when its version differs from
+    /// ours (a slave's SlaveSynchronize). Returns whether anything changed.
+    pub fn sync_from_master(&self, master: SubscriptionGroupWrapper) -> bool {
+        {
+            let mut table = self.table.write();
+            if table.data_version == master.data_version {
+                return false;
+            }
+            *table = master;
+        }
+        self.mark_changed();
+        true
+    }
+
     /// Writes `config/subscriptionGroup.json` now (blocking: the request paths only mark the
     /// table dirty and the config persist service calls this).
     pub fn persist(&self) -> std::io::Result<()> {

@@ -291,6 +291,22 @@ impl TopicConfigManager {
         config_manager::persist(&self.path, &wrapper)
     }
 
+    /// Adopts the master's table and version when its version differs from ours (a slave's
+    /// SlaveSynchronize): the whole table is replaced, as RocketMQ 4.9 does. Returns whether
+    /// anything changed.
+    pub fn sync_from_master(&self, master: TopicConfigSerializeWrapper) -> bool {
+        {
+            let mut table = self.table.write();
+            if table.data_version == master.data_version {
+                return false;
+            }
+            table.topics = master.topic_config_table;
+            table.data_version = master.data_version;
+        }
+        self.after_change();
+        true
+    }
+
     /// Resolves after the next topic change (creation, update or deletion).
     pub async fn wait_changed(&self) {
         self.changed.notified().await

@@ -8,7 +8,7 @@ use parking_lot::Mutex;
 
 use crate::api::CommunicationMode;
 use crate::error::Result;
-use crate::instance::ClientInstance;
+use crate::instance::{ClientInstance, MASTER_ID};
 
 /// Where `read_offset` looks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,10 +74,25 @@ impl RemoteBrokerOffsetStore {
 
     /// QUERY_CONSUMER_OFFSET; `None` when the broker has no offset for the group.
     pub async fn fetch_consume_offset_from_broker(&self, mq: &MessageQueue) -> Result<Option<i64>> {
-        let addr = self
-            .instance
-            .find_broker_master_or_refresh(&mq.broker_name, &mq.topic)
-            .await?;
+        // the master if there is one; after a route refresh, a slave while the master is away
+        let addr =
+            match self
+                .instance
+                .find_broker_address_in_subscribe(&mq.broker_name, MASTER_ID, true)
+            {
+                Some(b) => b.addr,
+                None => {
+                    self.instance
+                        .find_broker_in_subscribe_or_refresh(
+                            &mq.broker_name,
+                            &mq.topic,
+                            MASTER_ID,
+                            false,
+                        )
+                        .await?
+                        .addr
+                }
+            };
         let timeout = self.instance.config().api_timeout;
         self.instance
             .api()
@@ -92,10 +107,12 @@ impl RemoteBrokerOffsetStore {
         offset: i64,
         mode: CommunicationMode,
     ) -> Result<()> {
+        // a slave takes the commit while the master is away (RocketMQ does the same)
         let addr = self
             .instance
-            .find_broker_master_or_refresh(&mq.broker_name, &mq.topic)
-            .await?;
+            .find_broker_in_subscribe_or_refresh(&mq.broker_name, &mq.topic, MASTER_ID, false)
+            .await?
+            .addr;
         let timeout = self.instance.config().api_timeout;
         self.instance
             .api()

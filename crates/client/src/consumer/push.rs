@@ -25,7 +25,7 @@ use crate::api::CommunicationMode;
 use crate::config::ClientConfig;
 use crate::error::{ClientError, Result};
 use crate::header::{ConsumerSendMsgBackRequestHeader, PullMessageRequestHeader};
-use crate::instance::ClientInstance;
+use crate::instance::{ClientInstance, MASTER_ID};
 use crate::message::MessageExt;
 use crate::pull_result::PullStatus;
 use ferrocket_protocol::header::pull_message::pull_sys_flag;
@@ -439,7 +439,7 @@ impl PushConsumerImpl {
                 return Ok(o);
             }
         }
-        let is_retry = mq.topic.starts_with("%RETRY%");
+        let is_retry = ferrocket_protocol::mix_all::is_retry_topic(&mq.topic);
         let api = self.instance.api();
         let timeout = self.instance.config().api_timeout;
         let offset = match self.config.consume_from_where {
@@ -502,11 +502,21 @@ impl PushConsumerImpl {
             return;
         };
         let api = self.instance.api();
+        // the broker of the group the last answer suggested (`pullFromWhichNodeTable`)
+        let mut pull_from = MASTER_ID;
         loop {
             if stop.is_cancelled() {
                 return;
             }
-            let commit = self.offset_store.memory_offset(&mq).filter(|o| *o > 0);
+            let target = self
+                .instance
+                .find_broker_in_subscribe_or_refresh(&mq.broker_name, &mq.topic, pull_from, false)
+                .await;
+            // offsets ride on pulls to a master only
+            let commit = self
+                .offset_store
+                .memory_offset(&mq)
+                .filter(|o| *o > 0 && target.as_ref().is_ok_and(|t| !t.slave));
             let header = PullMessageRequestHeader {
                 consumer_group: self.config.group.clone(),
                 topic: mq.topic.clone(),
@@ -522,19 +532,16 @@ impl PushConsumerImpl {
                 max_msg_bytes: None,
                 broker_name: Some(mq.broker_name.clone()),
             };
-            let result = match self
-                .instance
-                .find_broker_master_or_refresh(&mq.broker_name, &mq.topic)
-                .await
-            {
-                Ok(addr) => tokio::select! {
+            let result = match target {
+                Ok(t) => tokio::select! {
                     _ = stop.cancelled() => return,
-                    r = api.pull_message(&addr, &header, self.config.consumer_timeout_when_suspend) => r,
+                    r = api.pull_message(&t.addr, &header, self.config.consumer_timeout_when_suspend) => r,
                 },
                 Err(e) => Err(e),
             };
             let batch = match result {
                 Ok(r) => {
+                    pull_from = r.suggest_which_broker_id;
                     let next = r.next_begin_offset;
                     let moved = next != offset;
                     offset = next;

@@ -76,7 +76,7 @@ pub(crate) fn run(inner: &Arc<StoreInner>) {
 fn catch_up(inner: &StoreInner, mut next: i64, mut skip_keys: usize) -> Result<i64, (i64, String)> {
     let mut since_check = 0u32;
     loop {
-        if next >= inner.commit_log.max_offset() {
+        if next >= inner.dispatched_max_offset() {
             return Ok(next);
         }
         let Some(file) = inner.commit_log.queue().find_mapped_file_by_offset(next) else {

@@ -6,6 +6,7 @@ mod broker_config_admin;
 mod connection_admin;
 mod fastjson_body;
 mod group_admin;
+mod ha_admin;
 mod lock_admin;
 mod offset_admin;
 mod reset_offset_admin;
@@ -20,6 +21,8 @@ use ferrocket_remoting::{unsupported_request, Channel};
 use serde::Serialize;
 
 use crate::broker_controller::BrokerController;
+
+pub use ha_admin::ha_runtime_info;
 
 /// Handles the admin codes.
 pub async fn process(
@@ -61,6 +64,15 @@ pub async fn process(
         rq::INVOKE_BROKER_TO_RESET_OFFSET => {
             reset_offset_admin::invoke_broker_to_reset_offset(broker, request)
         }
+        rq::GET_BROKER_HA_STATUS => ha_admin::get_broker_ha_status(broker, request),
+        rq::GET_ALL_CONSUMER_OFFSET => Some(
+            RemotingCommand::response_to(&request, response::SUCCESS)
+                .with_body(broker.consumer_offset_manager().encode_all()),
+        ),
+        rq::GET_ALL_DELAY_OFFSET => Some(
+            RemotingCommand::response_to(&request, response::SUCCESS)
+                .with_body(broker.schedule_message_service().encode_offsets()),
+        ),
         rq::LOCK_BATCH_MQ => lock_admin::lock_batch_mq(broker, request),
         rq::UNLOCK_BATCH_MQ => lock_admin::unlock_batch_mq(broker, request),
         _ => Some(unsupported_request(&request)),

@@ -1,0 +1,313 @@
+//! A master and a slave store, each with its HA service, replicating over loopback.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use ferrocket_ha::HAService;
+use ferrocket_protocol::message::Properties;
+use ferrocket_store::{
+    BrokerRole, DefaultMessageStore, MessageExtBrokerInner, MessageStoreConfig, PutMessageStatus,
+};
+
+const SEGMENT: usize = 64 * 1024;
+
+fn config(root: &Path, role: BrokerRole) -> MessageStoreConfig {
+    MessageStoreConfig {
+        broker_role: role,
+        mapped_file_size_commit_log: SEGMENT,
+        mapped_file_size_consume_queue: 20 * 200,
+        max_hash_slot_num: 64,
+        max_index_num: 1024,
+        ha_send_heartbeat_interval: 200,
+        ha_housekeeping_interval: 2000,
+        ha_transfer_batch_size: 4000,
+        sync_flush_timeout: 1000,
+        ..MessageStoreConfig::with_root(root)
+    }
+}
+
+struct Node {
+    store: Arc<DefaultMessageStore>,
+    ha: Arc<HAService>,
+    addr: SocketAddr,
+}
+
+impl Node {
+    fn start(root: &Path, role: BrokerRole) -> Node {
+        let store = DefaultMessageStore::open(config(root, role)).unwrap();
+        let ha = HAService::new(store.clone()).unwrap();
+        let addr = ha.start("127.0.0.1:0").unwrap();
+        Node { store, ha, addr }
+    }
+
+    fn stop(self) {
+        self.ha.shutdown();
+        self.store.shutdown();
+    }
+}
+
+fn msg(i: usize) -> MessageExtBrokerInner {
+    let body: Vec<u8> = (0..(150 + i * 31 % 500))
+        .map(|j| (i + j) as u8 | 1)
+        .collect();
+    let mut m =
+        MessageExtBrokerInner::new(format!("T{}", i % 2), (i % 3) as i32, Bytes::from(body));
+    m.born_host = "10.0.0.1:5000".parse().unwrap();
+    m.store_host = "127.0.0.1:10911".parse().unwrap();
+    let mut p = Properties::new();
+    p.insert("TAGS", "t");
+    m.set_properties(&p);
+    m
+}
+
+fn wait_until(what: &str, deadline: Duration, mut f: impl FnMut() -> bool) {
+    let end = Instant::now() + deadline;
+    while !f() {
+        assert!(Instant::now() < end, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn commit_log(root: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut v: Vec<_> = std::fs::read_dir(root.join("commitlog"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    v.sort();
+    v.into_iter()
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into(),
+                std::fs::read(&p).unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slave_catches_up_and_follows_byte_for_byte() {
+    let (md, sd) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let master = Node::start(md.path(), BrokerRole::AsyncMaster);
+    for i in 0..300 {
+        assert_eq!(
+            master.store.put_message(msg(i)).await.status,
+            PutMessageStatus::PutOk
+        );
+    }
+    // an empty slave starts at the master's newest segment, as RocketMQ does
+    let newest = master.store.get_max_phy_offset() / SEGMENT as i64 * SEGMENT as i64;
+    let slave = Node::start(sd.path(), BrokerRole::Slave);
+    slave
+        .ha
+        .update_master_address(Some(master.addr.to_string()));
+    wait_until("catch-up", Duration::from_secs(20), || {
+        slave.store.get_max_phy_offset() == master.store.get_max_phy_offset()
+    });
+    assert_eq!(slave.store.get_min_phy_offset(), newest);
+    for i in 300..400 {
+        master.store.put_message(msg(i)).await;
+    }
+    wait_until("follow", Duration::from_secs(20), || {
+        master.ha.push_to_slave_max_offset() == master.store.get_max_phy_offset()
+    });
+    assert_eq!(master.ha.connection_count(), 1);
+    assert_eq!(master.ha.in_sync_slave_count(), 1);
+    assert_eq!(
+        slave.store.dispatched_max_offset(),
+        master.store.get_max_phy_offset()
+    );
+    master.stop();
+    slave.stop();
+    let m = commit_log(md.path());
+    let s = commit_log(sd.path());
+    assert_eq!(
+        &m[m.len() - s.len()..],
+        &s[..],
+        "the slave's files equal the master's newest ones"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_master_waits_for_the_slave() {
+    let (md, sd) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let master = Node::start(md.path(), BrokerRole::SyncMaster);
+    // no slave: stored, but SLAVE_NOT_AVAILABLE at once
+    let started = Instant::now();
+    let r = master.store.put_message(msg(0)).await;
+    assert_eq!(r.status, PutMessageStatus::SlaveNotAvailable);
+    assert!(started.elapsed() < Duration::from_millis(900));
+    let slave = Node::start(sd.path(), BrokerRole::Slave);
+    slave
+        .ha
+        .update_master_address(Some(master.addr.to_string()));
+    wait_until("slave connected", Duration::from_secs(10), || {
+        master.ha.in_sync_slave_count() == 1
+    });
+    for i in 1..50 {
+        let r = master.store.put_message(msg(i)).await;
+        assert_eq!(r.status, PutMessageStatus::PutOk);
+        let a = r.append.unwrap();
+        // acknowledged means the slave has it
+        assert!(slave.store.get_max_phy_offset() >= a.wrote_offset + a.wrote_bytes as i64);
+    }
+    // the slave goes away mid-stream: the next put times out or finds no slave
+    slave.stop();
+    wait_until("slave gone", Duration::from_secs(10), || {
+        master.ha.connection_count() == 0
+    });
+    let r = master.store.put_message(msg(99)).await;
+    assert_eq!(r.status, PutMessageStatus::SlaveNotAvailable);
+    master.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slave_ahead_of_its_master_is_refused() {
+    let (md, sd) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    // the "slave" was a master with more data than the new master has
+    {
+        let s = DefaultMessageStore::open(config(sd.path(), BrokerRole::AsyncMaster)).unwrap();
+        for i in 0..20 {
+            s.put_message(msg(i)).await;
+        }
+        s.shutdown();
+    }
+    let master = Node::start(md.path(), BrokerRole::AsyncMaster);
+    master.store.put_message(msg(0)).await;
+    let slave = Node::start(sd.path(), BrokerRole::Slave);
+    let before = slave.store.get_max_phy_offset();
+    slave
+        .ha
+        .update_master_address(Some(master.addr.to_string()));
+    std::thread::sleep(Duration::from_millis(800));
+    assert_eq!(
+        master.ha.push_to_slave_max_offset(),
+        0,
+        "its report is not taken"
+    );
+    assert_eq!(slave.store.get_max_phy_offset(), before, "nothing appended");
+    slave.stop();
+    master.stop();
+}
+
+fn read_frame(s: &mut TcpStream) -> (i64, Vec<u8>) {
+    let mut head = [0u8; 12];
+    s.read_exact(&mut head).unwrap();
+    let off = i64::from_be_bytes(head[..8].try_into().unwrap());
+    let size = i32::from_be_bytes(head[8..].try_into().unwrap()) as usize;
+    let mut body = vec![0; size];
+    s.read_exact(&mut body).unwrap();
+    (off, body)
+}
+
+fn closed_by_peer(s: &mut TcpStream) -> bool {
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut b = [0u8; 65536];
+    loop {
+        match s.read(&mut b) {
+            Ok(0) => return true,
+            Ok(_) => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return true,
+            Err(_) => return false,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_on_the_ha_port_closes_only_that_connection() {
+    let (md, sd) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let master = Node::start(md.path(), BrokerRole::AsyncMaster);
+    for i in 0..30 {
+        master.store.put_message(msg(i)).await;
+    }
+    let end = master.store.get_max_phy_offset();
+    assert!(end > 4000);
+    let slave = Node::start(sd.path(), BrokerRole::Slave);
+    slave
+        .ha
+        .update_master_address(Some(master.addr.to_string()));
+    wait_until("catch-up", Duration::from_secs(10), || {
+        slave.store.get_max_phy_offset() == end
+    });
+
+    // a raw client speaking the protocol gets the frames a slave gets
+    let mut raw = TcpStream::connect(master.addr).unwrap();
+    raw.write_all(&0i64.to_be_bytes()).unwrap();
+    let (off, body) = read_frame(&mut raw);
+    assert_eq!(off, 0);
+    assert_eq!(body.len(), 4000, "haTransferBatchSize caps a frame");
+    drop(raw);
+
+    // an offset beyond the end
+    let mut beyond = TcpStream::connect(master.addr).unwrap();
+    beyond.write_all(&(end + 1_000_000).to_be_bytes()).unwrap();
+    assert!(closed_by_peer(&mut beyond));
+    // garbage: a negative offset
+    let mut garbage = TcpStream::connect(master.addr).unwrap();
+    garbage
+        .write_all(b"\xff\xfe\xfd\xfc\xfb\xfa\xf9\xf8junk")
+        .unwrap();
+    assert!(closed_by_peer(&mut garbage));
+    // half a report and then silence: closed after haHousekeepingInterval
+    let mut half = TcpStream::connect(master.addr).unwrap();
+    half.write_all(&[0, 0, 0]).unwrap();
+    assert!(closed_by_peer(&mut half));
+
+    // the real slave kept its connection and still follows
+    for i in 30..40 {
+        master.store.put_message(msg(i)).await;
+    }
+    wait_until("follow", Duration::from_secs(10), || {
+        slave.store.get_max_phy_offset() == master.store.get_max_phy_offset()
+    });
+    wait_until("closed connections removed", Duration::from_secs(5), || {
+        master.ha.connection_count() == 1
+    });
+    assert_eq!(
+        master.ha.slave_acks()[0].1,
+        master.store.get_max_phy_offset()
+    );
+    slave.stop();
+    master.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slave_drops_a_master_that_sends_garbage_or_half_frames() {
+    let sd = tempfile::tempdir().unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let fake = listener.local_addr().unwrap();
+    let slave = Node::start(sd.path(), BrokerRole::Slave);
+    slave.ha.update_master_address(Some(fake.to_string()));
+    let accept = |l: &std::net::TcpListener| {
+        let (mut s, _) = l.accept().unwrap();
+        let mut report = [0u8; 8];
+        s.read_exact(&mut report).unwrap();
+        assert_eq!(i64::from_be_bytes(report), 0, "an empty slave reports 0");
+        s
+    };
+    // a frame announcing a negative size
+    let mut s = accept(&listener);
+    let mut frame = 0i64.to_be_bytes().to_vec();
+    frame.extend_from_slice(&(-5i32).to_be_bytes());
+    s.write_all(&frame).unwrap();
+    assert!(closed_by_peer(&mut s));
+    // a frame that does not start on a segment boundary of an empty store
+    let mut s = accept(&listener);
+    let mut frame = 100i64.to_be_bytes().to_vec();
+    frame.extend_from_slice(&4i32.to_be_bytes());
+    frame.extend_from_slice(b"abcd");
+    s.write_all(&frame).unwrap();
+    assert!(closed_by_peer(&mut s));
+    // half a frame, then silence: dropped after haHousekeepingInterval, nothing appended
+    let mut s = accept(&listener);
+    let mut frame = 0i64.to_be_bytes().to_vec();
+    frame.extend_from_slice(&1000i32.to_be_bytes());
+    frame.extend_from_slice(&[1u8; 10]);
+    s.write_all(&frame).unwrap();
+    assert!(closed_by_peer(&mut s));
+    assert_eq!(slave.store.get_max_phy_offset(), 0);
+    slave.stop();
+}
