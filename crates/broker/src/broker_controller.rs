@@ -395,7 +395,8 @@ impl BrokerController {
             loop {
                 tick.tick().await;
                 let offsets = offsets.clone();
-                let persisted = tokio::task::spawn_blocking(move || offsets.persist()).await;
+                let persisted =
+                    ferrocket_store::blocking::run_blocking(move || offsets.persist()).await;
                 if let Ok(Err(e)) = persisted {
                     tracing::error!(error = %e, "persisting consumer offsets failed");
                 }
@@ -590,7 +591,7 @@ impl BrokerController {
         let offsets = self.consumer_offset_manager.clone();
         let schedule = self.schedule_message_service.clone();
         let timer = self.timer_message_store.clone();
-        let flushed = tokio::task::spawn_blocking(move || {
+        let flushed = ferrocket_store::blocking::run_blocking(move || {
             persist.shutdown();
             if let Err(e) = offsets.persist() {
                 tracing::error!(error = %e, "persisting consumer offsets failed");

@@ -411,7 +411,7 @@ mod tests {
         // a change inside the long gathering delay is written by shutdown
         c.value.store(8, Ordering::Release);
         c.mark.mark();
-        tokio::task::spawn_blocking(move || svc.shutdown())
+        ferrocket_store::blocking::run_blocking(move || svc.shutdown())
             .await
             .unwrap();
         assert_eq!(on_disk(&c), 8);
