@@ -116,7 +116,11 @@ impl SlaveSynchronize {
             .outer_api
             .fetch_body(master, request::GET_ALL_CONSUMER_OFFSET)
             .await?;
-        self.offsets.sync_from_master(&body)
+        // saving the offsets writes and syncs a file: blocking work, off the reactor
+        let offsets = self.offsets.clone();
+        ferrocket_store::blocking::run_blocking(move || offsets.sync_from_master(&body))
+            .await
+            .map_err(|e| e.to_string())?
     }
 
     async fn sync_delay_offset(&self, master: &str) -> Result<(), String> {
