@@ -13,6 +13,7 @@ import { join, dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createInterface } from "node:readline";
 import net from "node:net";
+import http from "node:http";
 import { chromium } from "playwright-core";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -30,9 +31,9 @@ function ferrocketBin() {
 }
 
 /** Starts `ferrocket standalone`; resolves with the console URL and the server addresses. */
-function startStandalone(bin, dir) {
+function startStandalone(bin, dir, extraConf = "") {
   const conf = join(dir, "broker.conf");
-  writeFileSync(conf, "listenPort=0\nconsolePort=0\nconsoleListenAddress=127.0.0.1\n");
+  writeFileSync(conf, "listenPort=0\nconsolePort=0\nconsoleListenAddress=127.0.0.1\n" + extraConf);
   const child = spawn(bin, ["standalone", "--store", join(dir, "store"), "--namesrv-listen", "127.0.0.1:0", "-c", conf], {
     env: { ...process.env, RUST_LOG: "info", NAMESRV_ADDR: "" },
     stdio: ["ignore", "pipe", "pipe"],
@@ -300,6 +301,140 @@ test("every console page works in headless Chromium", async () => {
 
     assert.deepEqual(pageErrors, [], "no JavaScript errors on any page");
   } finally {
+    await context.close();
+    rmSync(userDataDir, { recursive: true, force: true });
+    server.child.kill("SIGTERM");
+    await new Promise((r) => { const t = setTimeout(() => { server.child.kill("SIGKILL"); r(); }, 30_000); server.child.on("exit", () => { clearTimeout(t); r(); }); });
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** A password hash made by `ferrocket console-password-hash`. */
+function passwordHash(bin, password) {
+  return new Promise((res, rej) => {
+    const child = execFile(bin, ["console-password-hash"], { timeout: 60_000 }, (err, stdout, stderr) => (err ? rej(new Error(stderr)) : res(stdout.trim())));
+    child.stdin.end(password);
+  });
+}
+
+/** Serves one page on another origin that tries to change the console (a CSRF attempt). */
+function attackerSite(consoleUrl) {
+  const page = `<!doctype html><title>attacker</title><script>
+    fetch(${JSON.stringify(consoleUrl + "/api/topic")}, { method: "POST", mode: "no-cors", credentials: "include",
+      headers: { "Content-Type": "text/plain" }, body: JSON.stringify({ topic: "CsrfTopic", readQueueNums: 1, writeQueueNums: 1, perm: 6 }) })
+      .finally(() => { document.title = "sent"; });
+    const f = document.createElement("form");
+    f.method = "POST"; f.action = ${JSON.stringify(consoleUrl + "/api/topic/delete?topic=SecureTopic")};
+    document.documentElement.appendChild(f);
+  </script>`;
+  const srv = http.createServer((req, res) => { res.writeHead(200, { "Content-Type": "text/html" }); res.end(page); });
+  return new Promise((res) => srv.listen(0, "127.0.0.1", () => res(srv)));
+}
+
+test("console login, read-only refusal, Host and Origin checks in headless Chromium", async () => {
+  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: install Debian's chromium (interop/console/run.sh does)`);
+  const bin = ferrocketBin();
+  mkdirSync(artifacts, { recursive: true });
+  const dir = mkdtempSync(join(tmpdir(), "ferrocket-console-secure-"));
+  const conf = `consoleLoginRequired=true\nconsoleUser=admin\nconsolePasswordHash=${await passwordHash(bin, "admin-pw")}\n` +
+    `consoleReadOnlyUser=viewer\nconsoleReadOnlyPasswordHash=${await passwordHash(bin, "viewer-pw")}\n`;
+  const server = await startStandalone(bin, dir, conf);
+  const port = new URL(server.console).port;
+  const userDataDir = mkdtempSync(join(tmpdir(), "ferrocket-chromium-"));
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    // rebind.test resolves to loopback, as a DNS-rebinding attacker's name would
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--host-resolver-rules=MAP rebind.test 127.0.0.1"],
+    viewport: { width: 1400, height: 900 },
+  });
+  context.setDefaultTimeout(WAIT_MS);
+  const page = context.pages()[0] ?? (await context.newPage());
+  const pageErrors = [];
+  page.on("pageerror", (e) => pageErrors.push(e.message));
+  const shot = async (name) => page.screenshot({ path: join(artifacts, `security-${name}.png`), fullPage: true });
+  const url = server.console;
+  let attacker = null;
+  // Node's fetch drops Cookie headers: ask with a plain HTTP request
+  const topicCount = (name, cookie) => new Promise((res, rej) => {
+    http.get(`${url}/api/topics?q=${name}`, { headers: { Cookie: cookie } }, (r) => {
+      let body = "";
+      r.on("data", (d) => { body += d; });
+      r.on("end", () => (r.statusCode === 200 ? res(JSON.parse(body).total) : rej(new Error(`topics: ${r.statusCode} ${body}`))));
+    }).on("error", rej);
+  });
+
+  try {
+    // the page asks for a login; a wrong password is refused
+    await page.goto(url + "/");
+    await page.getByTestId("login-form").waitFor();
+    await shot("login");
+    await page.getByTestId("login-user").fill("admin");
+    await page.getByTestId("login-password").fill("wrong");
+    await page.getByTestId("login-submit").click();
+    await page.getByTestId("error").waitFor();
+    assert.match(await page.getByTestId("error").textContent(), /wrong user or password/);
+
+    // the session cookie is HttpOnly and SameSite=Strict
+    await page.getByTestId("login-password").fill("admin-pw");
+    await page.getByTestId("login-submit").click();
+    await page.getByTestId("overview-cards").waitFor();
+    assert.match(await page.getByTestId("session-user").textContent(), /admin/);
+    const [cookie] = (await context.cookies(url)).filter((c) => c.name === "ferrocket_session");
+    assert.ok(cookie, "a session cookie is set");
+    assert.equal(cookie.httpOnly, true);
+    assert.equal(cookie.sameSite, "Strict");
+    assert.equal(await page.evaluate(() => document.cookie), "", "scripts cannot read the session");
+    await shot("logged-in");
+
+    // the logged-in page changes things through the API
+    const created = await page.evaluate(async () => (await fetch("/api/topic", { method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ topic: "SecureTopic", readQueueNums: 2, writeQueueNums: 2, perm: 6 }) })).status);
+    assert.equal(created, 200);
+    const adminCookie = `ferrocket_session=${cookie.value}`;
+    assert.equal(await topicCount("SecureTopic", adminCookie), 1);
+
+    // CSRF: a page on another origin posts to the console with the operator's browser
+    attacker = await attackerSite(url);
+    const attackerPage = await context.newPage();
+    await attackerPage.goto(`http://127.0.0.1:${attacker.address().port}/`);
+    await attackerPage.waitForFunction(() => document.title === "sent");
+    await attackerPage.evaluate(() => document.forms[0].submit());
+    await attackerPage.waitForLoadState();
+    await attackerPage.close();
+    assert.equal(await topicCount("CsrfTopic", adminCookie), 0, "a cross-site request created a topic");
+    assert.equal(await topicCount("SecureTopic", adminCookie), 1, "a cross-site form deleted a topic");
+
+    // DNS rebinding: the same server under another name is refused
+    const rebind = await page.goto(`http://rebind.test:${port}/`);
+    assert.equal(rebind.status(), 403);
+    const rebindApi = await page.goto(`http://rebind.test:${port}/api/topics`);
+    assert.equal(rebindApi.status(), 403);
+
+    // log out, then a read-only account sees but cannot change
+    await page.goto(url + "/");
+    await page.getByTestId("logout").click();
+    await page.getByTestId("login-form").waitFor();
+    await page.getByTestId("login-user").fill("viewer");
+    await page.getByTestId("login-password").fill("viewer-pw");
+    await page.getByTestId("login-submit").click();
+    await page.getByTestId("overview-cards").waitFor();
+    assert.match(await page.getByTestId("session-user").textContent(), /read-only/);
+    const refused = await page.evaluate(async () => (await fetch("/api/topic/delete?topic=SecureTopic", { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" })).status);
+    assert.equal(refused, 403);
+    const [viewerCookie] = (await context.cookies(url)).filter((c) => c.name === "ferrocket_session");
+    assert.notEqual(viewerCookie.value, cookie.value, "a new session after logging in again");
+    await assert.rejects(topicCount("SecureTopic", adminCookie), /401/, "the logged-out session still works");
+    assert.equal(await topicCount("SecureTopic", `ferrocket_session=${viewerCookie.value}`), 1);
+    await shot("read-only");
+
+    // every change and refusal is in the audit log
+    await eventually("audit lines", () => server.stderr.some((l) => l.includes("console change") && l.includes("admin") && l.includes("/api/topic"))
+      && server.stderr.some((l) => l.includes("console request refused: cross-origin"))
+      && server.stderr.some((l) => l.includes("console change refused") && l.includes("viewer")));
+    assert.deepEqual(pageErrors, [], "no JavaScript errors");
+  } finally {
+    attacker?.close();
     await context.close();
     rmSync(userDataDir, { recursive: true, force: true });
     server.child.kill("SIGTERM");

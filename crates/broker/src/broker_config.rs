@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use ferrocket_remoting::ServerConfig;
 use parking_lot::RwLock;
 
 /// Broker-level settings (the store's settings live in `ferrocket_store::MessageStoreConfig`).
@@ -69,6 +70,84 @@ pub struct BrokerConfig {
     pub console_port: u16,
     /// `consoleListenAddress` (Ferrocket's own key): interface the console listens on.
     pub console_listen_address: String,
+    /// `aclEnable`: check every request against plain_acl.yml (RocketMQ ACL 1.0).
+    pub acl_enable: bool,
+    /// Where plain_acl.yml is (`aclPlainFile`, Ferrocket's name for RocketMQ's
+    /// `-Drocketmq.acl.plain.file`); the binary fills in the default location.
+    pub acl_plain_file: Option<String>,
+    /// `innerClientAuthenticationCredentials`: the account the broker signs its requests to the
+    /// name servers with, as `{"accessKey":"…","secretKey":"…"}`.
+    pub inner_client_credentials: Option<ferrocket_acl::SessionCredentials>,
+    /// `consoleLoginRequired` (Ferrocket's own key): ask for a login on loopback too (it is
+    /// always asked for when the console listens on another interface).
+    pub console_login_required: bool,
+    /// `consoleUser` / `consolePasswordHash` (Ferrocket's own keys): the console account that
+    /// may change things; the hash is an Argon2 PHC string (`ferrocket console-password-hash`).
+    pub console_user: Option<String>,
+    /// See `console_user`.
+    pub console_password_hash: Option<String>,
+    /// `consoleReadOnlyUser` / `consoleReadOnlyPasswordHash`: an account that may only look.
+    pub console_read_only_user: Option<String>,
+    /// See `console_read_only_user`.
+    pub console_read_only_password_hash: Option<String>,
+    /// `consoleAllowedHosts` (comma-separated): host names the console answers to besides
+    /// loopback names, its listen address and `brokerIP1` (a DNS-rebinding defence).
+    pub console_allowed_hosts: String,
+    /// RocketMQ's TLS settings (`tls.server.mode`, `tls.server.certPath`, ...), for the
+    /// remoting port and the broker's connections to name servers.
+    pub tls: ferrocket_remoting::TlsSettings,
+    /// Limits of the remoting port (`serverChannelMaxIdleTimeSeconds`, `serverMaxConnections`,
+    /// ...): RocketMQ's `NettyServerConfig`, read from the same file.
+    pub server: ServerConfig,
+    /// Bounded request queues and fast failure (`sendThreadPoolQueueCapacity`, ...).
+    pub queues: RequestQueueConfig,
+}
+
+/// The per-processor request queues of RocketMQ's `BrokerConfig`, with its keys and defaults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestQueueConfig {
+    /// `sendMessageThreadPoolNums` (RocketMQ 5 default 64): sends processed at once; the rest
+    /// wait in the send queue.
+    pub send_message_thread_pool_nums: usize,
+    /// `sendThreadPoolQueueCapacity` (10 000): sends waiting; beyond it SYSTEM_BUSY `[OVERLOAD]`.
+    pub send_thread_pool_queue_capacity: usize,
+    /// `pullThreadPoolQueueCapacity` (100 000): pulls in the broker, parked long polls included.
+    pub pull_thread_pool_queue_capacity: usize,
+    /// `queryThreadPoolQueueCapacity` (20 000): QUERY_MESSAGE / VIEW_MESSAGE_BY_ID.
+    pub query_thread_pool_queue_capacity: usize,
+    /// `clientManagerThreadPoolQueueCapacity` (1 000 000): UNREGISTER_CLIENT, CHECK_CLIENT_CONFIG.
+    pub client_manager_thread_pool_queue_capacity: usize,
+    /// `consumerManagerThreadPoolQueueCapacity` (1 000 000): consumer list and offsets.
+    pub consumer_manager_thread_pool_queue_capacity: usize,
+    /// `heartbeatThreadPoolQueueCapacity` (50 000).
+    pub heartbeat_thread_pool_queue_capacity: usize,
+    /// `endTransactionPoolQueueCapacity` (100 000).
+    pub end_transaction_pool_queue_capacity: usize,
+    /// `adminBrokerThreadPoolQueueCapacity` (10 000): every other request.
+    pub admin_broker_thread_pool_queue_capacity: usize,
+    /// `brokerFastFailureEnable` (true): answer sends that waited too long SYSTEM_BUSY
+    /// `[TIMEOUT_CLEAN_QUEUE]` instead of processing them late.
+    pub broker_fast_failure_enable: bool,
+    /// `waitTimeMillsInSendQueue` (200 ms): the longest a send may wait in its queue.
+    pub wait_time_mills_in_send_queue: u64,
+}
+
+impl Default for RequestQueueConfig {
+    fn default() -> Self {
+        RequestQueueConfig {
+            send_message_thread_pool_nums: 64,
+            send_thread_pool_queue_capacity: 10_000,
+            pull_thread_pool_queue_capacity: 100_000,
+            query_thread_pool_queue_capacity: 20_000,
+            client_manager_thread_pool_queue_capacity: 1_000_000,
+            consumer_manager_thread_pool_queue_capacity: 1_000_000,
+            heartbeat_thread_pool_queue_capacity: 50_000,
+            end_transaction_pool_queue_capacity: 100_000,
+            admin_broker_thread_pool_queue_capacity: 10_000,
+            broker_fast_failure_enable: true,
+            wait_time_mills_in_send_queue: 200,
+        }
+    }
 }
 
 impl Default for BrokerConfig {
@@ -105,6 +184,18 @@ impl Default for BrokerConfig {
             console_enable: true,
             console_port: 8080,
             console_listen_address: "127.0.0.1".into(),
+            acl_enable: false,
+            acl_plain_file: None,
+            inner_client_credentials: None,
+            console_login_required: false,
+            console_user: None,
+            console_password_hash: None,
+            console_read_only_user: None,
+            console_read_only_password_hash: None,
+            console_allowed_hosts: String::new(),
+            tls: ferrocket_remoting::TlsSettings::default(),
+            server: ServerConfig::default(),
+            queues: RequestQueueConfig::default(),
         }
     }
 }

@@ -15,6 +15,8 @@ use parking_lot::{Mutex, RwLock};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use ferrocket_acl::PlainAccessValidator;
+
 use crate::broker_config::{BrokerConfig, BrokerConfigUpdater, SharedBrokerConfig};
 use crate::client::client_housekeeping::ClientHousekeepingService;
 use crate::client::consumer_ids_change_listener::DefaultConsumerIdsChangeListener;
@@ -61,6 +63,8 @@ pub struct BrokerController {
     send_service: Arc<SendService>,
     pull_service: Arc<PullService>,
     request_processor: Arc<BrokerRequestProcessor>,
+    /// `Some` when `aclEnable`: checks every request before it is dispatched.
+    acl_validator: Option<Arc<PlainAccessValidator>>,
     local_addr: SocketAddr,
     store_host: SocketAddr,
     server: Mutex<Option<RemotingServer>>,
@@ -87,6 +91,7 @@ impl BrokerController {
                 broker_config.broker_ip1
             ))
         })?;
+        let acl_validator = load_acl(&broker_config)?;
         let store_root: PathBuf = store_config.store_path_root_dir.clone();
         let topic_config_manager = Arc::new(TopicConfigManager::new(
             config_manager::topic_config_path(&store_root),
@@ -159,12 +164,27 @@ impl BrokerController {
 
         let request_processor = Arc::new(BrokerRequestProcessor::new(
             client_housekeeping_service.clone(),
+            &broker_config.queues,
         ));
         let bind = format!(
             "{}:{}",
             broker_config.bind_address, broker_config.listen_port
         );
-        let server = match RemotingServer::bind(&bind, request_processor.clone()).await {
+        let tls = match broker_config.tls.server() {
+            Ok(tls) => tls,
+            Err(e) => {
+                message_store.shutdown();
+                return Err(BrokerError::InvalidConfig(e.to_string()));
+            }
+        };
+        let server = match RemotingServer::bind_with_options(
+            &bind,
+            request_processor.clone(),
+            broker_config.server.clone(),
+            Some(tls),
+        )
+        .await
+        {
             Ok(s) => s,
             Err(source) => {
                 message_store.shutdown();
@@ -177,8 +197,22 @@ impl BrokerController {
         let store_host = SocketAddr::new(ip, local_addr.port());
         let ha_listen_port = store_config.resolved_ha_listen_port(local_addr.port());
 
+        let outer_tls = if broker_config.tls.client_uses_tls() {
+            Some(
+                broker_config
+                    .tls
+                    .connector()
+                    .map_err(|e| BrokerError::InvalidConfig(e.to_string()))?,
+            )
+        } else {
+            None
+        };
         let (shutdown_tx, _) = watch::channel(false);
-        let broker_outer_api = BrokerOuterAPI::new(broker_config.register_broker_timeout_mills);
+        let broker_outer_api = BrokerOuterAPI::new(
+            broker_config.register_broker_timeout_mills,
+            broker_config.inner_client_credentials.clone(),
+            outer_tls,
+        );
         let broker_config = SharedBrokerConfig::new(broker_config);
         let rebalance_lock_manager = Arc::new(RebalanceLockManager::new());
         let broker_stats_manager = Arc::new(BrokerStatsManager::new());
@@ -230,6 +264,7 @@ impl BrokerController {
             send_service,
             pull_service,
             request_processor: request_processor.clone(),
+            acl_validator,
             local_addr,
             store_host,
             server: Mutex::new(Some(server)),
@@ -265,6 +300,9 @@ impl BrokerController {
 
     fn start_background_tasks(self: &Arc<Self>) {
         let mut tasks = self.tasks.lock();
+        if let Some(acl) = &self.acl_validator {
+            tasks.push(acl.spawn_watcher(ferrocket_acl::WATCH_INTERVAL));
+        }
         let weak = Arc::downgrade(self);
         let period = Duration::from_millis(self.broker_config().register_name_server_period.max(1));
         let topics = self.topic_config_manager.clone();
@@ -412,8 +450,11 @@ impl BrokerController {
         if let Err(e) = self.topic_config_manager.persist() {
             tracing::error!(error = %e, "persisting topics failed");
         }
-        if let Err(e) = self.schedule_message_service.persist() {
-            tracing::error!(error = %e, "persisting delay offsets failed");
+        let schedule = self.schedule_message_service.clone();
+        match ferrocket_store::blocking::run_blocking(move || schedule.persist()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "persisting delay offsets failed"),
+            Err(e) => tracing::error!(error = %e, "persisting delay offsets failed"),
         }
         if let Err(e) = self.timer_message_store.persist() {
             tracing::error!(error = %e, "persisting the timer checkpoint failed");
@@ -435,6 +476,11 @@ impl BrokerController {
     /// The address the server is bound to (with the real port when `listenPort` was 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The ACL validator, when `aclEnable` is on.
+    pub fn acl_validator(&self) -> Option<&Arc<PlainAccessValidator>> {
+        self.acl_validator.as_ref()
     }
 
     /// `brokerIP1:port`, the address registered with name servers.
@@ -582,4 +628,19 @@ impl BrokerController {
     pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
         self.shutdown_tx.subscribe()
     }
+}
+
+/// Reads plain_acl.yml when `aclEnable` is on; a broker asked to enforce ACL does not start
+/// without a valid file.
+fn load_acl(config: &BrokerConfig) -> Result<Option<Arc<PlainAccessValidator>>, BrokerError> {
+    if !config.acl_enable {
+        return Ok(None);
+    }
+    let path = config.acl_plain_file.as_deref().ok_or_else(|| {
+        BrokerError::InvalidConfig("aclEnable=true but no plain_acl.yml location is set".into())
+    })?;
+    let validator = PlainAccessValidator::load(std::path::Path::new(path))
+        .map_err(|e| BrokerError::InvalidConfig(e.to_string()))?;
+    tracing::info!(file = %path, "ACL enabled");
+    Ok(Some(validator))
 }

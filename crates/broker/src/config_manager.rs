@@ -2,9 +2,10 @@
 //! atomically with a `.bak` copy of the previous version, read back tolerantly.
 
 use std::fs;
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 
+use ferrocket_store::config_file::{with_suffix, write_with_backup};
 use serde::{de::DeserializeOwned, Serialize};
 
 use crate::error::BrokerError;
@@ -29,38 +30,13 @@ pub fn delay_offset_path(store_root: &Path) -> PathBuf {
     store_root.join("config").join("delayOffset.json")
 }
 
-fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
-    let mut s = path.as_os_str().to_owned();
-    s.push(suffix);
-    PathBuf::from(s)
-}
-
 /// Writes `value` as pretty JSON to `path`: the new text goes to `<file>.tmp` and is synced,
 /// the current file becomes `<file>.bak`, then the temporary file takes its place.
 ///
 /// At every instant either `path` or `<file>.bak` holds a complete version.
 pub fn persist<T: Serialize>(path: &Path, value: &T) -> io::Result<()> {
     let text = serde_json::to_vec_pretty(value).map_err(io::Error::other)?;
-    if let Some(dir) = path.parent() {
-        fs::create_dir_all(dir)?;
-    }
-    let tmp = with_suffix(path, ".tmp");
-    {
-        let mut f = fs::File::create(&tmp)?;
-        f.write_all(&text)?;
-        f.sync_all()?;
-    }
-    if path.exists() {
-        fs::rename(path, with_suffix(path, ".bak"))?;
-    }
-    fs::rename(&tmp, path)?;
-    if let Some(dir) = path.parent() {
-        // makes the renames durable; not supported everywhere, hence best effort
-        if let Ok(d) = fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-    }
-    Ok(())
+    write_with_backup(path, &text)
 }
 
 /// Reads `path`, falling back to `<file>.bak` when the main file is missing, empty or does

@@ -20,6 +20,8 @@ pub mod timer;
 pub mod topic;
 pub mod transaction;
 
-pub use broker_config::{BrokerConfig, BrokerConfigUpdate, BrokerConfigUpdater};
+pub use broker_config::{
+    BrokerConfig, BrokerConfigUpdate, BrokerConfigUpdater, RequestQueueConfig,
+};
 pub use broker_controller::BrokerController;
 pub use error::BrokerError;

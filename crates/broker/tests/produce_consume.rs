@@ -5,6 +5,7 @@
 mod common;
 
 use common::*;
+use ferrocket_store::MessageStoreConfig;
 use std::time::{Duration, Instant};
 
 use ferrocket_protocol::body::heartbeat::{
@@ -84,6 +85,41 @@ async fn send_then_pull_filters_by_tag() {
     assert_eq!(caught_up.ext("nextBeginOffset"), Some("4"));
     assert_eq!(caught_up.ext("maxOffset"), Some("4"));
     b.broker.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pulls_beyond_the_resident_tail_are_read_on_the_blocking_pool() {
+    // a ratio of 0 puts every message outside the memory-resident tail: each pull takes the
+    // cold path, which reads and touches the pages on the blocking pool
+    let b = TestBroker::start_with_store(broker_config(), |s| MessageStoreConfig {
+        access_message_in_memory_max_ratio: 0,
+        ..s
+    })
+    .await;
+    let client = RemotingClient::new();
+    for i in 0..3 {
+        send_ok(
+            &client,
+            &b.addr,
+            "ColdTopic",
+            0,
+            None,
+            format!("cold {i}").as_bytes(),
+        )
+        .await;
+    }
+    let store = b.broker.message_store();
+    assert!(!store.check_in_mem_by_consume_offset("ColdTopic", 0, 0));
+    let r = call(
+        &client,
+        &b.addr,
+        pull("g", "ColdTopic", 0, 0, SUBSCRIBE, Some("*"), 0),
+    )
+    .await;
+    assert_eq!(r.code, response::SUCCESS, "{:?}", r.remark);
+    let records = decode_records(&r.body);
+    assert_eq!(records.len(), 3);
+    assert_eq!(records[2].2, b"cold 2");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -66,6 +66,9 @@ pub struct ProduceBenchArgs {
     /// Request header format.
     #[arg(long, value_enum, default_value = "json")]
     pub header: HeaderFormat,
+    /// Account to sign requests with (servers with aclEnable=true).
+    #[command(flatten)]
+    pub credentials: crate::credentials::CredentialArgs,
 }
 
 /// Header serialization of the benchmark's requests.
@@ -125,6 +128,9 @@ pub struct ConsumeBenchArgs {
     /// Request header format.
     #[arg(long, value_enum, default_value = "json")]
     pub header: HeaderFormat,
+    /// Account to sign requests with (servers with aclEnable=true).
+    #[command(flatten)]
+    pub credentials: crate::credentials::CredentialArgs,
 }
 
 /// Runs `ferrocket bench`.
@@ -244,6 +250,7 @@ async fn produce(args: ProduceBenchArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.size > 0, "--size must be positive");
     let mut config = ProducerConfig::new(args.group.as_str(), args.namesrv.as_str());
     config.client.serialize_type = args.header.serialize_type();
+    config.client.credentials = args.credentials.credentials()?;
     if !args.compress {
         config.compress_msg_body_over_howmuch = usize::MAX;
     }
@@ -345,6 +352,7 @@ async fn consume(args: ConsumeBenchArgs) -> anyhow::Result<()> {
         let mut config = PushConsumerConfig::new(group.as_str(), args.namesrv.as_str());
         config.subscribe(args.topic.as_str(), args.tag.as_str());
         config.client.serialize_type = args.header.serialize_type();
+        config.client.credentials = args.credentials.credentials()?;
         config.consume_from_where = match args.from {
             StartFrom::First => ConsumeFromWhere::ConsumeFromFirstOffset,
             StartFrom::Last => ConsumeFromWhere::ConsumeFromLastOffset,

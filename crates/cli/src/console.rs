@@ -25,3 +25,20 @@ pub async fn start_console(broker: &Arc<BrokerController>) -> Option<ConsoleServ
         }
     }
 }
+
+/// `ferrocket console-password-hash`: reads one line (the password) from standard input and
+/// prints its Argon2 PHC string, to paste into `consolePasswordHash`.
+pub fn print_password_hash() -> anyhow::Result<()> {
+    let mut password = String::new();
+    std::io::stdin().read_line(&mut password)?;
+    let password = password.trim_end_matches(['\r', '\n']);
+    if password.is_empty() {
+        anyhow::bail!(
+            "no password on standard input (echo -n 'secret' | ferrocket console-password-hash)"
+        );
+    }
+    let hash = ferrocket_console::security::hash_password(password)
+        .map_err(|e| anyhow::anyhow!("cannot hash the password: {e}"))?;
+    println!("{hash}");
+    Ok(())
+}

@@ -27,6 +27,9 @@ pub struct ConsumeArgs {
     /// Name server address(es), `;`-separated.
     #[arg(long, env = "NAMESRV_ADDR", default_value = "127.0.0.1:9876")]
     pub namesrv: String,
+    /// Connect over TLS (any server certificate is trusted, as RocketMQ's clients do).
+    #[arg(long)]
+    pub tls: bool,
     /// Topic to consume.
     #[arg(long)]
     pub topic: String,
@@ -45,6 +48,9 @@ pub struct ConsumeArgs {
     /// Print only topic, queue, offset, id, tags, keys and body text (one line per message).
     #[arg(long)]
     pub brief: bool,
+    /// Account to sign requests with (servers with aclEnable=true).
+    #[command(flatten)]
+    pub credentials: crate::credentials::CredentialArgs,
 }
 
 /// The body as text, cut at 200 characters.
@@ -82,6 +88,8 @@ pub async fn run(args: ConsumeArgs) -> anyhow::Result<()> {
     let mut signals = ShutdownSignals::install()?;
     let mut config = PushConsumerConfig::new(args.group.as_str(), args.namesrv.as_str());
     config.subscribe(args.topic.as_str(), args.tag.as_str());
+    config.client.credentials = args.credentials.credentials()?;
+    config.client.use_tls = args.tls;
     config.consume_from_where = match args.from {
         From::First => ConsumeFromWhere::ConsumeFromFirstOffset,
         From::Last => ConsumeFromWhere::ConsumeFromLastOffset,

@@ -4,11 +4,13 @@ use clap::{Parser, Subcommand};
 
 mod admin;
 mod advertise;
+mod allocator;
 mod bench;
 mod broker;
 mod config;
 mod console;
 mod consume;
+mod credentials;
 mod logging;
 mod namesrv;
 mod net;
@@ -46,9 +48,12 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Operate a cluster with mqadmin's commands (clusterList, updateTopic, ...).
     Admin(admin::AdminArgs),
+    /// Read a password from standard input and print its hash for `consolePasswordHash`.
+    ConsolePasswordHash,
 }
 
 fn main() -> anyhow::Result<()> {
+    allocator::keep_large_blocks_mapped();
     let cli = Cli::parse();
     logging::init(cli.log_level.as_deref());
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -63,6 +68,7 @@ fn main() -> anyhow::Result<()> {
             Command::Consume(a) => consume::run(a).await,
             Command::Bench(a) => bench::run(a).await,
             Command::Admin(a) => admin::run(a).await,
+            Command::ConsolePasswordHash => console::print_password_hash(),
         }
     })
 }

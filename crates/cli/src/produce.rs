@@ -11,6 +11,9 @@ pub struct ProduceArgs {
     /// Name server address(es), `;`-separated.
     #[arg(long, env = "NAMESRV_ADDR", default_value = "127.0.0.1:9876")]
     pub namesrv: String,
+    /// Connect over TLS (any server certificate is trusted, as RocketMQ's clients do).
+    #[arg(long)]
+    pub tls: bool,
     /// Topic to send to (created on first use when the broker allows auto-creation).
     #[arg(long)]
     pub topic: String,
@@ -35,12 +38,17 @@ pub struct ProduceArgs {
     /// Timeout of one send, retries included, in milliseconds.
     #[arg(long, default_value_t = 3000)]
     pub timeout_ms: u64,
+    /// Account to sign requests with (servers with aclEnable=true).
+    #[command(flatten)]
+    pub credentials: crate::credentials::CredentialArgs,
 }
 
 /// Runs `ferrocket produce`.
 pub async fn run(args: ProduceArgs) -> anyhow::Result<()> {
     let mut config = ProducerConfig::new(args.group.as_str(), args.namesrv.as_str());
     config.send_msg_timeout = Duration::from_millis(args.timeout_ms);
+    config.client.credentials = args.credentials.credentials()?;
+    config.client.use_tls = args.tls;
     let producer = Producer::start(config).await?;
     let fixed = args.size.map(|n| bytes::Bytes::from(vec![b'x'; n]));
     let template = args

@@ -41,8 +41,26 @@ pub async fn run(args: StandaloneArgs) -> anyhow::Result<()> {
         tracing::warn!("{w}");
     }
 
+    // With ACL on, the embedded name server enforces the broker's plain_acl.yml, so the broker
+    // needs an admin account to register with it.
+    let namesrv_acl = match &settings.broker.acl_plain_file {
+        Some(file) if settings.broker.acl_enable => {
+            if settings.broker.inner_client_credentials.is_none() {
+                anyhow::bail!(
+                    "aclEnable=true in standalone mode needs innerClientAuthenticationCredentials \
+                     (an admin account of {file}) so the broker can register with its name server"
+                );
+            }
+            Some(PathBuf::from(file))
+        }
+        _ => None,
+    };
     let namesrv = NamesrvController::start(NamesrvConfig {
         listen: args.namesrv_listen,
+        acl_plain_file: namesrv_acl,
+        tls: settings.broker.tls.clone(),
+        // one file configures both ports of the process, as it sets their shared fd limit
+        server: settings.broker.server.clone(),
         ..Default::default()
     })
     .await?;

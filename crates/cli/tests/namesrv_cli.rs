@@ -60,3 +60,50 @@ fn namesrv_reports_a_taken_port() {
     assert!(!status.success());
     assert!(err.contains(&addr), "{err}");
 }
+
+#[test]
+fn namesrv_config_file_sets_the_connection_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("namesrv.conf");
+    std::fs::write(
+        &conf,
+        "serverChannelMaxIdleTimeSeconds=1\norderMessageEnable=true\n",
+    )
+    .unwrap();
+    let listen = format!("127.0.0.1:{}", free_port());
+    let mut ns = Running::spawn(ferrocket(
+        &["namesrv", "--listen", &listen, "-c", conf.to_str().unwrap()],
+        dir.path(),
+    ));
+    ns.wait_stdout("is ready", Duration::from_secs(20));
+    // a connection that never says anything is closed after the configured second
+    let mut idle = std::net::TcpStream::connect(&listen).unwrap();
+    idle.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut buf = [0u8; 1];
+    let read = std::io::Read::read(&mut idle, &mut buf);
+    assert!(matches!(read, Ok(0)), "{read:?}");
+    ns.wait_stderr("closing an idle connection", Duration::from_secs(5));
+    ns.signal("TERM");
+    assert!(ns.wait_exit(Duration::from_secs(10)).success());
+
+    std::fs::write(&conf, "serverMaxRequestsPerConnection=0\n").unwrap();
+    let (status, _, err) = run_to_exit(
+        ferrocket(
+            &[
+                "namesrv",
+                "--listen",
+                "127.0.0.1:0",
+                "-c",
+                conf.to_str().unwrap(),
+            ],
+            dir.path(),
+        ),
+        Duration::from_secs(20),
+    );
+    assert!(!status.success());
+    assert!(
+        err.contains("serverMaxRequestsPerConnection") && err.contains("'0'"),
+        "{err}"
+    );
+}

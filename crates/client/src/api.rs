@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
+use ferrocket_acl::SessionCredentials;
 use ferrocket_protocol::body::heartbeat::{ConsumerIdList, HeartbeatData};
 use ferrocket_protocol::body::queue::MessageQueue;
 use ferrocket_protocol::body::route::TopicRouteData;
@@ -44,6 +45,8 @@ pub struct MQClientApi {
     /// Live channels by address: the hot path clones one under a read lock instead of going
     /// through the transport's connection table.
     channels: RwLock<HashMap<String, Channel>>,
+    /// Signs every request as `AclClientRPCHook` does, when the servers enforce ACL.
+    credentials: Option<SessionCredentials>,
 }
 
 fn broker_error(addr: &str, resp: &RemotingCommand) -> ClientError {
@@ -67,7 +70,34 @@ impl MQClientApi {
             namesrv_cursor: AtomicUsize::new(0),
             serialize_type,
             channels: RwLock::new(HashMap::new()),
+            credentials: None,
         }
+    }
+
+    /// Signs every request with `credentials` (RocketMQ's `AclClientRPCHook`).
+    pub fn with_credentials(mut self, credentials: Option<SessionCredentials>) -> Self {
+        self.credentials = credentials;
+        self
+    }
+
+    /// Sets the header serialization and, last, the signature.
+    fn prepare(&self, req: &mut RemotingCommand) {
+        req.serialize_type = self.serialize_type;
+        if let Some(c) = &self.credentials {
+            c.sign(req);
+        }
+    }
+
+    /// This client, connecting over TLS (trusting any server certificate, as RocketMQ's
+    /// clients do unless told to verify) when `use_tls`.
+    pub fn with_tls(mut self, use_tls: bool) -> Result<Self> {
+        if use_tls {
+            let connector = ferrocket_remoting::TlsSettings::default()
+                .connector()
+                .map_err(|e| ClientError::Tls(e.to_string()))?;
+            self.remoting = self.remoting.with_tls(connector);
+        }
+        Ok(self)
     }
 
     /// The live channel to `addr`, connecting if needed.
@@ -89,13 +119,13 @@ impl MQClientApi {
     }
 
     /// Sends a request and waits for its response.
-    async fn invoke(
+    pub(crate) async fn invoke(
         &self,
         addr: &str,
         mut req: RemotingCommand,
         timeout: Duration,
     ) -> Result<RemotingCommand, RemotingError> {
-        req.serialize_type = self.serialize_type;
+        self.prepare(&mut req);
         let ch = match self.channel(addr).await {
             Ok(ch) => ch,
             Err(ClientError::Remoting(e)) => return Err(e),
@@ -114,7 +144,7 @@ impl MQClientApi {
         addr: &str,
         mut req: RemotingCommand,
     ) -> Result<(), RemotingError> {
-        req.serialize_type = self.serialize_type;
+        self.prepare(&mut req);
         let ch = match self.channel(addr).await {
             Ok(ch) => ch,
             Err(ClientError::Remoting(e)) => return Err(e),

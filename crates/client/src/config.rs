@@ -29,6 +29,12 @@ pub struct ClientConfig {
     /// Header serialization of every request: JSON (the Java default) or RocketMQ's binary
     /// header (what RocketMQ's own benchmark tools use).
     pub serialize_type: SerializeType,
+    /// Access and secret key to sign every request with (RocketMQ's `AclClientRPCHook`), for
+    /// servers that enforce ACL.
+    pub credentials: Option<ferrocket_acl::SessionCredentials>,
+    /// `useTLS`: connect to name servers and brokers over TLS, trusting any server
+    /// certificate as RocketMQ's clients do by default.
+    pub use_tls: bool,
 }
 
 impl Default for ClientConfig {
@@ -45,6 +51,8 @@ impl Default for ClientConfig {
             persist_consumer_offset_interval: Duration::from_secs(5),
             api_timeout: Duration::from_secs(3),
             serialize_type: SerializeType::Json,
+            credentials: None,
+            use_tls: false,
         }
     }
 }

@@ -34,6 +34,9 @@ pub enum ClientError {
     /// No name server has a route for the topic (and, for producers, no TBW102 route either).
     #[error("no route info of topic {0} in the name server")]
     NoRoute(String),
+    /// The TLS settings cannot be used.
+    #[error("TLS: {0}")]
+    Tls(String),
     /// No name server address was configured.
     #[error("no name server address configured (set --namesrv or NAMESRV_ADDR)")]
     NoNameServer,

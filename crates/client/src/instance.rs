@@ -87,14 +87,16 @@ impl ClientInstance {
             namesrv.clone(),
             config.serialize_type,
             request_handler(rebalance_notify.clone()),
-        );
+        )
+        .with_credentials(config.credentials.clone())
+        .with_tls(config.use_tls)?;
         let client_ip = match config.client_ip {
             Some(ip) => ip,
             None => Self::local_ip_towards(&api, &namesrv).await,
         };
         let client_id = format!("{}@{}", client_ip, config.resolved_instance_name());
         let instance = Arc::new(ClientInstance {
-            unique_ids: UniqueIdGenerator::new(client_ip),
+            unique_ids: UniqueIdGenerator::new(client_ip, rand::random(), rand::random()),
             config,
             client_id,
             client_ip,

@@ -20,6 +20,7 @@ pub use consumer::listener::{listener_fn, ConsumeConcurrentlyStatus, MessageList
 pub use consumer::pull::{PullConsumer, PullConsumerConfig};
 pub use consumer::push::{PushConsumer, PushConsumerConfig};
 pub use error::{ClientError, Result};
+pub use ferrocket_acl::SessionCredentials;
 pub use ferrocket_protocol::body::heartbeat::ConsumeFromWhere;
 pub use ferrocket_protocol::body::queue::MessageQueue;
 pub use message::{describe, Message, MessageBuilder, MessageExt};

@@ -6,6 +6,7 @@ pub mod disk_usage;
 pub mod http;
 pub mod metrics;
 pub mod router;
+pub mod security;
 pub mod server;
 pub mod tps_history;
 pub mod ui;

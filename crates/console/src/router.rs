@@ -8,6 +8,7 @@ use axum::Router;
 use crate::api::{dlq, groups, messages, overview, topics};
 use crate::http::{Request, Response};
 use crate::metrics;
+use crate::security::{guard, ConsoleSecurity};
 use crate::server::{blocking, ConsoleContext};
 use crate::ui;
 
@@ -39,9 +40,12 @@ fn sync_handler(method: &str, path: &str) -> Option<Handler> {
     })
 }
 
-/// The console's HTTP application: every request goes to [`route`].
-pub fn app(ctx: Arc<ConsoleContext>) -> Router {
-    Router::new().fallback(route).with_state(ctx)
+/// The console's HTTP application: every request passes the security guard, then [`route`].
+pub fn app(ctx: Arc<ConsoleContext>, security: Arc<ConsoleSecurity>) -> Router {
+    Router::new()
+        .fallback(route)
+        .with_state(ctx)
+        .layer(axum::middleware::from_fn_with_state(security, guard))
 }
 
 /// Answers one request.

@@ -13,7 +13,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
 use tower::limit::ConcurrencyLimitLayer;
-use tower::ServiceBuilder;
+use tower::{ServiceBuilder, ServiceExt};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
@@ -21,6 +21,7 @@ use crate::http::{Response, MAX_BODY};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 use crate::router;
+use crate::security::{ConsoleSecurity, RemoteAddr};
 use crate::tps_history::TpsHistory;
 
 /// How long a client may take to send a request's head, also the longest a kept-alive
@@ -75,6 +76,9 @@ impl ConsoleServer {
         broker: Arc<BrokerController>,
         config: &ConsoleConfig,
     ) -> io::Result<ConsoleServer> {
+        let security =
+            ConsoleSecurity::from_config(&broker.broker_config(), &config.listen_address)
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
         let addr = format!("{}:{}", config.listen_address, config.port);
         let listener = TcpListener::bind(&addr).await.map_err(|e| {
             io::Error::new(e.kind(), format!("console cannot listen on {addr}: {e}"))
@@ -91,7 +95,7 @@ impl ConsoleServer {
                 StatusCode::SERVICE_UNAVAILABLE,
                 REQUEST_TIMEOUT,
             ))
-            .service(router::app(ctx));
+            .service(router::app(ctx, Arc::new(security)));
         let connections = Arc::new(Semaphore::new(MAX_CONNECTIONS));
         let acceptor = tokio::spawn(async move {
             loop {
@@ -103,7 +107,13 @@ impl ConsoleServer {
                                 tracing::debug!(%peer, "console connection refused: too many open");
                                 continue;
                             };
-                            let service = service.clone();
+                            // handlers and the audit log see who is calling
+                            let service = service.clone().map_request(
+                                move |mut r: hyper::Request<hyper::body::Incoming>| {
+                                    r.extensions_mut().insert(RemoteAddr(peer));
+                                    r
+                                },
+                            );
                             tokio::spawn(async move {
                                 serve(stream, TowerToHyperService::new(service)).await;
                                 drop(permit);

@@ -25,9 +25,48 @@ async function api(path, params, body) {
   const url = "/api/" + path + (params && Object.keys(params).length ? "?" + qs(params) : "");
   const init = body === undefined ? {} : { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) };
   const res = await fetch(url, init);
+  if (res.status === 401 && path !== "login") {
+    showLogin();
+    throw new LoginNeeded();
+  }
   const data = await res.json().catch(() => ({ error: "invalid answer from " + url }));
   if (!res.ok) throw new Error(data.error || res.statusText);
   return data;
+}
+class LoginNeeded extends Error {
+  constructor() { super("log in first"); }
+}
+function showLogin() {
+  clearTimeout(refreshTimer);
+  main.innerHTML = `<form id="login" class="login" data-testid="login-form">
+    <h2>Log in</h2>
+    <label>User <input name="user" autocomplete="username" data-testid="login-user" required></label>
+    <label>Password <input name="password" type="password" autocomplete="current-password" data-testid="login-password" required></label>
+    <button type="submit" data-testid="login-submit">Log in</button>
+  </form>`;
+  document.getElementById("login").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const f = ev.target;
+    try {
+      await api("login", null, { user: f.user.value, password: f.password.value });
+      await showSession();
+      route();
+    } catch (e) {
+      main.querySelector("[data-testid=error]")?.remove();
+      showError(e);
+    }
+  });
+}
+async function showSession() {
+  const s = await fetch("/api/session").then((r) => r.json()).catch(() => ({}));
+  const box = document.getElementById("session");
+  if (!s.user) { box.innerHTML = ""; return; }
+  box.innerHTML = `<span data-testid="session-user">${esc(s.user)}${s.readOnly ? " (read-only)" : ""}</span> <button type="button" data-testid="logout">Log out</button>`;
+  box.querySelector("button").addEventListener("click", async () => {
+    await api("logout", null, {});
+    box.innerHTML = "";
+    showLogin();
+  });
 }
 function toast(text) {
   const t = document.getElementById("toast");
@@ -352,9 +391,11 @@ async function route(quiet) {
     await page();
     main.dataset.page = name;
   } catch (e) {
+    if (e instanceof LoginNeeded) return;
     main.innerHTML = "";
     showError(e);
   }
 }
 window.addEventListener("hashchange", () => route());
+showSession();
 route();

@@ -26,6 +26,13 @@ pub struct NamesrvConfig {
     pub enable_topic_list: bool,
     /// `deleteTopicWithBrokerRegistration`: drop a broker's topics missing from its registration.
     pub delete_topic_with_broker_registration: bool,
+    /// plain_acl.yml to enforce on the codes that change the name server's state; `None`
+    /// serves everyone (RocketMQ's name server checks nothing).
+    pub acl_plain_file: Option<PathBuf>,
+    /// RocketMQ's TLS settings for the listening port (`tls.server.mode`, ...).
+    pub tls: ferrocket_remoting::TlsSettings,
+    /// Limits of the listening port (`serverChannelMaxIdleTimeSeconds`, ...).
+    pub server: ferrocket_remoting::ServerConfig,
 }
 
 impl Default for NamesrvConfig {
@@ -40,6 +47,9 @@ impl Default for NamesrvConfig {
             enable_all_topic_list: true,
             enable_topic_list: true,
             delete_topic_with_broker_registration: false,
+            acl_plain_file: None,
+            tls: ferrocket_remoting::TlsSettings::default(),
+            server: ferrocket_remoting::ServerConfig::default(),
         }
     }
 }

@@ -8,6 +8,8 @@ use std::time::Duration;
 use ferrocket_remoting::RemotingServer;
 use tokio::task::JoinHandle;
 
+use ferrocket_acl::PlainAccessValidator;
+
 use crate::config::NamesrvConfig;
 use crate::error::NamesrvError;
 use crate::kv_config_manager::KvConfigManager;
@@ -19,6 +21,7 @@ pub struct NamesrvController {
     server: RemotingServer,
     processor: Arc<DefaultRequestProcessor>,
     scan_task: JoinHandle<()>,
+    acl_watch: Option<JoinHandle<()>>,
     stopped: AtomicBool,
 }
 
@@ -33,20 +36,36 @@ impl NamesrvController {
         let routes = Arc::new(RouteInfoManager::new(Duration::from_millis(
             config.broker_channel_expired_time_ms,
         )));
+        let acl = match &config.acl_plain_file {
+            Some(path) => Some(PlainAccessValidator::load(path)?),
+            None => None,
+        };
         let listen = config.listen.clone();
-        let processor = Arc::new(DefaultRequestProcessor::new(config, routes, Arc::new(kv)));
-        let server = RemotingServer::bind(&listen, processor.clone())
+        let tls = config
+            .tls
+            .server()
+            .map_err(|e| NamesrvError::Tls(e.to_string()))?;
+        let server_config = config.server.clone();
+        let mut processor = DefaultRequestProcessor::new(config, routes, Arc::new(kv));
+        if let Some(acl) = &acl {
+            processor.set_acl_validator(acl.clone());
+        }
+        let processor = Arc::new(processor);
+        let server =
+            RemotingServer::bind_with_options(&listen, processor.clone(), server_config, Some(tls))
             .await
             .map_err(|source| NamesrvError::Bind {
                 addr: listen.clone(),
                 source,
             })?;
         let scan_task = tokio::spawn(scan_not_active_brokers(processor.clone()));
+        let acl_watch = acl.map(|a| a.spawn_watcher(ferrocket_acl::WATCH_INTERVAL));
         tracing::info!(addr = %server.local_addr(), "name server listening");
         Ok(NamesrvController {
             server,
             processor,
             scan_task,
+            acl_watch,
             stopped: AtomicBool::new(false),
         })
     }
@@ -78,6 +97,9 @@ impl NamesrvController {
         }
         self.server.shutdown();
         self.scan_task.abort();
+        if let Some(w) = &self.acl_watch {
+            w.abort();
+        }
         self.processor.close_all_channels();
         tracing::info!(addr = %self.local_addr(), "name server stopped");
     }

@@ -13,7 +13,13 @@ pub enum NamesrvError {
         addr: String,
         source: std::io::Error,
     },
+    /// The TLS settings do not make a usable TLS configuration.
+    #[error("name server TLS: {0}")]
+    Tls(String),
     /// The KV config file exists but cannot be read or parsed.
     #[error("cannot load the KV config {path}: {reason}")]
     KvConfig { path: PathBuf, reason: String },
+    /// ACL is on but its file cannot be used.
+    #[error("{0}")]
+    Acl(#[from] ferrocket_acl::AclError),
 }

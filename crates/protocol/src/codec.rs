@@ -11,7 +11,8 @@ use crate::MAX_FRAME_LENGTH;
 ///
 /// The length prefix stays in the buffer until the whole frame has arrived, so it is checked
 /// against the 16 MiB limit before any buffer is reserved for the frame: a peer claiming a
-/// 2 GiB frame costs nothing but an error.
+/// 2 GiB frame costs nothing but an error. It never reserves room for a frame announced but not
+/// yet received: how much to buffer is the reader's decision (see [`RemotingCodec::frame_length`]).
 #[derive(Debug, Default)]
 pub struct RemotingCodec;
 
@@ -20,6 +21,19 @@ impl RemotingCodec {
     pub fn new() -> Self {
         RemotingCodec
     }
+
+    /// The total size (length prefix included) of the frame starting at `src[0]`, once its
+    /// length prefix has arrived and passed the 16 MiB check.
+    pub fn frame_length(src: &[u8]) -> Result<Option<usize>, ProtocolError> {
+        let Some(prefix) = src.get(..4) else {
+            return Ok(None);
+        };
+        let declared = u32::from_be_bytes([prefix[0], prefix[1], prefix[2], prefix[3]]) as usize;
+        if declared > MAX_FRAME_LENGTH {
+            return Err(ProtocolError::FrameTooLarge(declared));
+        }
+        Ok(Some(4 + declared))
+    }
 }
 
 impl Decoder for RemotingCodec {
@@ -27,17 +41,15 @@ impl Decoder for RemotingCodec {
     type Error = ProtocolError;
 
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<RemotingCommand>, ProtocolError> {
-        if src.len() < 4 {
+        let Some(total) = Self::frame_length(src)? else {
+            return Ok(None);
+        };
+        if src.len() < total {
+            // no reservation for the declared length: a peer that announces 16 MiB and stalls
+            // must not cost 16 MiB; the reader grows its buffer as bytes arrive
             return Ok(None);
         }
-        let declared = u32::from_be_bytes([src[0], src[1], src[2], src[3]]) as usize;
-        if declared > MAX_FRAME_LENGTH {
-            return Err(ProtocolError::FrameTooLarge(declared));
-        }
-        if src.len() < 4 + declared {
-            src.reserve(4 + declared - src.len());
-            return Ok(None);
-        }
+        let declared = total - 4;
         src.advance(4);
         let frame = src.split_to(declared).freeze();
         RemotingCommand::decode(frame).map(Some)
@@ -106,6 +118,20 @@ mod tests {
         }
         assert_eq!(codec.decode(&mut buf).unwrap().unwrap(), cmd);
         assert!(buf.is_empty());
+    }
+
+    #[test]
+    fn a_frame_announced_but_not_received_reserves_nothing() {
+        let mut codec = RemotingCodec::new();
+        let mut buf = BytesMut::with_capacity(64);
+        buf.put_u32(MAX_FRAME_LENGTH as u32);
+        buf.put_u32(0);
+        assert!(codec.decode(&mut buf).unwrap().is_none());
+        assert!(buf.capacity() <= 64);
+        assert_eq!(
+            RemotingCodec::frame_length(&buf).unwrap(),
+            Some(4 + MAX_FRAME_LENGTH)
+        );
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod header;
 pub mod json;
 pub mod language;
 pub mod message;
+pub mod mix_all;
 pub mod util;
 
 pub use codec::RemotingCodec;

@@ -9,10 +9,12 @@ use std::time::Duration;
 use ferrocket_protocol::RemotingCommand;
 use tokio::net::TcpStream;
 use tokio::sync::Mutex as AsyncMutex;
+use tokio_rustls::TlsConnector;
 
 use crate::channel::Channel;
 use crate::connection;
 use crate::error::RemotingError;
+use crate::tls;
 
 /// Answers requests a server sends to this client (e.g. NOTIFY_CONSUMER_IDS_CHANGED).
 pub type ClientRequestHandler = Arc<
@@ -30,6 +32,7 @@ pub struct RemotingClient {
     channels: Arc<AsyncMutex<HashMap<String, Channel>>>,
     handler: Option<ClientRequestHandler>,
     connect_timeout: Duration,
+    tls: Option<TlsConnector>,
 }
 
 impl Default for RemotingClient {
@@ -45,7 +48,14 @@ impl RemotingClient {
             channels: Arc::new(AsyncMutex::new(HashMap::new())),
             handler: None,
             connect_timeout: Duration::from_secs(3),
+            tls: None,
         }
+    }
+
+    /// This client, connecting with TLS through `connector` from now on.
+    pub fn with_tls(mut self, connector: TlsConnector) -> Self {
+        self.tls = Some(connector);
+        self
     }
 
     /// A client that hands server-initiated requests to `handler`.
@@ -81,23 +91,36 @@ impl RemotingClient {
             }
         };
         let handler = self.handler.clone();
-        let (channel, _done) =
-            connection::spawn(stream, move |ch: Channel, req: RemotingCommand| {
-                let handler = handler.clone();
-                async move {
-                    let oneway = req.is_oneway();
-                    let opaque = req.opaque;
-                    let reply = match &handler {
-                        Some(h) => h(ch.clone(), req).await,
-                        None => None,
-                    };
-                    if let (false, Some(mut reply)) = (oneway, reply) {
-                        reply.opaque = opaque;
-                        reply.mark_response();
-                        let _ = ch.send(reply).await;
-                    }
+        let on_request = move |ch: Channel, req: RemotingCommand| {
+            let handler = handler.clone();
+            async move {
+                let oneway = req.is_oneway();
+                let opaque = req.opaque;
+                let reply = match &handler {
+                    Some(h) => h(ch.clone(), req).await,
+                    None => None,
+                };
+                if let (false, Some(mut reply)) = (oneway, reply) {
+                    reply.opaque = opaque;
+                    reply.mark_response();
+                    let _ = ch.send(reply).await;
                 }
-            })?;
+            }
+        };
+        let channel = match &self.tls {
+            None => connection::spawn(stream, connection::Limits::client(), on_request)?.0,
+            Some(connector) => {
+                let (remote, local) = (stream.peer_addr()?, stream.local_addr()?);
+                let _ = stream.set_nodelay(true);
+                let stream = tls::connect(connector, addr, stream)
+                    .await
+                    .map_err(|source| RemotingError::Connect {
+                        addr: addr.to_string(),
+                        source,
+                    })?;
+                connection::spawn_stream(stream, remote, local, connection::Limits::client(), on_request).0
+            }
+        };
         channels.insert(addr.to_string(), channel.clone());
         Ok(channel)
     }

@@ -1,16 +1,24 @@
 //! Async TCP transport for RocketMQ remoting commands: a server that dispatches requests to a
 //! processor, and a client with per-address connections and opaque-matched responses.
 
+pub mod audit;
 mod channel;
 mod client;
+mod config;
 mod connection;
 mod error;
 mod server;
+pub mod tls;
+mod throttle;
 
 pub use channel::Channel;
 pub use client::{ClientRequestHandler, RemotingClient};
+pub use config::{ServerConfig, FD_RESERVE};
+pub use connection::OVERLOAD_REMARK;
 pub use error::RemotingError;
 pub use server::{RemotingServer, RequestProcessor};
+pub use tls::{ClientAuth, ServerTls, TlsError, TlsMode, TlsSettings};
+pub use tokio_rustls::TlsConnector;
 
 use ferrocket_protocol::{code::response, RemotingCommand};
 

@@ -2,14 +2,19 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use ferrocket_protocol::RemotingCommand;
-use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{oneshot, watch};
 
 use crate::channel::Channel;
-use crate::connection;
+use crate::config::{PartialFrameBudget, ServerConfig};
+use crate::connection::{self, Limits};
+use crate::throttle::LogThrottle;
+use crate::tls::{self, ServerTls};
 
 /// Handles the requests of a server.
 pub trait RequestProcessor: Send + Sync + 'static {
@@ -36,48 +41,59 @@ pub struct RemotingServer {
 }
 
 impl RemotingServer {
-    /// Binds `addr` and serves connections with `processor` on the current runtime.
+    /// Binds `addr` and serves plaintext connections with `processor` on the current runtime,
+    /// with the default [`ServerConfig`].
     pub async fn bind<P: RequestProcessor>(
         addr: &str,
         processor: Arc<P>,
     ) -> std::io::Result<RemotingServer> {
+        Self::bind_with_options(addr, processor, ServerConfig::default(), None).await
+    }
+
+    /// [`RemotingServer::bind`], with TLS per `tls` (its mode decides per connection).
+    pub async fn bind_with_tls<P: RequestProcessor>(
+        addr: &str,
+        processor: Arc<P>,
+        tls: Option<Arc<ServerTls>>,
+    ) -> std::io::Result<RemotingServer> {
+        Self::bind_with_options(addr, processor, ServerConfig::default(), tls).await
+    }
+
+    /// Binds `addr` and serves plaintext connections with `processor`, enforcing `config`'s limits.
+    pub async fn bind_with<P: RequestProcessor>(
+        addr: &str,
+        processor: Arc<P>,
+        config: ServerConfig,
+    ) -> std::io::Result<RemotingServer> {
+        Self::bind_with_options(addr, processor, config, None).await
+    }
+
+    /// Binds `addr` and serves connections with `processor`, enforcing `config`'s limits, with
+    /// TLS per `tls` when given.
+    pub async fn bind_with_options<P: RequestProcessor>(
+        addr: &str,
+        processor: Arc<P>,
+        config: ServerConfig,
+        tls: Option<Arc<ServerTls>>,
+    ) -> std::io::Result<RemotingServer> {
         let listener = TcpListener::bind(addr).await?;
         let local_addr = listener.local_addr()?;
-        let (stop, mut stopped) = watch::channel(false);
-        tokio::spawn(async move {
-            loop {
-                let accepted = tokio::select! {
-                    _ = stopped.changed() => break,
-                    a = listener.accept() => a,
-                };
-                let (stream, peer) = match accepted {
-                    Ok(s) => s,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "accept failed");
-                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                        continue;
-                    }
-                };
-                let p = processor.clone();
-                let handler = move |ch: Channel, req: RemotingCommand| {
-                    let p = p.clone();
-                    async move { dispatch(&*p, ch, req).await }
-                };
-                match connection::spawn(stream, handler) {
-                    Ok((channel, done)) => {
-                        tracing::debug!(peer = %peer, "connection accepted");
-                        processor.on_channel_open(&channel);
-                        let p = processor.clone();
-                        tokio::spawn(async move {
-                            let _ = done.await;
-                            tracing::debug!(peer = %channel.remote_addr(), "connection closed");
-                            p.on_channel_close(&channel);
-                        });
-                    }
-                    Err(e) => tracing::warn!(peer = %peer, error = %e, "connection setup failed"),
-                }
-            }
-        });
+        let (stop, stopped) = watch::channel(false);
+        let acceptor = Acceptor {
+            max_connections: config.effective_max_connections(),
+            open: Arc::new(AtomicUsize::new(0)),
+            limits: Limits {
+                idle: config.idle_timeout(),
+                frame_deadline: config.frame_deadline(),
+                max_requests: config.max_requests_per_connection.max(1),
+                partial_frames: Some(Arc::new(PartialFrameBudget::new(
+                    config.partial_frame_bytes_limit,
+                ))),
+            },
+            local_addr,
+            tls,
+        };
+        tokio::spawn(acceptor.run(listener, processor, stopped));
         Ok(RemotingServer { local_addr, stop })
     }
 
@@ -90,6 +106,159 @@ impl RemotingServer {
     pub fn shutdown(&self) {
         let _ = self.stop.send(true);
     }
+}
+
+/// The first pause after a failed `accept`; it doubles on each further failure of a burst.
+const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(5);
+/// The longest pause between `accept` attempts while they keep failing.
+const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
+
+struct Acceptor {
+    max_connections: usize,
+    open: Arc<AtomicUsize>,
+    limits: Limits,
+    local_addr: SocketAddr,
+    tls: Option<Arc<ServerTls>>,
+}
+
+impl Acceptor {
+    async fn run<P: RequestProcessor>(
+        self,
+        listener: TcpListener,
+        processor: Arc<P>,
+        mut stopped: watch::Receiver<bool>,
+    ) {
+        // failures of the current burst of accept errors (EMFILE, ENFILE, ENOBUFS...): the
+        // first is logged, the rest are counted and reported when accepting works again
+        let mut failures = 0u64;
+        let mut backoff = ACCEPT_BACKOFF_MIN;
+        loop {
+            let accepted = tokio::select! {
+                _ = stopped.changed() => break,
+                a = listener.accept() => a,
+            };
+            match accepted {
+                Ok((stream, peer)) => {
+                    if failures > 0 {
+                        tracing::info!(
+                            listen = %self.local_addr,
+                            failures,
+                            "accepting connections again after a burst of accept errors"
+                        );
+                        failures = 0;
+                        backoff = ACCEPT_BACKOFF_MIN;
+                    }
+                    self.serve(stream, peer, &processor);
+                }
+                Err(e) => {
+                    if failures == 0 {
+                        tracing::warn!(
+                            listen = %self.local_addr,
+                            error = %e,
+                            "accept failed; retrying with backoff, further errors of this \
+                             burst are counted, not logged"
+                        );
+                    }
+                    failures += 1;
+                    tokio::select! {
+                        _ = stopped.changed() => break,
+                        _ = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(ACCEPT_BACKOFF_MAX);
+                }
+            }
+        }
+    }
+
+    fn serve<P: RequestProcessor>(&self, stream: TcpStream, peer: SocketAddr, processor: &Arc<P>) {
+        if self.open.load(Ordering::Acquire) >= self.max_connections {
+            static THROTTLE: LogThrottle = LogThrottle::new();
+            if let Some(suppressed) = THROTTLE.check(Duration::from_secs(10)) {
+                tracing::warn!(
+                    listen = %self.local_addr,
+                    %peer,
+                    max = self.max_connections,
+                    refused_since_last_line = suppressed,
+                    "connection limit reached (serverMaxConnections), closing new connections"
+                );
+            }
+            return; // dropping the stream closes it
+        }
+        // counted from accept, so connections still in their TLS handshake count too
+        let open = ConnectionSlot::take(&self.open);
+        let Some(tls) = self.tls.clone() else {
+            match connection::spawn(stream, self.limits.clone(), handler(processor)) {
+                Ok((channel, done)) => opened(processor.clone(), channel, done, open),
+                Err(e) => tracing::warn!(peer = %peer, error = %e, "connection setup failed"),
+            }
+            return;
+        };
+        // the first byte decides between TLS and plaintext: wait for it (and the handshake) off
+        // the accept loop, within the idle timeout, so a silent peer holds nothing for long
+        let (limits, processor) = (self.limits.clone(), processor.clone());
+        tokio::spawn(async move {
+            let Ok(local) = stream.local_addr() else {
+                return;
+            };
+            let _ = stream.set_nodelay(true);
+            let handshake = tls::accept(stream, &tls);
+            let accepted = match limits.idle.or(limits.frame_deadline) {
+                Some(limit) => tokio::time::timeout(limit, handshake).await.ok().flatten(),
+                None => handshake.await,
+            };
+            if let Some(stream) = accepted {
+                let (channel, done) =
+                    connection::spawn_stream(stream, peer, local, limits, handler(&processor));
+                opened(processor, channel, done, open);
+            }
+        });
+    }
+}
+
+/// One open connection in the acceptor's count; released when dropped.
+struct ConnectionSlot(Arc<AtomicUsize>);
+
+impl ConnectionSlot {
+    fn take(open: &Arc<AtomicUsize>) -> ConnectionSlot {
+        open.fetch_add(1, Ordering::AcqRel);
+        ConnectionSlot(open.clone())
+    }
+}
+
+impl Drop for ConnectionSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// The request handler of a connection served by `processor`.
+fn handler<P: RequestProcessor>(
+    processor: &Arc<P>,
+) -> impl Fn(Channel, RemotingCommand) -> futures::future::BoxFuture<'static, ()> + Send + Sync + 'static
+{
+    let p = processor.clone();
+    move |ch: Channel, req: RemotingCommand| {
+        let p = p.clone();
+        Box::pin(async move { dispatch(&*p, ch, req).await })
+    }
+}
+
+/// Tells `processor` about a new connection, and about its end when `done` fires; `slot` is
+/// released then.
+fn opened<P: RequestProcessor>(
+    processor: Arc<P>,
+    channel: Channel,
+    done: oneshot::Receiver<()>,
+    slot: ConnectionSlot,
+) {
+    tracing::debug!(peer = %channel.remote_addr(), "connection accepted");
+    processor.on_channel_open(&channel);
+    tokio::spawn(async move {
+        let _ = done.await;
+        drop(slot);
+        tracing::debug!(peer = %channel.remote_addr(), "connection closed");
+        processor.on_channel_close(&channel);
+    });
 }
 
 async fn dispatch<P: RequestProcessor>(processor: &P, channel: Channel, request: RemotingCommand) {

@@ -138,3 +138,81 @@ async fn oneway_requests_get_no_reply_and_timeouts_are_reported() {
         .unwrap_err();
     assert!(err.to_string().contains("127.0.0.1:1"), "{err}");
 }
+
+async fn server_with(config: ferrocket_remoting::ServerConfig) -> RemotingServer {
+    RemotingServer::bind_with("127.0.0.1:0", Arc::new(Echo), config)
+        .await
+        .unwrap()
+}
+
+/// Reads until the peer closes (true) or `within` passes (false).
+async fn closed_within(s: &mut tokio::net::TcpStream, within: Duration) -> bool {
+    let mut buf = [0u8; 64];
+    matches!(
+        tokio::time::timeout(within, s.read(&mut buf)).await,
+        Ok(Ok(0)) | Ok(Err(_))
+    )
+}
+
+#[tokio::test]
+async fn connections_beyond_the_cap_are_closed_on_accept() {
+    let s = server_with(ferrocket_remoting::ServerConfig {
+        max_connections: 2,
+        ..Default::default()
+    })
+    .await;
+    let addr = s.local_addr().to_string();
+    let mut first = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let mut second = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut third = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    assert!(closed_within(&mut third, Duration::from_secs(5)).await);
+    assert!(!closed_within(&mut first, Duration::from_millis(100)).await);
+    assert!(!closed_within(&mut second, Duration::from_millis(100)).await);
+    // a place frees when a connection leaves
+    drop(first);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let client = RemotingClient::new();
+    let r = client
+        .invoke(&addr, RemotingCommand::request(1), Duration::from_secs(3))
+        .await
+        .unwrap();
+    assert_eq!(r.code, response::SUCCESS);
+}
+
+#[tokio::test]
+async fn requests_beyond_the_per_connection_bound_are_answered_system_busy() {
+    let s = server_with(ferrocket_remoting::ServerConfig {
+        max_requests_per_connection: 2,
+        ..Default::default()
+    })
+    .await;
+    let mut raw = tokio::net::TcpStream::connect(s.local_addr())
+        .await
+        .unwrap();
+    let mut wire = Vec::new();
+    for opaque in 1..=5 {
+        let mut slow = RemotingCommand::request(2);
+        slow.opaque = opaque;
+        wire.extend_from_slice(&slow.encode());
+    }
+    raw.write_all(&wire).await.unwrap();
+    let mut codec = ferrocket_protocol::RemotingCodec::new();
+    let mut buf = bytes::BytesMut::new();
+    let mut answers = Vec::new();
+    while answers.len() < 5 {
+        raw.read_buf(&mut buf).await.unwrap();
+        while let Some(r) = tokio_util::codec::Decoder::decode(&mut codec, &mut buf).unwrap() {
+            answers.push((r.opaque, r.code, r.remark));
+        }
+    }
+    // the three refused come first (the two admitted sleep 300 ms)
+    for (opaque, code, remark) in &answers[..3] {
+        assert_eq!(*code, response::SYSTEM_BUSY, "opaque {opaque}");
+        assert!(remark
+            .as_deref()
+            .unwrap()
+            .starts_with(ferrocket_remoting::OVERLOAD_REMARK));
+    }
+    assert!(answers[3..].iter().all(|a| a.1 == response::SUCCESS));
+}

@@ -9,10 +9,12 @@
 //! {root}/checkpoint, {root}/abort, {root}/lock
 //! ```
 
+pub mod blocking;
 mod checkpoint;
 mod clean;
 mod commit_log;
 mod config;
+pub mod config_file;
 mod consume_queue;
 mod consume_queue_table;
 mod default_message_store;

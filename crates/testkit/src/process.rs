@@ -155,6 +155,46 @@ impl Running {
         }
     }
 
+    /// Lowers (or raises) the process's open-file limit while it runs, as `ulimit -n` would
+    /// have before it started.
+    pub fn set_open_files_limit(&self, limit: u64) {
+        let pid = rustix::process::Pid::from_raw(self.child.id() as i32).expect("a child pid");
+        let rlimit = rustix::process::Rlimit {
+            current: Some(limit),
+            maximum: Some(limit),
+        };
+        rustix::process::prlimit(Some(pid), rustix::process::Resource::Nofile, rlimit)
+            .expect("prlimit on the child");
+    }
+
+    /// A `/proc/<pid>/status` field in KiB (`VmRSS`, `VmHWM` for the peak).
+    pub fn memory_kib(&self, field: &str) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("the process is running");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {field} in /proc status"))
+    }
+
+    /// Open file descriptors of the process.
+    pub fn open_fds(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/fd", self.child.id()))
+            .expect("the process is running")
+            .count()
+    }
+
+    /// Everything written to stdout and stderr so far, one line each.
+    pub fn output_lines(&mut self) -> Vec<String> {
+        self.drain();
+        self.stdout_seen
+            .iter()
+            .chain(&self.stderr_seen)
+            .cloned()
+            .collect()
+    }
+
     /// Everything written to stderr so far, joined.
     pub fn stderr_text(&mut self) -> String {
         self.drain();

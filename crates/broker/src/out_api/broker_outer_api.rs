@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use ferrocket_acl::SessionCredentials;
 use ferrocket_protocol::body::topic::RegisterBrokerBody;
 use ferrocket_protocol::code::{request, response};
 use ferrocket_protocol::header::register_broker::{
@@ -39,14 +40,32 @@ pub struct RegisterResult {
 pub struct BrokerOuterAPI {
     client: RemotingClient,
     timeout: Duration,
+    /// Signs every request when the name servers enforce ACL.
+    credentials: Option<SessionCredentials>,
 }
 
 impl BrokerOuterAPI {
-    /// Calls time out after `timeout_millis` (`registerBrokerTimeoutMills`).
-    pub fn new(timeout_millis: u64) -> Self {
+    /// Calls time out after `timeout_millis` (`registerBrokerTimeoutMills`). Requests are signed
+    /// with `credentials` when given; with `tls`, name servers are reached over TLS.
+    pub fn new(
+        timeout_millis: u64,
+        credentials: Option<SessionCredentials>,
+        tls: Option<ferrocket_remoting::TlsConnector>,
+    ) -> Self {
+        let client = match tls {
+            Some(connector) => RemotingClient::new().with_tls(connector),
+            None => RemotingClient::new(),
+        };
         BrokerOuterAPI {
-            client: RemotingClient::new(),
+            client,
             timeout: Duration::from_millis(timeout_millis.max(1)),
+            credentials,
+        }
+    }
+
+    fn sign(&self, cmd: &mut RemotingCommand) {
+        if let Some(c) = &self.credentials {
+            c.sign(cmd);
         }
     }
 
@@ -72,6 +91,7 @@ impl BrokerOuterAPI {
         let mut cmd = RemotingCommand::request(request::REGISTER_BROKER);
         header.write_to(&mut cmd);
         cmd.body = body;
+        self.sign(&mut cmd);
         let calls = namesrv_addrs.iter().map(|addr| {
             let cmd = cmd.clone();
             async move {
@@ -103,6 +123,7 @@ impl BrokerOuterAPI {
             broker_id: identity.broker_id,
         }
         .write_to(&mut cmd);
+        self.sign(&mut cmd);
         let calls = namesrv_addrs.iter().map(|addr| {
             let cmd = cmd.clone();
             async move {

@@ -10,19 +10,23 @@ pub mod offset_moved_event;
 pub mod pull_message_processor;
 pub mod query_message_processor;
 pub mod reply_message_processor;
+pub mod request_queue;
 pub mod send_message_processor;
 
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, OnceLock, Weak};
 
+use ferrocket_acl::{with_caller, AclAdminContext, Authentication, Caller, ACL_ADMIN_CODES};
 use ferrocket_protocol::code::{request as rq, response};
 use ferrocket_protocol::header::CommandCustomHeader;
 use ferrocket_protocol::{HeaderError, RemotingCommand};
 use ferrocket_remoting::{Channel, RequestProcessor};
 use futures::FutureExt;
 use parking_lot::Mutex;
+use request_queue::RequestQueues;
 
+use crate::broker_config::RequestQueueConfig;
 use crate::broker_controller::BrokerController;
 use crate::client::client_housekeeping::ClientHousekeepingService;
 
@@ -31,15 +35,18 @@ pub struct BrokerRequestProcessor {
     broker: OnceLock<Weak<BrokerController>>,
     housekeeping: Arc<ClientHousekeepingService>,
     channels: Mutex<HashMap<u64, Channel>>,
+    queues: RequestQueues,
 }
 
 impl BrokerRequestProcessor {
-    /// A dispatcher whose closed connections are reported to `housekeeping`.
-    pub fn new(housekeeping: Arc<ClientHousekeepingService>) -> Self {
+    /// A dispatcher whose closed connections are reported to `housekeeping`, with request
+    /// queues sized by `queues`.
+    pub fn new(housekeeping: Arc<ClientHousekeepingService>, queues: &RequestQueueConfig) -> Self {
         BrokerRequestProcessor {
             broker: OnceLock::new(),
             housekeeping,
             channels: Mutex::new(HashMap::new()),
+            queues: RequestQueues::new(queues),
         }
     }
 
@@ -71,13 +78,30 @@ impl RequestProcessor for BrokerRequestProcessor {
                 "[REJECTREQUEST]system busy, the broker is starting or stopping",
             ));
         };
+        // Bounded queues first, as RocketMQ runs its RPC hooks on the processor's pool.
+        let _admitted = match self.queues.admit(&request).await {
+            Ok(place) => place,
+            Err(busy) => return Some(busy),
+        };
+        // The one ACL hook: a refused request goes no further.
+        let caller = match broker.acl_validator() {
+            Some(acl) => match acl.check(&request, channel.remote_addr()) {
+                Ok(caller) => caller,
+                Err(e) => return Some(ferrocket_acl::refusal(&request, &e)),
+            },
+            None => Caller::anonymous(Authentication::Disabled),
+        };
         let code = request.code;
         let skeleton = RemotingCommand::response_to(&request, response::SYSTEM_ERROR);
-        match AssertUnwindSafe(dispatch(&broker, &channel, request))
-            .catch_unwind()
-            .await
-        {
-            Ok(reply) => reply,
+        let audited = ferrocket_remoting::audit::admin_request(&request);
+        let serve = AssertUnwindSafe(dispatch(&broker, &channel, request)).catch_unwind();
+        match with_caller(caller, serve).await {
+            Ok(reply) => {
+                if let Some(what) = &audited {
+                    ferrocket_remoting::audit::log(&channel, what, code, reply.as_ref());
+                }
+                reply
+            }
             Err(panic) => {
                 let what = panic
                     .downcast_ref::<&str>()
@@ -135,6 +159,15 @@ async fn dispatch(
         }
         rq::QUERY_MESSAGE | rq::VIEW_MESSAGE_BY_ID => {
             query_message_processor::process(broker, channel, request).await
+        }
+        code if ACL_ADMIN_CODES.contains(&code) => {
+            let config = broker.broker_config();
+            let context = AclAdminContext {
+                broker_name: config.broker_name.clone(),
+                broker_addr: broker.broker_addr(),
+                cluster_name: config.broker_cluster_name.clone(),
+            };
+            Some(ferrocket_acl::process_admin(broker.acl_validator(), &context, &request).await)
         }
         _ => admin_broker_processor::process(broker, channel, request).await,
     }

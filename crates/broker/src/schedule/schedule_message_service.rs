@@ -165,8 +165,10 @@ impl ScheduleMessageService {
         delivered
     }
 
-    /// Writes `config/delayOffset.json`.
+    /// Writes and syncs `config/delayOffset.json`: blocking work, for a dedicated thread or
+    /// the blocking pool (see [`ferrocket_store::blocking`]).
     pub fn persist(&self) -> std::io::Result<()> {
+        ferrocket_store::blocking::debug_assert_blocking_allowed("persisting delay offsets");
         let _guard = self.persist_lock.lock();
         let wrapper = DelayOffsetSerializeWrapper {
             offset_table: self.offsets.lock().clone(),
@@ -191,8 +193,12 @@ impl ScheduleMessageService {
             }
             if last_persist.elapsed() >= FLUSH_DELAY_OFFSET_INTERVAL {
                 last_persist = tokio::time::Instant::now();
-                if let Err(e) = self.persist() {
-                    tracing::error!(error = %e, "persisting delay offsets failed");
+                // the fsync goes to the blocking pool: this loop runs on a worker thread
+                let me = self.clone();
+                match ferrocket_store::blocking::run_blocking(move || me.persist()).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => tracing::error!(error = %e, "persisting delay offsets failed"),
+                    Err(e) => tracing::error!(error = %e, "persisting delay offsets failed"),
                 }
             }
         }

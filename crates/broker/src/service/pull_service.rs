@@ -145,7 +145,7 @@ impl PullService {
         h: &PullMessageRequestHeader,
         client: SocketAddr,
     ) -> PullResponse {
-        let (timeout, filter) = match self.pull_once(h, client, true) {
+        let (timeout, filter) = match self.pull_once(h, client, true).await {
             Attempt::Done(response) => return response,
             Attempt::Hold { timeout, filter } => (timeout, filter),
         };
@@ -163,14 +163,14 @@ impl PullService {
             }
         }
         drop(ticket);
-        match self.pull_once(h, client, false) {
+        match self.pull_once(h, client, false).await {
             Attempt::Done(response) => response,
             Attempt::Hold { .. } => unreachable!("a re-run never suspends"),
         }
     }
 
     /// One attempt: validate → read → respond, or hold.
-    fn pull_once(
+    async fn pull_once(
         &self,
         h: &PullMessageRequestHeader,
         client: SocketAddr,
@@ -181,7 +181,7 @@ impl PullService {
             Ok(v) => v,
             Err(refusal) => return Attempt::Done(*refusal),
         };
-        match self.read(h, &valid, client, allow_suspend) {
+        match self.read(h, &valid, client, allow_suspend).await {
             ReadOutcome::Suspend(timeout) => Attempt::Hold {
                 timeout,
                 filter: valid.filter,
@@ -345,22 +345,32 @@ impl PullService {
     }
 
     /// Reads the store, commits the offsets the pull carries, and decides whether to hold it.
-    fn read(
+    async fn read(
         &self,
         h: &PullMessageRequestHeader,
         valid: &ValidPull,
         client: SocketAddr,
         allow_suspend: bool,
     ) -> ReadOutcome {
-        let result = self.store.get_message(
-            &h.consumer_group,
-            &h.topic,
-            h.queue_id,
-            h.queue_offset,
-            h.max_msg_nums.max(0),
-            h.max_msg_bytes.unwrap_or(i32::MAX).max(0),
-            Some(&valid.filter),
-        );
+        let resident =
+            self.store
+                .check_in_mem_by_consume_offset(&h.topic, h.queue_id, h.queue_offset);
+        let cold = if resident {
+            None
+        } else {
+            read_cold(self.store.clone(), h, valid.filter.clone()).await
+        };
+        let result = cold.unwrap_or_else(|| {
+            self.store.get_message(
+                &h.consumer_group,
+                &h.topic,
+                h.queue_id,
+                h.queue_offset,
+                h.max_msg_nums.max(0),
+                h.max_msg_bytes.unwrap_or(i32::MAX).max(0),
+                Some(&valid.filter),
+            )
+        });
         let code = response_code(result.status, h.queue_offset);
         // the consumer's own offset rides on the first processing of a pull
         if allow_suspend && pull_sys_flag::has_commit_offset(h.sys_flag) {
@@ -467,4 +477,41 @@ fn suspend_timeout(config: &BrokerConfig, h: &PullMessageRequestHeader) -> Durat
         config.short_polling_time_mills
     };
     Duration::from_millis(millis)
+}
+
+/// Reads messages that are not in the memory-resident tail of the CommitLog on the blocking
+/// pool, touching each page of the slices there: the page faults wait for the disk on a thread
+/// made for it, not on the reactor now or when the writer copies the slices to the socket.
+/// `None` when the blocking pool could not run it (the runtime is shutting down).
+async fn read_cold(
+    store: Arc<DefaultMessageStore>,
+    h: &PullMessageRequestHeader,
+    filter: ExpressionMessageFilter,
+) -> Option<GetMessageResult> {
+    let (group, topic) = (h.consumer_group.clone(), h.topic.clone());
+    let (queue_id, offset) = (h.queue_id, h.queue_offset);
+    let (nums, bytes) = (
+        h.max_msg_nums.max(0),
+        h.max_msg_bytes.unwrap_or(i32::MAX).max(0),
+    );
+    let read = ferrocket_store::blocking::run_blocking(move || {
+        let result =
+            store.get_message(&group, &topic, queue_id, offset, nums, bytes, Some(&filter));
+        const PAGE: usize = 4096;
+        let mut sum = 0u8;
+        for m in &result.messages {
+            for b in m.iter().step_by(PAGE) {
+                sum = sum.wrapping_add(*b);
+            }
+        }
+        std::hint::black_box(sum);
+        result
+    });
+    match read.await {
+        Ok(r) => Some(r),
+        Err(e) => {
+            tracing::error!(error = %e, "reading messages on the blocking pool failed");
+            None
+        }
+    }
 }

@@ -62,8 +62,16 @@ pub struct TestBroker {
 impl TestBroker {
     /// Starts a broker with `config` on a fresh store.
     pub async fn start_with(config: BrokerConfig) -> TestBroker {
+        Self::start_with_store(config, |s| s).await
+    }
+
+    /// Starts a broker with `config` and the store settings `store` makes from the test ones.
+    pub async fn start_with_store(
+        config: BrokerConfig,
+        store: impl FnOnce(MessageStoreConfig) -> MessageStoreConfig,
+    ) -> TestBroker {
         let dir = tempfile::tempdir().unwrap();
-        let broker = BrokerController::start(config, store_config(dir.path()))
+        let broker = BrokerController::start(config, store(store_config(dir.path())))
             .await
             .expect("broker starts");
         let addr = broker.local_addr().to_string();

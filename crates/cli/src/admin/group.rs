@@ -6,6 +6,7 @@ use clap::ArgAction;
 use ferrocket_client::admin::body::SubscriptionGroupConfig;
 use ferrocket_client::admin::MQAdminExt;
 use ferrocket_protocol::body::heartbeat::ConsumeType;
+use ferrocket_protocol::mix_all;
 use serde::Serialize;
 use serde_json::json;
 
@@ -285,7 +286,7 @@ async fn all_groups_progress(admin: &MQAdminExt, cluster: Option<&str>) -> anyho
     );
     let mut rows = Vec::new();
     for topic in admin.fetch_all_topic_list().await?.topic_list {
-        let Some(group) = topic.strip_prefix("%RETRY%") else {
+        let Some(group) = topic.strip_prefix(mix_all::RETRY_GROUP_TOPIC_PREFIX) else {
             continue;
         };
         let (tps, diff) = match admin.examine_consume_stats(cluster, group, None).await {

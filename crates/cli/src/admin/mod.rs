@@ -28,12 +28,18 @@ pub struct AdminArgs {
         global = true
     )]
     pub namesrv: String,
+    /// Connect over TLS (any server certificate is trusted, as RocketMQ's clients do).
+    #[arg(long, global = true)]
+    pub tls: bool,
     /// Print the result as JSON instead of mqadmin's table.
     #[arg(long, global = true)]
     pub json: bool,
     /// Timeout of each remote call, in milliseconds.
     #[arg(long = "timeoutMillis", default_value_t = 5000, global = true)]
     pub timeout_millis: u64,
+    /// Account to sign requests with (servers with aclEnable=true).
+    #[command(flatten)]
+    pub credentials: crate::credentials::CredentialArgs,
     /// The mqadmin command.
     #[command(subcommand)]
     pub command: AdminCommand,
@@ -121,7 +127,9 @@ pub enum AdminCommand {
 
 /// Runs `ferrocket admin`.
 pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
-    let admin = MQAdminExt::new(&args.namesrv, Duration::from_millis(args.timeout_millis))?;
+    let admin = MQAdminExt::new(&args.namesrv, Duration::from_millis(args.timeout_millis))?
+        .with_credentials(args.credentials.credentials()?)
+        .with_tls(args.tls)?;
     let result = dispatch(&admin, args.command).await;
     admin.shutdown().await;
     result?.print(args.json)

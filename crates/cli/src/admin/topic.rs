@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use clap::ArgAction;
 use ferrocket_client::admin::{master_addrs_of, MQAdminExt};
 use ferrocket_protocol::body::topic::{TopicConfig, TopicFilterType};
+use ferrocket_protocol::mix_all;
 use serde_json::json;
 
 use super::cluster::targets;
@@ -39,7 +40,7 @@ pub(super) async fn topic_list(admin: &MQAdminExt, a: TopicListArgs) -> anyhow::
     let mut rows = Vec::new();
     for topic in topics
         .iter()
-        .filter(|t| !t.starts_with("%RETRY%") && !t.starts_with("%DLQ%"))
+        .filter(|t| !mix_all::is_retry_topic(t) && !mix_all::is_dlq_topic(t))
     {
         let mut cluster = String::new();
         let mut groups = Vec::new();

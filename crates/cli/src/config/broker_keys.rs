@@ -34,10 +34,39 @@ pub const BROKER_KEYS: &[ConfigKey<BrokerConfig>] = config_keys!(BrokerConfig;
     "consoleEnable" => console_enable: boolean,
     "consolePort" => console_port: integer::<u16>,
     "consoleListenAddress" => console_listen_address: non_empty,
+    "consoleLoginRequired" => console_login_required: boolean,
+    "consoleUser" => console_user: optional,
+    "consolePasswordHash" => console_password_hash: optional,
+    "consoleReadOnlyUser" => console_read_only_user: optional,
+    "consoleReadOnlyPasswordHash" => console_read_only_password_hash: optional,
+    "consoleAllowedHosts" => console_allowed_hosts: text,
     "transactionTimeOut" => transaction_time_out: at_least(1u64),
     "transactionCheckMax" => transaction_check_max: at_least(1i32),
     "transactionCheckInterval" => transaction_check_interval: at_least(1u64),
+    "aclEnable" => acl_enable: boolean,
+    "aclPlainFile" => acl_plain_file: optional,
+    "innerClientAuthenticationCredentials" => inner_client_credentials: credentials,
+    // bounded request queues and fast failure
+    "sendMessageThreadPoolNums" => queues.send_message_thread_pool_nums: at_least(1usize),
+    "sendThreadPoolQueueCapacity" => queues.send_thread_pool_queue_capacity: at_least(1usize),
+    "pullThreadPoolQueueCapacity" => queues.pull_thread_pool_queue_capacity: at_least(1usize),
+    "queryThreadPoolQueueCapacity" => queues.query_thread_pool_queue_capacity: at_least(1usize),
+    "clientManagerThreadPoolQueueCapacity" => queues.client_manager_thread_pool_queue_capacity: at_least(1usize),
+    "consumerManagerThreadPoolQueueCapacity" => queues.consumer_manager_thread_pool_queue_capacity: at_least(1usize),
+    "heartbeatThreadPoolQueueCapacity" => queues.heartbeat_thread_pool_queue_capacity: at_least(1usize),
+    "endTransactionPoolQueueCapacity" => queues.end_transaction_pool_queue_capacity: at_least(1usize),
+    "adminBrokerThreadPoolQueueCapacity" => queues.admin_broker_thread_pool_queue_capacity: at_least(1usize),
+    "brokerFastFailureEnable" => queues.broker_fast_failure_enable: boolean,
+    "waitTimeMillsInSendQueue" => queues.wait_time_mills_in_send_queue: at_least(1u64),
 );
+
+/// `{"accessKey":"…","secretKey":"…"}`; blank means none.
+fn credentials(v: &str) -> Result<Option<ferrocket_acl::SessionCredentials>, String> {
+    if v.trim().is_empty() {
+        return Ok(None);
+    }
+    ferrocket_acl::SessionCredentials::parse_json(v.trim()).map(Some)
+}
 
 /// `PermName` bits: 0..=7 (INHERIT 1, WRITE 2, READ 4).
 fn permission(v: &str) -> Result<i32, String> {

@@ -8,14 +8,15 @@ pub struct ConfigKey<T: 'static> {
     pub apply: fn(&mut T, &str) -> Result<(), String>,
 }
 
-/// Builds a `&[ConfigKey<T>]` from `"propertyName" => field: parser` entries.
+/// Builds a `&[ConfigKey<T>]` from `"propertyName" => field: parser` entries (`a.b` reaches a
+/// field of a nested settings struct).
 macro_rules! config_keys {
-    ($ty:ty; $($name:literal => $field:ident : $parse:expr),* $(,)?) => {
+    ($ty:ty; $($name:literal => $($field:ident).+ : $parse:expr),* $(,)?) => {
         &[$(
             $crate::config::keys::ConfigKey::<$ty> {
                 name: $name,
                 apply: |c: &mut $ty, v: &str| {
-                    c.$field = ($parse)(v)?;
+                    c.$($field).+ = ($parse)(v)?;
                     Ok(())
                 },
             }

@@ -6,6 +6,7 @@
 
 pub mod broker_keys;
 pub mod keys;
+pub mod server_keys;
 pub mod store_keys;
 pub mod updater;
 
@@ -81,6 +82,7 @@ impl BrokerSettings {
             warnings = settings.apply_properties(&props, &path.display().to_string())?;
             broker_ip_configured = props.iter().any(|p| p.key == "brokerIP1");
         }
+        warnings.extend(apply_tls_file(&mut settings.broker.tls)?);
         if !broker_ip_configured {
             let (ip, source) = advertise::detect_broker_ip();
             settings.broker.broker_ip1 = ip.to_string();
@@ -88,6 +90,11 @@ impl BrokerSettings {
         }
         if let Some(dir) = &overrides.store_dir {
             store_keys::set_root_dir(&mut settings.store, dir.clone());
+        }
+        if settings.broker.acl_enable && settings.broker.acl_plain_file.is_none() {
+            let home = std::env::var_os("ROCKETMQ_HOME").map(PathBuf::from);
+            let path = default_acl_file(home.as_deref(), config_file);
+            settings.broker.acl_plain_file = Some(path.display().to_string());
         }
         apply_broker_role(&mut settings).map_err(|e| match config_file {
             Some(path) => anyhow::anyhow!("{}: {e}", path.display()),
@@ -128,8 +135,20 @@ impl BrokerSettings {
                 self.log_level = Some(p.value.clone());
                 continue;
             }
+            if let Some(applied) = self.broker.tls.apply(&p.key, &p.value) {
+                applied.map_err(|reason| {
+                    anyhow::anyhow!(
+                        "{source}:{}: bad value '{}' for key '{}': {reason}",
+                        p.line,
+                        p.value,
+                        p.key
+                    )
+                })?;
+                continue;
+            }
             let broker_key = keys::find(broker_keys::BROKER_KEYS, &p.key);
             let store_key = keys::find(store_keys::STORE_KEYS, &p.key);
+            let server_key = keys::find(server_keys::SERVER_KEYS, &p.key);
             let bad_value = |reason: String| {
                 anyhow::anyhow!(
                     "{source}:{}: bad value '{}' for key '{}': {reason}",
@@ -144,12 +163,71 @@ impl BrokerSettings {
             if let Some(k) = store_key {
                 (k.apply)(&mut self.store, &p.value).map_err(bad_value)?;
             }
-            if broker_key.is_none() && store_key.is_none() {
+            if let Some(k) = server_key {
+                (k.apply)(&mut self.broker.server, &p.value).map_err(bad_value)?;
+            }
+            if broker_key.is_none() && store_key.is_none() && server_key.is_none() {
                 warnings.push(unknown_key_warning(source, p));
             }
         }
         Ok(warnings)
     }
+}
+
+/// Where plain_acl.yml is when `aclPlainFile` does not say: `${ROCKETMQ_HOME}/conf`, as for
+/// RocketMQ; else beside the broker config file (RocketMQ keeps both in `conf/`); else `./conf`.
+pub fn default_acl_file(rocketmq_home: Option<&Path>, config_file: Option<&Path>) -> PathBuf {
+    let name = ferrocket_acl::PLAIN_ACL_FILE_NAME;
+    match (rocketmq_home, config_file.and_then(Path::parent)) {
+        (Some(home), _) => home.join("conf").join(name),
+        (None, Some(dir)) => dir.join(name),
+        (None, None) => Path::new("conf").join(name),
+    }
+}
+
+/// Applies the TLS properties file (`tls.config.file`, by default
+/// `/etc/rocketmq/tls.properties`) when it exists, as RocketMQ's `TlsHelper` does: its keys
+/// override the others, except `tls.server.mode` and `tls.enable`, which it does not read.
+pub fn apply_tls_file(tls: &mut ferrocket_remoting::TlsSettings) -> anyhow::Result<Vec<String>> {
+    let path = tls.config_file.clone();
+    if !path.is_file() {
+        return Ok(Vec::new());
+    }
+    // RocketMQ's TlsHelper does not read these from the file
+    let ignored = [
+        "tls.server.mode",
+        "tls.enable",
+        "tlsEnable",
+        "tls.config.file",
+    ];
+    apply_tls_properties(tls, &path, &ignored)
+}
+
+/// Applies the TLS keys of the properties file `path`, except `ignored` ones; a bad value is an
+/// error, any other key a warning (returned).
+pub fn apply_tls_properties(
+    tls: &mut ferrocket_remoting::TlsSettings,
+    path: &Path,
+    ignored: &[&str],
+) -> anyhow::Result<Vec<String>> {
+    let bytes = std::fs::read(path)
+        .with_context(|| format!("cannot read the TLS settings {}", path.display()))?;
+    let props = properties::parse(&properties::decode_text(&bytes))
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let mut warnings = Vec::new();
+    for p in props {
+        let at = format!("{}:{}: key '{}'", path.display(), p.line, p.key);
+        if ignored.contains(&p.key.as_str()) {
+            warnings.push(format!("{at} is not read from this file; ignored"));
+            continue;
+        }
+        match tls.apply(&p.key, &p.value) {
+            Some(Ok(())) => {}
+            Some(Err(reason)) => anyhow::bail!("{at}: bad value '{}': {reason}", p.value),
+            None => warnings.push(format!("{at} is not a TLS setting; ignored")),
+        }
+    }
+    Ok(warnings)
 }
 
 /// `brokerId` follows `brokerRole` as in RocketMQ's `BrokerStartup`: a master is always id 0, a
@@ -176,6 +254,17 @@ pub const FERROCKET_OWN_KEYS: &[&str] = &[
     "consoleEnable",
     "consolePort",
     "consoleListenAddress",
+    "aclPlainFile",
+    "consoleLoginRequired",
+    "consoleUser",
+    "consolePasswordHash",
+    "consoleReadOnlyUser",
+    "consoleReadOnlyPasswordHash",
+    "consoleAllowedHosts",
+    "serverFrameReadTimeoutMillis",
+    "serverMaxConnections",
+    "serverPartialFrameBytesLimit",
+    "serverMaxRequestsPerConnection",
 ];
 
 /// Every key Ferrocket reads from a broker properties file.
@@ -184,6 +273,8 @@ pub fn supported_keys() -> impl Iterator<Item = &'static str> {
         .iter()
         .map(|k| k.name)
         .chain(store_keys::STORE_KEYS.iter().map(|k| k.name))
+        .chain(ferrocket_remoting::tls::TLS_KEYS.iter().copied())
+        .chain(server_keys::SERVER_KEYS.iter().map(|k| k.name))
         .chain(std::iter::once(LOG_LEVEL_KEY))
 }
 
@@ -320,7 +411,8 @@ mod tests {
 
     #[test]
     fn unknown_and_unimplemented_keys_are_warnings() {
-        let (s, w) = apply("brokerNmae=x\nsendMessageThreadPoolNums=4\ntotallyMadeUp=1\n").unwrap();
+        let (s, w) =
+            apply("brokerNmae=x\nqueryMessageThreadPoolNums=4\ntotallyMadeUp=1\n").unwrap();
         assert_eq!(s.broker.broker_name, "broker-a");
         assert_eq!(w.len(), 3, "{w:?}");
         assert!(
@@ -329,7 +421,7 @@ mod tests {
             w[0]
         );
         assert!(
-            w[1].contains("'sendMessageThreadPoolNums' is a RocketMQ setting"),
+            w[1].contains("'queryMessageThreadPoolNums' is a RocketMQ setting"),
             "{}",
             w[1]
         );
@@ -474,9 +566,46 @@ checkCRCOnRecover=false
         for key in supported_keys() {
             let known = ROCKETMQ_KEYS.split_whitespace().any(|k| k == key)
                 || key.starts_with("maped")
-                || FERROCKET_OWN_KEYS.contains(&key);
+                || FERROCKET_OWN_KEYS.contains(&key)
+                // RocketMQ reads its TLS settings as system properties and from tls.config.file
+                || ferrocket_remoting::tls::TLS_KEYS.contains(&key);
             assert!(known, "{key} is not a RocketMQ setting name");
         }
+    }
+
+    #[test]
+    fn acl_keys_and_default_file_location() {
+        let (s, w) = apply(
+            "aclEnable=true\naclPlainFile=/etc/rmq/acl.yml\n\
+             innerClientAuthenticationCredentials={\"accessKey\":\"rocketmq2\",\"secretKey\":\"12345678\"}\n",
+        )
+        .unwrap();
+        assert!(w.is_empty(), "{w:?}");
+        assert!(s.broker.acl_enable);
+        assert_eq!(s.broker.acl_plain_file.as_deref(), Some("/etc/rmq/acl.yml"));
+        assert_eq!(
+            s.broker
+                .inner_client_credentials
+                .as_ref()
+                .map(|c| c.access_key.as_str()),
+            Some("rocketmq2")
+        );
+        assert!(apply("innerClientAuthenticationCredentials=rocketmq2:123").is_err());
+        assert_eq!(
+            default_acl_file(
+                Some(Path::new("/opt/rmq")),
+                Some(Path::new("/x/broker.conf"))
+            ),
+            Path::new("/opt/rmq/conf/plain_acl.yml")
+        );
+        assert_eq!(
+            default_acl_file(None, Some(Path::new("/x/broker.conf"))),
+            Path::new("/x/plain_acl.yml")
+        );
+        assert_eq!(
+            default_acl_file(None, None),
+            Path::new("conf/plain_acl.yml")
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@ use ferrocket_broker::{BrokerConfig, BrokerConfigUpdate, BrokerConfigUpdater};
 use ferrocket_store::MessageStoreConfig;
 use parking_lot::Mutex;
 
-use super::{broker_keys, keys, store_keys, BrokerSettings, LOG_LEVEL_KEY};
+use super::{broker_keys, keys, server_keys, store_keys, BrokerSettings, LOG_LEVEL_KEY};
 use crate::advertise::BrokerIpSource;
 use crate::properties::{self, Property};
 
@@ -60,7 +60,8 @@ impl BrokerConfigUpdater for FileConfigUpdater {
         for p in &props {
             let known = p.key == LOG_LEVEL_KEY
                 || keys::find(broker_keys::BROKER_KEYS, &p.key).is_some()
-                || keys::find(store_keys::STORE_KEYS, &p.key).is_some();
+                || keys::find(store_keys::STORE_KEYS, &p.key).is_some()
+                || keys::find(server_keys::SERVER_KEYS, &p.key).is_some();
             if !known {
                 return Err(format!(
                     "unknown key '{}': Ferrocket does not read it (see docs/CONFIGURATION.md)",

@@ -24,7 +24,7 @@ pub struct MessageIdParts {
 impl MessageIdParts {
     /// Decodes a 32 (IPv4) or 56 (IPv6) hex-digit offset message id.
     pub fn decode(msg_id: &str) -> Option<MessageIdParts> {
-        let bytes = hex(msg_id)?;
+        let bytes = ferrocket_protocol::util::from_hex(msg_id)?;
         let (ip, rest): (IpAddr, &[u8]) = match bytes.len() {
             16 => {
                 let o: [u8; 4] = bytes[..4].try_into().ok()?;
@@ -43,20 +43,6 @@ impl MessageIdParts {
             offset,
         })
     }
-}
-
-fn hex(s: &str) -> Option<Vec<u8>> {
-    s.as_bytes()
-        .chunks(2)
-        .map(|pair| match pair {
-            [hi, lo] => Some((digit(*hi)? << 4) | digit(*lo)?),
-            _ => None,
-        })
-        .collect()
-}
-
-fn digit(c: u8) -> Option<u8> {
-    (c as char).to_digit(16).map(|d| d as u8)
 }
 
 impl MQAdminExt {

@@ -13,6 +13,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+use ferrocket_acl::SessionCredentials;
 use ferrocket_protocol::body::route::ClusterInfo;
 use ferrocket_protocol::code::response;
 use ferrocket_protocol::{RemotingCommand, SerializeType};
@@ -49,6 +50,20 @@ impl MQAdminExt {
         })
     }
 
+    /// Signs every request with `credentials` (RocketMQ's `AclClientRPCHook`).
+    pub fn with_credentials(mut self, credentials: Option<SessionCredentials>) -> Self {
+        self.api = self.api.with_credentials(credentials);
+        self
+    }
+
+    /// This admin client, connecting over TLS when `use_tls` (see [`MQClientApi::with_tls`]).
+    pub fn with_tls(self, use_tls: bool) -> Result<MQAdminExt> {
+        Ok(MQAdminExt {
+            api: self.api.with_tls(use_tls)?,
+            timeout: self.timeout,
+        })
+    }
+
     /// The per-call timeout.
     pub fn timeout(&self) -> Duration {
         self.timeout
@@ -71,8 +86,7 @@ impl MQAdminExt {
 
     /// Sends `req` to the broker at `addr` and returns the response, whatever its code.
     pub async fn invoke_broker(&self, addr: &str, req: RemotingCommand) -> Result<RemotingCommand> {
-        let ch = self.api.channel(addr).await?;
-        Ok(ch.invoke(req, self.timeout).await?)
+        Ok(self.api.invoke(addr, req, self.timeout).await?)
     }
 
     /// Sends `req` to the broker at `addr`; an answer other than SUCCESS is an error.
@@ -96,10 +110,7 @@ impl MQAdminExt {
         req: RemotingCommand,
     ) -> Result<RemotingCommand> {
         let (addr, resp) = match addr {
-            Some(a) => {
-                let ch = self.api.channel(a).await?;
-                (a.to_string(), ch.invoke(req, self.timeout).await?)
-            }
+            Some(a) => (a.to_string(), self.api.invoke(a, req, self.timeout).await?),
             None => self.api.invoke_namesrv(req, self.timeout).await?,
         };
         if resp.code != response::SUCCESS {

@@ -9,16 +9,14 @@ pub mod push;
 pub mod rebalance;
 
 use ferrocket_protocol::body::heartbeat::SubscriptionData;
+use ferrocket_protocol::mix_all::is_retry_topic;
 
 use crate::message::{property, MessageExt};
 
 /// Default redeliveries before a message goes to the dead-letter queue.
 pub const MAX_RECONSUME_TIMES: i32 = 16;
 
-/// The retry topic of a consumer group (`MixAll.getRetryTopic`).
-pub fn retry_topic(group: &str) -> String {
-    format!("%RETRY%{group}")
-}
+pub use ferrocket_protocol::mix_all::retry_topic;
 
 /// A SQL92 subscription (`FilterAPI.build` with type `SQL92`): no tags, versioned by time.
 pub fn sql92_subscription(topic: &str, expression: &str) -> SubscriptionData {
@@ -58,7 +56,7 @@ pub fn filter_and_decorate(
         m.message
             .properties
             .insert(property::MAX_OFFSET.to_string(), max.clone());
-        if m.message.topic.starts_with("%RETRY%") {
+        if is_retry_topic(&m.message.topic) {
             if let Some(original) = m.message.property(property::RETRY_TOPIC) {
                 m.message.topic = original.to_string();
             }

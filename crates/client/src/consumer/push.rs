@@ -439,7 +439,7 @@ impl PushConsumerImpl {
                 return Ok(o);
             }
         }
-        let is_retry = mq.topic.starts_with("%RETRY%");
+        let is_retry = ferrocket_protocol::mix_all::is_retry_topic(&mq.topic);
         let api = self.instance.api();
         let timeout = self.instance.config().api_timeout;
         let offset = match self.config.consume_from_where {

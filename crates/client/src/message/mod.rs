@@ -3,7 +3,8 @@
 //! The types and encodings are `ferrocket_protocol::message`'s; this module adds what only a
 //! client needs: builder-style setters, the UNIQ_KEY generator and a Java-style rendering.
 
-pub mod unique_id;
+/// UNIQ_KEY generation, shared with the broker.
+pub use ferrocket_protocol::message::unique_id;
 
 pub use ferrocket_protocol::message::{
     decode_messages_bytes, encode_batch_body, property, sys_flag, write_properties, DecodeOptions,

@@ -235,7 +235,7 @@ impl Producer {
                     "a batch cannot be delayed".into(),
                 ));
             }
-            if m.topic.starts_with("%RETRY%") {
+            if ferrocket_protocol::mix_all::is_retry_topic(&m.topic) {
                 return Err(ClientError::IllegalMessage(
                     "a batch cannot go to a retry topic".into(),
                 ));

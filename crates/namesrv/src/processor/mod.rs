@@ -12,6 +12,7 @@ mod route_requests;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use ferrocket_acl::{with_caller, Authentication, Caller, PlainAccessValidator};
 use ferrocket_protocol::code::{request, response};
 use ferrocket_protocol::{HeaderError, RemotingCommand};
 use ferrocket_remoting::{unsupported_request, Channel, RequestProcessor};
@@ -41,6 +42,8 @@ pub struct DefaultRequestProcessor {
     route_info_manager: Arc<RouteInfoManager>,
     kv_config_manager: Arc<KvConfigManager>,
     channels: Mutex<OpenChannels>,
+    /// Checks the state-changing codes when ACL is on.
+    acl: Option<Arc<PlainAccessValidator>>,
 }
 
 /// Connections currently open; once `closed`, new ones are closed as soon as they open.
@@ -65,7 +68,14 @@ impl DefaultRequestProcessor {
             route_info_manager,
             kv_config_manager,
             channels: Mutex::new(OpenChannels::default()),
+            acl: None,
         }
+    }
+
+    /// Refuses the state-changing codes (REGISTER_BROKER, UNREGISTER_BROKER, KV and config
+    /// updates, ...) unless signed by an admin account of `acl`.
+    pub fn set_acl_validator(&mut self, acl: Arc<PlainAccessValidator>) {
+        self.acl = Some(acl);
     }
 
     /// The current settings (UPDATE_NAMESRV_CONFIG may change them at run time).
@@ -137,7 +147,22 @@ impl RequestProcessor for DefaultRequestProcessor {
         channel: Channel,
         request: RemotingCommand,
     ) -> Option<RemotingCommand> {
-        Some(self.handle(&channel, &request))
+        // The one ACL hook: a refused request goes no further.
+        let caller = match &self.acl {
+            Some(acl) if ferrocket_acl::namesrv_code_needs_check(request.code) => {
+                match acl.check(&request, channel.remote_addr()) {
+                    Ok(caller) => caller,
+                    Err(e) => return Some(ferrocket_acl::refusal(&request, &e)),
+                }
+            }
+            Some(_) => Caller::anonymous(Authentication::NotChecked),
+            None => Caller::anonymous(Authentication::Disabled),
+        };
+        let reply = with_caller(caller, async { self.handle(&channel, &request) }).await;
+        if let Some(what) = ferrocket_remoting::audit::admin_request(&request) {
+            ferrocket_remoting::audit::log(&channel, &what, request.code, Some(&reply));
+        }
+        Some(reply)
     }
 
     fn on_channel_open(&self, channel: &Channel) {

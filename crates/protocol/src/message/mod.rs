@@ -12,6 +12,7 @@ mod layout;
 mod properties;
 pub mod property;
 pub mod sys_flag;
+pub mod unique_id;
 
 #[cfg(test)]
 mod tests;

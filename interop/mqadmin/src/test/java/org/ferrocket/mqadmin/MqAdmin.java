@@ -33,9 +33,16 @@ final class MqAdmin {
     }
 
     private final String namesrv;
+    private final org.apache.rocketmq.remoting.RPCHook hook;
 
     MqAdmin(String namesrv) {
+        this(namesrv, null);
+    }
+
+    /** Runs commands with the hook (e.g. AclClientRPCHook) where mqadmin takes one. */
+    MqAdmin(String namesrv, org.apache.rocketmq.remoting.RPCHook hook) {
         this.namesrv = namesrv;
+        this.hook = hook;
     }
 
     /** Runs `mqadmin <command> <args> -n <namesrv>`. */
@@ -52,7 +59,7 @@ final class MqAdmin {
         System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
         System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
         try {
-            MQAdminStartup.main0(all.toArray(new String[0]), null);
+            MQAdminStartup.main0(all.toArray(new String[0]), hook);
         } finally {
             System.setOut(oldOut);
             System.setErr(oldErr);

@@ -30,6 +30,11 @@ final class Standalone implements AutoCloseable {
 
     /** Starts ferrocket and waits for its ready line; a missing binary fails the test. */
     static Standalone start(String name) throws IOException, InterruptedException {
+        return start(name, "");
+    }
+
+    /** {@link #start(String)} with extra broker.conf lines. */
+    static Standalone start(String name, String extraConf) throws IOException, InterruptedException {
         Path binary = binary();
         Path dir = Files.createTempDirectory("ferrocket-mqadmin-" + name);
         int nsPort = freePort();
@@ -38,7 +43,7 @@ final class Standalone implements AutoCloseable {
         // brokerIP1 pinned to loopback (the default is an interface address); small commit log
         // files keep the store cheap to create and delete
         Files.writeString(conf, "brokerName=" + BROKER + "\nlistenPort=" + brokerPort
-                + "\nbrokerIP1=127.0.0.1\nmappedFileSizeCommitLog=" + (64 * 1024 * 1024) + "\n");
+                + "\nbrokerIP1=127.0.0.1\nmappedFileSizeCommitLog=" + (64 * 1024 * 1024) + "\n" + extraConf);
         Path logDir = Paths.get(System.getProperty("interop.logdir", "target/ferrocket-logs"));
         Files.createDirectories(logDir);
         Path log = logDir.resolve(name + ".log");
@@ -74,6 +79,11 @@ final class Standalone implements AutoCloseable {
         } catch (IOException e) {
             // a leftover temporary directory is not a test failure
         }
+    }
+
+    /** The directory holding broker.conf (and whatever a test puts beside it). */
+    Path dir() {
+        return dir;
     }
 
     String logTail() {

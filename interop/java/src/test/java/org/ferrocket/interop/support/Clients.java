@@ -51,6 +51,17 @@ public final class Clients {
         return consumer;
     }
 
+    /** A clustering push consumer (not yet started) whose requests pass through the hook. */
+    public static DefaultMQPushConsumer pushConsumer(FerrocketProcess ferrocket, String group, RPCHook hook) {
+        DefaultMQPushConsumer consumer = new DefaultMQPushConsumer(group, hook,
+                new org.apache.rocketmq.client.consumer.rebalance.AllocateMessageQueueAveragely());
+        configure(consumer, ferrocket, group);
+        consumer.setConsumeFromWhere(ConsumeFromWhere.CONSUME_FROM_FIRST_OFFSET);
+        consumer.setConsumeThreadMin(4);
+        consumer.setConsumeThreadMax(4);
+        return consumer;
+    }
+
     /** A lite pull consumer (not yet started); the hook may be null. */
     public static DefaultLitePullConsumer litePullConsumer(FerrocketProcess ferrocket, String group, RPCHook hook) {
         DefaultLitePullConsumer consumer = new DefaultLitePullConsumer(group, hook);

@@ -155,6 +155,11 @@ public final class FerrocketProcess implements AutoCloseable {
         return process != null && process.isAlive();
     }
 
+    /** The operating-system process id (to set its limits or read /proc). */
+    public synchronized long pid() {
+        return process.pid();
+    }
+
     /** The name server address for namesrvAddr, "127.0.0.1:PORT". */
     public String nameServerAddress() {
         return "127.0.0.1:" + nameServerPort;

@@ -1,6 +1,7 @@
 package org.ferrocket.interop.support;
 
 import java.util.Map;
+import org.apache.rocketmq.remoting.RPCHook;
 import org.apache.rocketmq.remoting.netty.NettyClientConfig;
 import org.apache.rocketmq.remoting.netty.NettyRemotingClient;
 import org.apache.rocketmq.remoting.protocol.RemotingCommand;
@@ -30,7 +31,15 @@ public final class RawRemoting implements AutoCloseable {
 
     /** Opens a transport (connections are made lazily per address). */
     public RawRemoting() {
+        this(null);
+    }
+
+    /** Opens a transport whose requests pass through the hook (e.g. AclClientRPCHook); null for none. */
+    public RawRemoting(RPCHook hook) {
         client = new NettyRemotingClient(new NettyClientConfig());
+        if (hook != null) {
+            client.registerRPCHook(hook);
+        }
         client.start();
     }
 

@@ -1,0 +1,590 @@
+//! TLS on remoting connections, with RocketMQ's settings (`TlsSystemConfig`):
+//! `tls.server.mode` (disabled / permissive / enforcing), the server's certificate, key and
+//! trusted client certificates, client authentication, and the client side (`tls.enable`).
+//!
+//! As RocketMQ's server does, the mode is applied per connection by looking at the first byte:
+//! a TLS record starts with 0x16 (handshake), which can never start a remoting frame (its
+//! 4-byte length would exceed the 16 MiB frame limit), so both kinds share one port.
+
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::server::WebPkiClientVerifier;
+use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio_rustls::{TlsAcceptor, TlsConnector};
+
+/// First byte of a TLS handshake record (RocketMQ's `HANDSHAKE_MAGIC_CODE`).
+pub const HANDSHAKE_MAGIC_CODE: u8 = 0x16;
+
+/// How long a client may take to finish its TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Where RocketMQ looks for its TLS properties file when `tls.config.file` is not set.
+pub const DEFAULT_TLS_CONFIG_FILE: &str = "/etc/rocketmq/tls.properties";
+
+/// A TLS settings error, naming the file or key at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    /// A certificate or key file cannot be read or holds nothing usable.
+    #[error("{what} {path}: {reason}")]
+    File {
+        /// What the file was meant to hold.
+        what: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// Why it cannot be used.
+        reason: String,
+    },
+    /// The settings do not make a usable TLS configuration.
+    #[error("TLS settings: {0}")]
+    Config(String),
+}
+
+/// `tls.server.mode`: what the server does with TLS and plaintext connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TlsMode {
+    /// TLS handshakes are refused (the connection is closed); plaintext is served.
+    Disabled,
+    /// Both TLS and plaintext clients are served on the same port (RocketMQ's default).
+    #[default]
+    Permissive,
+    /// Only TLS clients are served; plaintext connections are closed.
+    Enforcing,
+}
+
+impl FromStr for TlsMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "disabled" => Ok(TlsMode::Disabled),
+            "permissive" => Ok(TlsMode::Permissive),
+            "enforcing" => Ok(TlsMode::Enforcing),
+            _ => Err("expected disabled, permissive or enforcing".into()),
+        }
+    }
+}
+
+impl fmt::Display for TlsMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TlsMode::Disabled => "disabled",
+            TlsMode::Permissive => "permissive",
+            TlsMode::Enforcing => "enforcing",
+        })
+    }
+}
+
+/// `tls.server.need.client.auth`: whether clients must present a certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ClientAuth {
+    /// No client certificate is asked for.
+    #[default]
+    None,
+    /// A client certificate is asked for; one that is presented must verify.
+    Optional,
+    /// A verified client certificate is required.
+    Require,
+}
+
+impl FromStr for ClientAuth {
+    type Err = String;
+    /// Like RocketMQ, anything else than `optional` or `require` means `none`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match s.trim().to_ascii_lowercase().as_str() {
+            "optional" => ClientAuth::Optional,
+            "require" => ClientAuth::Require,
+            _ => ClientAuth::None,
+        })
+    }
+}
+
+/// RocketMQ's TLS settings (`TlsSystemConfig`), server and client side.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TlsSettings {
+    /// `tls.server.mode` (default permissive).
+    pub mode: TlsMode,
+    /// `tls.enable` / `tlsEnable`: outgoing connections (to name servers) use TLS.
+    pub client_enable: bool,
+    /// `tls.test.mode.enable` (default true): without a configured certificate, the server
+    /// makes a self-signed one at start-up.
+    pub test_mode: bool,
+    /// `tls.server.certPath`: PEM certificate chain.
+    pub server_cert_path: Option<PathBuf>,
+    /// `tls.server.keyPath`: PEM private key (PKCS#8, or PKCS#1 / SEC1).
+    pub server_key_path: Option<PathBuf>,
+    /// `tls.server.trustCertPath`: PEM certificates that client certificates must chain to.
+    pub server_trust_cert_path: Option<PathBuf>,
+    /// `tls.server.need.client.auth` (default none).
+    pub need_client_auth: ClientAuth,
+    /// `tls.client.authServer` (default false: the client trusts any server certificate).
+    pub client_auth_server: bool,
+    /// `tls.client.trustCertPath`: PEM certificates the server certificate must chain to.
+    pub client_trust_cert_path: Option<PathBuf>,
+    /// `tls.client.certPath` / `tls.client.keyPath`: the client's own certificate and key.
+    pub client_cert_path: Option<PathBuf>,
+    /// See `client_cert_path`.
+    pub client_key_path: Option<PathBuf>,
+    /// `tls.config.file`: a properties file with the keys above.
+    pub config_file: PathBuf,
+}
+
+impl Default for TlsSettings {
+    fn default() -> Self {
+        TlsSettings {
+            mode: TlsMode::Permissive,
+            client_enable: false,
+            test_mode: true,
+            server_cert_path: None,
+            server_key_path: None,
+            server_trust_cert_path: None,
+            need_client_auth: ClientAuth::None,
+            client_auth_server: false,
+            client_trust_cert_path: None,
+            client_cert_path: None,
+            client_key_path: None,
+            config_file: PathBuf::from(DEFAULT_TLS_CONFIG_FILE),
+        }
+    }
+}
+
+/// Every key [`TlsSettings::apply`] knows.
+pub const TLS_KEYS: &[&str] = &[
+    "tls.server.mode",
+    "tls.enable",
+    "tlsEnable",
+    "tls.test.mode.enable",
+    "tls.server.certPath",
+    "tls.server.keyPath",
+    "tls.server.trustCertPath",
+    "tls.server.need.client.auth",
+    "tls.client.authServer",
+    "tls.client.trustCertPath",
+    "tls.client.certPath",
+    "tls.client.keyPath",
+    "tls.config.file",
+];
+
+fn path(v: &str) -> Option<PathBuf> {
+    (!v.trim().is_empty()).then(|| PathBuf::from(v.trim()))
+}
+
+fn boolean(v: &str) -> Result<bool, String> {
+    // Java's Boolean.parseBoolean: "true" in any case, everything else false
+    Ok(v.trim().eq_ignore_ascii_case("true"))
+}
+
+impl TlsSettings {
+    /// Applies one property; `None` when `key` is not a TLS key.
+    pub fn apply(&mut self, key: &str, value: &str) -> Option<Result<(), String>> {
+        let r = match key {
+            "tls.server.mode" => value.parse().map(|m| self.mode = m),
+            "tls.enable" | "tlsEnable" => boolean(value).map(|b| self.client_enable = b),
+            "tls.test.mode.enable" => boolean(value).map(|b| self.test_mode = b),
+            "tls.server.certPath" => {
+                self.server_cert_path = path(value);
+                Ok(())
+            }
+            "tls.server.keyPath" => {
+                self.server_key_path = path(value);
+                Ok(())
+            }
+            "tls.server.trustCertPath" => {
+                self.server_trust_cert_path = path(value);
+                Ok(())
+            }
+            "tls.server.need.client.auth" => value.parse().map(|a| self.need_client_auth = a),
+            "tls.client.authServer" => boolean(value).map(|b| self.client_auth_server = b),
+            "tls.client.trustCertPath" => {
+                self.client_trust_cert_path = path(value);
+                Ok(())
+            }
+            "tls.client.certPath" => {
+                self.client_cert_path = path(value);
+                Ok(())
+            }
+            "tls.client.keyPath" => {
+                self.client_key_path = path(value);
+                Ok(())
+            }
+            "tls.config.file" => {
+                self.config_file = PathBuf::from(value.trim());
+                Ok(())
+            }
+            _ => return None,
+        };
+        Some(r)
+    }
+
+    /// Whether outgoing connections use TLS: `tls.enable`, or the server enforces it (as
+    /// RocketMQ's broker decides for its connections to name servers).
+    pub fn client_uses_tls(&self) -> bool {
+        self.client_enable || self.mode == TlsMode::Enforcing
+    }
+
+    /// The server side; no TLS context is built when the mode is disabled.
+    pub fn server(&self) -> Result<Arc<ServerTls>, TlsError> {
+        if self.mode == TlsMode::Disabled {
+            return Ok(Arc::new(ServerTls {
+                mode: TlsMode::Disabled,
+                acceptor: None,
+            }));
+        }
+        let (certs, key) = match (&self.server_cert_path, &self.server_key_path) {
+            (Some(c), Some(k)) => (read_certs(c, "certificate file")?, read_key(k)?),
+            (None, None) if self.test_mode => self_signed()?,
+            (None, None) => {
+                return Err(TlsError::Config(
+                    "tls.server.certPath and tls.server.keyPath are required when tls.test.mode.enable is false".into(),
+                ))
+            }
+            _ => {
+                return Err(TlsError::Config(
+                    "tls.server.certPath and tls.server.keyPath must be set together".into(),
+                ))
+            }
+        };
+        let builder = rustls::ServerConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| TlsError::Config(e.to_string()))?;
+        let builder = match self.need_client_auth {
+            ClientAuth::None => builder.with_no_client_auth(),
+            auth => {
+                let trust = self.server_trust_cert_path.as_ref().ok_or_else(|| {
+                    TlsError::Config(
+                        "tls.server.need.client.auth requires tls.server.trustCertPath".into(),
+                    )
+                })?;
+                let roots = Arc::new(root_store(trust)?);
+                let verifier = WebPkiClientVerifier::builder_with_provider(roots, provider());
+                let verifier = if auth == ClientAuth::Optional {
+                    verifier.allow_unauthenticated()
+                } else {
+                    verifier
+                };
+                let verifier = verifier
+                    .build()
+                    .map_err(|e| TlsError::Config(e.to_string()))?;
+                builder.with_client_cert_verifier(verifier)
+            }
+        };
+        let config = builder
+            .with_single_cert(certs, key)
+            .map_err(|e| TlsError::Config(format!("certificate and key do not match: {e}")))?;
+        Ok(Arc::new(ServerTls {
+            mode: self.mode,
+            acceptor: Some(TlsAcceptor::from(Arc::new(config))),
+        }))
+    }
+
+    /// The client side: trusts any server certificate unless `tls.client.authServer` is set
+    /// (RocketMQ's clients do the same), and presents the client certificate if configured.
+    pub fn connector(&self) -> Result<TlsConnector, TlsError> {
+        let builder = rustls::ClientConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| TlsError::Config(e.to_string()))?;
+        let builder = match (&self.client_trust_cert_path, self.client_auth_server) {
+            (Some(trust), true) => builder.with_root_certificates(root_store(trust)?),
+            (None, true) => {
+                return Err(TlsError::Config(
+                    "tls.client.authServer requires tls.client.trustCertPath".into(),
+                ))
+            }
+            (_, false) => builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(TrustAnyServer(provider()))),
+        };
+        let config = match (&self.client_cert_path, &self.client_key_path) {
+            (Some(c), Some(k)) => builder
+                .with_client_auth_cert(read_certs(c, "certificate file")?, read_key(k)?)
+                .map_err(|e| TlsError::Config(e.to_string()))?,
+            _ => builder.with_no_client_auth(),
+        };
+        Ok(TlsConnector::from(Arc::new(config)))
+    }
+}
+
+fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+fn read_certs(path: &Path, what: &'static str) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    let err = |reason: String| TlsError::File {
+        what,
+        path: path.to_path_buf(),
+        reason,
+    };
+    let pem = std::fs::read(path).map_err(|e| err(e.to_string()))?;
+    let certs = rustls_pemfile::certs(&mut pem.as_slice())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| err(e.to_string()))?;
+    if certs.is_empty() {
+        return Err(err("no PEM certificate in it".into()));
+    }
+    Ok(certs)
+}
+
+fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
+    let err = |reason: String| TlsError::File {
+        what: "key file",
+        path: path.to_path_buf(),
+        reason,
+    };
+    let pem = std::fs::read(path).map_err(|e| err(e.to_string()))?;
+    rustls_pemfile::private_key(&mut pem.as_slice())
+        .map_err(|e| err(e.to_string()))?
+        .ok_or_else(|| err("no unencrypted PEM private key in it (PKCS#8 expected)".into()))
+}
+
+fn root_store(path: &Path) -> Result<RootCertStore, TlsError> {
+    let mut roots = RootCertStore::empty();
+    for cert in read_certs(path, "trusted certificate file")? {
+        roots.add(cert).map_err(|e| TlsError::File {
+            what: "trusted certificate file",
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+    }
+    Ok(roots)
+}
+
+/// A self-signed certificate for `localhost`, as RocketMQ's test mode makes one at start-up.
+fn self_signed() -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), TlsError> {
+    let names = vec!["localhost".to_string(), "127.0.0.1".to_string()];
+    let cert = rcgen::generate_simple_self_signed(names)
+        .map_err(|e| TlsError::Config(format!("cannot make a self-signed certificate: {e}")))?;
+    let key = PrivateKeyDer::Pkcs8(cert.key_pair.serialize_der().into());
+    Ok((vec![cert.cert.der().clone()], key))
+}
+
+/// RocketMQ clients' default (`InsecureTrustManagerFactory`): any server certificate is
+/// accepted; the handshake signatures are still checked.
+#[derive(Debug)]
+struct TrustAnyServer(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for TrustAnyServer {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// A server's TLS mode and, unless disabled, its acceptor.
+pub struct ServerTls {
+    mode: TlsMode,
+    acceptor: Option<TlsAcceptor>,
+}
+
+impl ServerTls {
+    /// The mode in force.
+    pub fn mode(&self) -> TlsMode {
+        self.mode
+    }
+}
+
+/// A connection after the TLS decision: plaintext or TLS over TCP.
+pub(crate) enum MaybeTls {
+    Plain(TcpStream),
+    ServerTls(Box<tokio_rustls::server::TlsStream<TcpStream>>),
+    ClientTls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+}
+
+/// Decides what to do with a freshly accepted connection from its first byte: `None` when it
+/// is refused by the mode, closed before sending anything, or fails its handshake.
+pub(crate) async fn accept(stream: TcpStream, tls: &ServerTls) -> Option<MaybeTls> {
+    let peer = stream.peer_addr().ok();
+    let mut first = [0u8; 1];
+    match stream.peek(&mut first).await {
+        Ok(1) => {}
+        _ => return None,
+    }
+    let is_tls = first[0] == HANDSHAKE_MAGIC_CODE;
+    match (is_tls, tls.mode, &tls.acceptor) {
+        (false, TlsMode::Enforcing, _) => {
+            tracing::warn!(
+                ?peer,
+                "client wants an insecure connection while the server enforces TLS; closed"
+            );
+            None
+        }
+        (false, _, _) => Some(MaybeTls::Plain(stream)),
+        (true, _, Some(acceptor)) if tls.mode != TlsMode::Disabled => {
+            match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                Ok(Ok(s)) => Some(MaybeTls::ServerTls(Box::new(s))),
+                Ok(Err(e)) => {
+                    tracing::warn!(?peer, error = %e, "TLS handshake failed; connection closed");
+                    None
+                }
+                Err(_) => {
+                    tracing::warn!(?peer, "TLS handshake timed out; connection closed");
+                    None
+                }
+            }
+        }
+        (true, _, _) => {
+            tracing::warn!(
+                ?peer,
+                "client wants a TLS connection while TLS is disabled on this server; closed"
+            );
+            None
+        }
+    }
+}
+
+/// Connects TLS over `stream` to `addr` (`HOST:PORT`).
+pub(crate) async fn connect(
+    connector: &TlsConnector,
+    addr: &str,
+    stream: TcpStream,
+) -> io::Result<MaybeTls> {
+    let host = addr.rsplit_once(':').map(|(h, _)| h).unwrap_or(addr);
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let name = ServerName::try_from(host.to_string())
+        .or_else(|_| ServerName::try_from("localhost".to_string()))
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+    let tls = tokio::time::timeout(HANDSHAKE_TIMEOUT, connector.connect(name, stream))
+        .await
+        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "TLS handshake timed out"))??;
+    Ok(MaybeTls::ClientTls(Box::new(tls)))
+}
+
+impl AsyncRead for MaybeTls {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            MaybeTls::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            MaybeTls::ServerTls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+            MaybeTls::ClientTls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for MaybeTls {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            MaybeTls::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            MaybeTls::ServerTls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+            MaybeTls::ClientTls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            MaybeTls::Plain(s) => Pin::new(s).poll_flush(cx),
+            MaybeTls::ServerTls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+            MaybeTls::ClientTls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            MaybeTls::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            MaybeTls::ServerTls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+            MaybeTls::ClientTls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_parse_as_rocketmq_does() {
+        let mut s = TlsSettings::default();
+        assert_eq!(s.mode, TlsMode::Permissive);
+        assert!(s.test_mode);
+        s.apply("tls.server.mode", "ENFORCING").unwrap().unwrap();
+        assert_eq!(s.mode, TlsMode::Enforcing);
+        assert!(s.client_uses_tls());
+        assert!(s.apply("tls.server.mode", "strict").unwrap().is_err());
+        s.apply("tls.server.need.client.auth", "Require")
+            .unwrap()
+            .unwrap();
+        assert_eq!(s.need_client_auth, ClientAuth::Require);
+        s.apply("tls.server.need.client.auth", "bogus")
+            .unwrap()
+            .unwrap();
+        assert_eq!(s.need_client_auth, ClientAuth::None);
+        s.apply("tls.test.mode.enable", "no").unwrap().unwrap();
+        assert!(!s.test_mode);
+        assert!(s.apply("brokerName", "b").is_none());
+        for k in TLS_KEYS {
+            assert!(s.apply(k, "").is_some(), "{k}");
+        }
+    }
+
+    #[test]
+    fn server_needs_a_certificate_outside_test_mode() {
+        let s = TlsSettings {
+            test_mode: false,
+            ..Default::default()
+        };
+        assert!(matches!(s.server(), Err(TlsError::Config(_))));
+        let s = TlsSettings::default();
+        let server = s.server().unwrap();
+        assert_eq!(server.mode(), TlsMode::Permissive);
+        let missing = TlsSettings {
+            server_cert_path: Some("/nonexistent/cert.pem".into()),
+            server_key_path: Some("/nonexistent/key.pem".into()),
+            ..Default::default()
+        };
+        let e = missing.server().err().unwrap().to_string();
+        assert!(e.contains("/nonexistent/cert.pem"), "{e}");
+    }
+}
