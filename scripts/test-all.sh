@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 
 missing=()
-for tool in cargo rustup java mvn go python3.11 node npm; do
+for tool in cargo rustup java mvn go python3.11 node npm prlimit; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -1,6 +1,7 @@
 //! `ConsumerManager`: consumer groups and their live members.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use ferrocket_protocol::body::heartbeat::{
@@ -165,6 +166,39 @@ impl ConsumerManager {
             .read()
             .get(group)
             .map(|g| (g.message_model, g.subscription_table.get(topic).cloned()))
+    }
+
+    /// A pull from `client`, a live member of `group`, says its subscription to `topic` is at
+    /// `version`, newer than the one its last heartbeat registered. The Java client raises the
+    /// version when a rebalance changes its queues and then sends a heartbeat, but it skips that
+    /// heartbeat when another one holds its heartbeat lock (the periodic one fires one second
+    /// after start, as does the first rebalance); the broker would then refuse every pull with
+    /// SUBSCRIPTION_NOT_LATEST until the next periodic heartbeat, 30 s later. A tag subscription
+    /// is taken at the pull's version (keeping its expression); the member's next heartbeat
+    /// replaces it as usual. Returns the subscription to serve with, or `None` when the pull is
+    /// not from a member or the subscription is not a tag one (SQL92 keeps its strict check).
+    pub fn adopt_newer_sub_version(
+        &self,
+        group: &str,
+        topic: &str,
+        client: SocketAddr,
+        version: i64,
+    ) -> Option<SubscriptionData> {
+        let mut table = self.table.write();
+        let info = table.get_mut(group)?;
+        let is_member = info
+            .channel_info_table
+            .values()
+            .any(|c| c.channel.remote_addr() == client);
+        let sub = info.subscription_table.get_mut(topic)?;
+        if !is_member || !ferrocket_filter::is_tag_type(Some(&sub.expression_type)) {
+            return None;
+        }
+        if sub.sub_version < version {
+            tracing::info!(group, topic, old = sub.sub_version, new = version, %client, "subscription version taken from a pull that overtook its heartbeat");
+            sub.sub_version = version;
+        }
+        Some(sub.clone())
     }
 
     /// The group's subscription to `topic`, from the members' heartbeats.

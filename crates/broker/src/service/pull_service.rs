@@ -236,7 +236,7 @@ impl PullService {
             ));
         }
         let topic_config = self.check_topic(h, client)?;
-        let subscription = self.subscription(h, &group_config)?;
+        let subscription = self.subscription(h, client, &group_config)?;
         let filter = pull_filter::build(
             &self.filters,
             config.enable_property_filter,
@@ -289,6 +289,7 @@ impl PullService {
     fn subscription(
         &self,
         h: &PullMessageRequestHeader,
+        client: SocketAddr,
         group_config: &SubscriptionGroupConfig,
     ) -> Result<SubscriptionData, Box<PullResponse>> {
         let refuse =
@@ -333,10 +334,15 @@ impl PullService {
             ));
         };
         if s.sub_version < h.sub_version {
-            return Err(refuse(
-                response::SUBSCRIPTION_NOT_LATEST,
-                "the consumer's subscription not latest",
-            ));
+            return self
+                .consumers
+                .adopt_newer_sub_version(&h.consumer_group, &h.topic, client, h.sub_version)
+                .ok_or_else(|| {
+                    refuse(
+                        response::SUBSCRIPTION_NOT_LATEST,
+                        "the consumer's subscription not latest",
+                    )
+                });
         }
         Ok(s)
     }
