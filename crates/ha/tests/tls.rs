@@ -3,35 +3,15 @@
 //! handshakes closing only their own connection.
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::path::Path;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::net::TcpStream;
+use std::time::Duration;
 
-use bytes::Bytes;
-use ferrocket_ha::{HAService, HaTls};
-use ferrocket_protocol::message::Properties;
+use ferrocket_ha::HaTls;
 use ferrocket_remoting::{TlsMode, TlsSettings};
-use ferrocket_store::{
-    BrokerRole, DefaultMessageStore, MessageExtBrokerInner, MessageStoreConfig, PutMessageStatus,
-};
+use ferrocket_store::{BrokerRole, DefaultMessageStore, PutMessageStatus};
 
-const SEGMENT: usize = 64 * 1024;
-
-fn config(root: &Path, role: BrokerRole) -> MessageStoreConfig {
-    MessageStoreConfig {
-        broker_role: role,
-        mapped_file_size_commit_log: SEGMENT,
-        mapped_file_size_consume_queue: 20 * 200,
-        max_hash_slot_num: 64,
-        max_index_num: 1024,
-        ha_send_heartbeat_interval: 200,
-        ha_housekeeping_interval: 2000,
-        ha_transfer_batch_size: 4000,
-        sync_flush_timeout: 1000,
-        ..MessageStoreConfig::with_root(root)
-    }
-}
+mod common;
+use common::*;
 
 /// The HA side of a broker with `tls.server.mode=mode` and `tls.enable=client_enable`, as
 /// the broker builds it (self-signed certificate: `tls.test.mode.enable` defaults to true).
@@ -49,85 +29,12 @@ fn broker_tls(mode: TlsMode, client_enable: bool) -> HaTls {
     }
 }
 
-struct Node {
-    store: Arc<DefaultMessageStore>,
-    ha: Arc<HAService>,
-    addr: SocketAddr,
-}
-
-impl Node {
-    fn start(root: &Path, role: BrokerRole, tls: HaTls) -> Node {
-        let store = DefaultMessageStore::open(config(root, role)).unwrap();
-        let ha = HAService::new(store.clone()).unwrap();
-        let addr = ha.start_with_tls("127.0.0.1:0", tls).unwrap();
-        Node { store, ha, addr }
-    }
-
-    fn follow(&self, master: &Node) {
-        self.ha.update_master_address(Some(master.addr.to_string()));
-    }
-
-    fn stop(self) {
-        self.ha.shutdown();
-        self.store.shutdown();
-    }
-}
-
-fn msg(i: usize) -> MessageExtBrokerInner {
-    let body: Vec<u8> = (0..(150 + i * 31 % 500))
-        .map(|j| (i + j) as u8 | 1)
-        .collect();
-    let mut m =
-        MessageExtBrokerInner::new(format!("T{}", i % 2), (i % 3) as i32, Bytes::from(body));
-    m.born_host = "10.0.0.1:5000".parse().unwrap();
-    m.store_host = "127.0.0.1:10911".parse().unwrap();
-    let mut p = Properties::new();
-    p.insert("TAGS", "t");
-    m.set_properties(&p);
-    m
-}
-
 async fn put(store: &DefaultMessageStore, range: std::ops::Range<usize>) {
     for i in range {
         assert_eq!(
             store.put_message(msg(i)).await.status,
             PutMessageStatus::PutOk
         );
-    }
-}
-
-fn wait_until(what: &str, deadline: Duration, mut f: impl FnMut() -> bool) {
-    let end = Instant::now() + deadline;
-    while !f() {
-        assert!(Instant::now() < end, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn commit_log(root: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut v: Vec<_> = std::fs::read_dir(root.join("commitlog"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    v.sort();
-    v.into_iter()
-        .map(|p| {
-            let name = p.file_name().unwrap().to_string_lossy().into();
-            (name, std::fs::read(&p).unwrap())
-        })
-        .collect()
-}
-
-fn closed_by_peer(s: &mut TcpStream) -> bool {
-    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    let mut b = [0u8; 65536];
-    loop {
-        match s.read(&mut b) {
-            Ok(0) => return true,
-            Ok(_) => continue,
-            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return true,
-            Err(_) => return false,
-        }
     }
 }
 
@@ -142,13 +49,13 @@ async fn enforcing_master_and_slave_replicate_over_tls_and_refuse_plaintext() {
         tempfile::tempdir().unwrap(),
         tempfile::tempdir().unwrap(),
     );
-    let master = Node::start(
+    let master = Node::start_with_tls(
         md.path(),
         BrokerRole::AsyncMaster,
         broker_tls(TlsMode::Enforcing, true),
     );
     put(&master.store, 0..200).await;
-    let slave = Node::start(
+    let slave = Node::start_with_tls(
         sd.path(),
         BrokerRole::Slave,
         broker_tls(TlsMode::Enforcing, true),
@@ -159,7 +66,7 @@ async fn enforcing_master_and_slave_replicate_over_tls_and_refuse_plaintext() {
     });
 
     // a classic plaintext slave (an Apache broker without TLS) is refused
-    let plain = Node::start(pd.path(), BrokerRole::Slave, HaTls::default());
+    let plain = Node::start_with_tls(pd.path(), BrokerRole::Slave, HaTls::default());
     plain.follow(&master);
     let mut raw = TcpStream::connect(master.addr).unwrap();
     raw.write_all(&0i64.to_be_bytes()).unwrap();
@@ -207,20 +114,20 @@ async fn permissive_master_serves_plaintext_and_tls_slaves() {
         tempfile::tempdir().unwrap(),
         tempfile::tempdir().unwrap(),
     );
-    let master = Node::start(
+    let master = Node::start_with_tls(
         md.path(),
         BrokerRole::AsyncMaster,
         broker_tls(TlsMode::Permissive, false),
     );
     put(&master.store, 0..100).await;
     // the default settings: permissive, tls.enable=false, so this slave is plaintext
-    let plain = Node::start(
+    let plain = Node::start_with_tls(
         sd.path(),
         BrokerRole::Slave,
         broker_tls(TlsMode::Permissive, false),
     );
     plain.follow(&master);
-    let tls = Node::start(
+    let tls = Node::start_with_tls(
         td.path(),
         BrokerRole::Slave,
         broker_tls(TlsMode::Permissive, true),
@@ -239,13 +146,13 @@ async fn permissive_master_serves_plaintext_and_tls_slaves() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn disabled_master_refuses_tls_slaves() {
     let (md, td) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let master = Node::start(
+    let master = Node::start_with_tls(
         md.path(),
         BrokerRole::AsyncMaster,
         broker_tls(TlsMode::Disabled, false),
     );
     put(&master.store, 0..20).await;
-    let tls = Node::start(
+    let tls = Node::start_with_tls(
         td.path(),
         BrokerRole::Slave,
         broker_tls(TlsMode::Disabled, true),
