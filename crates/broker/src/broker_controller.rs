@@ -217,7 +217,25 @@ impl BrokerController {
             (_, configured) => store_config.resolved_ha_listen_port(configured),
         };
         let ha_bind = format!("{}:{}", broker_config.bind_address, ha_port);
-        let ha_listen_port = match ha_service.start(&ha_bind) {
+        // the HA port follows the remoting port's TLS settings; the slave connects to its
+        // master as the broker does to name servers
+        let ha_client_tls = if broker_config.tls.client_uses_tls() {
+            match broker_config.tls.client_config() {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    server.shutdown();
+                    message_store.shutdown();
+                    return Err(BrokerError::InvalidConfig(e.to_string()));
+                }
+            }
+        } else {
+            None
+        };
+        let ha_tls = ferrocket_ha::HaTls {
+            server: Some(tls.clone()),
+            client: ha_client_tls,
+        };
+        let ha_listen_port = match ha_service.start_with_tls(&ha_bind, ha_tls) {
             Ok(addr) => addr.port(),
             Err(e) => {
                 server.shutdown();

@@ -372,3 +372,71 @@ fn bad_input_on_the_ha_port_closes_only_that_connection() {
     pair.slave.stop();
     pair.master.stop();
 }
+
+#[test]
+fn an_enforcing_pair_replicates_over_tls_and_refuses_plaintext_slaves() {
+    let rt = runtime();
+    let ns = NameServer::start(&ferrocket_bin!());
+    let mut pair = ReplicaPair::start(
+        &ferrocket_bin!(),
+        &ns.addr,
+        "broker-tls",
+        "SYNC_MASTER",
+        &format!("{HA_CONF}tls.server.mode=enforcing\ntls.enable=true\n"),
+    );
+    let topic = ferrocket_testkit::unique("TlsHaTopic");
+    let admin = MQAdminExt::new(&ns.addr, Duration::from_secs(5))
+        .unwrap()
+        .with_tls(true)
+        .unwrap();
+    rt.block_on(async {
+        let r = admin
+            .create_and_update_topic_config(&pair.master.addr(), &TopicConfig::new(&topic, QUEUES))
+            .await;
+        r.unwrap();
+        admin.shutdown().await;
+    });
+    let mut cfg = ProducerConfig::new(ferrocket_testkit::unique("ha_tls_producer"), &ns.addr);
+    cfg.send_msg_timeout = Duration::from_secs(5);
+    cfg.client.use_tls = true;
+    let p = rt.block_on(Producer::start(cfg)).unwrap();
+    // SEND_OK from a SYNC_MASTER: the slave acknowledged over the TLS HA connection
+    wait_until("the slave acknowledges", Duration::from_secs(30), || {
+        rt.block_on(p.send(&Message::new(topic.as_str(), body_of("x"))))
+            .is_ok_and(|r| r.send_status == SendStatus::SendOk)
+    });
+    rt.block_on(send_all(&p, &topic, (0..300).map(|i| format!("t{i}"))));
+
+    // a classic plaintext slave's first report is closed
+    let mut plain = TcpStream::connect(format!("127.0.0.1:{}", pair.master.ha_port)).unwrap();
+    plain.write_all(&0i64.to_be_bytes()).unwrap();
+    plain
+        .set_read_timeout(Some(Duration::from_secs(15)))
+        .unwrap();
+    let mut buf = [0u8; 64];
+    let r = plain.read(&mut buf);
+    assert!(
+        matches!(&r, Ok(0))
+            || matches!(&r, Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset),
+        "a plaintext slave is closed without a frame: {r:?}"
+    );
+    rt.block_on(send_all(&p, &topic, (0..10).map(|i| format!("u{i}"))));
+    rt.block_on(p.shutdown());
+    let (master_store, slave_store) = (pair.master.store.clone(), pair.slave.store.clone());
+    wait_until(
+        "the slave's commit log equals the master's",
+        Duration::from_secs(60),
+        || commit_log_files(&master_store) == commit_log_files(&slave_store),
+    );
+    let log = pair.master.stderr_text();
+    assert!(
+        log.contains("plaintext HA connection while tls.server.mode is enforcing; closed"),
+        "{log}"
+    );
+    pair.slave.stop();
+    pair.master.stop();
+    assert_eq!(
+        commit_log_files(&master_store),
+        commit_log_files(&slave_store)
+    );
+}

@@ -4,7 +4,8 @@
 //! `haSendHeartbeatInterval` and after every append; it reads transfer frames, checks that each
 //! starts exactly at the local CommitLog end, and appends the bytes there. Any error, a frame
 //! at a different offset or `haHousekeepingInterval` without a byte from the master closes the
-//! connection; it reconnects after a pause, reporting its real end again.
+//! connection; it reconnects after a pause, reporting its real end again. With the broker's
+//! client TLS rule (`tls.enable`, or `tls.server.mode=enforcing`) it connects over TLS.
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
@@ -15,6 +16,7 @@ use ferrocket_store::DefaultMessageStore;
 use parking_lot::{Condvar, Mutex, RwLock};
 
 use crate::ha_connection::{REPORT_SIZE, TRANSFER_HEADER_SIZE};
+use crate::tls::{self, HaStream};
 
 /// Largest frame body a slave accepts (RocketMQ's 4 MiB read buffer).
 pub const READ_MAX_BUFFER_SIZE: usize = 4 * 1024 * 1024;
@@ -70,6 +72,7 @@ pub(crate) fn run(
     master_address: Arc<RwLock<Option<String>>>,
     signal: Arc<ClientSignal>,
     cfg: ClientConfig,
+    tls: Option<Arc<rustls::ClientConfig>>,
 ) {
     let pause = cfg.heartbeat_interval.min(MAX_RECONNECT_PAUSE);
     let mut last_failure: Option<String> = None;
@@ -78,7 +81,7 @@ pub(crate) fn run(
             signal.pause(pause);
             continue;
         };
-        let reason = match connect(&addr) {
+        let reason = match connect(&addr, tls.as_ref()) {
             Ok(socket) => {
                 tracing::info!(master = %addr, offset = store.get_max_phy_offset(), "connected to the master's HA port");
                 let mut session = Session::new(&store, socket, cfg);
@@ -99,22 +102,33 @@ pub(crate) fn run(
     }
 }
 
-fn connect(addr: &str) -> std::io::Result<TcpStream> {
+/// Connects to the master, over TLS when `tls` is set; the socket timeouts bound every read
+/// and write, TLS or not.
+fn connect(
+    addr: &str,
+    tls: Option<&Arc<rustls::ClientConfig>>,
+) -> std::io::Result<Box<dyn HaStream>> {
     let target = addr
         .to_socket_addrs()?
         .next()
         .ok_or_else(|| std::io::Error::new(ErrorKind::InvalidInput, "no address"))?;
     let socket = TcpStream::connect_timeout(&target, CONNECT_TIMEOUT)?;
     socket.set_nodelay(true)?;
-    socket.set_read_timeout(Some(POLL))?;
     socket.set_write_timeout(Some(CONNECT_TIMEOUT))?;
-    Ok(socket)
+    let Some(config) = tls else {
+        socket.set_read_timeout(Some(POLL))?;
+        return Ok(Box::new(socket));
+    };
+    socket.set_read_timeout(Some(CONNECT_TIMEOUT))?;
+    let stream = tls::connect(socket, config.clone(), addr)?;
+    stream.sock.set_read_timeout(Some(POLL))?;
+    Ok(Box::new(stream))
 }
 
 /// One connection to the master.
 struct Session<'a> {
     store: &'a DefaultMessageStore,
-    socket: TcpStream,
+    socket: Box<dyn HaStream>,
     cfg: ClientConfig,
     /// Received bytes not yet consumed: at most one header and a 4 MiB body.
     buf: Vec<u8>,
@@ -125,7 +139,7 @@ struct Session<'a> {
 }
 
 impl<'a> Session<'a> {
-    fn new(store: &'a DefaultMessageStore, socket: TcpStream, cfg: ClientConfig) -> Self {
+    fn new(store: &'a DefaultMessageStore, socket: Box<dyn HaStream>, cfg: ClientConfig) -> Self {
         Session {
             store,
             socket,
@@ -181,6 +195,7 @@ impl<'a> Session<'a> {
     fn report(&mut self, offset: i64) -> Result<(), String> {
         self.socket
             .write_all(&offset.to_be_bytes()[..REPORT_SIZE])
+            .and_then(|()| self.socket.flush())
             .map_err(|e| format!("reporting offset {offset} failed: {e}"))?;
         self.reported = offset;
         self.last_write = Instant::now();

@@ -8,18 +8,25 @@
 //!   `haTransferBatchSize` body bytes, never across a segment, and an empty frame when idle
 //!   for `haSendHeartbeatInterval` (RocketMQ `WriteSocketService`).
 //!
+//! Over TLS (see [`crate::tls`]) the read half first decides from the slave's first byte and
+//! completes the handshake; both halves then share the one TLS stream behind a lock, which the
+//! read half takes only once the socket has bytes to read.
+//!
 //! Either half closing (error, `haHousekeepingInterval` without a report, shutdown) shuts the
 //! socket so the other half ends too.
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+use ferrocket_remoting::ServerTls;
 use ferrocket_store::DefaultMessageStore;
+use parking_lot::Mutex;
 
 use crate::group_transfer::TransferState;
+use crate::tls::{self, ServerStream};
 
 /// Header of a transfer frame: offset (8) + body size (4).
 pub const TRANSFER_HEADER_SIZE: usize = 12;
@@ -44,6 +51,10 @@ pub(crate) struct HAConnection {
     pub(crate) id: u64,
     pub(crate) peer: SocketAddr,
     socket: TcpStream,
+    /// The broker's server TLS; `None` serves plaintext slaves only.
+    server_tls: Option<Arc<ServerTls>>,
+    /// The TLS stream, once a TLS slave finished its handshake.
+    tls: OnceLock<Mutex<ServerStream>>,
     /// First report: where streaming starts (-1 until then).
     slave_request_offset: AtomicI64,
     /// Latest report (`slaveAckOffset`).
@@ -52,11 +63,18 @@ pub(crate) struct HAConnection {
 }
 
 impl HAConnection {
-    pub(crate) fn new(id: u64, socket: TcpStream, peer: SocketAddr) -> Arc<HAConnection> {
+    pub(crate) fn new(
+        id: u64,
+        socket: TcpStream,
+        peer: SocketAddr,
+        server_tls: Option<Arc<ServerTls>>,
+    ) -> Arc<HAConnection> {
         Arc::new(HAConnection {
             id,
             peer,
             socket,
+            server_tls,
+            tls: OnceLock::new(),
             slave_request_offset: AtomicI64::new(-1),
             slave_ack_offset: Arc::new(AtomicI64::new(-1)),
             closed: AtomicBool::new(false),
@@ -107,6 +125,22 @@ impl HAConnection {
             Ok(s) => s,
             Err(e) => return e,
         };
+        match tls::accept(
+            &socket,
+            self.server_tls.as_deref(),
+            self.peer,
+            cfg.housekeeping_interval,
+        ) {
+            Ok(None) => {}
+            Ok(Some(stream)) => {
+                let _ = self.tls.set(Mutex::new(stream));
+            }
+            Err(reason) => {
+                // refused and logged once; closed quietly
+                self.close();
+                return reason;
+            }
+        }
         if let Err(e) = socket.set_read_timeout(Some(POLL)) {
             return format!("cannot set a read timeout: {e}");
         }
@@ -114,11 +148,16 @@ impl HAConnection {
         let mut buf = [0u8; 1024];
         let mut filled = 0usize;
         let mut last_read = Instant::now();
+        let mut tls_pending = false;
         loop {
             if self.is_closed() {
                 return "closed".into();
             }
-            match socket.read(&mut buf[filled..]) {
+            let read = match self.tls.get() {
+                None => socket.read(&mut buf[filled..]),
+                Some(tls) => read_tls(tls, &socket, &mut buf[filled..], &mut tls_pending),
+            };
+            match read {
                 Ok(0) => return "the slave closed the connection".into(),
                 Ok(n) => {
                     filled += n;
@@ -232,12 +271,36 @@ impl HAConnection {
                     continue;
                 }
             }
-            if let Err(e) = socket.write_all(&frame) {
+            let written = match self.tls.get() {
+                None => socket.write_all(&frame),
+                Some(tls) => {
+                    let mut tls = tls.lock();
+                    tls.write_all(&frame).and_then(|()| tls.flush())
+                }
+            };
+            if let Err(e) = written {
                 return format!("write failed: {e}");
             }
             last_write = Instant::now();
         }
     }
+}
+
+/// Reads decrypted report bytes. The lock is taken only once the socket has bytes (or
+/// `pending`: the last read filled `buf`, so rustls may hold more), so the write half is not
+/// kept waiting by an idle slave; a blocked read still ends at the socket's read timeout.
+fn read_tls(
+    tls: &Mutex<ServerStream>,
+    socket: &TcpStream,
+    buf: &mut [u8],
+    pending: &mut bool,
+) -> std::io::Result<usize> {
+    if !*pending {
+        socket.peek(&mut [0u8; 1])?;
+    }
+    let n = tls.lock().read(buf)?;
+    *pending = n == buf.len();
+    Ok(n)
 }
 
 /// Where streaming starts: the reported offset, or for an empty slave (0) the first byte of

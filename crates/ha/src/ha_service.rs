@@ -14,6 +14,7 @@ use crate::error::HaError;
 use crate::group_transfer::{GroupTransferHandle, TransferState};
 use crate::ha_client::{self, ClientConfig, ClientSignal};
 use crate::ha_connection::{ConnectionConfig, HAConnection};
+use crate::tls::HaTls;
 
 /// Most slave connections one master serves at once; more are closed on accept.
 pub const MAX_SLAVE_CONNECTIONS: usize = 64;
@@ -29,6 +30,8 @@ pub struct HAService {
     client_signal: Arc<ClientSignal>,
     connections: Arc<Mutex<Vec<Arc<HAConnection>>>>,
     local_addr: Mutex<Option<SocketAddr>>,
+    /// The broker's TLS settings for this port and for the slave's connection.
+    tls: Mutex<HaTls>,
     stopped: Arc<AtomicBool>,
     threads: Mutex<Vec<JoinHandle<()>>>,
 }
@@ -67,6 +70,7 @@ impl HAService {
             client_signal: Arc::new(ClientSignal::default()),
             connections: Arc::new(Mutex::new(Vec::new())),
             local_addr: Mutex::new(None),
+            tls: Mutex::new(HaTls::default()),
             stopped: Arc::new(AtomicBool::new(false)),
             threads: Mutex::new(Vec::new()),
         });
@@ -79,8 +83,21 @@ impl HAService {
     }
 
     /// Listens for slaves on `listen` (`bindAddress:haListenPort`; port 0 picks one) and, on a
-    /// slave, starts replicating from the master address. Returns the bound address.
+    /// slave, starts replicating from the master address, plaintext only. Returns the bound
+    /// address.
     pub fn start(self: &Arc<Self>, listen: &str) -> Result<SocketAddr, HaError> {
+        self.start_with_tls(listen, HaTls::default())
+    }
+
+    /// [`HAService::start`] with the broker's TLS settings: slaves are accepted as
+    /// `tls.server` decides, and a slave connects with `tls.client` when set.
+    pub fn start_with_tls(
+        self: &Arc<Self>,
+        listen: &str,
+        tls: HaTls,
+    ) -> Result<SocketAddr, HaError> {
+        let client_tls = tls.client.clone();
+        *self.tls.lock() = tls;
         let bind_err = |source| HaError::Bind {
             addr: listen.to_string(),
             source,
@@ -103,7 +120,7 @@ impl HAService {
                 self.client_signal.clone(),
             );
             self.spawn("HAClient", move || {
-                ha_client::run(store, addr, signal, client_cfg)
+                ha_client::run(store, addr, signal, client_cfg, client_tls)
             })?;
         }
         Ok(local)
@@ -157,7 +174,8 @@ impl HAService {
             return Ok(());
         }
         socket.set_nodelay(true)?;
-        let conn = HAConnection::new(id, socket, peer);
+        let server_tls = self.tls.lock().server.clone();
+        let conn = HAConnection::new(id, socket, peer, server_tls);
         tracing::info!(slave = %peer, "HA connection accepted");
         self.connections.lock().push(conn.clone());
         self.transfer

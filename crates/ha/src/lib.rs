@@ -8,6 +8,8 @@
 //!   exactly its physical offset and reports its new max offset;
 //! * SYNC_MASTER puts wait on a [`GroupTransferHandle`] for a slave acknowledgement.
 //!
+//! The HA port follows the broker's TLS settings ([`tls`]).
+//!
 //! Sockets are blocking and served by dedicated threads, as in RocketMQ: the slave's appends
 //! create and fill CommitLog files, which must stay off the async reactor.
 
@@ -16,7 +18,9 @@ mod group_transfer;
 pub mod ha_client;
 pub mod ha_connection;
 mod ha_service;
+pub mod tls;
 
 pub use error::HaError;
 pub use group_transfer::GroupTransferHandle;
 pub use ha_service::{HAService, MAX_SLAVE_CONNECTIONS};
+pub use tls::HaTls;

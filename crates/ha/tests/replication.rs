@@ -1,92 +1,13 @@
 //! A master and a slave store, each with its HA service, replicating over loopback.
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::path::Path;
-use std::sync::Arc;
+use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use ferrocket_ha::HAService;
-use ferrocket_protocol::message::Properties;
-use ferrocket_store::{
-    BrokerRole, DefaultMessageStore, MessageExtBrokerInner, MessageStoreConfig, PutMessageStatus,
-};
+use ferrocket_store::{BrokerRole, DefaultMessageStore, PutMessageStatus};
 
-const SEGMENT: usize = 64 * 1024;
-
-fn config(root: &Path, role: BrokerRole) -> MessageStoreConfig {
-    MessageStoreConfig {
-        broker_role: role,
-        mapped_file_size_commit_log: SEGMENT,
-        mapped_file_size_consume_queue: 20 * 200,
-        max_hash_slot_num: 64,
-        max_index_num: 1024,
-        ha_send_heartbeat_interval: 200,
-        ha_housekeeping_interval: 2000,
-        ha_transfer_batch_size: 4000,
-        sync_flush_timeout: 1000,
-        ..MessageStoreConfig::with_root(root)
-    }
-}
-
-struct Node {
-    store: Arc<DefaultMessageStore>,
-    ha: Arc<HAService>,
-    addr: SocketAddr,
-}
-
-impl Node {
-    fn start(root: &Path, role: BrokerRole) -> Node {
-        let store = DefaultMessageStore::open(config(root, role)).unwrap();
-        let ha = HAService::new(store.clone()).unwrap();
-        let addr = ha.start("127.0.0.1:0").unwrap();
-        Node { store, ha, addr }
-    }
-
-    fn stop(self) {
-        self.ha.shutdown();
-        self.store.shutdown();
-    }
-}
-
-fn msg(i: usize) -> MessageExtBrokerInner {
-    let body: Vec<u8> = (0..(150 + i * 31 % 500))
-        .map(|j| (i + j) as u8 | 1)
-        .collect();
-    let mut m =
-        MessageExtBrokerInner::new(format!("T{}", i % 2), (i % 3) as i32, Bytes::from(body));
-    m.born_host = "10.0.0.1:5000".parse().unwrap();
-    m.store_host = "127.0.0.1:10911".parse().unwrap();
-    let mut p = Properties::new();
-    p.insert("TAGS", "t");
-    m.set_properties(&p);
-    m
-}
-
-fn wait_until(what: &str, deadline: Duration, mut f: impl FnMut() -> bool) {
-    let end = Instant::now() + deadline;
-    while !f() {
-        assert!(Instant::now() < end, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn commit_log(root: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut v: Vec<_> = std::fs::read_dir(root.join("commitlog"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    v.sort();
-    v.into_iter()
-        .map(|p| {
-            (
-                p.file_name().unwrap().to_string_lossy().into(),
-                std::fs::read(&p).unwrap(),
-            )
-        })
-        .collect()
-}
+mod common;
+use common::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slave_catches_up_and_follows_byte_for_byte() {
@@ -201,19 +122,6 @@ fn read_frame(s: &mut TcpStream) -> (i64, Vec<u8>) {
     let mut body = vec![0; size];
     s.read_exact(&mut body).unwrap();
     (off, body)
-}
-
-fn closed_by_peer(s: &mut TcpStream) -> bool {
-    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    let mut b = [0u8; 65536];
-    loop {
-        match s.read(&mut b) {
-            Ok(0) => return true,
-            Ok(_) => continue,
-            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return true,
-            Err(_) => return false,
-        }
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

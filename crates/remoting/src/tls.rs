@@ -28,7 +28,7 @@ use tokio_rustls::{TlsAcceptor, TlsConnector};
 pub const HANDSHAKE_MAGIC_CODE: u8 = 0x16;
 
 /// How long a client may take to finish its TLS handshake.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Where RocketMQ looks for its TLS properties file when `tls.config.file` is not set.
 pub const DEFAULT_TLS_CONFIG_FILE: &str = "/etc/rocketmq/tls.properties";
@@ -238,6 +238,7 @@ impl TlsSettings {
             return Ok(Arc::new(ServerTls {
                 mode: TlsMode::Disabled,
                 acceptor: None,
+                config: None,
             }));
         }
         let (certs, key) = match (&self.server_cert_path, &self.server_key_path) {
@@ -281,15 +282,23 @@ impl TlsSettings {
         let config = builder
             .with_single_cert(certs, key)
             .map_err(|e| TlsError::Config(format!("certificate and key do not match: {e}")))?;
+        let config = Arc::new(config);
         Ok(Arc::new(ServerTls {
             mode: self.mode,
-            acceptor: Some(TlsAcceptor::from(Arc::new(config))),
+            acceptor: Some(TlsAcceptor::from(config.clone())),
+            config: Some(config),
         }))
     }
 
     /// The client side: trusts any server certificate unless `tls.client.authServer` is set
     /// (RocketMQ's clients do the same), and presents the client certificate if configured.
     pub fn connector(&self) -> Result<TlsConnector, TlsError> {
+        Ok(TlsConnector::from(self.client_config()?))
+    }
+
+    /// The rustls client configuration behind [`TlsSettings::connector`], for blocking
+    /// connections (the HA client uses it with `rustls::StreamOwned`).
+    pub fn client_config(&self) -> Result<Arc<rustls::ClientConfig>, TlsError> {
         let builder = rustls::ClientConfig::builder_with_provider(provider())
             .with_safe_default_protocol_versions()
             .map_err(|e| TlsError::Config(e.to_string()))?;
@@ -310,7 +319,7 @@ impl TlsSettings {
                 .map_err(|e| TlsError::Config(e.to_string()))?,
             _ => builder.with_no_client_auth(),
         };
-        Ok(TlsConnector::from(Arc::new(config)))
+        Ok(Arc::new(config))
     }
 }
 
@@ -421,6 +430,7 @@ impl ServerCertVerifier for TrustAnyServer {
 pub struct ServerTls {
     mode: TlsMode,
     acceptor: Option<TlsAcceptor>,
+    config: Option<Arc<rustls::ServerConfig>>,
 }
 
 impl ServerTls {
@@ -428,6 +438,22 @@ impl ServerTls {
     pub fn mode(&self) -> TlsMode {
         self.mode
     }
+
+    /// The rustls server configuration behind the acceptor (`None` when disabled), for
+    /// blocking connections that share this server's certificate (the HA port).
+    pub fn rustls_config(&self) -> Option<Arc<rustls::ServerConfig>> {
+        self.config.clone()
+    }
+}
+
+/// The name a client puts in its ClientHello for `addr` (`HOST:PORT`): the host, or
+/// `localhost` when the host is not a valid server name.
+pub fn server_name(addr: &str) -> io::Result<ServerName<'static>> {
+    let host = addr.rsplit_once(':').map(|(h, _)| h).unwrap_or(addr);
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    ServerName::try_from(host.to_string())
+        .or_else(|_| ServerName::try_from("localhost".to_string()))
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))
 }
 
 /// A connection after the TLS decision: plaintext or TLS over TCP.
@@ -485,11 +511,7 @@ pub(crate) async fn connect(
     addr: &str,
     stream: TcpStream,
 ) -> io::Result<MaybeTls> {
-    let host = addr.rsplit_once(':').map(|(h, _)| h).unwrap_or(addr);
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    let name = ServerName::try_from(host.to_string())
-        .or_else(|_| ServerName::try_from("localhost".to_string()))
-        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+    let name = server_name(addr)?;
     let tls = tokio::time::timeout(HANDSHAKE_TIMEOUT, connector.connect(name, stream))
         .await
         .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "TLS handshake timed out"))??;
