@@ -203,7 +203,14 @@ impl Acceptor {
             let _ = stream.set_nodelay(true);
             let handshake = tls::accept(stream, &tls);
             let accepted = match limits.idle.or(limits.frame_deadline) {
-                Some(limit) => tokio::time::timeout(limit, handshake).await.ok().flatten(),
+                Some(limit) => match tokio::time::timeout(limit, handshake).await {
+                    Ok(accepted) => accepted,
+                    Err(_) => {
+                        // the same line as a served connection that goes quiet
+                        tracing::info!(remote = %peer, "closing an idle connection");
+                        None
+                    }
+                },
                 None => handshake.await,
             };
             if let Some(stream) = accepted {
