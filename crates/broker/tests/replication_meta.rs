@@ -177,13 +177,17 @@ async fn slave_learns_its_master_and_follows_its_metadata() {
         master.topic_config_manager().data_version(),
         "the slave adopts the master's topic data version"
     );
-    // persisted on the slave, in RocketMQ's files
+    // persisted on the slave, in RocketMQ's files (topics and groups by the background
+    // writer, within its persist bound)
     let slave_root = slave_dir.path();
-    let topics = std::fs::read_to_string(config_manager::topic_config_path(slave_root)).unwrap();
-    assert!(topics.contains(TOPIC), "{topics}");
-    let groups =
-        std::fs::read_to_string(config_manager::subscription_group_path(slave_root)).unwrap();
-    assert!(groups.contains(GROUP), "{groups}");
+    let file_has = |path: std::path::PathBuf, what: &str| {
+        std::fs::read_to_string(path).is_ok_and(|text| text.contains(what))
+    };
+    wait_until("the slave's topics.json and subscriptionGroup.json", || {
+        file_has(config_manager::topic_config_path(slave_root), TOPIC)
+            && file_has(config_manager::subscription_group_path(slave_root), GROUP)
+    })
+    .await;
     let offsets =
         std::fs::read_to_string(config_manager::consumer_offset_path(slave_root)).unwrap();
     assert!(offsets.contains(&format!("{TOPIC}@{GROUP}")), "{offsets}");
