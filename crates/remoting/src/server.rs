@@ -148,7 +148,7 @@ impl Acceptor {
                         failures = 0;
                         backoff = ACCEPT_BACKOFF_MIN;
                     }
-                    self.serve(stream, peer, &processor);
+                    self.serve(stream, peer, &processor, &stopped);
                 }
                 Err(e) => {
                     if failures == 0 {
@@ -170,7 +170,13 @@ impl Acceptor {
         }
     }
 
-    fn serve<P: RequestProcessor>(&self, stream: TcpStream, peer: SocketAddr, processor: &Arc<P>) {
+    fn serve<P: RequestProcessor>(
+        &self,
+        stream: TcpStream,
+        peer: SocketAddr,
+        processor: &Arc<P>,
+        stopped: &watch::Receiver<bool>,
+    ) {
         if self.open.load(Ordering::Acquire) >= self.max_connections {
             static THROTTLE: LogThrottle = LogThrottle::new();
             if let Some(suppressed) = THROTTLE.check(Duration::from_secs(10)) {
@@ -196,22 +202,35 @@ impl Acceptor {
         // the first byte decides between TLS and plaintext: wait for it (and the handshake) off
         // the accept loop, within the idle timeout, so a silent peer holds nothing for long
         let (limits, processor) = (self.limits.clone(), processor.clone());
+        let mut stop = stopped.clone();
         tokio::spawn(async move {
             let Ok(local) = stream.local_addr() else {
                 return;
             };
             let _ = stream.set_nodelay(true);
             let handshake = tls::accept(stream, &tls);
-            let accepted = match limits.idle.or(limits.frame_deadline) {
-                Some(limit) => match tokio::time::timeout(limit, handshake).await {
-                    Ok(accepted) => accepted,
-                    Err(_) => {
-                        // the same line as a served connection that goes quiet
-                        tracing::info!(remote = %peer, "closing an idle connection");
-                        None
+            let wait = async {
+                match limits.idle.or(limits.frame_deadline) {
+                    Some(limit) => match tokio::time::timeout(limit, handshake).await {
+                        Ok(accepted) => accepted,
+                        Err(_) => {
+                            // the same line as a served connection that goes quiet
+                            tracing::info!(remote = %peer, "closing an idle connection");
+                            None
+                        }
+                    },
+                    None => handshake.await,
+                }
+            };
+            // a server that stops drops connections still deciding, as it closes the others
+            let accepted = tokio::select! {
+                a = wait => a,
+                _ = async {
+                    // a dropped sender is not a stop: keep deciding
+                    if stop.wait_for(|stopped| *stopped).await.is_err() {
+                        std::future::pending::<()>().await;
                     }
-                },
-                None => handshake.await,
+                } => None,
             };
             if let Some(stream) = accepted {
                 let (channel, done) =
