@@ -116,11 +116,8 @@ impl SlaveSynchronize {
             .outer_api
             .fetch_body(master, request::GET_ALL_CONSUMER_OFFSET)
             .await?;
-        // saving the offsets writes and syncs a file: blocking work, off the reactor
         let offsets = self.offsets.clone();
-        ferrocket_store::blocking::run_blocking(move || offsets.sync_from_master(&body))
-            .await
-            .map_err(|e| e.to_string())?
+        save_off_reactor(move || offsets.sync_from_master(&body)).await
     }
 
     async fn sync_delay_offset(&self, master: &str) -> Result<(), String> {
@@ -128,11 +125,8 @@ impl SlaveSynchronize {
             .outer_api
             .fetch_body(master, request::GET_ALL_DELAY_OFFSET)
             .await?;
-        // saving the offsets writes and syncs a file: blocking work, off the reactor
         let delay = self.delay.clone();
-        ferrocket_store::blocking::run_blocking(move || delay.sync_from_master(&body))
-            .await
-            .map_err(|e| e.to_string())?
+        save_off_reactor(move || delay.sync_from_master(&body)).await
     }
 
     async fn sync_subscription_group_config(&self, master: &str) -> Result<bool, String> {
@@ -169,4 +163,14 @@ fn log_report(master: &str, r: &SyncReport) {
     if r.subscription_groups == Ok(true) {
         tracing::info!(master, "subscription groups taken from the master");
     }
+}
+
+/// Runs `save` on the blocking pool: saving offsets writes and syncs a file, which is blocking
+/// work and stays off the reactor.
+async fn save_off_reactor<T: Send + 'static>(
+    save: impl FnOnce() -> Result<T, String> + Send + 'static,
+) -> Result<T, String> {
+    ferrocket_store::blocking::run_blocking(save)
+        .await
+        .map_err(|e| e.to_string())?
 }
