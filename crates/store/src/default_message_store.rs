@@ -973,6 +973,12 @@ impl DefaultMessageStore {
         &self.inner.flush_latency
     }
 
+    /// The master's flushed offset kept in the checkpoint (`getMasterFlushedOffset`; 0 unless
+    /// a controller-mode broker wrote it).
+    pub fn get_master_flushed_offset(&self) -> i64 {
+        self.inner.checkpoint.master_flushed_offset()
+    }
+
     /// CommitLog offset up to which everything is on disk.
     pub fn get_flushed_phy_offset(&self) -> i64 {
         self.inner.commit_log.flushed_where()

@@ -37,7 +37,6 @@ pub(super) fn get_broker_runtime_info(
         "brokerVersion",
         ferrocket_protocol::CURRENT_VERSION.to_string(),
     );
-    put("brokerActive", "true".into());
     put("bootTimestamp", broker.boot_timestamp().to_string());
     put(
         "runtime",
@@ -65,15 +64,14 @@ pub(super) fn get_broker_runtime_info(
         "sendThreadPoolQueueHeadWaitTimeMills",
         "pullThreadPoolQueueHeadWaitTimeMills",
         "pageCacheLockTimeMills",
-        "dispatchBehindBytes",
     ] {
         put(k, "0".into());
     }
     put("sendThreadPoolQueueCapacity", "10000".into());
     put("pullThreadPoolQueueCapacity", "100000".into());
-    let store = broker.message_store();
-    put("commitLogMinOffset", store.get_min_phy_offset().to_string());
-    put("commitLogMaxOffset", store.get_max_phy_offset().to_string());
+    for (k, v) in super::ha_admin::replication_runtime_keys(broker) {
+        put(&k, v);
+    }
     ok_json(&request, &KvTable { table: t })
 }
 
