@@ -220,6 +220,13 @@ fn consume_reads_from_the_slave_while_the_master_is_down() {
     for addr in [&master_addr, &slave_addr] {
         assert_eq!(runtime_value(&rt, addr, "dispatchBehindBytes"), Some(0));
     }
+    // the slave copied the master's oldest record, so both report its store time
+    let earliest = runtime_value(&rt, &master_addr, "earliestMessageTimeStamp").unwrap();
+    assert!(now - earliest < 120_000 && earliest <= now, "{earliest}");
+    assert_eq!(
+        runtime_value(&rt, &slave_addr, "earliestMessageTimeStamp"),
+        Some(earliest)
+    );
     master.signal("TERM");
     assert!(
         master.wait_exit(START).success(),

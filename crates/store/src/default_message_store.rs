@@ -951,6 +951,17 @@ impl DefaultMessageStore {
         self.inner.store_time_of(&cq, offset)
     }
 
+    /// Store time of the oldest record in the CommitLog (-1 when empty), RocketMQ's
+    /// `getEarliestMessageTime()`. Reads the oldest file's first page, which is likely cold:
+    /// call it off the async reactor.
+    pub fn get_earliest_message_time_in_commit_log(&self) -> i64 {
+        let min = self.get_min_phy_offset();
+        if min < 0 {
+            return -1;
+        }
+        self.inner.commit_log.pickup_store_timestamp(min, i32::MAX)
+    }
+
     /// The whole record at a CommitLog offset, zero-copy.
     pub fn look_message_by_offset(&self, commit_log_offset: i64) -> Option<Bytes> {
         self.inner

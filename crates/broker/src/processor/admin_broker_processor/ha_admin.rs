@@ -18,6 +18,22 @@ pub(super) fn get_broker_ha_status(
     ok_json(&request, &ha_runtime_info(broker))
 }
 
+/// GET_BROKER_RUNTIME_INFO: the statistics table, with `earliestMessageTimeStamp` (the store
+/// time of the CommitLog's oldest record, which `clusterList` turns into `#Hour`) read on the
+/// blocking pool because the oldest file is usually not in memory.
+pub(super) async fn get_broker_runtime_info(
+    broker: &Arc<BrokerController>,
+    request: RemotingCommand,
+) -> Option<RemotingCommand> {
+    let store = broker.message_store().clone();
+    let earliest = ferrocket_store::blocking::run_blocking(move || {
+        store.get_earliest_message_time_in_commit_log()
+    })
+    .await
+    .unwrap_or(-1);
+    super::stats_admin::get_broker_runtime_info(broker, request, earliest)
+}
+
 /// The replication state of `broker`, field for field as RocketMQ 5.x's
 /// `DefaultHAService.getRuntimeInfo`: on a master one entry per slave connection (its socket
 /// address, last report, `diff` = CommitLog end − report, in sync when `diff` <

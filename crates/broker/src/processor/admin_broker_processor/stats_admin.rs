@@ -24,6 +24,7 @@ const BROKER_VERSION_DESC: &str = "V5_3_3";
 pub(super) fn get_broker_runtime_info(
     broker: &Arc<BrokerController>,
     request: RemotingCommand,
+    earliest_message_time: i64,
 ) -> Option<RemotingCommand> {
     let stats = broker.broker_stats_manager();
     let now = ferrocket_protocol::util::now_millis();
@@ -69,6 +70,10 @@ pub(super) fn get_broker_runtime_info(
     }
     put("sendThreadPoolQueueCapacity", "10000".into());
     put("pullThreadPoolQueueCapacity", "100000".into());
+    put(
+        "earliestMessageTimeStamp",
+        earliest_message_time.to_string(),
+    );
     for (k, v) in super::ha_admin::replication_runtime_keys(broker) {
         put(&k, v);
     }

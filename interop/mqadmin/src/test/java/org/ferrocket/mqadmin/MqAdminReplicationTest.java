@@ -120,6 +120,9 @@ class MqAdminReplicationTest {
                 // #SPACE: the CommitLog disk's used ratio, a fraction in (0, 1]
                 double space = Double.parseDouble(cols[cols.length - (V4 ? 1 : 2)]);
                 assertTrue(space > 0 && space <= 1, "#SPACE: " + out);
+                // #Hour: age of the oldest stored message, sent seconds ago (the slave holds the same one)
+                double hour = Double.parseDouble(cols[cols.length - (V4 ? 2 : 3)]);
+                assertTrue(hour >= 0 && hour < 0.1, "#Hour: " + out);
             }
             if (!V4) {
                 // 5.x #ACTIVATED: a slave runs no schedule/transaction/revive services
@@ -136,6 +139,7 @@ class MqAdminReplicationTest {
             assertEquals("false", s.get("brokerActive"), s.toString());
             assertEquals("0", s.get("dispatchBehindBytes"), s.toString());
             assertEquals("0", m.get("commitLogMinOffset"), m.toString());
+            assertEquals(m.get("earliestMessageTimeStamp"), s.get("earliestMessageTimeStamp"), s.toString());
 
             if (V4) {
                 // rocketmq-tools 4.9.x has no haStatus (GET_BROKER_HA_STATUS came with 5.0): checked, not skipped
