@@ -442,3 +442,115 @@ test("console login, read-only refusal, Host and Origin checks in headless Chrom
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+function freePort() {
+  return new Promise((res, rej) => {
+    const s = net.createServer();
+    s.on("error", rej);
+    s.listen(0, "127.0.0.1", () => { const { port } = s.address(); s.close(() => res(port)); });
+  });
+}
+
+/**
+ * Starts `ferrocket broker` as the slave (brokerId 1) of `brokerName`, registered with `namesrv`, which gives it the
+ * master's HA address; resolves with its console URL and address. Its CommitLog file size is the master's (4 MiB).
+ */
+function startSlave(bin, dir, namesrv, brokerName, haPort) {
+  const conf = join(dir, "slave.conf");
+  writeFileSync(conf, `brokerName=${brokerName}\nbrokerId=1\nbrokerRole=SLAVE\nlistenPort=0\nhaListenPort=${haPort}\nbrokerIP1=127.0.0.1\n`
+    + `namesrvAddr=${namesrv}\nconsolePort=0\nconsoleListenAddress=127.0.0.1\nmappedFileSizeCommitLog=4194304\n`);
+  const child = spawn(bin, ["broker", "-c", conf, "--store", join(dir, "slave-store")], {
+    env: { ...process.env, RUST_LOG: "info", NAMESRV_ADDR: "" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const stderr = [];
+  createInterface({ input: child.stderr }).on("line", (l) => { stderr.push(l); if (stderr.length > 200) stderr.shift(); });
+  return new Promise((resolvePromise, reject) => {
+    let console = null;
+    const timer = setTimeout(() => { child.kill("SIGKILL"); reject(new Error("the slave did not become ready:\n" + stderr.join("\n"))); }, START_TIMEOUT_MS);
+    child.on("exit", (code) => { clearTimeout(timer); reject(new Error(`the slave exited with ${code}:\n` + stderr.join("\n"))); });
+    createInterface({ input: child.stdout }).on("line", (line) => {
+      if (line.startsWith("Console: ")) console = line.slice("Console: ".length).replace(/\/$/, "");
+      const m = line.match(/broker is ready: broker (\S+),/);
+      if (m) {
+        clearTimeout(timer);
+        child.removeAllListeners("exit");
+        if (!console) reject(new Error("no 'Console:' line before the slave's ready line"));
+        else resolvePromise({ child, console, broker: m[1], stderr });
+      }
+    });
+  });
+}
+
+async function stop(child) {
+  if (child.exitCode !== null) return;
+  child.kill("SIGTERM");
+  await new Promise((r) => { const t = setTimeout(() => { child.kill("SIGKILL"); r(); }, 30_000); child.on("exit", () => { clearTimeout(t); r(); }); });
+}
+
+test("the Cluster & Config page shows a master's slaves with their lag", async () => {
+  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: install Debian's chromium (interop/console/run.sh does)`);
+  const bin = ferrocketBin();
+  mkdirSync(artifacts, { recursive: true });
+  const dir = mkdtempSync(join(tmpdir(), "ferrocket-console-ha-"));
+  const brokerName = "browser-ha";
+  const [masterHa, slaveHa] = [await freePort(), await freePort()];
+  const master = await startStandalone(bin, dir, `brokerName=${brokerName}\nbrokerRole=ASYNC_MASTER\nhaListenPort=${masterHa}\nbrokerIP1=127.0.0.1\nmappedFileSizeCommitLog=4194304\n`);
+  let slave = null;
+  const userDataDir = mkdtempSync(join(tmpdir(), "ferrocket-chromium-ha-"));
+  let context = null;
+  try {
+    await run(bin, ["produce", "--namesrv", master.namesrv, "--topic", "BrowserReplicaTopic", "--count", "20", "--body", "replicated-{i}"]);
+    slave = await startSlave(bin, dir, master.namesrv, brokerName, slaveHa);
+    const end = (await getJson(master.console + "/api/overview")).commitLogMaxOffset;
+    assert.ok(end > 0);
+    await eventually("the slave caught up", async () => {
+      const r = await getJson(master.console + "/api/replication");
+      return r.brokers.length === 2 && r.brokers[1].lagBytes === 0 && r.haConnections.length === 1 && r.haConnections[0].slaveAckOffset === end;
+    });
+
+    context = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+      viewport: { width: 1400, height: 900 },
+    });
+    context.setDefaultTimeout(WAIT_MS);
+    const page = context.pages()[0] ?? (await context.newPage());
+    const pageErrors = [];
+    page.on("pageerror", (e) => pageErrors.push(e.message));
+
+    // the master's page: both members, the slave 0 bytes behind and in sync, its HA connection OK
+    await page.goto(master.console + "/#/config");
+    const members = page.getByTestId("replication-table").locator("tbody tr");
+    await members.nth(1).waitFor();
+    assert.equal(await members.count(), 2);
+    const cells = async (row) => (await row.locator("td").allTextContents()).map((t) => t.trim());
+    const m = await cells(members.nth(0));
+    assert.deepEqual([m[0], m[1], m[2], m[3]], ["0", master.broker, "ASYNC_MASTER", String(end)]);
+    const s = await cells(members.nth(1));
+    assert.deepEqual([s[0], s[1], s[2], s[3], s[4], s[5]], ["1", slave.broker, "SLAVE", String(end), "0", "yes"]);
+    const conn = await cells(page.getByTestId("ha-connections-table").locator("tbody tr").first());
+    assert.deepEqual([conn[1], conn[2], conn[3], conn[5]], [String(end), "0", "OK", String(end)]);
+    await page.screenshot({ path: join(artifacts, "ha-master-replication.png"), fullPage: true });
+
+    // the slave's page: the same members and its HA client, connected to the master's HA port
+    await page.goto(slave.console + "/#/config");
+    await page.getByTestId("ha-client-table").waitFor();
+    const client = Object.fromEntries(await Promise.all((await page.getByTestId("ha-client-table").locator("tbody tr").all())
+      .map(async (row) => { const [k, v] = await cells(row); return [k, v]; })));
+    assert.equal(client["master HA address"], `127.0.0.1:${masterHa}`);
+    assert.equal(client["CommitLog max offset"], String(end));
+    assert.notEqual(client["last read"], "-");
+    const slaveMembers = await cells(page.getByTestId("replication-table").locator("tbody tr").nth(1));
+    assert.deepEqual([slaveMembers[0], slaveMembers[2], slaveMembers[4]], ["1", "SLAVE", "0"]);
+    await page.screenshot({ path: join(artifacts, "ha-slave-replication.png"), fullPage: true });
+    assert.deepEqual(pageErrors, [], "no JavaScript errors");
+  } finally {
+    await context?.close();
+    rmSync(userDataDir, { recursive: true, force: true });
+    if (slave) await stop(slave.child);
+    await stop(master.child);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
