@@ -97,6 +97,28 @@ fn the_console_shows_the_slaves_of_a_master_with_their_lag() {
     assert!(client["lastReadTimestamp"].as_i64().unwrap() > 0, "{s}");
     assert_eq!(s["haConnections"], json!([]), "{s}");
 
+    // /metrics: the master's per-slave figures, the slave's HA client
+    let (_, exposition) = common::http("GET", &format!("{master_url}/metrics"), None);
+    for family in [
+        "ferrocket_ha_slave_lag_bytes{",
+        "ferrocket_ha_slave_transfer_bytes_per_second{",
+    ] {
+        assert!(
+            exposition.lines().any(|l| l.starts_with(family)),
+            "{family}: {exposition}"
+        );
+    }
+    let (_, exposition) = common::http("GET", &format!("{slave_url}/metrics"), None);
+    let last_read = common::metric(
+        &exposition,
+        "ferrocket_ha_client_last_read_timestamp_seconds",
+    );
+    assert!(last_read.is_some_and(|t| t > 1.0e9), "{exposition}");
+    assert!(
+        common::metric(&exposition, "ferrocket_ha_client_received_bytes_per_second").is_some(),
+        "{exposition}"
+    );
+
     // /api/config shows each broker's role as configured
     let c = get_json(&format!("{slave_url}/api/config"));
     assert_eq!(c["cluster"]["brokers"][0]["role"], "SLAVE", "{c}");
