@@ -30,11 +30,12 @@ function ferrocketBin() {
   return bin;
 }
 
-/** Starts `ferrocket standalone`; resolves with the console URL and the server addresses. */
-function startStandalone(bin, dir, extraConf = "") {
-  const conf = join(dir, "broker.conf");
-  writeFileSync(conf, "listenPort=0\nconsolePort=0\nconsoleListenAddress=127.0.0.1\n" + extraConf);
-  const child = spawn(bin, ["standalone", "--store", join(dir, "store"), "--namesrv-listen", "127.0.0.1:0", "-c", conf], {
+/**
+ * Spawns `bin args` and resolves once stdout prints a line matching `ready`, with the process, its console URL
+ * (its `Console:` line, which comes first), the match and the last 200 stderr lines; rejects if it exits first.
+ */
+function startUntilReady(what, bin, args, ready) {
+  const child = spawn(bin, args, {
     env: { ...process.env, RUST_LOG: "info", NAMESRV_ADDR: "" },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -42,19 +43,28 @@ function startStandalone(bin, dir, extraConf = "") {
   createInterface({ input: child.stderr }).on("line", (l) => { stderr.push(l); if (stderr.length > 200) stderr.shift(); });
   return new Promise((resolvePromise, reject) => {
     let console = null;
-    const timer = setTimeout(() => { child.kill("SIGKILL"); reject(new Error("standalone did not become ready:\n" + stderr.join("\n"))); }, START_TIMEOUT_MS);
-    child.on("exit", (code) => { clearTimeout(timer); reject(new Error(`standalone exited with ${code}:\n` + stderr.join("\n"))); });
+    const timer = setTimeout(() => { child.kill("SIGKILL"); reject(new Error(`${what} did not become ready:\n` + stderr.join("\n"))); }, START_TIMEOUT_MS);
+    child.on("exit", (code) => { clearTimeout(timer); reject(new Error(`${what} exited with ${code}:\n` + stderr.join("\n"))); });
     createInterface({ input: child.stdout }).on("line", (line) => {
       if (line.startsWith("Console: ")) console = line.slice("Console: ".length).replace(/\/$/, "");
-      const m = line.match(/is ready: name server (\S+), broker (\S+)/);
+      const m = line.match(ready);
       if (m) {
         clearTimeout(timer);
         child.removeAllListeners("exit");
-        if (!console) reject(new Error("no 'Console:' line before the ready line"));
-        else resolvePromise({ child, console, namesrv: m[1].replace(/,$/, ""), broker: m[2], stderr });
+        if (!console) reject(new Error(`no 'Console:' line before the ready line of ${what}`));
+        else resolvePromise({ child, console, match: m, stderr });
       }
     });
   });
+}
+
+/** Starts `ferrocket standalone`; resolves with the console URL and the server addresses. */
+async function startStandalone(bin, dir, extraConf = "") {
+  const conf = join(dir, "broker.conf");
+  writeFileSync(conf, "listenPort=0\nconsolePort=0\nconsoleListenAddress=127.0.0.1\n" + extraConf);
+  const s = await startUntilReady("standalone", bin, ["standalone", "--store", join(dir, "store"), "--namesrv-listen", "127.0.0.1:0", "-c", conf],
+    /is ready: name server (\S+), broker (\S+)/);
+  return { child: s.child, console: s.console, namesrv: s.match[1].replace(/,$/, ""), broker: s.match[2], stderr: s.stderr };
 }
 
 function run(bin, args) {
@@ -101,6 +111,18 @@ async function eventually(what, fn) {
   assert.fail(`${what} did not happen within ${WAIT_MS} ms (last: ${last})`);
 }
 
+/** Headless Chromium with a fresh profile in `userDataDir`; `extraArgs` are added to the command line. */
+async function launchChromium(userDataDir, extraArgs = []) {
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", ...extraArgs],
+    viewport: { width: 1400, height: 900 },
+  });
+  context.setDefaultTimeout(WAIT_MS);
+  return context;
+}
+
 test("every console page works in headless Chromium", async () => {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: install Debian's chromium (interop/console/run.sh does)`);
   const bin = ferrocketBin();
@@ -109,13 +131,7 @@ test("every console page works in headless Chromium", async () => {
   const dir = mkdtempSync(join(tmpdir(), "ferrocket-console-"));
   const server = await startStandalone(bin, dir);
   const userDataDir = mkdtempSync(join(tmpdir(), "ferrocket-chromium-"));
-  const context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-    viewport: { width: 1400, height: 900 },
-  });
-  context.setDefaultTimeout(WAIT_MS);
+  const context = await launchChromium(userDataDir);
   const page = context.pages()[0] ?? (await context.newPage());
   const pageErrors = [];
   page.on("pageerror", (e) => pageErrors.push(e.message));
@@ -341,14 +357,8 @@ test("console login, read-only refusal, Host and Origin checks in headless Chrom
   const server = await startStandalone(bin, dir, conf);
   const port = new URL(server.console).port;
   const userDataDir = mkdtempSync(join(tmpdir(), "ferrocket-chromium-"));
-  const context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    // rebind.test resolves to loopback, as a DNS-rebinding attacker's name would
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--host-resolver-rules=MAP rebind.test 127.0.0.1"],
-    viewport: { width: 1400, height: 900 },
-  });
-  context.setDefaultTimeout(WAIT_MS);
+  // rebind.test resolves to loopback, as a DNS-rebinding attacker's name would
+  const context = await launchChromium(userDataDir, ["--host-resolver-rules=MAP rebind.test 127.0.0.1"]);
   const page = context.pages()[0] ?? (await context.newPage());
   const pageErrors = [];
   page.on("pageerror", (e) => pageErrors.push(e.message));
@@ -455,31 +465,12 @@ function freePort() {
  * Starts `ferrocket broker` as the slave (brokerId 1) of `brokerName`, registered with `namesrv`, which gives it the
  * master's HA address; resolves with its console URL and address. Its CommitLog file size is the master's (4 MiB).
  */
-function startSlave(bin, dir, namesrv, brokerName, haPort) {
+async function startSlave(bin, dir, namesrv, brokerName, haPort) {
   const conf = join(dir, "slave.conf");
   writeFileSync(conf, `brokerName=${brokerName}\nbrokerId=1\nbrokerRole=SLAVE\nlistenPort=0\nhaListenPort=${haPort}\nbrokerIP1=127.0.0.1\n`
     + `namesrvAddr=${namesrv}\nconsolePort=0\nconsoleListenAddress=127.0.0.1\nmappedFileSizeCommitLog=4194304\n`);
-  const child = spawn(bin, ["broker", "-c", conf, "--store", join(dir, "slave-store")], {
-    env: { ...process.env, RUST_LOG: "info", NAMESRV_ADDR: "" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const stderr = [];
-  createInterface({ input: child.stderr }).on("line", (l) => { stderr.push(l); if (stderr.length > 200) stderr.shift(); });
-  return new Promise((resolvePromise, reject) => {
-    let console = null;
-    const timer = setTimeout(() => { child.kill("SIGKILL"); reject(new Error("the slave did not become ready:\n" + stderr.join("\n"))); }, START_TIMEOUT_MS);
-    child.on("exit", (code) => { clearTimeout(timer); reject(new Error(`the slave exited with ${code}:\n` + stderr.join("\n"))); });
-    createInterface({ input: child.stdout }).on("line", (line) => {
-      if (line.startsWith("Console: ")) console = line.slice("Console: ".length).replace(/\/$/, "");
-      const m = line.match(/broker is ready: broker (\S+),/);
-      if (m) {
-        clearTimeout(timer);
-        child.removeAllListeners("exit");
-        if (!console) reject(new Error("no 'Console:' line before the slave's ready line"));
-        else resolvePromise({ child, console, broker: m[1], stderr });
-      }
-    });
-  });
+  const s = await startUntilReady("the slave", bin, ["broker", "-c", conf, "--store", join(dir, "slave-store")], /broker is ready: broker (\S+),/);
+  return { child: s.child, console: s.console, broker: s.match[1], stderr: s.stderr };
 }
 
 async function stop(child) {
@@ -509,13 +500,7 @@ test("the Cluster & Config page shows a master's slaves with their lag", async (
       return r.brokers.length === 2 && r.brokers[1].lagBytes === 0 && r.haConnections.length === 1 && r.haConnections[0].slaveAckOffset === end;
     });
 
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-      viewport: { width: 1400, height: 900 },
-    });
-    context.setDefaultTimeout(WAIT_MS);
+    context = await launchChromium(userDataDir);
     const page = context.pages()[0] ?? (await context.newPage());
     const pageErrors = [];
     page.on("pageerror", (e) => pageErrors.push(e.message));
