@@ -64,6 +64,7 @@ class ReplicationConsumerOutageTest {
 
     private static final int QUERY_CONSUMER_OFFSET = 14;
     private static final int UPDATE_AND_CREATE_TOPIC = 17;
+    private static final int GET_ALL_TOPIC_CONFIG = 21;
     private static final int GET_MAX_OFFSET = 30;
 
     private final List<FerrocketNode> nodes = new ArrayList<>();
@@ -115,7 +116,8 @@ class ReplicationConsumerOutageTest {
 
         try (RawRemoting raw = new RawRemoting()) {
             createTopic(raw, master);
-            Await.until(Duration.ofSeconds(60), () -> maxOffset(raw, slave, 0) >= 0,
+            // SlaveSynchronize copies the topic within 10 s; a slave without it cannot serve it
+            Await.until(Duration.ofSeconds(60), () -> knowsTopic(raw, slave),
                     () -> "the slave never learned " + TOPIC + slaveNode.describe());
 
             Stream stream = new Stream(namesrv);
@@ -132,7 +134,8 @@ class ReplicationConsumerOutageTest {
                             + masterNode.describe());
             masterNode.kill();
             Set<String> ackedBeforeKill = Set.copyOf(stream.acked.keySet());
-            int consumedAtKill = consumed.size();
+            // counted among the acknowledged ones: an unacknowledged send (SLAVE_NOT_AVAILABLE) is stored too
+            int consumedAtKill = (int) ackedBeforeKill.stream().filter(consumed::containsKey).count();
             assertTrue(consumedAtKill < ackedBeforeKill.size(),
                     "a backlog is left for the slave: consumed " + consumedAtKill + " of " + ackedBeforeKill.size());
 
@@ -140,7 +143,6 @@ class ReplicationConsumerOutageTest {
             Await.until(Duration.ofSeconds(90), () -> consumed.keySet().containsAll(ackedBeforeKill),
                     () -> "consumed " + consumed.size() + " of " + ackedBeforeKill.size()
                             + " acknowledged messages while the master is down" + slaveNode.describe());
-            assertTrue(consumed.size() > consumedAtKill, "consumption went on from the slave");
             // ... and the group's offsets are committed there, up to the end of each queue.
             Await.until(Duration.ofSeconds(30), () -> committedUpToEnd(raw, slave),
                     () -> "the slave's committed offsets " + offsets(raw, slave, QUERY_CONSUMER_OFFSET)
@@ -285,9 +287,15 @@ class ReplicationConsumerOutageTest {
         assertEquals(RawRemoting.SUCCESS, r.getCode(), broker + ": " + r.getRemark());
     }
 
-    /** GET_MAX_OFFSET of one queue, or -1 when the broker does not answer it (yet). */
-    private static long maxOffset(RawRemoting raw, String broker, int queueId) {
-        return query(raw, broker, GET_MAX_OFFSET, queueId);
+    /** The broker's topic table (GET_ALL_TOPIC_CONFIG) lists TOPIC. */
+    private static boolean knowsTopic(RawRemoting raw, String broker) {
+        try {
+            RemotingCommand r = raw.invoke(broker, GET_ALL_TOPIC_CONFIG, new HashMap<>(), null);
+            return r.getCode() == RawRemoting.SUCCESS
+                    && new String(r.getBody(), StandardCharsets.UTF_8).contains("\"" + TOPIC + "\"");
+        } catch (Exception e) {
+            return false;
+        }
     }
 
     /** The group's committed offset of every queue equals the queue's end on `broker`. */
