@@ -157,6 +157,48 @@ fn cli_signs_with_flags_or_environment_and_refusals_are_reported() {
 }
 
 #[test]
+fn accounts_of_the_acl_folder_are_in_force() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_path_buf();
+    let acl = dir.join("plain_acl.yml");
+    std::fs::write(
+        &acl,
+        "accounts:\n  - accessKey: adminUser1\n    secretKey: adminSecret1\n    admin: true\n",
+    )
+    .unwrap();
+    // RocketMQ 4.9.3+ reads every *.yml of conf/acl beside plain_acl.yml
+    std::fs::create_dir(dir.join("acl")).unwrap();
+    std::fs::write(
+        dir.join("acl").join("team.yml"),
+        "accounts:\n  - accessKey: teamUser01\n    secretKey: teamSecret01\n    defaultTopicPerm: PUB\n",
+    )
+    .unwrap();
+    let server = common::standalone()
+        .dir(&dir)
+        .conf(&format!(
+            "aclEnable=true\naclPlainFile={}\n\
+             innerClientAuthenticationCredentials={{\"accessKey\":\"adminUser1\",\"secretKey\":\"adminSecret1\"}}\n",
+            acl.display()
+        ))
+        .start();
+    let s = Server {
+        namesrv: server.namesrv.clone(),
+        server,
+        _dir: tmp,
+    };
+    let team = ["--access-key", "teamUser01", "--secret-key", "teamSecret01"];
+    let (ok, out, err) = s.produce("AclFolderTopic", &team, &[]);
+    assert!(ok && out.contains("SEND_OK"), "{out}{err}");
+    let wrong = ["--access-key", "teamUser01", "--secret-key", "notTheSecret"];
+    let (ok, _, err) = s.produce("AclFolderTopic", &wrong, &[]);
+    assert!(
+        !ok && err.contains("Check signature failed for accessKey=teamUser01"),
+        "{err}"
+    );
+    s.server.stop();
+}
+
+#[test]
 fn broker_that_cannot_enforce_acl_does_not_start() {
     assert_standalone_rejects(
         "aclEnable=true\naclPlainFile=/nonexistent/plain_acl.yml\n",
