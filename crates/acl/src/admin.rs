@@ -173,12 +173,9 @@ fn target_file(
         }
         _ => match field(request, "aclFileFullPath") {
             None => Ok(v.path().to_path_buf()),
-            Some(path) => {
-                let path = std::path::Path::new(path);
-                v.file_at(path)
-                    .map(|_| path.to_path_buf())
-                    .ok_or_else(|| format!("{} is not an ACL file of this broker", path.display()))
-            }
+            Some(path) => v
+                .loaded_path(std::path::Path::new(path))
+                .ok_or_else(|| format!("{path} is not an ACL file of this broker")),
         },
     }
 }

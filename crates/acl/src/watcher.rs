@@ -164,11 +164,24 @@ impl PlainAccessValidator {
     /// The content of one loaded file.
     pub fn file_at(&self, path: &Path) -> Option<PlainAclFile> {
         let loaded = self.loaded.read();
+        // the exact path first: resolving links touches the file system
         loaded
             .files
             .iter()
-            .find(|f| same_file(&f.path, path))
+            .find(|f| f.path == path)
+            .or_else(|| loaded.files.iter().find(|f| same_file(&f.path, path)))
             .map(|f| f.file.clone())
+    }
+
+    /// The path under which `path` (possibly another name for it) was loaded.
+    pub fn loaded_path(&self, path: &Path) -> Option<PathBuf> {
+        let loaded = self.loaded.read();
+        loaded
+            .files
+            .iter()
+            .find(|f| f.path == path)
+            .or_else(|| loaded.files.iter().find(|f| same_file(&f.path, path)))
+            .map(|f| f.path.clone())
     }
 
     /// Every loaded file with its content, in the order their accounts take precedence.
@@ -208,7 +221,7 @@ impl PlainAccessValidator {
     /// before it is written).
     pub(crate) fn rules_with(&self, path: &Path, file: &PlainAclFile) -> Result<AclRules, String> {
         let mut files = self.loaded.read().files.clone();
-        match files.iter_mut().find(|f| same_file(&f.path, path)) {
+        match files.iter_mut().find(|f| f.path == path) {
             Some(f) => f.file = file.clone(),
             None => return Err(format!("{} is not one of the ACL files", path.display())),
         }
@@ -221,7 +234,7 @@ impl PlainAccessValidator {
         let mut files = loaded.files.clone();
         let slot = files
             .iter_mut()
-            .find(|f| same_file(&f.path, path))
+            .find(|f| f.path == path)
             .ok_or_else(|| format!("{} is not one of the ACL files", path.display()))?;
         slot.file = file;
         slot.stamp = stamp(path);
