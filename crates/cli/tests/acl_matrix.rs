@@ -105,6 +105,9 @@ fn normalized(r: &RemotingCommand) -> String {
     format!("{}:{}", r.code, tokens.join("|"))
 }
 
+/// A snapshot entry: its name, the request code that reads it, the request's fields.
+type Read = (&'static str, i32, &'static [(&'static str, &'static str)]);
+
 async fn snapshot(
     client: &RemotingClient,
     broker: &str,
@@ -112,7 +115,7 @@ async fn snapshot(
     files: &[std::path::PathBuf],
 ) -> BTreeMap<String, String> {
     let mut s = BTreeMap::new();
-    let broker_reads: [(&str, i32, &[(&str, &str)]); 7] = [
+    let broker_reads: [Read; 7] = [
         ("topics", 21, &[]),
         ("groups", 201, &[]),
         ("offsets", 43, &[]),
@@ -129,7 +132,7 @@ async fn snapshot(
         let reply = client.invoke(broker, signed(r, ADMIN), CALL).await.unwrap();
         s.insert(name.to_string(), normalized(&reply));
     }
-    let ns_reads: [(&str, i32, &[(&str, &str)]); 4] = [
+    let ns_reads: [Read; 4] = [
         ("routes", 105, &[("topic", TOPIC)]),
         ("clusters", 106, &[]),
         ("kv", 219, &[("namespace", "aclMatrixNs")]),
