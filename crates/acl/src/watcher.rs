@@ -76,6 +76,14 @@ fn list_files(default: &Path, dir: Option<&Path>) -> Vec<PathBuf> {
     found
 }
 
+/// The loaded file `path` names: the exact path first, as resolving links touches the file system.
+fn find<'a>(files: &'a [LoadedFile], path: &Path) -> Option<&'a LoadedFile> {
+    files
+        .iter()
+        .find(|f| f.path == path)
+        .or_else(|| files.iter().find(|f| same_file(&f.path, path)))
+}
+
 fn same_file(a: &Path, b: &Path) -> bool {
     a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
 }
@@ -164,24 +172,13 @@ impl PlainAccessValidator {
     /// The content of one loaded file.
     pub fn file_at(&self, path: &Path) -> Option<PlainAclFile> {
         let loaded = self.loaded.read();
-        // the exact path first: resolving links touches the file system
-        loaded
-            .files
-            .iter()
-            .find(|f| f.path == path)
-            .or_else(|| loaded.files.iter().find(|f| same_file(&f.path, path)))
-            .map(|f| f.file.clone())
+        find(&loaded.files, path).map(|f| f.file.clone())
     }
 
     /// The path under which `path` (possibly another name for it) was loaded.
     pub fn loaded_path(&self, path: &Path) -> Option<PathBuf> {
         let loaded = self.loaded.read();
-        loaded
-            .files
-            .iter()
-            .find(|f| f.path == path)
-            .or_else(|| loaded.files.iter().find(|f| same_file(&f.path, path)))
-            .map(|f| f.path.clone())
+        find(&loaded.files, path).map(|f| f.path.clone())
     }
 
     /// Every loaded file with its content, in the order their accounts take precedence.
