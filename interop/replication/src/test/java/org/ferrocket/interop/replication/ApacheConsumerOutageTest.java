@@ -74,7 +74,10 @@ class ApacheConsumerOutageTest {
                 System.err.println("cleanup: " + e);
             }
         }
-        deleteRecursively(root);
+        // -DkeepStore=true keeps the stores and the Apache brokers' own logs (<store>/logs) for a look
+        if (!Boolean.getBoolean("keepStore")) {
+            deleteRecursively(root);
+        }
     }
 
     @Test
