@@ -26,7 +26,7 @@ for run in "${runs[@]}"; do
     version=${run%%:*}
     which=${run#*:}
     case "$which" in
-        all) tests="ReplicationInteropTest+ApacheConsumerOutageTest" ;;
+        all) tests="ReplicationInteropTest,ApacheConsumerOutageTest" ;;
         cross) tests="ReplicationInteropTest#apacheMasterReplicatesToFerrocketSlave+ferrocketMasterReplicatesToApacheSlave" ;;
         *) echo "unknown test selection '$which' (all or cross)"; exit 2 ;;
     esac

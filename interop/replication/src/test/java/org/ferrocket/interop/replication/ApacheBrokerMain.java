@@ -42,6 +42,12 @@ public final class ApacheBrokerMain {
         storeConfig.setMappedFileSizeConsumeQueue(30_000 * 20);
         storeConfig.setHaListenPort(port + 1);
         storeConfig.setBrokerRole(BrokerRole.valueOf(args[3]));
+        // 5.x: a SYNC_MASTER waits for a slave only with inSyncReplicas >= 2 (default 1); 4.9 has no such key
+        try {
+            storeConfig.getClass().getMethod("setInSyncReplicas", int.class).invoke(storeConfig, 2);
+        } catch (NoSuchMethodException e) {
+            // 4.9: a SYNC_MASTER always waits
+        }
         BrokerController broker = new BrokerController(brokerConfig, serverConfig, new NettyClientConfig(), storeConfig);
         if (!broker.initialize()) {
             System.out.println("the Apache broker failed to initialize");
