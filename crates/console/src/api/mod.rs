@@ -6,6 +6,7 @@ pub mod message_view;
 pub mod messages;
 pub mod overview;
 pub mod topics;
+pub mod trace;
 
 use serde::Serialize;
 
