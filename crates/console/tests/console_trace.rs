@@ -72,6 +72,11 @@ fn message_view_shows_the_trace_of_a_message() {
         ] {
             producer.send(&m).await.unwrap();
         }
+        let batch = [
+            Message::new("ConsoleTracedTopic", "b1"),
+            Message::new("ConsoleTracedTopic", "b2"),
+        ];
+        producer.send_batch(&batch).await.unwrap();
         (sent.msg_id, sent.offset_msg_id)
     });
     rt.block_on(producer.shutdown());
@@ -84,6 +89,17 @@ fn message_view_shows_the_trace_of_a_message() {
         "{detail}"
     );
     assert_eq!(detail["properties"]["TRACE_ON"], "true", "{detail}");
+    // ... in every message of a batch too
+    let listed = get_json(&format!(
+        "{url}/api/messages/by-time?topic=ConsoleTracedTopic"
+    ));
+    assert_eq!(listed["total"], 3, "{listed}");
+    for m in listed["items"].as_array().unwrap() {
+        let offset = m["commitLogOffset"].as_i64().unwrap();
+        let d = get_json(&format!("{url}/api/message?offset={offset}"));
+        assert_eq!(d["properties"]["MSG_REGION"], "DefaultRegion", "{d}");
+        assert_eq!(d["properties"]["TRACE_ON"], "true", "{d}");
+    }
 
     // default: the broker's msgTraceTopicName, which traceTopicEnable created at start
     let trace_url = format!("{url}/api/message/trace?msgId={msg_id}");
