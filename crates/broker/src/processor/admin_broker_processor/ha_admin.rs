@@ -121,3 +121,45 @@ pub(super) fn replication_runtime_keys(broker: &BrokerController) -> Vec<(String
         ),
     ]
 }
+
+/// The replication settings GET_BROKER_CONFIG lists (RocketMQ lists every store setting; these
+/// tell an operator, `mqadmin getBrokerConfig` or the console which role a broker runs in and
+/// where it replicates from).
+pub(super) fn replication_config_keys(broker: &BrokerController) -> Vec<(&'static str, String)> {
+    let store = broker.message_store_config();
+    let mut keys = vec![
+        ("brokerRole", store.broker_role.as_str().to_string()),
+        (
+            "haListenPort",
+            broker
+                .ha_service()
+                .local_addr()
+                .map_or(store.ha_listen_port, |a| a.port())
+                .to_string(),
+        ),
+        (
+            "haSendHeartbeatInterval",
+            store.ha_send_heartbeat_interval.to_string(),
+        ),
+        (
+            "haHousekeepingInterval",
+            store.ha_housekeeping_interval.to_string(),
+        ),
+        (
+            "haTransferBatchSize",
+            store.ha_transfer_batch_size.to_string(),
+        ),
+        (
+            "haMaxGapNotInSync",
+            store.ha_max_gap_not_in_sync.to_string(),
+        ),
+        (
+            "slaveReadEnable",
+            broker.broker_config().slave_read_enable.to_string(),
+        ),
+    ];
+    if let Some(addr) = &store.ha_master_address {
+        keys.push(("haMasterAddress", addr.clone()));
+    }
+    keys
+}

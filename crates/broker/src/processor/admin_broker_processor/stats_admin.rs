@@ -135,7 +135,8 @@ pub(super) fn get_broker_config(
         ("enablePropertyFilter", c.enable_property_filter.to_string()),
     ];
     let mut text = String::new();
-    for (k, v) in pairs {
+    let replication = super::ha_admin::replication_config_keys(broker);
+    for (k, v) in pairs.into_iter().chain(replication) {
         text.push_str(k);
         text.push('=');
         text.push_str(&v);
