@@ -244,6 +244,26 @@ test("every console page works in headless Chromium", async () => {
     assert.equal(await page.getByTestId("msg-body").textContent(), "hello from the browser");
     assert.match(await page.getByTestId("msg-properties").textContent(), /TAGSWeb/);
     await shot("message-by-id");
+    // ... and its trace: the records a tracing producer and consumer (enableMsgTrace) write to
+    // RMQ_SYS_TRACE_TOPIC, keyed by the message's unique key (TraceDataEncoder's format)
+    const webUniq = (await getJson(`${url}/api/message?id=${webMsgId}`)).summary.uniqKey;
+    const S = "\u0001", F = "\u0002";
+    const traceBody = [
+      ["Pub", "1700000000000", "DefaultRegion", "browser_producer", topic, webUniq, "Web", "web-key", server.broker, "22", "4", "0", webMsgId, "true"],
+      ["SubBefore", "1700000001000", "DefaultRegion", "browser_consumer", "req-1", webUniq, "0", "web-key"],
+      ["SubAfter", "req-1", webUniq, "9", "false", "web-key", "4", "1700000001009", "browser_consumer"],
+    ].map((r) => r.join(S) + F).join("");
+    await run(bin, ["produce", "--namesrv", server.namesrv, "--topic", "RMQ_SYS_TRACE_TOPIC", "--keys", webUniq, "--body", traceBody]);
+    await eventually("the trace in the message view", async () => {
+      await page.getByTestId("trace-load").click();
+      await page.waitForTimeout(200);
+      return (await page.getByTestId("msg-trace").locator("tbody tr").count().catch(() => 0)) === 3;
+    });
+    const traceRows = await page.getByTestId("msg-trace").locator("tbody tr").allTextContents();
+    assert.match(traceRows[0], /^Pubbrowser_producer[0-9.]+\d.*4 mssuccess/);
+    assert.match(traceRows[1], /^SubBeforebrowser_consumer.*success/);
+    assert.match(traceRows[2], /^SubAfterbrowser_consumer.*9 msfailed/);
+    await shot("message-trace");
 
     // Consumer group: consume everything with the CLI consumer, then 5 more messages make a lag of 5
     await run(bin, ["consume", "--namesrv", server.namesrv, "--topic", topic, "--group", group, "--from", "first", "--count", "11", "--brief"]);

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::Router;
 
-use crate::api::{dlq, groups, messages, overview, replication, topics};
+use crate::api::{dlq, groups, messages, overview, replication, topics, trace};
 use crate::http::{Request, Response};
 use crate::metrics;
 use crate::security::{guard, ConsoleSecurity};
@@ -31,6 +31,7 @@ fn sync_handler(method: &str, path: &str) -> Option<Handler> {
         ("GET", "/api/messages/by-time") => messages::by_time,
         ("GET", "/api/messages/by-key") => messages::by_key,
         ("GET", "/api/message") => messages::get,
+        ("GET", "/api/message/trace") => trace::trace,
         ("GET", "/api/dlq/groups") => dlq::groups,
         ("GET", "/api/dlq") => dlq::list,
         ("GET", "/metrics") => {

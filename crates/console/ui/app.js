@@ -367,6 +367,7 @@ async function pageMessages() {
         s.id = f.get("id").trim();
         const m = await api("message", { id: s.id, topic: s.topic });
         out.innerHTML = messageDetail(m);
+        attachTrace(out);
       } else {
         const r = await api("message/send", null, { topic: s.topic, tags: f.get("tags"), keys: f.get("keys"), body: f.get("body") });
         out.innerHTML = `<div class="note" data-testid="send-result">Sent to queue ${r.queueId} at offset ${r.queueOffset}: message id <span class="mono">${esc(r.msgId)}</span>, unique key <span class="mono">${esc(r.uniqKey)}</span></div>`;
@@ -381,11 +382,35 @@ function messageDetail(m) {
   return `<div class="panel" data-testid="msg-detail"><h2>Message</h2>
     ${table([{ title: "field", value: (r) => r[0] }, { title: "value", value: (r) => r[1] ?? "", mono: true }], rows, "msg-fields")}
     <h2>Properties</h2>${table([{ title: "name", value: (r) => r[0], mono: true }, { title: "value", value: (r) => r[1], mono: true }], Object.entries(m.properties), "msg-properties")}
-    <h2>Body (${esc(m.bodyEncoding)})</h2><pre class="body" data-testid="msg-body">${esc(m.body)}</pre></div>`;
+    <h2>Body (${esc(m.bodyEncoding)})</h2><pre class="body" data-testid="msg-body">${esc(m.body)}</pre>
+    ${s.uniqKey ? `<h2>Trace</h2><form class="inline" data-trace-for="${esc(s.uniqKey)}"><label>Trace topic<input name="traceTopic" placeholder="the broker's msgTraceTopicName" data-testid="trace-topic"></label>
+      <button type="submit" data-testid="trace-load">Show trace</button></form><div class="trace-result"></div>` : ""}</div>`;
+}
+// The Pub, SubBefore and SubAfter records tracing clients wrote for the message shown in `root`.
+function attachTrace(root) {
+  const form = root.querySelector("[data-trace-for]");
+  if (!form) return;
+  const out = form.nextElementSibling;
+  const load = async () => {
+    const traceTopic = form.traceTopic.value.trim();
+    try {
+      const r = await api("message/trace", { msgId: form.dataset.traceFor, traceTopic });
+      const note = r.traces.length ? "" : `<p class="muted" data-testid="trace-empty">No trace records in ${esc(r.traceTopic)}: the producer and consumers did not enable message trace, or their records have not arrived yet.</p>`;
+      out.innerHTML = note + (r.errors.length ? `<div class="error">${r.errors.map(esc).join("<br>")}</div>` : "") + (r.traces.length ? table([
+        { title: "type", value: (t) => t.msgType }, { title: "group", value: (t) => t.groupName },
+        { title: "client host", value: (t) => t.clientHost, mono: true }, { title: "time", value: (t) => fmtTime(t.timeStamp) },
+        { title: "cost", value: (t) => t.costTime + " ms", num: true }, { title: "status", value: (t) => t.status },
+        { title: "store host", value: (t) => t.storeHost, mono: true }, { title: "retry times", value: (t) => t.msgType === "SubBefore" ? t.retryTimes : "", num: true },
+      ], r.traces, "msg-trace") : "");
+    } catch (e) { out.innerHTML = `<p class="muted" data-testid="trace-empty">${esc(e.message)}</p>`; }
+  };
+  form.onsubmit = (ev) => { ev.preventDefault(); load(); };
+  load();
 }
 async function pageMessage() {
   const m = await api("message", { offset: hashParams().offset });
   main.innerHTML = `<h1>Message</h1>${messageDetail(m)}`;
+  attachTrace(main);
 }
 
 // ---- Dead letters ----

@@ -471,5 +471,93 @@ pub fn trace_views(
         .collect())
 }
 
+/// The trace records of one message, gathered from trace messages.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MessageTrace {
+    /// The records about the message, ordered by time (then type).
+    pub views: Vec<TraceView>,
+    /// Trace messages keyed by the message id.
+    pub trace_messages: usize,
+    /// Trace messages whose bodies do not decode: their offset ids and why.
+    pub errors: Vec<String>,
+}
+
+impl MessageTrace {
+    /// Decodes the records about `msg_id` out of trace messages.
+    pub fn from_trace_messages(msg_id: &str, messages: &[MessageExt]) -> MessageTrace {
+        let mut trace = MessageTrace::default();
+        for m in messages {
+            // the index may answer other keys with the same hash
+            if !m.message.key_list().any(|k| k == msg_id) {
+                continue;
+            }
+            trace.trace_messages += 1;
+            match trace_views(msg_id, m) {
+                Ok(v) => trace.views.extend(v),
+                Err(e) => {
+                    trace.errors.push(format!("{}: {e}", m.offset_msg_id()));
+                }
+            }
+        }
+        trace.complete_cloud_sub_after();
+        trace
+            .views
+            .sort_by_key(|v| (v.record.timestamp, v.record.trace_type));
+        trace
+    }
+
+    /// A `SubAfter` in the cloud form carries neither its group nor its time: take them from the
+    /// `SubBefore` with the same request id (the time as that record's plus the cost).
+    fn complete_cloud_sub_after(&mut self) {
+        let before: Vec<(String, String, i64)> = self
+            .views
+            .iter()
+            .filter(|v| v.record.trace_type == TraceType::SubBefore)
+            .map(|v| {
+                let r = &v.record;
+                (r.request_id.clone(), r.group_name.clone(), r.timestamp)
+            })
+            .collect();
+        for v in &mut self.views {
+            let r = &mut v.record;
+            if r.trace_type != TraceType::SubAfter || r.timestamp != 0 {
+                continue;
+            }
+            if let Some((_, group, at)) = before.iter().find(|(id, _, _)| *id == r.request_id) {
+                r.group_name.clone_from(group);
+                r.timestamp = at + i64::from(r.cost_time);
+            }
+        }
+    }
+}
+
+/// One record as JSON, with `TraceView`'s field names (as mqadmin and the console show them).
+pub fn trace_view_json(v: &TraceView) -> serde_json::Value {
+    let r = &v.record;
+    serde_json::json!({
+        "msgType": r.trace_type.name(),
+        "msgId": r.msg_id,
+        "topic": r.topic,
+        "tags": r.tags,
+        "keys": r.keys,
+        "groupName": r.group_name,
+        "clientHost": v.client_host,
+        "storeHost": r.store_host,
+        "timeStamp": r.timestamp,
+        "costTime": r.cost_time,
+        "status": v.status(),
+        "offSetMsgId": r.offset_msg_id,
+        "requestId": r.request_id,
+        "retryTimes": r.retry_times,
+        "bodyLength": r.body_length,
+        "messageType": r.msg_type_name(),
+        "regionId": r.region_id,
+        "contextCode": r.context_code,
+        "transactionId": r.transaction_id,
+        "transactionState": r.transaction_state,
+        "fromTransactionCheck": r.from_transaction_check,
+    })
+}
+
 #[cfg(test)]
 mod tests;

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use ferrocket_client::admin::{MQAdminExt, MessageTrace};
-use ferrocket_protocol::trace::{TraceType, TraceView, RMQ_SYS_TRACE_TOPIC};
+use ferrocket_protocol::trace::{trace_view_json, TraceType, TraceView, RMQ_SYS_TRACE_TOPIC};
 use serde_json::{json, Value};
 
 use super::output::{human_seconds, line, Report};
@@ -89,12 +89,8 @@ fn print_trace(trace: &MessageTrace) -> String {
         }
         text.push('\n');
     }
-    if trace.malformed > 0 {
-        line!(
-            text,
-            "({} trace messages could not be decoded)",
-            trace.malformed
-        );
+    for e in &trace.errors {
+        line!(text, "trace message not decoded: {e}");
     }
     text
 }
@@ -127,34 +123,8 @@ fn trace_json(msg_id: &str, topic: &str, trace: &MessageTrace) -> Value {
         "msgId": msg_id,
         "traceTopic": topic,
         "traceMessages": trace.trace_messages,
-        "malformedTraceMessages": trace.malformed,
-        "traces": trace.views.iter().map(view_json).collect::<Vec<_>>(),
-    })
-}
-
-/// One record as JSON, with `TraceView`'s names.
-pub fn view_json(v: &TraceView) -> Value {
-    let r = &v.record;
-    json!({
-        "msgType": r.trace_type.name(),
-        "msgId": r.msg_id,
-        "topic": r.topic,
-        "tags": r.tags,
-        "keys": r.keys,
-        "groupName": r.group_name,
-        "clientHost": v.client_host,
-        "storeHost": r.store_host,
-        "timeStamp": r.timestamp,
-        "costTime": r.cost_time,
-        "status": v.status(),
-        "offSetMsgId": r.offset_msg_id,
-        "requestId": r.request_id,
-        "retryTimes": r.retry_times,
-        "bodyLength": r.body_length,
-        "messageType": r.msg_type_name(),
-        "regionId": r.region_id,
-        "transactionId": r.transaction_id,
-        "transactionState": r.transaction_state,
-        "fromTransactionCheck": r.from_transaction_check,
+        "malformedTraceMessages": trace.errors.len(),
+        "errors": trace.errors,
+        "traces": trace.views.iter().map(trace_view_json).collect::<Vec<_>>(),
     })
 }

@@ -22,7 +22,8 @@ use ferrocket_remoting::ClientRequestHandler;
 use crate::api::MQClientApi;
 use crate::error::{ClientError, Result};
 
-pub use message::{MessageIdParts, MessageTrace};
+pub use ferrocket_protocol::trace::MessageTrace;
+pub use message::MessageIdParts;
 
 /// The admin client: name-server and broker calls with one timeout.
 pub struct MQAdminExt {

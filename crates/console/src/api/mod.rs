@@ -7,6 +7,7 @@ pub mod messages;
 pub mod overview;
 pub mod replication;
 pub mod topics;
+pub mod trace;
 
 use serde::Serialize;
 

@@ -279,3 +279,42 @@ proptest! {
         let _ = decode_trace_data(&data);
     }
 }
+
+fn trace_message(body: &str, keys: &[&str]) -> MessageExt {
+    let mut m = MessageExt::default();
+    m.message.body = body.as_bytes().to_vec().into();
+    m.message.set_keys(keys.iter().copied());
+    m.born_host = "10.9.9.9:1".parse().unwrap();
+    m
+}
+
+#[test]
+fn message_trace_orders_records_and_completes_cloud_sub_after() {
+    let id = "7F0000017A2A18B4AAC2611D6E9C0000";
+    let before = SUB_AFTER_CLOUD.replace("SubAfter", "x"); // not a record type: skipped
+    let sub_before =
+        "SubBefore\u{1}1700000000456\u{1}DefaultRegion\u{1}cg\u{1}0A0000050000ABCD\u{1}\
+7F0000017A2A18B4AAC2611D6E9C0000\u{1}2\u{1}order-1 order-2\u{2}";
+    let messages = vec![
+        trace_message(&format!("{SUB_AFTER_CLOUD}{sub_before}{before}"), &[id]),
+        trace_message(PUB, &[id, "order-1"]),
+        // the index answered another key with the same hash: not a trace of this message
+        trace_message(PUB, &["SOMETHING-ELSE"]),
+        trace_message("Pub\u{1}x\u{2}", &[id]),
+    ];
+    let t = MessageTrace::from_trace_messages(id, &messages);
+    assert_eq!(t.trace_messages, 3);
+    assert_eq!(t.errors.len(), 1, "{:?}", t.errors);
+    let types: Vec<TraceType> = t.views.iter().map(|v| v.record.trace_type).collect();
+    assert_eq!(
+        types,
+        [TraceType::Pub, TraceType::SubBefore, TraceType::SubAfter]
+    );
+    let after = &t.views[2].record;
+    assert_eq!(
+        (after.group_name.as_str(), after.timestamp),
+        ("cg", 1_700_000_000_456 + 12)
+    );
+    assert_eq!(trace_view_json(&t.views[2])["status"], "failed");
+    assert_eq!(trace_view_json(&t.views[0])["messageType"], "Delay_Msg");
+}
