@@ -29,11 +29,12 @@ use ferrocket_protocol::util::{crc32, create_message_id, now_millis};
 use parking_lot::{Mutex, RwLock};
 use tokio::sync::oneshot;
 
+use crate::allocate::{MappedFileAllocator, SegmentSlot, ALLOCATE_WAIT_TIMEOUT};
 use crate::checkpoint::StoreCheckpoint;
 use crate::clean::{self, CleanState};
 use crate::commit_log::CommitLog;
 use crate::config::{BrokerRole, FlushDiskType, MessageStoreConfig};
-use crate::consume_queue::ConsumeQueue;
+use crate::consume_queue::{ConsumeQueue, CQ_STORE_UNIT_SIZE};
 use crate::consume_queue_table::ConsumeQueueTable;
 use crate::error::StoreError;
 use crate::flush::DiskFlusher;
@@ -42,6 +43,7 @@ use crate::group_commit::{
 };
 use crate::index::{self, IndexService, QueryMessageResult};
 use crate::latency_histogram::LatencyHistogram;
+use crate::mapped_file_queue::MappedFileQueue;
 use crate::message_filter::MessageFilter;
 use crate::message_inner::MessageExtBrokerInner;
 use crate::recovery;
@@ -75,6 +77,28 @@ struct Appended {
     flush_wait: Option<oneshot::Receiver<PutMessageStatus>>,
 }
 
+/// Why an append did not happen.
+enum AppendFailure {
+    /// Refused with this status.
+    Status(PutMessageStatus),
+    /// A segment file it needs is still being created: wait for `offset` in `slot` with the
+    /// put lock released, then try again.
+    SegmentNotReady {
+        what: &'static str,
+        slot: Arc<SegmentSlot>,
+        offset: i64,
+    },
+}
+
+impl From<PutMessageStatus> for AppendFailure {
+    fn from(s: PutMessageStatus) -> Self {
+        AppendFailure::Status(s)
+    }
+}
+
+/// Threads creating segments (RocketMQ has one; a few creations in flight measured no faster).
+const ALLOCATOR_THREADS: usize = 1;
+
 /// State shared by the store handle and its service threads.
 pub(crate) struct StoreInner {
     pub(crate) config: MessageStoreConfig,
@@ -94,6 +118,9 @@ pub(crate) struct StoreInner {
     pub(crate) flush_latency: LatencyHistogram,
     /// The key index (RocketMQ `IndexService`).
     pub(crate) index_service: IndexService,
+    /// Creates CommitLog and ConsumeQueue segments ahead of need (RocketMQ
+    /// `AllocateMappedFileService`).
+    pub(crate) allocator: Arc<MappedFileAllocator>,
     listener: RwLock<Option<MessageArrivingListener>>,
     /// SYNC_MASTER: waits for a slave acknowledgement after each append.
     slave_ack_waiter: RwLock<Option<Arc<dyn SlaveAckWaiter>>>,
@@ -186,7 +213,7 @@ impl StoreInner {
         &self,
         msgs: &[(&MessageExtBrokerInner, Prepared)],
         wait: bool,
-    ) -> Result<Appended, PutMessageStatus> {
+    ) -> Result<Appended, AppendFailure> {
         let first = msgs.first().ok_or(PutMessageStatus::MessageIllegal)?.0;
         let total: usize = msgs.iter().map(|(_, p)| p.layout.total_size()).sum();
         let dispatched = matches!(
@@ -201,7 +228,7 @@ impl StoreInner {
             || self.clean.is_disk_full()
             || !self.config.broker_role.is_master()
         {
-            return Err(PutMessageStatus::ServiceNotAvailable);
+            return Err(PutMessageStatus::ServiceNotAvailable.into());
         }
         let now = now_millis().max(state.last_store_timestamp);
         // half and rollback records get no consume queue entry (and queue offset 0)
@@ -214,12 +241,18 @@ impl StoreInner {
             // room for the entries first: a full disk then stores nothing rather than a record
             // no queue points to
             cq.reserve_room(base_queue_offset, msgs.len())
-                .map_err(|e| self.segment_creation_failed("consume queue", &e))?;
+                .map_err(|e| {
+                    let q = cq.mapped_file_queue();
+                    let start = base_queue_offset * CQ_STORE_UNIT_SIZE as i64;
+                    self.append_failure("consume queue", q, start, &e)
+                })?;
         }
+        // the next segment is asked for as soon as one is taken, unless the disk is full
+        let ahead = !self.clean.is_disk_full();
         let file = self
             .commit_log
-            .segment_for_append(&mut state, total)
-            .map_err(|e| self.segment_creation_failed("commit log", &e))?;
+            .segment_for_append(&mut state, total, ahead)
+            .map_err(|e| self.append_failure("commit log", self.commit_log.queue(), 0, &e))?;
         let wrote = file.wrote_position();
         let base_phy = file.file_from_offset() + wrote as i64;
         // SAFETY: the put lock makes this the only writer, and the range lies past the
@@ -250,7 +283,7 @@ impl StoreInner {
             };
             at += encode_with_layout(&mut region[at..], &rec, &p.layout).map_err(|e| {
                 tracing::error!(error = %e, "record encoding failed");
-                PutMessageStatus::UnknownError
+                AppendFailure::Status(PutMessageStatus::UnknownError)
             })?;
         }
         file.set_wrote_position(wrote + total);
@@ -300,6 +333,57 @@ impl StoreInner {
             dispatched,
             flush_wait,
         })
+    }
+
+    /// What a failed segment lookup means for the put: wait for a segment still being created,
+    /// or refuse.
+    fn append_failure(
+        &self,
+        what: &'static str,
+        queue: &MappedFileQueue,
+        start_offset: i64,
+        e: &io::Error,
+    ) -> AppendFailure {
+        if e.kind() == io::ErrorKind::WouldBlock {
+            return AppendFailure::SegmentNotReady {
+                what,
+                slot: queue.slot().clone(),
+                offset: queue.next_segment_offset(start_offset),
+            };
+        }
+        AppendFailure::Status(self.segment_creation_failed(what, e))
+    }
+
+    /// Waits, off the async workers and without the put lock, for the allocator to deliver a
+    /// segment: the status to answer when it did not.
+    async fn wait_for_segment(
+        &self,
+        what: &'static str,
+        slot: Arc<SegmentSlot>,
+        offset: i64,
+        until: Instant,
+    ) -> Result<(), PutMessageStatus> {
+        let timeout = until.saturating_duration_since(Instant::now());
+        let wait = move || slot.wait_ready(offset, timeout);
+        let waited = if tokio::runtime::Handle::try_current().is_ok() {
+            crate::blocking::run_blocking(wait)
+                .await
+                .unwrap_or_else(|e| Err(io::Error::other(e.to_string())))
+        } else {
+            wait()
+        };
+        match waited {
+            Ok(true) => Ok(()),
+            Ok(false) => {
+                tracing::error!(
+                    offset,
+                    timeout_ms = ALLOCATE_WAIT_TIMEOUT.as_millis() as u64,
+                    "no {what} segment was created in time"
+                );
+                Err(PutMessageStatus::CreateMappedFileFailed)
+            }
+            Err(e) => Err(self.segment_creation_failed(what, &e)),
+        }
     }
 
     /// A segment could not be created: on a full disk DISK_FULL is raised (the disk check
@@ -382,9 +466,20 @@ impl StoreInner {
         msgs: &[(&MessageExtBrokerInner, Prepared)],
         wait: bool,
     ) -> PutMessageResult {
-        let appended = match self.append(msgs, wait) {
-            Ok(a) => a,
-            Err(status) => return PutMessageResult::failure(status),
+        let mut deadline = None;
+        let appended = loop {
+            match self.append(msgs, wait) {
+                Ok(a) => break a,
+                Err(AppendFailure::Status(status)) => return PutMessageResult::failure(status),
+                Err(AppendFailure::SegmentNotReady { what, slot, offset }) => {
+                    // concurrent puts may take the segment first: they all share one bound
+                    let until =
+                        *deadline.get_or_insert_with(|| Instant::now() + ALLOCATE_WAIT_TIMEOUT);
+                    if let Err(status) = self.wait_for_segment(what, slot, offset, until).await {
+                        return PutMessageResult::failure(status);
+                    }
+                }
+            }
         };
         let mut status = match appended.flush_wait {
             Some(rx) => rx.await.unwrap_or(PutMessageStatus::FlushDiskTimeout),
@@ -529,6 +624,24 @@ impl DefaultMessageStore {
             .map_err(StoreError::InvalidConfig)?;
 
         let index_service = IndexService::new(&config);
+        // segments are created by the allocator thread from now on, recovery's included
+        let allocator = Arc::new(MappedFileAllocator::default());
+        let mut allocator_threads = Vec::with_capacity(ALLOCATOR_THREADS);
+        for _ in 0..ALLOCATOR_THREADS {
+            let a = allocator.clone();
+            let spawned = std::thread::Builder::new()
+                .name("AllocateMappedFileService".into())
+                .spawn(move || a.run());
+            match spawned {
+                Ok(t) => allocator_threads.push(t),
+                Err(e) => {
+                    allocator.stop();
+                    return Err(StoreError::io(&root, e));
+                }
+            }
+        }
+        commit_log.queue().set_allocator(allocator.clone());
+        consume_queues.set_allocator(allocator.clone());
         let inner = Arc::new(StoreInner {
             config,
             commit_log,
@@ -543,6 +656,7 @@ impl DefaultMessageStore {
             clean: CleanState::default(),
             flush_latency: LatencyHistogram::new(),
             index_service,
+            allocator,
             listener: RwLock::new(None),
             slave_ack_waiter: RwLock::new(None),
             shutdown: AtomicBool::new(false),
@@ -551,14 +665,31 @@ impl DefaultMessageStore {
         if abnormal {
             tracing::warn!(root = %root.display(), "abort file found: the last shutdown was not clean, recovering");
         }
-        recovery::recover(&inner, abnormal)?;
-        inner.index_service.load(
-            !abnormal,
-            inner.checkpoint.index_msg_timestamp(),
-            inner.commit_log.max_offset(),
-        )?;
-        std::fs::write(&abort_path, std::process::id().to_string())
-            .map_err(|e| StoreError::io(&abort_path, e))?;
+        let opened = recovery::recover(&inner, abnormal)
+            .and_then(|()| {
+                inner.index_service.load(
+                    !abnormal,
+                    inner.checkpoint.index_msg_timestamp(),
+                    inner.commit_log.max_offset(),
+                )
+            })
+            .and_then(|()| {
+                std::fs::write(&abort_path, std::process::id().to_string())
+                    .map_err(|e| StoreError::io(&abort_path, e))
+            });
+        if let Err(e) = opened {
+            inner.allocator.stop();
+            for t in allocator_threads {
+                let _ = t.join();
+            }
+            return Err(e);
+        }
+        // the first sends find their segment ready
+        let log = inner.commit_log.queue();
+        if !inner.clean.is_disk_full() && (inner.config.broker_role.is_master() || !log.is_empty())
+        {
+            log.request_next(0);
+        }
 
         let store = Arc::new(DefaultMessageStore {
             inner: inner.clone(),
@@ -572,7 +703,7 @@ impl DefaultMessageStore {
                 .spawn(f)
                 .map_err(|e| StoreError::io(&root, e))
         };
-        let mut threads = Vec::new();
+        let mut threads = allocator_threads;
         let i = inner.clone();
         match inner.config.flush_disk_type {
             FlushDiskType::AsyncFlush => {
@@ -1042,6 +1173,7 @@ impl DefaultMessageStore {
         inner.signal.stop();
         inner.group_commit.stop();
         inner.watcher.stop();
+        inner.allocator.stop();
         for t in self.threads.lock().drain(..) {
             if t.join().is_err() {
                 tracing::error!("a store service thread panicked");
@@ -1071,7 +1203,11 @@ impl DefaultMessageStore {
             });
         }
         clean &= inner.flush_consume_queues(0);
+        // segments created ahead and never used go: the next start finds only used ones
         inner.commit_log.queue().discard_preallocated();
+        for cq in inner.consume_queues.all() {
+            cq.mapped_file_queue().discard_preallocated();
+        }
         if clean {
             if let Err(e) = std::fs::remove_file(inner.config.abort_file_path()) {
                 tracing::warn!(error = %e, "cannot remove the abort file");

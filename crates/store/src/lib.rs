@@ -9,6 +9,7 @@
 //! {root}/checkpoint, {root}/abort, {root}/lock
 //! ```
 
+mod allocate;
 pub mod blocking;
 mod checkpoint;
 mod clean;
@@ -36,6 +37,7 @@ mod reput;
 mod result;
 mod services;
 
+pub use allocate::{MappedFileAllocator, ALLOCATE_WAIT_TIMEOUT};
 pub use checkpoint::StoreCheckpoint;
 pub use commit_log::{CommitLog, RecordCheck};
 pub use config::{BrokerRole, FlushDiskType, MessageStoreConfig};
