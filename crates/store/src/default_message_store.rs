@@ -99,6 +99,22 @@ impl From<PutMessageStatus> for AppendFailure {
 /// Threads creating segments (RocketMQ has one; a few creations in flight measured no faster).
 const ALLOCATOR_THREADS: usize = 1;
 
+/// Marks the put lock as held from creation to drop (RocketMQ's `beginTimeInLock`).
+struct LockTimer<'a>(&'a AtomicI64);
+
+impl<'a> LockTimer<'a> {
+    fn start(begin: &'a AtomicI64) -> Self {
+        begin.store(now_millis(), Ordering::Release);
+        LockTimer(begin)
+    }
+}
+
+impl Drop for LockTimer<'_> {
+    fn drop(&mut self) {
+        self.0.store(0, Ordering::Release);
+    }
+}
+
 /// State shared by the store handle and its service threads.
 pub(crate) struct StoreInner {
     pub(crate) config: MessageStoreConfig,
@@ -121,6 +137,11 @@ pub(crate) struct StoreInner {
     /// Creates CommitLog and ConsumeQueue segments ahead of need (RocketMQ
     /// `AllocateMappedFileService`).
     pub(crate) allocator: Arc<MappedFileAllocator>,
+    /// When the put lock was taken for an append (ms since the epoch), 0 while it is free
+    /// (RocketMQ `beginTimeInLock`).
+    begin_time_in_lock: AtomicI64,
+    /// Fault injection: extra time every append holds the put lock.
+    slow_put: Option<Duration>,
     listener: RwLock<Option<MessageArrivingListener>>,
     /// SYNC_MASTER: waits for a slave acknowledgement after each append.
     slave_ack_waiter: RwLock<Option<Arc<dyn SlaveAckWaiter>>>,
@@ -222,6 +243,10 @@ impl StoreInner {
         );
 
         let mut state = self.commit_log.lock();
+        let in_lock = LockTimer::start(&self.begin_time_in_lock);
+        if let Some(delay) = self.slow_put {
+            std::thread::sleep(delay);
+        }
         // a slave's CommitLog is the master's byte for byte: only replication writes it
         if self.shutdown.load(Ordering::Acquire)
             || !self.is_writeable()
@@ -310,6 +335,7 @@ impl StoreInner {
         } else {
             None
         };
+        drop(in_lock);
         drop(state);
 
         let mut msg_id = String::with_capacity(msgs.len() * 33);
@@ -657,6 +683,8 @@ impl DefaultMessageStore {
             flush_latency: LatencyHistogram::new(),
             index_service,
             allocator,
+            begin_time_in_lock: AtomicI64::new(0),
+            slow_put: crate::disk_fault_injection::slow_put_from_env(),
             listener: RwLock::new(None),
             slave_ack_waiter: RwLock::new(None),
             shutdown: AtomicBool::new(false),
@@ -749,6 +777,18 @@ impl DefaultMessageStore {
             "message store opened"
         );
         Ok(store)
+    }
+
+    /// Whether an append has held the put lock longer than `osPageCacheBusyTimeOutMills`
+    /// (RocketMQ `isOSPageCacheBusy`): the page cache is not keeping up, sends should back off.
+    pub fn is_os_page_cache_busy(&self) -> bool {
+        let begin = self.inner.begin_time_in_lock.load(Ordering::Acquire);
+        if begin == 0 {
+            return false;
+        }
+        let held = now_millis() - begin;
+        // a clock step backwards or a bogus value is not a busy page cache
+        held > self.inner.config.os_page_cache_busy_time_out_mills as i64 && held < 10_000_000
     }
 
     /// The configuration in use.
