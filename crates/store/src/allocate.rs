@@ -49,6 +49,8 @@ struct SlotState {
     ready: Option<MappedFile>,
     /// Offset asked for and not yet delivered.
     requested: Option<i64>,
+    /// Someone (the allocator or a waiting writer on the blocking pool) is creating it.
+    creating: bool,
     /// The last request failed: (offset, error).
     failed: Option<(i64, io::ErrorKind, String)>,
     /// The queue is gone (deleted topic, shutdown): deliveries are deleted.
@@ -123,10 +125,26 @@ impl SegmentSlot {
         true
     }
 
-    /// Whether the allocator should still create `offset` (not closed, still wanted).
-    fn wanted(&self, offset: i64) -> bool {
-        let s = self.state.lock();
-        !s.closed && s.requested == Some(offset)
+    /// Takes the creation of `offset` on: false when it is not wanted any more (closed, taken,
+    /// another offset) or someone else is creating it.
+    fn start_creation(&self, offset: i64) -> bool {
+        let mut s = self.state.lock();
+        if s.closed || s.requested != Some(offset) || s.creating {
+            return false;
+        }
+        s.creating = true;
+        true
+    }
+
+    /// Creates `spec` on the calling thread unless the allocator already is, then waits for it
+    /// as [`SegmentSlot::wait_ready`] does. For writers waiting on the blocking pool: new queues'
+    /// first segments are then created side by side instead of one after another.
+    pub(crate) fn create_or_wait(&self, spec: &SegmentSpec, timeout: Duration) -> io::Result<bool> {
+        crate::blocking::debug_assert_blocking_allowed("waiting for a segment file");
+        if self.start_creation(spec.offset) {
+            self.deliver(spec.offset, spec.create());
+        }
+        self.wait_ready(spec.offset, timeout)
     }
 
     pub(crate) fn deliver(&self, offset: i64, created: io::Result<MappedFile>) {
@@ -134,6 +152,7 @@ impl SegmentSlot {
         let wanted = !s.closed && s.requested == Some(offset);
         if s.requested == Some(offset) {
             s.requested = None;
+            s.creating = false;
         }
         match created {
             Ok(mf) if wanted => {
@@ -189,6 +208,7 @@ impl SegmentSlot {
         let mut s = self.state.lock();
         s.closed = true;
         s.requested = None;
+        s.creating = false;
         if let Some(mf) = s.ready.take() {
             if let Err(e) = mf.destroy() {
                 tracing::warn!(path = %mf.path().display(), error = %e, "cannot delete a segment created ahead");
@@ -202,6 +222,7 @@ impl SegmentSlot {
     pub(crate) fn discard(&self) {
         let mut s = self.state.lock();
         s.requested = None;
+        s.creating = false;
         if let Some(mf) = s.ready.take() {
             if let Err(e) = mf.destroy() {
                 tracing::warn!(path = %mf.path().display(), error = %e, "cannot delete a segment created ahead");
@@ -275,7 +296,7 @@ impl MappedFileAllocator {
                     self.wake.wait(&mut p);
                 }
             };
-            if !req.slot.wanted(req.spec.offset) {
+            if !req.slot.start_creation(req.spec.offset) {
                 continue;
             }
             let started = Instant::now();

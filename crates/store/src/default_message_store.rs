@@ -29,7 +29,7 @@ use ferrocket_protocol::util::{crc32, create_message_id, now_millis};
 use parking_lot::{Mutex, RwLock};
 use tokio::sync::oneshot;
 
-use crate::allocate::{MappedFileAllocator, SegmentSlot, ALLOCATE_WAIT_TIMEOUT};
+use crate::allocate::{MappedFileAllocator, SegmentSlot, SegmentSpec, ALLOCATE_WAIT_TIMEOUT};
 use crate::checkpoint::StoreCheckpoint;
 use crate::clean::{self, CleanState};
 use crate::commit_log::CommitLog;
@@ -86,7 +86,7 @@ enum AppendFailure {
     SegmentNotReady {
         what: &'static str,
         slot: Arc<SegmentSlot>,
-        offset: i64,
+        spec: SegmentSpec,
     },
 }
 
@@ -245,7 +245,7 @@ impl StoreInner {
         let mut state = self.commit_log.lock();
         let in_lock = LockTimer::start(&self.begin_time_in_lock);
         if let Some(delay) = self.slow_put {
-            std::thread::sleep(delay);
+            crate::disk_fault_injection::stall(delay);
         }
         // a slave's CommitLog is the master's byte for byte: only replication writes it
         if self.shutdown.load(Ordering::Acquire)
@@ -374,7 +374,7 @@ impl StoreInner {
             return AppendFailure::SegmentNotReady {
                 what,
                 slot: queue.slot().clone(),
-                offset: queue.next_segment_offset(start_offset),
+                spec: queue.spec(queue.next_segment_offset(start_offset)),
             };
         }
         AppendFailure::Status(self.segment_creation_failed(what, e))
@@ -386,11 +386,12 @@ impl StoreInner {
         &self,
         what: &'static str,
         slot: Arc<SegmentSlot>,
-        offset: i64,
+        spec: SegmentSpec,
         until: Instant,
     ) -> Result<(), PutMessageStatus> {
         let timeout = until.saturating_duration_since(Instant::now());
-        let wait = move || slot.wait_ready(offset, timeout);
+        let offset = spec.offset;
+        let wait = move || slot.create_or_wait(&spec, timeout);
         let waited = if tokio::runtime::Handle::try_current().is_ok() {
             crate::blocking::run_blocking(wait)
                 .await
@@ -497,11 +498,11 @@ impl StoreInner {
             match self.append(msgs, wait) {
                 Ok(a) => break a,
                 Err(AppendFailure::Status(status)) => return PutMessageResult::failure(status),
-                Err(AppendFailure::SegmentNotReady { what, slot, offset }) => {
+                Err(AppendFailure::SegmentNotReady { what, slot, spec }) => {
                     // concurrent puts may take the segment first: they all share one bound
                     let until =
                         *deadline.get_or_insert_with(|| Instant::now() + ALLOCATE_WAIT_TIMEOUT);
-                    if let Err(status) = self.wait_for_segment(what, slot, offset, until).await {
+                    if let Err(status) = self.wait_for_segment(what, slot, spec, until).await {
                         return PutMessageResult::failure(status);
                     }
                 }

@@ -65,7 +65,7 @@ impl MappedFileQueue {
         let _ = self.allocator.set(allocator);
     }
 
-    fn spec(&self, offset: i64) -> SegmentSpec {
+    pub(crate) fn spec(&self, offset: i64) -> SegmentSpec {
         SegmentSpec {
             dir: self.dir.clone(),
             offset,
