@@ -120,6 +120,17 @@ pub struct RequestQueueConfig {
     pub send_thread_pool_queue_capacity: usize,
     /// `pullThreadPoolQueueCapacity` (100 000): pulls in the broker, parked long polls included.
     pub pull_thread_pool_queue_capacity: usize,
+    /// `litePullThreadPoolQueueCapacity` (100 000): LITE_PULL_MESSAGE, as pulls.
+    pub lite_pull_thread_pool_queue_capacity: usize,
+    /// `pullMessageThreadPoolNums` (16 + 2 × cores): pulls reading at once (a pull parked for
+    /// long polling gives its worker back).
+    pub pull_message_thread_pool_nums: usize,
+    /// `litePullMessageThreadPoolNums` (16 + 2 × cores).
+    pub lite_pull_message_thread_pool_nums: usize,
+    /// `heartbeatThreadPoolNums` (min(32, cores)).
+    pub heartbeat_thread_pool_nums: usize,
+    /// `endTransactionThreadPoolNums` (max(8 + 2 × cores, 4 × the default send workers)).
+    pub end_transaction_thread_pool_nums: usize,
     /// `queryThreadPoolQueueCapacity` (20 000): QUERY_MESSAGE / VIEW_MESSAGE_BY_ID.
     pub query_thread_pool_queue_capacity: usize,
     /// `clientManagerThreadPoolQueueCapacity` (1 000 000): UNREGISTER_CLIENT, CHECK_CLIENT_CONFIG.
@@ -137,14 +148,30 @@ pub struct RequestQueueConfig {
     pub broker_fast_failure_enable: bool,
     /// `waitTimeMillsInSendQueue` (200 ms): the longest a send may wait in its queue.
     pub wait_time_mills_in_send_queue: u64,
+    /// `waitTimeMillsInPullQueue` (5 000 ms).
+    pub wait_time_mills_in_pull_queue: u64,
+    /// `waitTimeMillsInLitePullQueue` (5 000 ms).
+    pub wait_time_mills_in_lite_pull_queue: u64,
+    /// `waitTimeMillsInHeartbeatQueue` (31 000 ms).
+    pub wait_time_mills_in_heartbeat_queue: u64,
+    /// `waitTimeMillsInTransactionQueue` (3 000 ms).
+    pub wait_time_mills_in_transaction_queue: u64,
 }
 
 impl Default for RequestQueueConfig {
     fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let send_message_thread_pool_nums = 64;
         RequestQueueConfig {
-            send_message_thread_pool_nums: 64,
+            send_message_thread_pool_nums,
             send_thread_pool_queue_capacity: 10_000,
             pull_thread_pool_queue_capacity: 100_000,
+            lite_pull_thread_pool_queue_capacity: 100_000,
+            pull_message_thread_pool_nums: 16 + 2 * cores,
+            lite_pull_message_thread_pool_nums: 16 + 2 * cores,
+            heartbeat_thread_pool_nums: cores.min(32),
+            end_transaction_thread_pool_nums: (8 + 2 * cores)
+                .max(4 * send_message_thread_pool_nums),
             query_thread_pool_queue_capacity: 20_000,
             client_manager_thread_pool_queue_capacity: 1_000_000,
             consumer_manager_thread_pool_queue_capacity: 1_000_000,
@@ -153,6 +180,10 @@ impl Default for RequestQueueConfig {
             admin_broker_thread_pool_queue_capacity: 10_000,
             broker_fast_failure_enable: true,
             wait_time_mills_in_send_queue: 200,
+            wait_time_mills_in_pull_queue: 5_000,
+            wait_time_mills_in_lite_pull_queue: 5_000,
+            wait_time_mills_in_heartbeat_queue: 31_000,
+            wait_time_mills_in_transaction_queue: 3_000,
         }
     }
 }

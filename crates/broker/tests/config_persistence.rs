@@ -57,7 +57,15 @@ async fn concurrent_auto_creations_do_not_wait_for_the_config_file() {
     let answers = tokio::time::timeout(CALL, futures::future::join_all(sends))
         .await
         .expect("a send waited for the config file");
-    assert!(answers.iter().all(|r| r.code == response::SUCCESS));
+    assert!(
+        answers.iter().all(|r| r.code == response::SUCCESS),
+        "{:?}",
+        answers
+            .iter()
+            .filter(|r| r.code != response::SUCCESS)
+            .map(|r| (r.code, r.remark.clone()))
+            .collect::<Vec<_>>()
+    );
     let on_disk = topics_on_disk(b.dir.path());
     assert!(
         names.iter().all(|t| !on_disk.contains(t)),

@@ -279,3 +279,122 @@ fn a_pipelining_client_gets_system_busy_beyond_the_connection_and_pull_queue_bou
     );
     server.stop();
 }
+
+fn send(topic: &str, opaque: i32) -> RemotingCommand {
+    let mut cmd = RemotingCommand::request(request::SEND_MESSAGE)
+        .with_ext("producerGroup", "hostile_producer")
+        .with_ext("topic", topic)
+        .with_ext("defaultTopic", "TBW102")
+        .with_ext("defaultTopicQueueNums", 4)
+        .with_ext("queueId", 0)
+        .with_ext("sysFlag", 0)
+        .with_ext("bornTimestamp", 1)
+        .with_ext("flag", 0)
+        .with_ext("properties", "")
+        .with_ext("reconsumeTimes", 0)
+        .with_ext("unitMode", false)
+        .with_body(format!("message {opaque}"));
+    cmd.opaque = opaque;
+    cmd
+}
+
+/// Reads answers from `s` until `n` arrived or `timeout` passed: (opaque, code, remark).
+fn read_answers(s: &mut TcpStream, n: usize, timeout: Duration) -> Vec<(i32, i32, String)> {
+    s.set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let mut buf = BytesMut::new();
+    let mut out = Vec::new();
+    let deadline = Instant::now() + timeout;
+    let mut chunk = [0u8; 64 * 1024];
+    while out.len() < n && Instant::now() < deadline {
+        if let Ok(k) = s.read(&mut chunk) {
+            buf.extend_from_slice(&chunk[..k]);
+        }
+        while let Some(r) = RemotingCodec::new().decode(&mut buf).unwrap() {
+            out.push((r.opaque, r.code, r.remark.unwrap_or_default()));
+        }
+    }
+    out
+}
+
+/// An append that holds the put lock longer than `osPageCacheBusyTimeOutMills` (a stalled page
+/// cache, injected) makes the broker shed sends as RocketMQ's `BrokerFastFailure` does: those
+/// waiting in the send queue get SYSTEM_BUSY `[PCBUSY_CLEAN_QUEUE]`, new ones
+/// `[REJECTREQUEST]`; the slow one and later ones succeed.
+#[test]
+fn a_busy_page_cache_sheds_waiting_and_new_sends_with_system_busy() {
+    let _serial = serial();
+    let server = common::standalone()
+        .conf(
+            "sendMessageThreadPoolNums=1\nwaitTimeMillsInSendQueue=60000\n\
+             osPageCacheBusyTimeOutMills=300\n",
+        )
+        .env(ferrocket_store::SLOW_PUT_ENV, "2500")
+        .start();
+    let broker = format!("127.0.0.1:{}", server.broker_port);
+    let topic = ferrocket_testkit::unique("PageCacheBusy");
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, out, err) = ferrocket_testkit::output_within(
+        common::ferrocket(
+            &[
+                "admin",
+                "-n",
+                &server.namesrv,
+                "updateTopic",
+                "-b",
+                &broker,
+                "-t",
+                &topic,
+            ],
+            dir.path(),
+        ),
+        Duration::from_secs(30),
+    );
+    assert!(ok, "{out}\n{err}");
+
+    // one send holds the only worker (and the put lock, 2.5 s); two more wait behind it (the
+    // three run concurrently: any one of them may be first)
+    let mut first = TcpStream::connect(&broker).unwrap();
+    let mut wire = Vec::new();
+    for opaque in 1..=3 {
+        wire.extend_from_slice(&send(&topic, opaque).encode());
+    }
+    first.write_all(&wire).unwrap();
+    let shed = read_answers(&mut first, 2, Duration::from_secs(2));
+    assert_eq!(shed.len(), 2, "{shed:?}");
+    for (_, code, remark) in &shed {
+        assert_eq!(*code, response::SYSTEM_BUSY, "{shed:?}");
+        assert!(
+            remark.starts_with(
+                "[PCBUSY_CLEAN_QUEUE]broker busy, start flow control for a while, period in queue: "
+            ),
+            "{remark}"
+        );
+    }
+    // a send arriving while the lock is still held is refused at once
+    let mut second = TcpStream::connect(&broker).unwrap();
+    second.write_all(&send(&topic, 4).encode()).unwrap();
+    let rejected = read_answers(&mut second, 1, Duration::from_secs(2));
+    assert_eq!(
+        rejected,
+        vec![(
+            4,
+            response::SYSTEM_BUSY,
+            "[REJECTREQUEST]system busy, start flow control for a while".to_string()
+        )]
+    );
+    // the slow send completes, and the broker takes sends again
+    let slow = 6 - shed[0].0 - shed[1].0;
+    let done = read_answers(&mut first, 1, Duration::from_secs(10));
+    assert_eq!(done.len(), 1, "{done:?}");
+    assert_eq!((done[0].0, done[0].1), (slow, response::SUCCESS), "{done:?}");
+    second.write_all(&send(&topic, 5).encode()).unwrap();
+    let after = read_answers(&mut second, 1, Duration::from_secs(10));
+    assert_eq!(after.len(), 1, "{after:?}");
+    assert_eq!(
+        (after[0].0, after[0].1),
+        (5, response::SUCCESS),
+        "{after:?}"
+    );
+    server.stop();
+}

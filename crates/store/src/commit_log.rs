@@ -42,6 +42,11 @@ pub enum RecordCheck<'a> {
     Corrupt(String),
 }
 
+/// The error telling a writer that the segment it needs is still being created.
+pub(crate) fn segment_not_ready() -> io::Error {
+    io::Error::new(io::ErrorKind::WouldBlock, "segment file not created yet")
+}
+
 /// The CommitLog.
 pub struct CommitLog {
     queue: MappedFileQueue,
@@ -115,25 +120,43 @@ impl CommitLog {
     }
 
     /// The segment to append `len` bytes to, padding the current one with a BLANK record and
-    /// moving to a new one when the record (plus room for a later BLANK) does not fit.
+    /// moving to the next one when the record (plus room for a later BLANK) does not fit.
     ///
-    /// Must be called with the put lock held.
+    /// Segments are created ahead of need by the allocator; when the one needed is not ready
+    /// yet this fails with [`io::ErrorKind::WouldBlock`] before writing anything, and the caller
+    /// waits for it with the put lock released ([`MappedFileQueue::wait_next_ready`]). With
+    /// `ahead`, taking a segment asks for the one after it. Must be called with the put lock held.
     pub(crate) fn segment_for_append(
         &self,
         _locked: &mut PutState,
         len: usize,
+        ahead: bool,
     ) -> io::Result<Arc<MappedFile>> {
-        let file = self.queue.last_mapped_file_or_create(0)?;
+        let Some(file) = self.queue.last_mapped_file().filter(|f| !f.is_full()) else {
+            return self
+                .queue
+                .try_take_next(0, ahead)
+                .ok_or_else(segment_not_ready);
+        };
         let wrote = file.wrote_position();
         let remaining = file.file_size() - wrote;
         if len + END_FILE_MIN_BLANK_LENGTH <= remaining {
             return Ok(file);
         }
+        if !self.queue.next_ready(0) {
+            self.queue.request_next(0);
+            if !self.queue.next_ready(0) {
+                return Err(segment_not_ready());
+            }
+        }
         // SAFETY: the put lock serializes writers; the range is past the published position.
         let blank = unsafe { file.region_mut(wrote, END_FILE_MIN_BLANK_LENGTH) };
         encode_blank_record_into(blank, remaining as i32).map_err(io::Error::other)?;
         file.set_wrote_position(file.file_size());
-        self.queue.create_next(0)
+        // under the put lock nobody else takes the ready segment
+        self.queue
+            .try_take_next(0, ahead)
+            .ok_or_else(segment_not_ready)
     }
 
     /// Flushes dirty bytes; returns whether everything written before the call is on disk.

@@ -116,6 +116,10 @@ pub struct MessageStoreConfig {
     pub flush_disk_type: FlushDiskType,
     /// How long a SYNC_FLUSH put waits for its flush, ms (`syncFlushTimeout`).
     pub sync_flush_timeout: u64,
+    /// The put lock held longer than this (ms) means the OS page cache is busy
+    /// (`osPageCacheBusyTimeOutMills`, 1000): waiting sends are answered SYSTEM_BUSY
+    /// `[PCBUSY_CLEAN_QUEUE]` and new ones `[REJECTREQUEST]`.
+    pub os_page_cache_busy_time_out_mills: u64,
     /// Async flush period, ms (`flushIntervalCommitLog`).
     pub flush_interval_commit_log: u64,
     /// Dirty 4 KiB pages needed before an async flush (`flushCommitLogLeastPages`).
@@ -221,6 +225,7 @@ impl Default for MessageStoreConfig {
             mapped_file_size_consume_queue: 300_000 * crate::consume_queue::CQ_STORE_UNIT_SIZE,
             flush_disk_type: FlushDiskType::AsyncFlush,
             sync_flush_timeout: 5000,
+            os_page_cache_busy_time_out_mills: 1000,
             flush_interval_commit_log: 500,
             flush_commit_log_least_pages: 4,
             flush_commit_log_thorough_interval: 10_000,

@@ -287,14 +287,20 @@ impl ConsumeQueue {
         Ok(true)
     }
 
-    /// Makes sure the segments for `count` entries from logical `cq_offset` exist (creating
-    /// the first segment, or the next one ahead of time), so a full disk fails here, before
-    /// the CommitLog record is written. Covers at most one new segment. Callers serialize.
+    /// Makes sure the segments for `count` entries from logical `cq_offset` exist and their
+    /// blocks are allocated, so a full disk fails here, before the CommitLog record is written.
+    /// Covers at most one new segment. Segments come from the allocator: one that is not
+    /// ready yet fails with [`io::ErrorKind::WouldBlock`] (asked for; the caller waits with the
+    /// put lock released and retries). Past half of its newest segment the queue asks for the
+    /// next one, so a busy queue never waits. Callers serialize.
     pub(crate) fn reserve_room(&self, cq_offset: i64, count: usize) -> io::Result<()> {
         let unit = CQ_STORE_UNIT_SIZE as i64;
         if self.queue.is_empty() {
             let expected = cq_offset.max(0) * unit;
-            let file = self.queue.create_next(expected)?;
+            let file = self
+                .queue
+                .try_take_next(expected, false)
+                .ok_or_else(crate::commit_log::segment_not_ready)?;
             self.min_logic_offset.store(expected, Ordering::Release);
             self.fill_blanks(file.file_from_offset(), expected)?;
         }
@@ -302,13 +308,26 @@ impl ConsumeQueue {
             let wrote = last.wrote_position();
             let need = count * CQ_STORE_UNIT_SIZE;
             let room = last.file_size() - wrote;
+            if room < need && !self.queue.next_ready(0) {
+                self.queue.request_next(0);
+                if !self.queue.next_ready(0) {
+                    return Err(crate::commit_log::segment_not_ready());
+                }
+            }
             // the blocks the entries land in are allocated now, so the writes cannot fault
             last.ensure_reserved(wrote + need.min(room))?;
             if room < need {
-                self.queue.preallocate_next_reserving(need - room)?;
+                self.queue.reserve_in_next(need - room)?;
+            } else if wrote + need > last.file_size() / 2 {
+                self.queue.request_next(0);
             }
         }
         Ok(())
+    }
+
+    /// The segments, for waiting on the allocator.
+    pub(crate) fn mapped_file_queue(&self) -> &MappedFileQueue {
+        &self.queue
     }
 
     fn fill_blanks(&self, from: i64, to: i64) -> io::Result<()> {

@@ -3,9 +3,11 @@
 use std::collections::HashMap;
 use std::io;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use parking_lot::RwLock;
+
+use crate::allocate::MappedFileAllocator;
 
 use crate::consume_queue::ConsumeQueue;
 use crate::error::StoreError;
@@ -17,6 +19,7 @@ pub struct ConsumeQueueTable {
     root: PathBuf,
     mapped_file_size: usize,
     table: RwLock<QueueMap>,
+    allocator: OnceLock<Arc<MappedFileAllocator>>,
 }
 
 impl std::fmt::Debug for ConsumeQueueTable {
@@ -35,6 +38,21 @@ impl ConsumeQueueTable {
             root: root.into(),
             mapped_file_size,
             table: RwLock::new(HashMap::new()),
+            allocator: OnceLock::new(),
+        }
+    }
+
+    /// Hands segment creation of every queue, present and future, to `allocator`.
+    pub fn set_allocator(&self, allocator: Arc<MappedFileAllocator>) {
+        let _ = self.allocator.set(allocator);
+        for cq in self.all() {
+            self.attach(&cq);
+        }
+    }
+
+    fn attach(&self, cq: &ConsumeQueue) {
+        if let Some(a) = self.allocator.get() {
+            cq.mapped_file_queue().set_allocator(a.clone());
         }
     }
 
@@ -67,6 +85,7 @@ impl ConsumeQueueTable {
                 };
                 let cq = ConsumeQueue::new(&self.root, &topic, queue_id, self.mapped_file_size);
                 cq.load()?;
+                self.attach(&cq);
                 table
                     .entry(topic.clone())
                     .or_default()
@@ -92,12 +111,9 @@ impl ConsumeQueueTable {
             .or_default()
             .entry(queue_id)
             .or_insert_with(|| {
-                Arc::new(ConsumeQueue::new(
-                    &self.root,
-                    topic,
-                    queue_id,
-                    self.mapped_file_size,
-                ))
+                let cq = ConsumeQueue::new(&self.root, topic, queue_id, self.mapped_file_size);
+                self.attach(&cq);
+                Arc::new(cq)
             })
             .clone()
     }

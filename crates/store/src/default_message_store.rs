@@ -29,11 +29,12 @@ use ferrocket_protocol::util::{crc32, create_message_id, now_millis};
 use parking_lot::{Mutex, RwLock};
 use tokio::sync::oneshot;
 
+use crate::allocate::{MappedFileAllocator, SegmentSlot, SegmentSpec, ALLOCATE_WAIT_TIMEOUT};
 use crate::checkpoint::StoreCheckpoint;
 use crate::clean::{self, CleanState};
 use crate::commit_log::CommitLog;
 use crate::config::{BrokerRole, FlushDiskType, MessageStoreConfig};
-use crate::consume_queue::ConsumeQueue;
+use crate::consume_queue::{ConsumeQueue, CQ_STORE_UNIT_SIZE};
 use crate::consume_queue_table::ConsumeQueueTable;
 use crate::error::StoreError;
 use crate::flush::DiskFlusher;
@@ -42,6 +43,7 @@ use crate::group_commit::{
 };
 use crate::index::{self, IndexService, QueryMessageResult};
 use crate::latency_histogram::LatencyHistogram;
+use crate::mapped_file_queue::MappedFileQueue;
 use crate::message_filter::MessageFilter;
 use crate::message_inner::MessageExtBrokerInner;
 use crate::recovery;
@@ -75,6 +77,44 @@ struct Appended {
     flush_wait: Option<oneshot::Receiver<PutMessageStatus>>,
 }
 
+/// Why an append did not happen.
+enum AppendFailure {
+    /// Refused with this status.
+    Status(PutMessageStatus),
+    /// A segment file it needs is still being created: wait for `offset` in `slot` with the
+    /// put lock released, then try again.
+    SegmentNotReady {
+        what: &'static str,
+        slot: Arc<SegmentSlot>,
+        spec: SegmentSpec,
+    },
+}
+
+impl From<PutMessageStatus> for AppendFailure {
+    fn from(s: PutMessageStatus) -> Self {
+        AppendFailure::Status(s)
+    }
+}
+
+/// Threads creating segments (RocketMQ has one; a few creations in flight measured no faster).
+const ALLOCATOR_THREADS: usize = 1;
+
+/// Marks the put lock as held from creation to drop (RocketMQ's `beginTimeInLock`).
+struct LockTimer<'a>(&'a AtomicI64);
+
+impl<'a> LockTimer<'a> {
+    fn start(begin: &'a AtomicI64) -> Self {
+        begin.store(now_millis(), Ordering::Release);
+        LockTimer(begin)
+    }
+}
+
+impl Drop for LockTimer<'_> {
+    fn drop(&mut self) {
+        self.0.store(0, Ordering::Release);
+    }
+}
+
 /// State shared by the store handle and its service threads.
 pub(crate) struct StoreInner {
     pub(crate) config: MessageStoreConfig,
@@ -94,6 +134,14 @@ pub(crate) struct StoreInner {
     pub(crate) flush_latency: LatencyHistogram,
     /// The key index (RocketMQ `IndexService`).
     pub(crate) index_service: IndexService,
+    /// Creates CommitLog and ConsumeQueue segments ahead of need (RocketMQ
+    /// `AllocateMappedFileService`).
+    pub(crate) allocator: Arc<MappedFileAllocator>,
+    /// When the put lock was taken for an append (ms since the epoch), 0 while it is free
+    /// (RocketMQ `beginTimeInLock`).
+    begin_time_in_lock: AtomicI64,
+    /// Fault injection: extra time every append holds the put lock.
+    slow_put: Option<Duration>,
     listener: RwLock<Option<MessageArrivingListener>>,
     /// SYNC_MASTER: waits for a slave acknowledgement after each append.
     slave_ack_waiter: RwLock<Option<Arc<dyn SlaveAckWaiter>>>,
@@ -186,7 +234,7 @@ impl StoreInner {
         &self,
         msgs: &[(&MessageExtBrokerInner, Prepared)],
         wait: bool,
-    ) -> Result<Appended, PutMessageStatus> {
+    ) -> Result<Appended, AppendFailure> {
         let first = msgs.first().ok_or(PutMessageStatus::MessageIllegal)?.0;
         let total: usize = msgs.iter().map(|(_, p)| p.layout.total_size()).sum();
         let dispatched = matches!(
@@ -195,13 +243,17 @@ impl StoreInner {
         );
 
         let mut state = self.commit_log.lock();
+        let in_lock = LockTimer::start(&self.begin_time_in_lock);
+        if let Some(delay) = self.slow_put {
+            crate::disk_fault_injection::stall(delay);
+        }
         // a slave's CommitLog is the master's byte for byte: only replication writes it
         if self.shutdown.load(Ordering::Acquire)
             || !self.is_writeable()
             || self.clean.is_disk_full()
             || !self.config.broker_role.is_master()
         {
-            return Err(PutMessageStatus::ServiceNotAvailable);
+            return Err(PutMessageStatus::ServiceNotAvailable.into());
         }
         let now = now_millis().max(state.last_store_timestamp);
         // half and rollback records get no consume queue entry (and queue offset 0)
@@ -214,12 +266,18 @@ impl StoreInner {
             // room for the entries first: a full disk then stores nothing rather than a record
             // no queue points to
             cq.reserve_room(base_queue_offset, msgs.len())
-                .map_err(|e| self.segment_creation_failed("consume queue", &e))?;
+                .map_err(|e| {
+                    let q = cq.mapped_file_queue();
+                    let start = base_queue_offset * CQ_STORE_UNIT_SIZE as i64;
+                    self.append_failure("consume queue", q, start, &e)
+                })?;
         }
+        // the next segment is asked for as soon as one is taken, unless the disk is full
+        let ahead = !self.clean.is_disk_full();
         let file = self
             .commit_log
-            .segment_for_append(&mut state, total)
-            .map_err(|e| self.segment_creation_failed("commit log", &e))?;
+            .segment_for_append(&mut state, total, ahead)
+            .map_err(|e| self.append_failure("commit log", self.commit_log.queue(), 0, &e))?;
         let wrote = file.wrote_position();
         let base_phy = file.file_from_offset() + wrote as i64;
         // SAFETY: the put lock makes this the only writer, and the range lies past the
@@ -250,7 +308,7 @@ impl StoreInner {
             };
             at += encode_with_layout(&mut region[at..], &rec, &p.layout).map_err(|e| {
                 tracing::error!(error = %e, "record encoding failed");
-                PutMessageStatus::UnknownError
+                AppendFailure::Status(PutMessageStatus::UnknownError)
             })?;
         }
         file.set_wrote_position(wrote + total);
@@ -277,6 +335,7 @@ impl StoreInner {
         } else {
             None
         };
+        drop(in_lock);
         drop(state);
 
         let mut msg_id = String::with_capacity(msgs.len() * 33);
@@ -300,6 +359,58 @@ impl StoreInner {
             dispatched,
             flush_wait,
         })
+    }
+
+    /// What a failed segment lookup means for the put: wait for a segment still being created,
+    /// or refuse.
+    fn append_failure(
+        &self,
+        what: &'static str,
+        queue: &MappedFileQueue,
+        start_offset: i64,
+        e: &io::Error,
+    ) -> AppendFailure {
+        if e.kind() == io::ErrorKind::WouldBlock {
+            return AppendFailure::SegmentNotReady {
+                what,
+                slot: queue.slot().clone(),
+                spec: queue.spec(queue.next_segment_offset(start_offset)),
+            };
+        }
+        AppendFailure::Status(self.segment_creation_failed(what, e))
+    }
+
+    /// Waits, off the async workers and without the put lock, for the allocator to deliver a
+    /// segment: the status to answer when it did not.
+    async fn wait_for_segment(
+        &self,
+        what: &'static str,
+        slot: Arc<SegmentSlot>,
+        spec: SegmentSpec,
+        until: Instant,
+    ) -> Result<(), PutMessageStatus> {
+        let timeout = until.saturating_duration_since(Instant::now());
+        let offset = spec.offset;
+        let wait = move || slot.create_or_wait(&spec, timeout);
+        let waited = if tokio::runtime::Handle::try_current().is_ok() {
+            crate::blocking::run_blocking(wait)
+                .await
+                .unwrap_or_else(|e| Err(io::Error::other(e.to_string())))
+        } else {
+            wait()
+        };
+        match waited {
+            Ok(true) => Ok(()),
+            Ok(false) => {
+                tracing::error!(
+                    offset,
+                    timeout_ms = ALLOCATE_WAIT_TIMEOUT.as_millis() as u64,
+                    "no {what} segment was created in time"
+                );
+                Err(PutMessageStatus::CreateMappedFileFailed)
+            }
+            Err(e) => Err(self.segment_creation_failed(what, &e)),
+        }
     }
 
     /// A segment could not be created: on a full disk DISK_FULL is raised (the disk check
@@ -382,9 +493,20 @@ impl StoreInner {
         msgs: &[(&MessageExtBrokerInner, Prepared)],
         wait: bool,
     ) -> PutMessageResult {
-        let appended = match self.append(msgs, wait) {
-            Ok(a) => a,
-            Err(status) => return PutMessageResult::failure(status),
+        let mut deadline = None;
+        let appended = loop {
+            match self.append(msgs, wait) {
+                Ok(a) => break a,
+                Err(AppendFailure::Status(status)) => return PutMessageResult::failure(status),
+                Err(AppendFailure::SegmentNotReady { what, slot, spec }) => {
+                    // concurrent puts may take the segment first: they all share one bound
+                    let until =
+                        *deadline.get_or_insert_with(|| Instant::now() + ALLOCATE_WAIT_TIMEOUT);
+                    if let Err(status) = self.wait_for_segment(what, slot, spec, until).await {
+                        return PutMessageResult::failure(status);
+                    }
+                }
+            }
         };
         let mut status = match appended.flush_wait {
             Some(rx) => rx.await.unwrap_or(PutMessageStatus::FlushDiskTimeout),
@@ -529,6 +651,24 @@ impl DefaultMessageStore {
             .map_err(StoreError::InvalidConfig)?;
 
         let index_service = IndexService::new(&config);
+        // segments are created by the allocator thread from now on, recovery's included
+        let allocator = Arc::new(MappedFileAllocator::default());
+        let mut allocator_threads = Vec::with_capacity(ALLOCATOR_THREADS);
+        for _ in 0..ALLOCATOR_THREADS {
+            let a = allocator.clone();
+            let spawned = std::thread::Builder::new()
+                .name("AllocateMappedFileService".into())
+                .spawn(move || a.run());
+            match spawned {
+                Ok(t) => allocator_threads.push(t),
+                Err(e) => {
+                    allocator.stop();
+                    return Err(StoreError::io(&root, e));
+                }
+            }
+        }
+        commit_log.queue().set_allocator(allocator.clone());
+        consume_queues.set_allocator(allocator.clone());
         let inner = Arc::new(StoreInner {
             config,
             commit_log,
@@ -543,6 +683,9 @@ impl DefaultMessageStore {
             clean: CleanState::default(),
             flush_latency: LatencyHistogram::new(),
             index_service,
+            allocator,
+            begin_time_in_lock: AtomicI64::new(0),
+            slow_put: crate::disk_fault_injection::slow_put_from_env(),
             listener: RwLock::new(None),
             slave_ack_waiter: RwLock::new(None),
             shutdown: AtomicBool::new(false),
@@ -551,14 +694,31 @@ impl DefaultMessageStore {
         if abnormal {
             tracing::warn!(root = %root.display(), "abort file found: the last shutdown was not clean, recovering");
         }
-        recovery::recover(&inner, abnormal)?;
-        inner.index_service.load(
-            !abnormal,
-            inner.checkpoint.index_msg_timestamp(),
-            inner.commit_log.max_offset(),
-        )?;
-        std::fs::write(&abort_path, std::process::id().to_string())
-            .map_err(|e| StoreError::io(&abort_path, e))?;
+        let opened = recovery::recover(&inner, abnormal)
+            .and_then(|()| {
+                inner.index_service.load(
+                    !abnormal,
+                    inner.checkpoint.index_msg_timestamp(),
+                    inner.commit_log.max_offset(),
+                )
+            })
+            .and_then(|()| {
+                std::fs::write(&abort_path, std::process::id().to_string())
+                    .map_err(|e| StoreError::io(&abort_path, e))
+            });
+        if let Err(e) = opened {
+            inner.allocator.stop();
+            for t in allocator_threads {
+                let _ = t.join();
+            }
+            return Err(e);
+        }
+        // the first sends find their segment ready
+        let log = inner.commit_log.queue();
+        if !inner.clean.is_disk_full() && (inner.config.broker_role.is_master() || !log.is_empty())
+        {
+            log.request_next(0);
+        }
 
         let store = Arc::new(DefaultMessageStore {
             inner: inner.clone(),
@@ -572,7 +732,7 @@ impl DefaultMessageStore {
                 .spawn(f)
                 .map_err(|e| StoreError::io(&root, e))
         };
-        let mut threads = Vec::new();
+        let mut threads = allocator_threads;
         let i = inner.clone();
         match inner.config.flush_disk_type {
             FlushDiskType::AsyncFlush => {
@@ -618,6 +778,18 @@ impl DefaultMessageStore {
             "message store opened"
         );
         Ok(store)
+    }
+
+    /// Whether an append has held the put lock longer than `osPageCacheBusyTimeOutMills`
+    /// (RocketMQ `isOSPageCacheBusy`): the page cache is not keeping up, sends should back off.
+    pub fn is_os_page_cache_busy(&self) -> bool {
+        let begin = self.inner.begin_time_in_lock.load(Ordering::Acquire);
+        if begin == 0 {
+            return false;
+        }
+        let held = now_millis() - begin;
+        // a clock step backwards or a bogus value is not a busy page cache
+        held > self.inner.config.os_page_cache_busy_time_out_mills as i64 && held < 10_000_000
     }
 
     /// The configuration in use.
@@ -1059,6 +1231,7 @@ impl DefaultMessageStore {
         inner.signal.stop();
         inner.group_commit.stop();
         inner.watcher.stop();
+        inner.allocator.stop();
         for t in self.threads.lock().drain(..) {
             if t.join().is_err() {
                 tracing::error!("a store service thread panicked");
@@ -1088,7 +1261,11 @@ impl DefaultMessageStore {
             });
         }
         clean &= inner.flush_consume_queues(0);
+        // segments created ahead and never used go: the next start finds only used ones
         inner.commit_log.queue().discard_preallocated();
+        for cq in inner.consume_queues.all() {
+            cq.mapped_file_queue().discard_preallocated();
+        }
         if clean {
             if let Err(e) = std::fs::remove_file(inner.config.abort_file_path()) {
                 tracing::warn!(error = %e, "cannot remove the abort file");

@@ -1,4 +1,4 @@
-//! Fault injection for tests of the real binary: a slow disk flush.
+//! Fault injection for tests of the real binary: a slow disk flush, a slow put.
 //!
 //! When the environment variable [`SLOW_FLUSH_ENV`] holds a number of milliseconds at store
 //! open, every CommitLog and ConsumeQueue flush sleeps that long before its `msync`, which is
@@ -49,5 +49,41 @@ pub(crate) fn flusher_from_env() -> Arc<dyn DiskFlusher> {
             }
         },
         Err(_) => Arc::new(MsyncFlusher),
+    }
+}
+
+/// Milliseconds every append holds the put lock for, as a stalled page cache would (fault
+/// injection for tests of `[PCBUSY_CLEAN_QUEUE]` only).
+pub const SLOW_PUT_ENV: &str = "FERROCKET_FAULT_SLOW_PUT_MS";
+
+/// The extra time an append holds the put lock, when [`SLOW_PUT_ENV`] is set.
+pub(crate) fn slow_put_from_env() -> Option<Duration> {
+    let v = std::env::var(SLOW_PUT_ENV).ok()?;
+    match v.trim().parse::<u64>() {
+        Ok(ms) => {
+            tracing::warn!(
+                delay_ms = ms,
+                "{SLOW_PUT_ENV} is set: every append holds the put lock longer (fault injection for tests)"
+            );
+            Some(Duration::from_millis(ms))
+        }
+        Err(_) => {
+            tracing::warn!(value = %v, "{SLOW_PUT_ENV} is not a number of milliseconds; ignored");
+            None
+        }
+    }
+}
+
+/// Sleeps `delay` as a stalled page cache would hold the thread, handing the other tasks of an
+/// async worker to another thread first (so the stall stays in the put path, as in RocketMQ
+/// where send threads are not I/O threads).
+pub(crate) fn stall(delay: Duration) {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    let multi_thread =
+        Handle::try_current().is_ok_and(|h| h.runtime_flavor() == RuntimeFlavor::MultiThread);
+    if multi_thread {
+        tokio::task::block_in_place(|| std::thread::sleep(delay));
+    } else {
+        std::thread::sleep(delay);
     }
 }

@@ -9,6 +9,7 @@
 //! {root}/checkpoint, {root}/abort, {root}/lock
 //! ```
 
+mod allocate;
 pub mod blocking;
 mod checkpoint;
 mod clean;
@@ -36,13 +37,14 @@ mod reput;
 mod result;
 mod services;
 
+pub use allocate::{MappedFileAllocator, ALLOCATE_WAIT_TIMEOUT};
 pub use checkpoint::StoreCheckpoint;
 pub use commit_log::{CommitLog, RecordCheck};
 pub use config::{BrokerRole, FlushDiskType, MessageStoreConfig};
 pub use consume_queue::{ConsumeQueue, CqUnit, CQ_STORE_UNIT_SIZE};
 pub use default_message_store::{DefaultMessageStore, MessageArrivingListener};
 pub use disk::{disk_partition_space_used_percent, filesystem_space};
-pub use disk_fault_injection::SLOW_FLUSH_ENV;
+pub use disk_fault_injection::{SLOW_FLUSH_ENV, SLOW_PUT_ENV};
 pub use error::StoreError;
 pub use flush::{DiskFlusher, MsyncFlusher};
 pub use index::{IndexFile, IndexHeader, IndexService, QueryMessageResult, QueryOffsetResult};

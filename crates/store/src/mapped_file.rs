@@ -74,6 +74,7 @@ impl MappedFile {
     /// Space is reserved with `fallocate` where the filesystem supports it, so a full disk
     /// shows up here as an error instead of a fault on a later write into the mapping.
     pub fn create(dir: &Path, file_from_offset: i64, file_size: usize) -> io::Result<MappedFile> {
+        crate::blocking::debug_assert_blocking_allowed("creating a mapped file");
         let (path, file) = create_new(dir, file_from_offset)?;
         let reserved = reserve(&file, file_size).and_then(|_| file.set_len(file_size as u64));
         if let Err(e) = reserved {
@@ -94,6 +95,7 @@ impl MappedFile {
         file_from_offset: i64,
         file_size: usize,
     ) -> io::Result<MappedFile> {
+        crate::blocking::debug_assert_blocking_allowed("creating a mapped file");
         let (path, file) = create_new(dir, file_from_offset)?;
         if let Err(e) = file.set_len(file_size as u64) {
             drop(file);

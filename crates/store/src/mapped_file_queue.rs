@@ -4,10 +4,11 @@
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
-use parking_lot::{Mutex, RwLock};
+use parking_lot::RwLock;
 
+use crate::allocate::{MappedFileAllocator, SegmentSlot, SegmentSpec, ALLOCATE_WAIT_TIMEOUT};
 use crate::error::StoreError;
 use crate::flush::DiskFlusher;
 use crate::mapped_file::{file_name_to_offset, MappedFile};
@@ -18,8 +19,11 @@ pub struct MappedFileQueue {
     mapped_file_size: usize,
     files: RwLock<Vec<Arc<MappedFile>>>,
     flushed_where: AtomicI64,
-    /// A segment created ahead of time, not yet part of the queue.
-    preallocated: Mutex<Option<MappedFile>>,
+    /// The segment created ahead of need, not yet part of the queue.
+    slot: Arc<SegmentSlot>,
+    /// Creates segments off the writer's thread; without one (tools, unit tests) the thread
+    /// asking for a segment creates it.
+    allocator: OnceLock<Arc<MappedFileAllocator>>,
     /// Segments are created sparse (consume queues) instead of fully allocated (CommitLog).
     sparse: bool,
 }
@@ -41,7 +45,8 @@ impl MappedFileQueue {
             mapped_file_size,
             files: RwLock::new(Vec::new()),
             flushed_where: AtomicI64::new(0),
-            preallocated: Mutex::new(None),
+            slot: Arc::new(SegmentSlot::default()),
+            allocator: OnceLock::new(),
             sparse: false,
         }
     }
@@ -55,11 +60,17 @@ impl MappedFileQueue {
         }
     }
 
-    fn create_segment(&self, offset: i64) -> io::Result<MappedFile> {
-        if self.sparse {
-            MappedFile::create_sparse(&self.dir, offset, self.mapped_file_size)
-        } else {
-            MappedFile::create(&self.dir, offset, self.mapped_file_size)
+    /// Hands segment creation to `allocator` from now on.
+    pub fn set_allocator(&self, allocator: Arc<MappedFileAllocator>) {
+        let _ = self.allocator.set(allocator);
+    }
+
+    pub(crate) fn spec(&self, offset: i64) -> SegmentSpec {
+        SegmentSpec {
+            dir: self.dir.clone(),
+            offset,
+            size: self.mapped_file_size,
+            sparse: self.sparse,
         }
     }
 
@@ -190,7 +201,8 @@ impl MappedFileQueue {
     }
 
     /// The newest segment if it has room, else a new one following it (or starting at
-    /// `start_offset` rounded down to a segment boundary when the queue is empty).
+    /// `start_offset` rounded down to a segment boundary when the queue is empty). May wait for
+    /// the allocator: not for the put path, which uses [`MappedFileQueue::try_take_next`].
     pub fn last_mapped_file_or_create(&self, start_offset: i64) -> io::Result<Arc<MappedFile>> {
         if let Some(last) = self.last_mapped_file() {
             if !last.is_full() {
@@ -200,71 +212,131 @@ impl MappedFileQueue {
         self.create_next(start_offset)
     }
 
-    /// Appends a new segment after the newest (or at `start_offset`'s segment if empty).
-    pub fn create_next(&self, start_offset: i64) -> io::Result<Arc<MappedFile>> {
+    /// Start offset of the segment after the newest (or of `start_offset`'s segment if empty).
+    pub fn next_segment_offset(&self, start_offset: i64) -> i64 {
         let size = self.mapped_file_size as i64;
-        // lock order everywhere: preallocated slot, then the file list
-        let mut slot = self.preallocated.lock();
+        match self.files.read().last() {
+            Some(last) => last.file_from_offset() + size,
+            None => start_offset - start_offset.rem_euclid(size),
+        }
+    }
+
+    /// Asks for the segment after the newest to be created ahead of need; returns at once
+    /// (without an allocator, the calling thread creates it).
+    pub fn request_next(&self, start_offset: i64) {
+        let spec = self.spec(self.next_segment_offset(start_offset));
+        match self.allocator.get() {
+            Some(a) => a.request(&self.slot, spec),
+            None => {
+                if self.slot.claim(spec.offset) {
+                    self.slot.deliver(spec.offset, spec.create());
+                }
+            }
+        }
+    }
+
+    /// Whether the segment after the newest is created and waiting.
+    pub fn next_ready(&self, start_offset: i64) -> bool {
+        self.slot.is_ready(self.next_segment_offset(start_offset))
+    }
+
+    /// Appends the segment created ahead of need, if it is ready; otherwise asks for it and
+    /// returns None. With `ahead`, the segment after it is asked for at once (the next one is
+    /// then ready before it is needed). Never creates a file nor waits.
+    pub fn try_take_next(&self, start_offset: i64, ahead: bool) -> Option<Arc<MappedFile>> {
+        if self.allocator.get().is_none() && !self.next_ready(start_offset) {
+            // no allocator: this thread creates it (tools and unit tests only)
+            self.request_next(start_offset);
+        }
         let mut files = self.files.write();
+        let size = self.mapped_file_size as i64;
         let offset = match files.last() {
             Some(last) => last.file_from_offset() + size,
             None => start_offset - start_offset.rem_euclid(size),
         };
-        let mf = match slot.take() {
-            Some(mf) if mf.file_from_offset() == offset => mf,
-            other => {
-                if let Some(stale) = other {
-                    let _ = stale.destroy();
-                }
-                std::fs::create_dir_all(&self.dir)?;
-                self.create_segment(offset)?
-            }
+        let Some(mf) = self.slot.take(offset) else {
+            drop(files);
+            self.request_next(start_offset);
+            return None;
         };
         if files.is_empty() {
             self.flushed_where.store(offset, Ordering::Release);
         }
         let mf = Arc::new(mf);
         files.push(mf.clone());
-        Ok(mf)
+        drop(files);
+        if ahead {
+            self.request_next(start_offset);
+        }
+        Some(mf)
     }
 
-    /// Creates the segment after the newest one ahead of time, so the put path does not pay
-    /// for file creation while holding the put lock.
+    /// Waits (boundedly) until the segment after the newest is ready: `Ok(false)` on timeout.
+    /// Blocks: the blocking pool or a dedicated thread only.
+    pub fn wait_next_ready(
+        &self,
+        start_offset: i64,
+        timeout: std::time::Duration,
+    ) -> io::Result<bool> {
+        let offset = self.next_segment_offset(start_offset);
+        self.request_next(start_offset);
+        self.slot.wait_ready(offset, timeout)
+    }
+
+    /// Appends a new segment after the newest (or at `start_offset`'s segment if empty),
+    /// waiting for the allocator to create it. Recovery, replication and tools use it.
+    pub fn create_next(&self, start_offset: i64) -> io::Result<Arc<MappedFile>> {
+        loop {
+            if let Some(mf) = self.try_take_next(start_offset, false) {
+                return Ok(mf);
+            }
+            if !self.wait_next_ready(start_offset, ALLOCATE_WAIT_TIMEOUT)? {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!(
+                        "no segment file of {} ready after {} ms",
+                        self.dir.display(),
+                        ALLOCATE_WAIT_TIMEOUT.as_millis()
+                    ),
+                ));
+            }
+        }
+    }
+
+    /// Creates the segment after the newest one ahead of time and waits until it is ready.
     pub fn preallocate_next(&self) -> io::Result<()> {
-        self.preallocate_next_reserving(0)
+        if self.is_empty() {
+            return Ok(());
+        }
+        if self.wait_next_ready(0, ALLOCATE_WAIT_TIMEOUT)? {
+            Ok(())
+        } else {
+            Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "segment allocation timed out",
+            ))
+        }
     }
 
-    /// [`MappedFileQueue::preallocate_next`], with the first `len` bytes of the new segment's
-    /// disk blocks allocated (sparse queues).
-    pub fn preallocate_next_reserving(&self, len: usize) -> io::Result<()> {
-        let mut slot = self.preallocated.lock();
-        let Some(offset) = self
-            .files
-            .read()
-            .last()
-            .map(|l| l.file_from_offset() + self.mapped_file_size as i64)
-        else {
-            return Ok(());
-        };
-        if let Some(mf) = slot.as_ref().filter(|mf| mf.file_from_offset() == offset) {
-            return mf.ensure_reserved(len.min(self.mapped_file_size));
-        }
-        if let Some(old) = slot.take() {
-            let _ = old.destroy();
-        }
-        let mf = self.create_segment(offset)?;
-        mf.ensure_reserved(len.min(self.mapped_file_size))?;
-        *slot = Some(mf);
-        Ok(())
+    /// Reserves the first `len` bytes of the ready next segment (sparse queues), so writes into
+    /// it cannot fault on a full disk. Nothing when it is not ready.
+    pub(crate) fn reserve_in_next(&self, len: usize) -> io::Result<()> {
+        let offset = self.next_segment_offset(0);
+        self.slot
+            .with_ready(offset, |mf| {
+                mf.ensure_reserved(len.min(self.mapped_file_size))
+            })
+            .unwrap_or(Ok(()))
+    }
+
+    /// The slot of the segment created ahead (writers wait on it off the async workers).
+    pub(crate) fn slot(&self) -> &Arc<SegmentSlot> {
+        &self.slot
     }
 
     /// Deletes a segment created ahead of time but never used.
     pub fn discard_preallocated(&self) {
-        if let Some(mf) = self.preallocated.lock().take() {
-            if let Err(e) = mf.destroy() {
-                tracing::warn!(path = %mf.path().display(), error = %e, "cannot delete preallocated segment");
-            }
-        }
+        self.slot.discard();
     }
 
     /// The segment holding global `offset`.
@@ -343,13 +415,16 @@ impl MappedFileQueue {
             }
         }
         *files = keep;
+        drop(files);
+        // a segment created ahead may now sit past the end
+        self.slot.discard();
         self.flushed_where.store(offset, Ordering::Release);
         Ok(())
     }
 
     /// Deletes every segment and the directory if it ends up empty.
     pub fn destroy(&self) -> io::Result<()> {
-        self.discard_preallocated();
+        self.slot.close();
         let mut files = self.files.write();
         for f in files.drain(..) {
             f.destroy()?;

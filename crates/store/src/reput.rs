@@ -74,6 +74,10 @@ impl StoreInner {
         }
         let file = queue.last_mapped_file_or_create(offset)?;
         let wrote = file.wrote_position();
+        if wrote + data.len() > file.file_size() / 2 {
+            // the segment after this one is created while this one fills
+            queue.request_next(offset);
+        }
         // the invariant of a byte-identical copy: the bytes land at their master offset
         assert_eq!(
             file.file_from_offset() + wrote as i64,

@@ -11,16 +11,6 @@ use crate::result::PutMessageStatus;
 /// How often the group commit thread wakes without requests.
 const GROUP_COMMIT_INTERVAL: Duration = Duration::from_millis(10);
 
-fn preallocate(inner: &StoreInner) {
-    // on a full disk the next segment would take the last free space (and warn every round)
-    if inner.clean.is_disk_full() {
-        return;
-    }
-    if let Err(e) = inner.commit_log.queue().preallocate_next() {
-        tracing::warn!(error = %e, "cannot preallocate the next commit log segment");
-    }
-}
-
 /// ASYNC_FLUSH: every `flushIntervalCommitLog` flush once `flushCommitLogLeastPages` pages
 /// are dirty, and everything every `flushCommitLogThoroughInterval`.
 pub(crate) fn flush_real_time(inner: &Arc<StoreInner>) {
@@ -41,7 +31,6 @@ pub(crate) fn flush_real_time(inner: &Arc<StoreInner>) {
             tracing::error!(error = %e, "commit log flush failed");
             inner.mark_not_writeable("commit log flush failed");
         }
-        preallocate(inner);
     }
 }
 
@@ -77,7 +66,6 @@ pub(crate) fn group_commit(inner: &Arc<StoreInner>) {
             }
             return;
         }
-        preallocate(inner);
     }
 }
 

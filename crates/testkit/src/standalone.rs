@@ -23,6 +23,7 @@ pub struct StandaloneBuilder {
     args: Vec<String>,
     rust_log: Option<String>,
     ready_timeout: Duration,
+    envs: Vec<(String, String)>,
 }
 
 impl StandaloneBuilder {
@@ -95,6 +96,12 @@ impl StandaloneBuilder {
         self
     }
 
+    /// An environment variable for the process (fault injection knobs).
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.envs.push((key.to_string(), value.to_string()));
+        self
+    }
+
     /// How long to wait for the ready line; default 60 s.
     pub fn ready_timeout(mut self, timeout: Duration) -> Self {
         self.ready_timeout = timeout;
@@ -152,6 +159,7 @@ impl StandaloneBuilder {
             Some(filter) => cmd.env("RUST_LOG", filter),
             None => cmd.env_remove("RUST_LOG"),
         };
+        cmd.envs(self.envs.iter().map(|(k, v)| (k, v)));
         let mut process = Running::spawn(cmd);
         let ready_line = process.wait_stdout("is ready", self.ready_timeout);
         let field = |after: &str| -> String {
@@ -208,6 +216,7 @@ impl Standalone {
             args: Vec::new(),
             rust_log: Some("info".to_string()),
             ready_timeout: Duration::from_secs(60),
+            envs: Vec::new(),
         }
     }
 

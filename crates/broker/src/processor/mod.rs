@@ -54,6 +54,10 @@ impl BrokerRequestProcessor {
     /// Connects the dispatcher to its broker once the broker is fully built; requests arriving
     /// earlier are answered SYSTEM_BUSY.
     pub fn attach(&self, broker: Arc<BrokerController>) {
+        let store = Arc::downgrade(broker.message_store());
+        self.queues.set_page_cache_probe(move || {
+            store.upgrade().is_some_and(|s| s.is_os_page_cache_busy())
+        });
         let _ = self.broker.set(Arc::downgrade(&broker));
     }
 
@@ -80,7 +84,7 @@ impl RequestProcessor for BrokerRequestProcessor {
             ));
         };
         // Bounded queues first, as RocketMQ runs its RPC hooks on the processor's pool.
-        let _admitted = match self.queues.admit(&request).await {
+        let admitted = match self.queues.admit(&request).await {
             Ok(place) => place,
             Err(busy) => return Some(busy),
         };
@@ -96,7 +100,7 @@ impl RequestProcessor for BrokerRequestProcessor {
         let skeleton = RemotingCommand::response_to(&request, response::SYSTEM_ERROR);
         let audited = ferrocket_remoting::audit::admin_request(&request);
         let serve = AssertUnwindSafe(dispatch(&broker, &channel, request)).catch_unwind();
-        match with_caller(caller, serve).await {
+        match with_caller(caller, admitted.scope(serve)).await {
             Ok(reply) => {
                 if let Some(what) = &audited {
                     ferrocket_remoting::audit::log(&channel, what, code, reply.as_ref());

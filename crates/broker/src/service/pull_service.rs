@@ -158,6 +158,8 @@ impl PullService {
         // a message may have landed between the first attempt and parking
         let arrived = self.store.get_max_offset_in_queue(&h.topic, h.queue_id) > h.queue_offset;
         if !arrived && !self.is_shutting_down() {
+            // parked: the pull's worker serves the next pull meanwhile
+            crate::processor::request_queue::release_worker();
             let mut stop = self.shutdown.clone();
             tokio::select! {
                 _ = ticket.notified() => {}

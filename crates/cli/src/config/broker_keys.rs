@@ -61,6 +61,15 @@ pub const BROKER_KEYS: &[ConfigKey<BrokerConfig>] = config_keys!(BrokerConfig;
     "adminBrokerThreadPoolQueueCapacity" => queues.admin_broker_thread_pool_queue_capacity: at_least(1usize),
     "brokerFastFailureEnable" => queues.broker_fast_failure_enable: boolean,
     "waitTimeMillsInSendQueue" => queues.wait_time_mills_in_send_queue: at_least(1u64),
+    "litePullThreadPoolQueueCapacity" => queues.lite_pull_thread_pool_queue_capacity: at_least(1usize),
+    "pullMessageThreadPoolNums" => queues.pull_message_thread_pool_nums: at_least(1usize),
+    "litePullMessageThreadPoolNums" => queues.lite_pull_message_thread_pool_nums: at_least(1usize),
+    "heartbeatThreadPoolNums" => queues.heartbeat_thread_pool_nums: at_least(1usize),
+    "endTransactionThreadPoolNums" => queues.end_transaction_thread_pool_nums: at_least(1usize),
+    "waitTimeMillsInPullQueue" => queues.wait_time_mills_in_pull_queue: at_least(1u64),
+    "waitTimeMillsInLitePullQueue" => queues.wait_time_mills_in_lite_pull_queue: at_least(1u64),
+    "waitTimeMillsInHeartbeatQueue" => queues.wait_time_mills_in_heartbeat_queue: at_least(1u64),
+    "waitTimeMillsInTransactionQueue" => queues.wait_time_mills_in_transaction_queue: at_least(1u64),
 );
 
 /// `{"accessKey":"…","secretKey":"…"}`; blank means none.

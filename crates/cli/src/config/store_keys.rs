@@ -19,6 +19,7 @@ pub const STORE_KEYS: &[ConfigKey<MessageStoreConfig>] = config_keys!(MessageSto
     "mapedFileSizeConsumeQueue" => mapped_file_size_consume_queue: at_least(1usize),
     "flushDiskType" => flush_disk_type: flush_disk_type,
     "syncFlushTimeout" => sync_flush_timeout: at_least(1u64),
+    "osPageCacheBusyTimeOutMills" => os_page_cache_busy_time_out_mills: at_least(1u64),
     "flushIntervalCommitLog" => flush_interval_commit_log: at_least(1u64),
     "flushCommitLogLeastPages" => flush_commit_log_least_pages: integer::<usize>,
     "flushCommitLogThoroughInterval" => flush_commit_log_thorough_interval: at_least(1u64),

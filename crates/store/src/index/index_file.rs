@@ -74,6 +74,8 @@ impl IndexFile {
         end_phy_offset: i64,
         end_timestamp: i64,
     ) -> io::Result<IndexFile> {
+        // the index builder thread creates index files, never an async worker
+        crate::blocking::debug_assert_blocking_allowed("creating a mapped file");
         let f = Self::map(path, hash_slot_num, index_num, true)?;
         if let Err(e) = f.reserve_to(f.entry_pos(0)) {
             let _ = std::fs::remove_file(path);
