@@ -27,6 +27,7 @@ use ferrocket_store::DefaultMessageStore;
 use parking_lot::Mutex;
 
 use crate::group_transfer::TransferState;
+use crate::runtime_stats::{now_millis, ConnectionRuntimeInfo, FlowMonitor};
 use crate::tls::{self, ServerStream};
 
 /// Header of a transfer frame: offset (8) + body size (4).
@@ -65,6 +66,13 @@ pub(crate) struct HAConnection {
     slave_request_offset: AtomicI64,
     /// Latest report (`slaveAckOffset`).
     pub(crate) slave_ack_offset: Arc<AtomicI64>,
+    /// Where the next frame starts (`nextTransferFromWhere`; -1 before streaming starts).
+    transfer_from_where: AtomicI64,
+    /// Bytes written to the slave, per second.
+    flow: FlowMonitor,
+    /// Last frame written / report read, ms since the epoch.
+    last_write_timestamp: AtomicI64,
+    last_read_timestamp: AtomicI64,
     closed: AtomicBool,
 }
 
@@ -83,6 +91,10 @@ impl HAConnection {
             tls: OnceLock::new(),
             slave_request_offset: AtomicI64::new(-1),
             slave_ack_offset: Arc::new(AtomicI64::new(-1)),
+            transfer_from_where: AtomicI64::new(-1),
+            flow: FlowMonitor::default(),
+            last_write_timestamp: AtomicI64::new(0),
+            last_read_timestamp: AtomicI64::new(0),
             closed: AtomicBool::new(false),
         })
     }
@@ -91,6 +103,18 @@ impl HAConnection {
     pub(crate) fn close(&self) {
         if !self.closed.swap(true, Ordering::AcqRel) {
             let _ = self.socket.shutdown(Shutdown::Both);
+        }
+    }
+
+    /// What `haStatus` shows about this connection.
+    pub(crate) fn runtime_info(&self) -> ConnectionRuntimeInfo {
+        ConnectionRuntimeInfo {
+            addr: self.peer,
+            slave_ack_offset: self.slave_ack_offset.load(Ordering::Acquire),
+            transfer_from_where: self.transfer_from_where.load(Ordering::Acquire),
+            transferred_byte_in_second: self.flow.transferred_byte_in_second(),
+            last_write_timestamp: self.last_write_timestamp.load(Ordering::Acquire),
+            last_read_timestamp: self.last_read_timestamp.load(Ordering::Acquire),
         }
     }
 
@@ -168,6 +192,8 @@ impl HAConnection {
                 Ok(n) => {
                     filled += n;
                     last_read = Instant::now();
+                    self.last_read_timestamp
+                        .store(now_millis(), Ordering::Release);
                 }
                 Err(e)
                     if matches!(
@@ -255,6 +281,7 @@ impl HAConnection {
             transfer.wait_for_data(DATA_WAIT);
         };
         tracing::info!(slave = %self.peer, from = next, "streaming the commit log to the slave");
+        self.transfer_from_where.store(next, Ordering::Release);
         let mut frames = Frames::default();
         // the CommitLog is read into the page cache up to here ahead of the frames
         let mut prefetched = next;
@@ -288,11 +315,16 @@ impl HAConnection {
                     frames.write_to(&mut *tls).and_then(|()| tls.flush())
                 }
             };
+            let sent = frames.wire_len();
             frames.clear();
             if let Err(e) = written {
                 return format!("write failed: {e}");
             }
             last_write = Instant::now();
+            self.flow.add(sent);
+            self.transfer_from_where.store(next, Ordering::Release);
+            self.last_write_timestamp
+                .store(now_millis(), Ordering::Release);
         }
     }
 }
@@ -314,8 +346,16 @@ impl Frames {
 
     /// Whether the last fill stopped at the write limit, i.e. the slave is behind.
     fn is_full(&self) -> bool {
-        self.headers.len() >= WRITE_MAX_FRAMES
-            || self.bodies.iter().map(Bytes::len).sum::<usize>() >= WRITE_MAX_BYTES
+        self.headers.len() >= WRITE_MAX_FRAMES || self.body_len() >= WRITE_MAX_BYTES
+    }
+
+    fn body_len(&self) -> usize {
+        self.bodies.iter().map(Bytes::len).sum()
+    }
+
+    /// Bytes the queued frames take on the wire.
+    fn wire_len(&self) -> usize {
+        self.headers.len() * TRANSFER_HEADER_SIZE + self.body_len()
     }
 
     fn clear(&mut self) {
