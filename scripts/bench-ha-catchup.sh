@@ -5,7 +5,9 @@
 #   1. a master (ASYNC_MASTER) and a slave start on the disk; the slave copies the first messages,
 #      then stops (an empty slave would only fetch the master's newest segment, as in RocketMQ);
 #   2. `ferrocket bench produce` fills the master's commit log to GB gigabytes;
-#   3. caches dropped, `dd bs=1M` reads the master's commit log files: the disk's cold speed;
+#   3. caches dropped, `dd bs=1M` reads the bytes the slave lacks from the master's commit log files
+#      (the disk's cold read speed), then copies them to a file on the same disk (read + write, what
+#      a slave on the master's machine does);
 #   4. caches dropped, the slave restarts and catches up: bytes copied / seconds until its
 #      commitLogMaxOffset equals the master's (polled with `ferrocket admin brokerStatus`).
 # Steps 3-4 run ROUNDS times (the slave's store is reset to its seed copy each time).
@@ -55,6 +57,9 @@ max_offset() { # broker address
   "$BIN" admin brokerStatus -n "$NS" -b "$1" 2>/dev/null | sed -n 's/^commitLogMaxOffset *: *\([0-9]*\).*/\1/p'
 }
 drop_caches() { sync; echo 3 > /proc/sys/vm/drop_caches; }
+cpu_s() { # CPU seconds (user + system) a process used so far
+  awk -v hz="$(getconf CLK_TCK)" '{ printf "%.1f", ($14 + $15) / hz }' "/proc/$1/stat"
+}
 cached() { # MB of the master's commit log in the page cache
   fincore -b -n -o RES "$D"/master/commitlog/* | awk '{ s += $1 } END { printf "%.0f", s / 1e6 }'
 }
@@ -90,18 +95,27 @@ for r in $(seq "$ROUNDS"); do
   rm -rf "$D/slave"; cp -a --sparse=always "$D/seed" "$D/slave"
   drop_caches
   echo "=== round $r  (loadavg $(cat /proc/loadavg))"
-  # the bytes the slave will copy, [from, end), file by file
-  t0=$(date +%s.%N); bytes=0
-  for f in "$D"/master/commitlog/*; do
-    base=$((10#$(basename "$f"))); size=$(stat -c %s "$f")
-    a=$(( from > base ? from - base : 0 )); z=$(( end - base < size ? end - base : size ))
-    [ "$z" -gt "$a" ] || continue
-    n=$(dd if="$f" of=/dev/null bs=1M iflag=skip_bytes,count_bytes skip="$a" count=$((z - a)) 2>&1 | sed -n 's/^\([0-9]*\) bytes.*/\1/p')
-    bytes=$((bytes + n))
-  done
-  t1=$(date +%s.%N)
-  dd_rate=$(awk -v b="$bytes" -v a="$t0" -v z="$t1" 'BEGIN { printf "%.0f", b / (z - a) / 1e6 }')
-  echo "cold dd bs=1M of the same bytes of the master's commit log files: $bytes bytes, $dd_rate MB/s"
+  # the bytes the slave will copy, [from, end), file by file: read alone, then copied to a file on
+  # the same disk (what a slave on the master's machine does: it reads and writes the same bytes)
+  dd_read() { # of|-: prints MB/s
+    local t0 t1 bytes=0 f base size a z n
+    t0=$(date +%s.%N)
+    for f in "$D"/master/commitlog/*; do
+      base=$((10#$(basename "$f"))); size=$(stat -c %s "$f")
+      a=$(( from > base ? from - base : 0 )); z=$(( end - base < size ? end - base : size ))
+      [ "$z" -gt "$a" ] || continue
+      n=$(dd if="$f" of="$1" oflag=append conv=notrunc bs=1M iflag=skip_bytes,count_bytes skip="$a" count=$((z - a)) 2>&1 \
+        | sed -n 's/^\([0-9]*\) bytes.*/\1/p')
+      bytes=$((bytes + n))
+    done
+    t1=$(date +%s.%N)
+    awk -v b="$bytes" -v a="$t0" -v z="$t1" 'BEGIN { printf "%.0f", b / (z - a) / 1e6 }'
+  }
+  dd_rate=$(dd_read /dev/null)
+  drop_caches
+  rm -f "$D/ddcopy"; dd_copy=$(dd_read "$D/ddcopy"); rm -f "$D/ddcopy"
+  echo "cold dd bs=1M of the $((end - from)) bytes the slave lacks: read $dd_rate MB/s, copied to the same disk $dd_copy MB/s"
+  drop_caches
   # the master maps its files; its pages stay cached while mapped, so it restarts on cold caches
   master
   drop_caches
@@ -109,6 +123,7 @@ for r in $(seq "$ROUNDS"); do
   [ "$m" = "$end" ] || { echo "the master's commit log ends at $m, expected $end" >&2; exit 1; }
   echo "slave at $from, master at $m; $(cached) MB of the master's commit log cached before the slave starts"
   t0=$(date +%s.%N); start_s=$SECONDS
+  master_cpu0=$(cpu_s "$MASTER_PID")
   slave
   s=0
   while [ "${s:-0}" != "$m" ]; do
@@ -116,11 +131,12 @@ for r in $(seq "$ROUNDS"); do
     [ "$SECONDS" -lt $((start_s + 3600)) ] || { echo "the slave did not catch up within an hour" >&2; exit 1; }
   done
   t1=$(date +%s.%N)
+  cpu="slave used $(cpu_s "$SLAVE_PID") s of CPU, master $(awk -v a="$master_cpu0" -v b="$(cpu_s "$MASTER_PID")" 'BEGIN { printf "%.1f", b - a }') s"
   stop "$SLAVE_PID"
   stop "$MASTER_PID"
   rate=$(awk -v b="$((m - from))" -v a="$t0" -v z="$t1" 'BEGIN { printf "%.0f", b / (z - a) / 1e6 }')
   secs=$(awk -v a="$t0" -v z="$t1" 'BEGIN { printf "%.1f", z - a }')
-  echo "slave copied $((m - from)) bytes in $secs s (from its start): $rate MB/s  (loadavg $(cut -d' ' -f1-3 /proc/loadavg))"
-  results+=("$rate/$dd_rate")
+  echo "slave copied $((m - from)) bytes in $secs s (from its start): $rate MB/s; $cpu  (loadavg $(cut -d' ' -f1-3 /proc/loadavg))"
+  results+=("$rate/$dd_rate/$dd_copy")
 done
-echo "SUMMARY ha-catchup: $GB GiB behind, $SIZE B messages; catch-up MB/s / cold dd MB/s per round: ${results[*]}"
+echo "SUMMARY ha-catchup: $GB GiB behind, $SIZE B messages; catch-up / cold dd read / cold dd copy MB/s per round: ${results[*]}"

@@ -289,7 +289,9 @@ mod tests {
             .into_iter()
             .map(|offset| {
                 let h = h.clone();
-                tokio::spawn(async move { h.wait_for_slave_ack(offset, Duration::from_secs(10)).await })
+                tokio::spawn(
+                    async move { h.wait_for_slave_ack(offset, Duration::from_secs(10)).await },
+                )
             })
             .collect();
         while h.state.waiting_puts() < 3 {

@@ -217,7 +217,9 @@ impl MappedFile {
     pub fn will_need(&self, pos: usize, len: usize) {
         let end = pos.saturating_add(len).min(self.wrote_position());
         if pos < end {
-            let _ = self.map.advise_range(memmap2::Advice::WillNeed, pos, end - pos);
+            let _ = self
+                .map
+                .advise_range(memmap2::Advice::WillNeed, pos, end - pos);
         }
     }
 
