@@ -1,12 +1,48 @@
 #!/usr/bin/env bash
-# Usage: mount a tmpfs on $BENCH_DIR/mnt (or let it be a plain directory), then scripts/bench-replication.sh
-# Produce benchmark: lone master, ASYNC_MASTER + slave, SYNC_MASTER + slave (16 senders, 1 KiB).
+# Produce benchmark of replication: a lone master, ASYNC_MASTER + slave and SYNC_MASTER + slave,
+# alternated ROUNDS times in one run (the machine may be shared: each measurement prints the load
+# average), 16 senders, 1 KiB bodies. Ends with the range of each layout and one summary line.
+#
+# Usage: cargo build --release -p ferrocket && scripts/bench-replication.sh [--tmpfs]
+#   --tmpfs            stores on a tmpfs mounted on $BENCH_DIR/mnt (needs root); default: the disk
+# Environment: BIN (target/release/ferrocket), BENCH_DIR (/tmp/ha-bench), ROUNDS (2),
+#   DURATION (15 s measured after a 5 s warm-up), THREADS (16), SIZE (1024), PORT_BASE (21800).
 set -u
 BIN=${BIN:-target/release/ferrocket}
-D=${BENCH_DIR:-/tmp/ha-bench}   # stores go to $D/mnt (a tmpfs in the recorded run)
+D=${BENCH_DIR:-/tmp/ha-bench}
+ROUNDS=${ROUNDS:-2}
+DURATION=${DURATION:-15}
+THREADS=${THREADS:-16}
+SIZE=${SIZE:-1024}
+PORT_BASE=${PORT_BASE:-21800}
+TMPFS=0
+for a in "$@"; do
+  case $a in
+    --tmpfs) TMPFS=1 ;;
+    *) echo "usage: $0 [--tmpfs]" >&2; exit 2 ;;
+  esac
+done
+[ -x "$BIN" ] || { echo "no $BIN: cargo build --release -p ferrocket" >&2; exit 1; }
+NS=127.0.0.1:$PORT_BASE
 PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; }
+stop_all() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; PIDS=(); }
+cleanup() {
+  stop_all
+  rm -rf "${D:?}"/mnt/* "$D"/*.log "$D"/*/broker.conf 2>/dev/null
+  [ $TMPFS = 1 ] && umount "$D/mnt" 2>/dev/null
+}
 trap cleanup EXIT
+mkdir -p "$D/mnt"
+if [ $TMPFS = 1 ]; then
+  mountpoint -q "$D/mnt" || mount -t tmpfs -o size=3g tmpfs "$D/mnt" || exit 1
+fi
+STORE_FS=$(df -T "$D/mnt" | awk 'NR==2 {print $1" ("$2")"}')
+
+namesrv() {
+  RUST_LOG=warn "$BIN" namesrv --listen "$NS" > "$D/ns.log" 2>&1 &
+  PIDS+=($!)
+  for _ in $(seq 50); do grep -q "ready\|listening" "$D/ns.log" 2>/dev/null && return; sleep 0.1; done
+}
 broker() { # name port conf...
   local name=$1 port=$2; shift 2
   mkdir -p "$D/$name"
@@ -16,33 +52,72 @@ broker() { # name port conf...
   for _ in $(seq 100); do grep -q "is ready" "$D/$name.log" && return; sleep 0.2; done
   echo "broker $name not ready"; cat "$D/$name.log"; exit 1
 }
-run() { # label namesrv-port
-  echo "=== $1"
-  "$BIN" bench produce --namesrv "$NS" --topic BenchHa --threads 16 --size 1024 --duration 5 > /dev/null 2>&1  # warm-up
-  "$BIN" bench produce --namesrv "$NS" --topic BenchHa --threads 16 --size 1024 --duration 15
+# measure LABEL: prints the bench output and appends "LABEL msgs/s" to $D/results
+measure() {
+  "$BIN" bench produce --namesrv "$NS" --topic BenchHa --threads "$THREADS" --size "$SIZE" --duration 5 > /dev/null 2>&1  # warm-up
+  local load_before out rate
+  load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+  out=$("$BIN" bench produce --namesrv "$NS" --topic BenchHa --threads "$THREADS" --size "$SIZE" --duration "$DURATION" 2>&1)
+  rate=$(sed -n 's/^sent: .* = \([0-9]*\) msgs\/s.*/\1/p' <<< "$out")
+  echo "$out" | sed -n '/--- summary ---/,$p' | sed 1d
+  echo "load average before / after: $load_before / $(cut -d' ' -f1-3 /proc/loadavg)"
+  # a SYNC_MASTER without its slave answers at once with SLAVE_NOT_AVAILABLE: not a valid figure
+  if grep -q '^errors: [1-9]\|^stored but not SEND_OK: [1-9]' <<< "$out"; then
+    echo "INVALID: some sends failed or were not SEND_OK; left out of the ranges"
+    return
+  fi
+  echo "$1 ${rate:-0}" >> "$D/results"
 }
-mkdir -p "$D/mnt"; rm -rf "$D"/mnt/*
-NS=127.0.0.1:21876
-RUST_LOG=warn "$BIN" namesrv --listen $NS > "$D/ns.log" 2>&1 & PIDS+=($!); sleep 1
-broker lone 21911 "brokerName=bench-lone
+layout() { # lone | async | sync
+  local p=$PORT_BASE
+  namesrv
+  case $1 in
+    lone) broker lone $((p + 11)) "brokerName=bench-lone
+brokerRole=ASYNC_MASTER" ;;
+    async) broker am $((p + 21)) "brokerName=bench-async
 brokerRole=ASYNC_MASTER"
-run "lone ASYNC_MASTER"
-cleanup; PIDS=()
-RUST_LOG=warn "$BIN" namesrv --listen $NS > "$D/ns.log" 2>&1 & PIDS+=($!); sleep 1
-broker am 21921 "brokerName=bench-async
-brokerRole=ASYNC_MASTER"
-broker as 21931 "brokerName=bench-async
+      broker as $((p + 31)) "brokerName=bench-async
 brokerId=1
 brokerRole=SLAVE
-haMasterAddress=127.0.0.1:21922"
-run "ASYNC_MASTER + SLAVE"
-cleanup; PIDS=()
-RUST_LOG=warn "$BIN" namesrv --listen $NS > "$D/ns.log" 2>&1 & PIDS+=($!); sleep 1
-broker sm 21941 "brokerName=bench-sync
+haMasterAddress=127.0.0.1:$((p + 22))" ;;
+    sync) broker sm $((p + 41)) "brokerName=bench-sync
 brokerRole=SYNC_MASTER"
-broker ss 21951 "brokerName=bench-sync
+      broker ss $((p + 51)) "brokerName=bench-sync
 brokerId=1
 brokerRole=SLAVE
-haMasterAddress=127.0.0.1:21942"
-run "SYNC_MASTER + SLAVE"
-cmp <(cat "$D"/mnt/sm/commitlog/* | md5sum) <(cat "$D"/mnt/ss/commitlog/* | md5sum) >/dev/null && echo "(sync pair commit logs identical)" || echo "(sync pair commit logs differ at the end of the run; slave may still be catching up)"
+haMasterAddress=127.0.0.1:$((p + 42))" ;;
+  esac
+  measure "$1"
+  if [ "$1" = sync ]; then
+    sleep 1
+    if cmp -s <(cat "$D"/mnt/sm/commitlog/* | md5sum) <(cat "$D"/mnt/ss/commitlog/* | md5sum); then
+      echo "(sync pair commit logs identical)"
+    else
+      echo "(sync pair commit logs differ; the slave may still be catching up)"
+    fi
+  fi
+  stop_all
+  rm -rf "${D:?}"/mnt/*
+}
+
+rm -f "$D/results"
+echo "replication produce benchmark: $THREADS senders, $SIZE B, ${DURATION} s per layout, $ROUNDS rounds"
+echo "stores on $STORE_FS; $(nproc) cores; $(uname -r)"
+for r in $(seq "$ROUNDS"); do
+  for l in lone async sync; do
+    echo "=== round $r: $l  (loadavg $(cat /proc/loadavg))"
+    layout $l
+  done
+done
+echo "=== ranges (msgs/s over $ROUNDS rounds)"
+awk '
+  { v[$1] = v[$1] " " $2; if (!($1 in lo) || $2 < lo[$1]) lo[$1] = $2; if ($2 > hi[$1]) hi[$1] = $2
+    n[$1]++; if ($1 == "lone") L[n[$1]] = $2; if ($1 == "sync") S[n[$1]] = $2 }
+  END {
+    split("lone async sync", ls, " ")
+    for (i = 1; i <= 3; i++) printf "%-6s %6d - %6d  (%s )\n", ls[i], lo[ls[i]], hi[ls[i]], v[ls[i]]
+    rmin = 1e9; rmax = 0
+    for (k in S) if (L[k] > 0) { r = 100 * S[k] / L[k]; if (r < rmin) rmin = r; if (r > rmax) rmax = r }
+    printf "SUMMARY replication: lone %d-%d, async %d-%d, sync %d-%d msgs/s; sync/lone per round %.0f-%.0f %%\n",
+      lo["lone"], hi["lone"], lo["async"], hi["async"], lo["sync"], hi["sync"], rmin, rmax
+  }' "$D/results"

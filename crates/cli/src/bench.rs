@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use ferrocket_client::{
     listener_fn, ConsumeConcurrentlyStatus, ConsumeFromWhere, Message, MessageExt, Producer,
-    ProducerConfig, PushConsumer, PushConsumerConfig,
+    ProducerConfig, PushConsumer, PushConsumerConfig, SendStatus,
 };
 use ferrocket_protocol::SerializeType;
 use hdrhistogram::Histogram;
@@ -181,6 +181,9 @@ struct Progress {
     msgs: AtomicU64,
     bytes: AtomicU64,
     errors: AtomicU64,
+    /// Sends stored but not SEND_OK (a SYNC_MASTER without its slave answers
+    /// SLAVE_NOT_AVAILABLE or FLUSH_SLAVE_TIMEOUT; SYNC_FLUSH may answer FLUSH_DISK_TIMEOUT).
+    not_ok: AtomicU64,
     /// Per-worker histograms, merged by the reporter every second.
     histograms: Vec<Arc<Mutex<Histogram<u64>>>>,
 }
@@ -191,6 +194,7 @@ impl Progress {
             msgs: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
             errors: AtomicU64::new(0),
+            not_ok: AtomicU64::new(0),
             histograms: (0..workers)
                 .map(|_| Arc::new(Mutex::new(new_histogram())))
                 .collect(),
@@ -293,7 +297,12 @@ async fn produce(args: ProduceBenchArgs) -> anyhow::Result<()> {
             while !stop.load(Ordering::Relaxed) {
                 let t = Instant::now();
                 match producer.send(&msg).await {
-                    Ok(_) => {
+                    Ok(r) => {
+                        if r.send_status != SendStatus::SendOk
+                            && progress.not_ok.fetch_add(1, Ordering::Relaxed) < 3
+                        {
+                            eprintln!("stored but {}", r.send_status.as_str());
+                        }
                         let us = t.elapsed().as_micros().max(1) as u64;
                         let _ = hist.lock().record(us.min(3_600_000_000));
                         progress.msgs.fetch_add(1, Ordering::Relaxed);
@@ -329,6 +338,10 @@ async fn produce(args: ProduceBenchArgs) -> anyhow::Result<()> {
     );
     println!("{}", latency_line("send latency", &total));
     println!("errors: {}", progress.errors.load(Ordering::Relaxed));
+    println!(
+        "stored but not SEND_OK: {}",
+        progress.not_ok.load(Ordering::Relaxed)
+    );
     producer.shutdown().await;
     Ok(())
 }

@@ -1,22 +1,33 @@
 //! SYNC_MASTER waits (RocketMQ `GroupTransferService`): a put waits until the best slave's
 //! acknowledged offset (`push2SlaveMaxOffset`) reaches the end of its record.
 //!
-//! RocketMQ queues each request to a service thread that polls the offset. Here the offset
-//! lives in a `watch` channel: every acknowledgement raises it and wakes exactly the waiting
-//! puts, nothing is queued (the number of waits is bounded by the sends in flight) and a
-//! waiter that times out simply drops its receiver.
+//! RocketMQ queues each request to a service thread that polls the offset. Here each waiting
+//! put registers the offset it needs, ordered; an acknowledgement takes every registration it
+//! covers in one step and wakes exactly those puts, once each (group-commit style), so the
+//! puts still short of the offset are not woken to look again. The registrations are bounded
+//! by the sends in flight: a put that times out removes its own.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use ferrocket_store::{PutMessageStatus, SlaveAckFuture, SlaveAckWaiter};
-use tokio::sync::watch;
+use tokio::sync::oneshot;
+
+/// Puts waiting for an acknowledgement, by the offset each needs (and a unique id).
+#[derive(Default)]
+struct AckWaiters {
+    next_id: u64,
+    waiting: BTreeMap<(i64, u64), oneshot::Sender<()>>,
+}
 
 /// Replication progress shared by the HA connections and the waiting puts.
 pub(crate) struct TransferState {
-    /// Highest offset any slave acknowledged (`push2SlaveMaxOffset`).
-    push_to_slave_max: watch::Sender<i64>,
+    /// Highest offset any slave acknowledged (`push2SlaveMaxOffset`); raised under the
+    /// `waiters` lock, read without it.
+    push_to_slave_max: AtomicI64,
+    waiters: parking_lot::Mutex<AckWaiters>,
     /// Connected slaves.
     connections: AtomicUsize,
     /// Acknowledged offset of each live connection, for the in-sync count.
@@ -33,7 +44,7 @@ pub(crate) struct TransferState {
 impl std::fmt::Debug for TransferState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TransferState")
-            .field("push_to_slave_max", &*self.push_to_slave_max.borrow())
+            .field("push_to_slave_max", &self.push_to_slave_max_offset())
             .field("connections", &self.connection_count())
             .finish()
     }
@@ -45,7 +56,8 @@ impl TransferState {
         master_max_offset: Box<dyn Fn() -> i64 + Send + Sync>,
     ) -> Self {
         TransferState {
-            push_to_slave_max: watch::Sender::new(0),
+            push_to_slave_max: AtomicI64::new(0),
+            waiters: parking_lot::Mutex::new(AckWaiters::default()),
             connections: AtomicUsize::new(0),
             acks: parking_lot::Mutex::new(Vec::new()),
             max_gap_not_in_sync,
@@ -61,10 +73,20 @@ impl TransferState {
         self.data_cond.notify_all();
     }
 
+    /// The current wake-up generation, to pass to [`TransferState::wait_for_data_since`].
+    pub(crate) fn data_generation(&self) -> u64 {
+        *self.data_generation.lock()
+    }
+
     /// Waits up to `timeout` for [`TransferState::wakeup_all`] (`allWaitForRunning`).
     pub(crate) fn wait_for_data(&self, timeout: Duration) {
+        let seen = self.data_generation();
+        self.wait_for_data_since(seen, timeout);
+    }
+
+    /// Waits up to `timeout` unless [`TransferState::wakeup_all`] ran since `seen` was taken.
+    pub(crate) fn wait_for_data_since(&self, seen: u64, timeout: Duration) {
         let mut generation = self.data_generation.lock();
-        let seen = *generation;
         let deadline = std::time::Instant::now() + timeout;
         while *generation == seen {
             if self
@@ -80,18 +102,45 @@ impl TransferState {
     /// A slave acknowledged `offset`: raise `push2SlaveMaxOffset` (never lower it) and wake
     /// the puts it satisfies (RocketMQ `notifyTransferSome`).
     pub(crate) fn notify_transfer_some(&self, offset: i64) {
-        self.push_to_slave_max.send_if_modified(|max| {
-            if offset > *max {
-                *max = offset;
-                true
-            } else {
-                false
+        let ready = {
+            let mut w = self.waiters.lock();
+            if offset <= self.push_to_slave_max.load(Ordering::Acquire) {
+                return;
             }
-        });
+            self.push_to_slave_max.store(offset, Ordering::Release);
+            let rest = w.waiting.split_off(&(offset.saturating_add(1), 0));
+            std::mem::replace(&mut w.waiting, rest)
+        };
+        for (_, put) in ready {
+            let _ = put.send(());
+        }
     }
 
     pub(crate) fn push_to_slave_max_offset(&self) -> i64 {
-        *self.push_to_slave_max.borrow()
+        self.push_to_slave_max.load(Ordering::Acquire)
+    }
+
+    /// Registers a put that needs `offset`; `None` when it is already acknowledged.
+    fn register(&self, offset: i64) -> Option<((i64, u64), oneshot::Receiver<()>)> {
+        let mut w = self.waiters.lock();
+        if self.push_to_slave_max.load(Ordering::Acquire) >= offset {
+            return None;
+        }
+        let (tx, rx) = oneshot::channel();
+        let key = (offset, w.next_id);
+        w.next_id += 1;
+        w.waiting.insert(key, tx);
+        Some((key, rx))
+    }
+
+    /// Forgets a put that stopped waiting.
+    fn unregister(&self, key: (i64, u64)) {
+        self.waiters.lock().waiting.remove(&key);
+    }
+
+    #[cfg(test)]
+    fn waiting_puts(&self) -> usize {
+        self.waiters.lock().waiting.len()
     }
 
     /// Registers a connection's acknowledged-offset cell; returns its key.
@@ -132,10 +181,6 @@ impl TransferState {
         self.connection_count() > 0
             && master_put_where - self.push_to_slave_max_offset() < self.max_gap_not_in_sync
     }
-
-    fn subscribe(&self) -> watch::Receiver<i64> {
-        self.push_to_slave_max.subscribe()
-    }
 }
 
 /// What a SYNC_MASTER put holds to wait for a slave: a cheap clone of the replication
@@ -156,12 +201,21 @@ impl GroupTransferHandle {
         if !self.state.is_slave_ok(next_offset) {
             return PutMessageStatus::SlaveNotAvailable;
         }
-        let mut rx = self.state.subscribe();
+        let Some((key, rx)) = self.state.register(next_offset) else {
+            return PutMessageStatus::PutOk;
+        };
+        // the HA connections stream the new data now rather than at their next look
         self.state.wakeup_all();
-        let acked = tokio::time::timeout(timeout, rx.wait_for(|max| *max >= next_offset)).await;
-        match acked {
-            Ok(Ok(_)) => PutMessageStatus::PutOk,
-            _ => PutMessageStatus::FlushSlaveTimeout,
+        match tokio::time::timeout(timeout, rx).await {
+            Ok(Ok(())) => PutMessageStatus::PutOk,
+            _ => {
+                self.state.unregister(key);
+                if self.state.push_to_slave_max_offset() >= next_offset {
+                    PutMessageStatus::PutOk
+                } else {
+                    PutMessageStatus::FlushSlaveTimeout
+                }
+            }
         }
     }
 }
@@ -220,9 +274,37 @@ mod tests {
         assert_eq!(waiting.await.unwrap(), PutMessageStatus::PutOk);
         let s = h.wait_for_slave_ack(300, Duration::from_millis(50)).await;
         assert_eq!(s, PutMessageStatus::FlushSlaveTimeout);
+        assert_eq!(h.state.waiting_puts(), 0, "a timed-out put unregisters");
         h.state.notify_transfer_some(120);
         assert_eq!(h.state.push_to_slave_max_offset(), 200, "never lowered");
         h.state.remove_connection(1);
         assert_eq!(h.state.connection_count(), 0);
+    }
+
+    #[tokio::test]
+    async fn one_ack_releases_every_put_it_covers_and_only_those() {
+        let h = handle(1000);
+        h.state.add_connection(1, Arc::new(AtomicI64::new(0)));
+        let puts: Vec<_> = [100, 200, 300]
+            .into_iter()
+            .map(|offset| {
+                let h = h.clone();
+                tokio::spawn(
+                    async move { h.wait_for_slave_ack(offset, Duration::from_secs(10)).await },
+                )
+            })
+            .collect();
+        while h.state.waiting_puts() < 3 {
+            tokio::task::yield_now().await;
+        }
+        h.state.notify_transfer_some(200);
+        let mut puts = puts.into_iter();
+        for _ in 0..2 {
+            assert_eq!(puts.next().unwrap().await.unwrap(), PutMessageStatus::PutOk);
+        }
+        assert_eq!(h.state.waiting_puts(), 1, "the put at 300 still waits");
+        h.state.notify_transfer_some(300);
+        assert_eq!(puts.next().unwrap().await.unwrap(), PutMessageStatus::PutOk);
+        assert_eq!(h.state.waiting_puts(), 0);
     }
 }

@@ -375,10 +375,13 @@ impl MessageStoreConfig {
                 self.max_hash_slot_num, self.max_index_num
             ));
         }
-        if self.ha_transfer_batch_size == 0 || self.ha_transfer_batch_size > 4 * 1024 * 1024 {
-            // the slave reads frames into a 4 MiB buffer, as RocketMQ's HAClient does
+        // RocketMQ's HAClient reads a frame, its 12-byte header included, into a 4 MiB buffer
+        // and waits forever for a larger one
+        const MAX_BATCH: usize = 4 * 1024 * 1024 - 12;
+        if self.ha_transfer_batch_size == 0 || self.ha_transfer_batch_size > MAX_BATCH {
             return Err(format!(
-                "haTransferBatchSize {} must be between 1 and 4194304",
+                "haTransferBatchSize {} must be between 1 and {MAX_BATCH} (a RocketMQ slave \
+                 reads a frame and its 12-byte header into a 4 MiB buffer)",
                 self.ha_transfer_batch_size
             ));
         }
@@ -422,6 +425,13 @@ mod tests {
             ..MessageStoreConfig::default()
         };
         assert_eq!(explicit.resolved_ha_listen_port(10911), 30912);
+        let batch = |ha_transfer_batch_size| MessageStoreConfig {
+            ha_transfer_batch_size,
+            ..MessageStoreConfig::default()
+        };
+        // a frame and its header must fit a RocketMQ slave's 4 MiB read buffer
+        assert!(batch(4 * 1024 * 1024 - 12).validate().is_ok());
+        assert!(batch(4 * 1024 * 1024 - 11).validate().is_err());
         assert_eq!("SLAVE".parse::<BrokerRole>(), Ok(BrokerRole::Slave));
         assert!("LEADER".parse::<BrokerRole>().is_err());
     }

@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# Catch-up benchmark of replication: how fast a slave that is GB gigabytes behind reads its master's
+# commit log, with cold page caches, next to the disk's sequential read speed on the same files.
+#
+#   1. a master (ASYNC_MASTER) and a slave start on the disk; the slave copies the first messages,
+#      then stops (an empty slave would only fetch the master's newest segment, as in RocketMQ);
+#   2. `ferrocket bench produce` fills the master's commit log to GB gigabytes;
+#   3. caches dropped, `dd bs=1M` reads the bytes the slave lacks from the master's commit log files
+#      (the disk's cold read speed), then copies them to a file on the same disk (read + write, what
+#      a slave on the master's machine does);
+#   4. caches dropped, the slave restarts and catches up: bytes copied / seconds until its
+#      commitLogMaxOffset equals the master's (polled with `ferrocket admin brokerStatus`).
+# Steps 3-4 run ROUNDS times (the slave's store is reset to its seed copy each time).
+#
+# Usage: cargo build --release -p ferrocket && scripts/bench-ha-catchup.sh   (as root: drop_caches)
+# Environment: BIN (target/release/ferrocket), BENCH_DIR (/tmp/ha-catchup; needs about 3 x GB of
+#   free disk), GB (2), SIZE (1024: body bytes of the produced messages), ROUNDS (2),
+#   PORT_BASE (21900), KEEP=1 keeps the stores for another run (which then skips step 1-2).
+set -u
+BIN=${BIN:-target/release/ferrocket}
+D=${BENCH_DIR:-/tmp/ha-catchup}
+GB=${GB:-2}
+SIZE=${SIZE:-1024}
+ROUNDS=${ROUNDS:-2}
+PORT_BASE=${PORT_BASE:-21900}
+KEEP=${KEEP:-0}
+[ -x "$BIN" ] || { echo "no $BIN: cargo build --release -p ferrocket" >&2; exit 1; }
+[ "$(id -u)" = 0 ] || { echo "must run as root (drops the page cache)" >&2; exit 1; }
+NS=127.0.0.1:$PORT_BASE
+MASTER=127.0.0.1:$((PORT_BASE + 11))
+SLAVE=127.0.0.1:$((PORT_BASE + 21))
+TARGET=$((GB * 1024 * 1024 * 1024))
+PIDS=()
+stop_all() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; PIDS=(); }
+cleanup() {
+  stop_all
+  if [ "$KEEP" = 1 ]; then rm -rf "$D/slave"; else rm -rf "${D:?}"; fi
+}
+trap cleanup EXIT
+mkdir -p "$D"
+
+start() { # name port conf...; sets LAST_PID
+  local name=$1 port=$2; shift 2
+  printf 'listenPort=%s\nbrokerIP1=127.0.0.1\nconsoleEnable=false\nbrokerName=catchup\ndiskSpaceWarningLevelRatio=95\ndiskMaxUsedSpaceRatio=95\n%s\n' "$port" "$*" > "$D/$name.conf"
+  RUST_LOG=${RUST_LOG:-warn} "$BIN" broker -c "$D/$name.conf" --store "$D/$name" -n "$NS" > "$D/$name.log" 2>&1 &
+  LAST_PID=$!
+  PIDS+=($LAST_PID)
+  for _ in $(seq 300); do grep -q "is ready" "$D/$name.log" && return; sleep 0.1; done
+  echo "broker $name not ready"; cat "$D/$name.log"; exit 1
+}
+master() { start master "${MASTER#*:}" "brokerRole=ASYNC_MASTER"; MASTER_PID=$LAST_PID; }
+slave() { start slave "${SLAVE#*:}" "brokerId=1
+brokerRole=SLAVE
+haMasterAddress=127.0.0.1:$((${MASTER#*:} + 1))"; SLAVE_PID=$LAST_PID; }
+stop() { kill "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
+max_offset() { # broker address
+  "$BIN" admin brokerStatus -n "$NS" -b "$1" 2>/dev/null | sed -n 's/^commitLogMaxOffset *: *\([0-9]*\).*/\1/p'
+}
+drop_caches() { sync; echo 3 > /proc/sys/vm/drop_caches; }
+cpu_s() { # CPU seconds (user + system) a process used so far
+  awk -v hz="$(getconf CLK_TCK)" '{ printf "%.1f", ($14 + $15) / hz }' "/proc/$1/stat"
+}
+cached() { # MB of the master's commit log in the page cache
+  fincore -b -n -o RES "$D"/master/commitlog/* | awk '{ s += $1 } END { printf "%.0f", s / 1e6 }'
+}
+
+RUST_LOG=warn "$BIN" namesrv --listen "$NS" > "$D/ns.log" 2>&1 &
+PIDS+=($!)
+sleep 0.5
+if [ -d "$D/seed" ] && [ -d "$D/master" ]; then
+  echo "reusing the master's store and the slave's seed in $D"
+else
+  rm -rf "${D:?}"/{master,slave,seed}
+  master
+  slave
+  "$BIN" bench produce --namesrv "$NS" --topic CatchUp --threads 4 --size "$SIZE" --duration 1 > /dev/null 2>&1
+  m=$(max_offset "$MASTER")
+  for _ in $(seq 100); do [ "$(max_offset "$SLAVE")" = "$m" ] && break; sleep 0.2; done
+  echo "$m" > "$D/seed.offset"
+  stop "$SLAVE_PID"
+  cp -a --sparse=always "$D/slave" "$D/seed"
+  echo "filling the master's commit log to $GB GiB ($SIZE B messages)..."
+  while :; do
+    m=$(max_offset "$MASTER")
+    [ "${m:-0}" -ge "$TARGET" ] && break
+    "$BIN" bench produce --namesrv "$NS" --topic CatchUp --threads 16 --size "$SIZE" --duration 20 > /dev/null 2>&1
+  done
+  echo "$m" > "$D/master.offset"
+  stop "$MASTER_PID"
+fi
+from=$(cat "$D/seed.offset")
+end=$(cat "$D/master.offset")
+results=()
+for r in $(seq "$ROUNDS"); do
+  rm -rf "$D/slave"; cp -a --sparse=always "$D/seed" "$D/slave"
+  drop_caches
+  echo "=== round $r  (loadavg $(cat /proc/loadavg))"
+  # the bytes the slave will copy, [from, end), file by file: read alone, then copied to a file on
+  # the same disk (what a slave on the master's machine does: it reads and writes the same bytes)
+  dd_read() { # of|-: prints MB/s
+    local t0 t1 bytes=0 f base size a z n
+    t0=$(date +%s.%N)
+    for f in "$D"/master/commitlog/*; do
+      base=$((10#$(basename "$f"))); size=$(stat -c %s "$f")
+      a=$(( from > base ? from - base : 0 )); z=$(( end - base < size ? end - base : size ))
+      [ "$z" -gt "$a" ] || continue
+      n=$(dd if="$f" of="$1" oflag=append conv=notrunc bs=1M iflag=skip_bytes,count_bytes skip="$a" count=$((z - a)) 2>&1 \
+        | sed -n 's/^\([0-9]*\) bytes.*/\1/p')
+      bytes=$((bytes + n))
+    done
+    t1=$(date +%s.%N)
+    awk -v b="$bytes" -v a="$t0" -v z="$t1" 'BEGIN { printf "%.0f", b / (z - a) / 1e6 }'
+  }
+  dd_rate=$(dd_read /dev/null)
+  drop_caches
+  rm -f "$D/ddcopy"; dd_copy=$(dd_read "$D/ddcopy"); rm -f "$D/ddcopy"
+  echo "cold dd bs=1M of the $((end - from)) bytes the slave lacks: read $dd_rate MB/s, copied to the same disk $dd_copy MB/s"
+  drop_caches
+  # the master maps its files; its pages stay cached while mapped, so it restarts on cold caches
+  master
+  drop_caches
+  m=$(max_offset "$MASTER")
+  [ "$m" = "$end" ] || { echo "the master's commit log ends at $m, expected $end" >&2; exit 1; }
+  echo "slave at $from, master at $m; $(cached) MB of the master's commit log cached before the slave starts"
+  t0=$(date +%s.%N); start_s=$SECONDS
+  master_cpu0=$(cpu_s "$MASTER_PID")
+  slave
+  s=0
+  while [ "${s:-0}" != "$m" ]; do
+    sleep 0.2; s=$(max_offset "$SLAVE")
+    [ "$SECONDS" -lt $((start_s + 3600)) ] || { echo "the slave did not catch up within an hour" >&2; exit 1; }
+  done
+  t1=$(date +%s.%N)
+  cpu="slave used $(cpu_s "$SLAVE_PID") s of CPU, master $(awk -v a="$master_cpu0" -v b="$(cpu_s "$MASTER_PID")" 'BEGIN { printf "%.1f", b - a }') s"
+  stop "$SLAVE_PID"
+  stop "$MASTER_PID"
+  rate=$(awk -v b="$((m - from))" -v a="$t0" -v z="$t1" 'BEGIN { printf "%.0f", b / (z - a) / 1e6 }')
+  secs=$(awk -v a="$t0" -v z="$t1" 'BEGIN { printf "%.1f", z - a }')
+  echo "slave copied $((m - from)) bytes in $secs s (from its start): $rate MB/s; $cpu  (loadavg $(cut -d' ' -f1-3 /proc/loadavg))"
+  results+=("$rate/$dd_rate/$dd_copy")
+done
+echo "SUMMARY ha-catchup: $GB GiB behind, $SIZE B messages; catch-up / cold dd read / cold dd copy MB/s per round: ${results[*]}"
