@@ -174,7 +174,7 @@ pub fn collect(b: &BrokerController) -> Vec<MetricFamily> {
 /// Replication: on a master each connected slave's lag and the in-sync count; on a slave
 /// nothing (its lag is the master's view of it).
 fn ha_gauges(b: &BrokerController) -> Vec<MetricFamily> {
-    let info = ha_runtime_info(b);
+    let info = ha_runtime_info(b.admin_service());
     if !info.master {
         return Vec::new();
     }

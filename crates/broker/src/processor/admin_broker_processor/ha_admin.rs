@@ -1,29 +1,27 @@
 //! GET_BROKER_HA_STATUS (RocketMQ 5.x): replication state for `mqadmin haStatus`.
 
-use std::sync::Arc;
-
 use ferrocket_protocol::body::ha_runtime_info::{
     HAClientRuntimeInfo, HAConnectionRuntimeInfo, HARuntimeInfo,
 };
 use ferrocket_protocol::RemotingCommand;
 
 use super::ok_json;
-use crate::broker_controller::BrokerController;
+use crate::service::AdminService;
 
 pub(super) fn get_broker_ha_status(
-    broker: &Arc<BrokerController>,
+    ctx: &AdminService,
     request: RemotingCommand,
 ) -> Option<RemotingCommand> {
-    ok_json(&request, &ha_runtime_info(broker))
+    ok_json(&request, &ha_runtime_info(ctx))
 }
 
 /// The replication state of `broker`. Per-second transfer rates and the slave's read/write
 /// timestamps are not tracked by the HA service and read 0; `transferFromWhere` is the
 /// acknowledged offset, where the next transfer to that slave resumes.
-pub fn ha_runtime_info(broker: &BrokerController) -> HARuntimeInfo {
-    let ha = broker.ha_service();
-    let max = broker.message_store().get_max_phy_offset();
-    if broker.is_slave() {
+pub fn ha_runtime_info(ctx: &AdminService) -> HARuntimeInfo {
+    let ha = &ctx.ha;
+    let max = ctx.store.get_max_phy_offset();
+    if ctx.slave {
         return HARuntimeInfo {
             ha_client_runtime_info: HAClientRuntimeInfo {
                 master_addr: ha.master_address(),
@@ -33,7 +31,7 @@ pub fn ha_runtime_info(broker: &BrokerController) -> HARuntimeInfo {
             ..Default::default()
         };
     }
-    let gap = broker.message_store_config().ha_max_gap_not_in_sync;
+    let gap = ctx.store.config().ha_max_gap_not_in_sync;
     let connections: Vec<HAConnectionRuntimeInfo> = ha
         .slave_acks()
         .into_iter()
