@@ -30,11 +30,12 @@ function ferrocketBin() {
   return bin;
 }
 
-/** Starts `ferrocket standalone`; resolves with the console URL and the server addresses. */
-function startStandalone(bin, dir, extraConf = "") {
-  const conf = join(dir, "broker.conf");
-  writeFileSync(conf, "listenPort=0\nconsolePort=0\nconsoleListenAddress=127.0.0.1\n" + extraConf);
-  const child = spawn(bin, ["standalone", "--store", join(dir, "store"), "--namesrv-listen", "127.0.0.1:0", "-c", conf], {
+/**
+ * Spawns `bin args` and resolves once stdout prints a line matching `ready`, with the process, its console URL
+ * (its `Console:` line, which comes first), the match and the last 200 stderr lines; rejects if it exits first.
+ */
+function startUntilReady(what, bin, args, ready) {
+  const child = spawn(bin, args, {
     env: { ...process.env, RUST_LOG: "info", NAMESRV_ADDR: "" },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -42,19 +43,28 @@ function startStandalone(bin, dir, extraConf = "") {
   createInterface({ input: child.stderr }).on("line", (l) => { stderr.push(l); if (stderr.length > 200) stderr.shift(); });
   return new Promise((resolvePromise, reject) => {
     let console = null;
-    const timer = setTimeout(() => { child.kill("SIGKILL"); reject(new Error("standalone did not become ready:\n" + stderr.join("\n"))); }, START_TIMEOUT_MS);
-    child.on("exit", (code) => { clearTimeout(timer); reject(new Error(`standalone exited with ${code}:\n` + stderr.join("\n"))); });
+    const timer = setTimeout(() => { child.kill("SIGKILL"); reject(new Error(`${what} did not become ready:\n` + stderr.join("\n"))); }, START_TIMEOUT_MS);
+    child.on("exit", (code) => { clearTimeout(timer); reject(new Error(`${what} exited with ${code}:\n` + stderr.join("\n"))); });
     createInterface({ input: child.stdout }).on("line", (line) => {
       if (line.startsWith("Console: ")) console = line.slice("Console: ".length).replace(/\/$/, "");
-      const m = line.match(/is ready: name server (\S+), broker (\S+)/);
+      const m = line.match(ready);
       if (m) {
         clearTimeout(timer);
         child.removeAllListeners("exit");
-        if (!console) reject(new Error("no 'Console:' line before the ready line"));
-        else resolvePromise({ child, console, namesrv: m[1].replace(/,$/, ""), broker: m[2], stderr });
+        if (!console) reject(new Error(`no 'Console:' line before the ready line of ${what}`));
+        else resolvePromise({ child, console, match: m, stderr });
       }
     });
   });
+}
+
+/** Starts `ferrocket standalone`; resolves with the console URL and the server addresses. */
+async function startStandalone(bin, dir, extraConf = "") {
+  const conf = join(dir, "broker.conf");
+  writeFileSync(conf, "listenPort=0\nconsolePort=0\nconsoleListenAddress=127.0.0.1\n" + extraConf);
+  const s = await startUntilReady("standalone", bin, ["standalone", "--store", join(dir, "store"), "--namesrv-listen", "127.0.0.1:0", "-c", conf],
+    /is ready: name server (\S+), broker (\S+)/);
+  return { child: s.child, console: s.console, namesrv: s.match[1].replace(/,$/, ""), broker: s.match[2], stderr: s.stderr };
 }
 
 function run(bin, args) {
@@ -101,6 +111,18 @@ async function eventually(what, fn) {
   assert.fail(`${what} did not happen within ${WAIT_MS} ms (last: ${last})`);
 }
 
+/** Headless Chromium with a fresh profile in `userDataDir`; `extraArgs` are added to the command line. */
+async function launchChromium(userDataDir, extraArgs = []) {
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", ...extraArgs],
+    viewport: { width: 1400, height: 900 },
+  });
+  context.setDefaultTimeout(WAIT_MS);
+  return context;
+}
+
 test("every console page works in headless Chromium", async () => {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: install Debian's chromium (interop/console/run.sh does)`);
   const bin = ferrocketBin();
@@ -109,13 +131,7 @@ test("every console page works in headless Chromium", async () => {
   const dir = mkdtempSync(join(tmpdir(), "ferrocket-console-"));
   const server = await startStandalone(bin, dir);
   const userDataDir = mkdtempSync(join(tmpdir(), "ferrocket-chromium-"));
-  const context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-    viewport: { width: 1400, height: 900 },
-  });
-  context.setDefaultTimeout(WAIT_MS);
+  const context = await launchChromium(userDataDir);
   const page = context.pages()[0] ?? (await context.newPage());
   const pageErrors = [];
   page.on("pageerror", (e) => pageErrors.push(e.message));
@@ -341,14 +357,8 @@ test("console login, read-only refusal, Host and Origin checks in headless Chrom
   const server = await startStandalone(bin, dir, conf);
   const port = new URL(server.console).port;
   const userDataDir = mkdtempSync(join(tmpdir(), "ferrocket-chromium-"));
-  const context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    // rebind.test resolves to loopback, as a DNS-rebinding attacker's name would
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--host-resolver-rules=MAP rebind.test 127.0.0.1"],
-    viewport: { width: 1400, height: 900 },
-  });
-  context.setDefaultTimeout(WAIT_MS);
+  // rebind.test resolves to loopback, as a DNS-rebinding attacker's name would
+  const context = await launchChromium(userDataDir, ["--host-resolver-rules=MAP rebind.test 127.0.0.1"]);
   const page = context.pages()[0] ?? (await context.newPage());
   const pageErrors = [];
   page.on("pageerror", (e) => pageErrors.push(e.message));
@@ -439,6 +449,93 @@ test("console login, read-only refusal, Host and Origin checks in headless Chrom
     rmSync(userDataDir, { recursive: true, force: true });
     server.child.kill("SIGTERM");
     await new Promise((r) => { const t = setTimeout(() => { server.child.kill("SIGKILL"); r(); }, 30_000); server.child.on("exit", () => { clearTimeout(t); r(); }); });
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+function freePort() {
+  return new Promise((res, rej) => {
+    const s = net.createServer();
+    s.on("error", rej);
+    s.listen(0, "127.0.0.1", () => { const { port } = s.address(); s.close(() => res(port)); });
+  });
+}
+
+/**
+ * Starts `ferrocket broker` as the slave (brokerId 1) of `brokerName`, registered with `namesrv`, which gives it the
+ * master's HA address; resolves with its console URL and address. Its CommitLog file size is the master's (4 MiB).
+ */
+async function startSlave(bin, dir, namesrv, brokerName, haPort) {
+  const conf = join(dir, "slave.conf");
+  writeFileSync(conf, `brokerName=${brokerName}\nbrokerId=1\nbrokerRole=SLAVE\nlistenPort=0\nhaListenPort=${haPort}\nbrokerIP1=127.0.0.1\n`
+    + `namesrvAddr=${namesrv}\nconsolePort=0\nconsoleListenAddress=127.0.0.1\nmappedFileSizeCommitLog=4194304\n`);
+  const s = await startUntilReady("the slave", bin, ["broker", "-c", conf, "--store", join(dir, "slave-store")], /broker is ready: broker (\S+),/);
+  return { child: s.child, console: s.console, broker: s.match[1], stderr: s.stderr };
+}
+
+async function stop(child) {
+  if (child.exitCode !== null) return;
+  child.kill("SIGTERM");
+  await new Promise((r) => { const t = setTimeout(() => { child.kill("SIGKILL"); r(); }, 30_000); child.on("exit", () => { clearTimeout(t); r(); }); });
+}
+
+test("the Cluster & Config page shows a master's slaves with their lag", async () => {
+  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: install Debian's chromium (interop/console/run.sh does)`);
+  const bin = ferrocketBin();
+  mkdirSync(artifacts, { recursive: true });
+  const dir = mkdtempSync(join(tmpdir(), "ferrocket-console-ha-"));
+  const brokerName = "browser-ha";
+  const [masterHa, slaveHa] = [await freePort(), await freePort()];
+  const master = await startStandalone(bin, dir, `brokerName=${brokerName}\nbrokerRole=ASYNC_MASTER\nhaListenPort=${masterHa}\nbrokerIP1=127.0.0.1\nmappedFileSizeCommitLog=4194304\n`);
+  let slave = null;
+  const userDataDir = mkdtempSync(join(tmpdir(), "ferrocket-chromium-ha-"));
+  let context = null;
+  try {
+    await run(bin, ["produce", "--namesrv", master.namesrv, "--topic", "BrowserReplicaTopic", "--count", "20", "--body", "replicated-{i}"]);
+    slave = await startSlave(bin, dir, master.namesrv, brokerName, slaveHa);
+    const end = (await getJson(master.console + "/api/overview")).commitLogMaxOffset;
+    assert.ok(end > 0);
+    await eventually("the slave caught up", async () => {
+      const r = await getJson(master.console + "/api/replication");
+      return r.brokers.length === 2 && r.brokers[1].lagBytes === 0 && r.haConnections.length === 1 && r.haConnections[0].slaveAckOffset === end;
+    });
+
+    context = await launchChromium(userDataDir);
+    const page = context.pages()[0] ?? (await context.newPage());
+    const pageErrors = [];
+    page.on("pageerror", (e) => pageErrors.push(e.message));
+
+    // the master's page: both members, the slave 0 bytes behind and in sync, its HA connection OK
+    await page.goto(master.console + "/#/config");
+    const members = page.getByTestId("replication-table").locator("tbody tr");
+    await members.nth(1).waitFor();
+    assert.equal(await members.count(), 2);
+    const cells = async (row) => (await row.locator("td").allTextContents()).map((t) => t.trim());
+    const m = await cells(members.nth(0));
+    assert.deepEqual([m[0], m[1], m[2], m[3]], ["0", master.broker, "ASYNC_MASTER", String(end)]);
+    const s = await cells(members.nth(1));
+    assert.deepEqual([s[0], s[1], s[2], s[3], s[4], s[5]], ["1", slave.broker, "SLAVE", String(end), "0", "yes"]);
+    const conn = await cells(page.getByTestId("ha-connections-table").locator("tbody tr").first());
+    assert.deepEqual([conn[1], conn[2], conn[3], conn[5]], [String(end), "0", "OK", String(end)]);
+    await page.screenshot({ path: join(artifacts, "ha-master-replication.png"), fullPage: true });
+
+    // the slave's page: the same members and its HA client, connected to the master's HA port
+    await page.goto(slave.console + "/#/config");
+    await page.getByTestId("ha-client-table").waitFor();
+    const client = Object.fromEntries(await Promise.all((await page.getByTestId("ha-client-table").locator("tbody tr").all())
+      .map(async (row) => { const [k, v] = await cells(row); return [k, v]; })));
+    assert.equal(client["master HA address"], `127.0.0.1:${masterHa}`);
+    assert.equal(client["CommitLog max offset"], String(end));
+    assert.notEqual(client["last read"], "-");
+    const slaveMembers = await cells(page.getByTestId("replication-table").locator("tbody tr").nth(1));
+    assert.deepEqual([slaveMembers[0], slaveMembers[2], slaveMembers[4]], ["1", "SLAVE", "0"]);
+    await page.screenshot({ path: join(artifacts, "ha-slave-replication.png"), fullPage: true });
+    assert.deepEqual(pageErrors, [], "no JavaScript errors");
+  } finally {
+    await context?.close();
+    rmSync(userDataDir, { recursive: true, force: true });
+    if (slave) await stop(slave.child);
+    await stop(master.child);
     rmSync(dir, { recursive: true, force: true });
   }
 });

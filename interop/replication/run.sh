@@ -8,8 +8,9 @@
 #   APACHE_RUNS="5.3.1:all" interop/replication/run.sh
 #
 # Each entry is VERSION:TESTS. "all" also runs the Apache-master/Apache-slave pair that validates the
-# harness itself; "cross" runs only the two mixed pairs (the 5.x Apache slave syncs metadata once a
-# minute, so its own pair is slow and left to the 4.9 run).
+# harness itself and ApacheConsumerOutageTest (an Apache pair's duplicates across a master outage, the
+# reference for interop/java ReplicationConsumerOutageTest); "cross" runs only the two mixed pairs (the
+# 5.x Apache slave syncs metadata once a minute, so its own pairs are slow and left to the 4.9 run).
 set -uo pipefail
 
 if [[ -n "${FERROCKET_BIN:-}" && "${FERROCKET_BIN}" != /* ]]; then
@@ -25,14 +26,14 @@ for run in "${runs[@]}"; do
     version=${run%%:*}
     which=${run#*:}
     case "$which" in
-        all) tests="ReplicationInteropTest" ;;
+        all) tests="ReplicationInteropTest+ApacheConsumerOutageTest" ;;
         cross) tests="ReplicationInteropTest#apacheMasterReplicatesToFerrocketSlave+ferrocketMasterReplicatesToApacheSlave" ;;
         *) echo "unknown test selection '$which' (all or cross)"; exit 2 ;;
     esac
     echo "=== replication with Apache RocketMQ ${version} (${which})"
     if mvn -B -q -Dstyle.color=never -Dapache.version="${version}" -Dtest="${tests}" test 2>&1 \
         | sed -e 's/\x1b\[[0-9;]*m//g'; then
-        grep -h "replication:" "target/apache-${version}/surefire-reports/"*-output.txt 2>/dev/null
+        grep -h "replication:\|replication consumer outage:" "target/apache-${version}/surefire-reports/"*-output.txt 2>/dev/null
         passed=$((passed + 1))
     else
         echo "replication with Apache RocketMQ ${version} FAILED (logs: target/apache-${version}/logs)"

@@ -46,10 +46,14 @@ pub struct BrokerConfig {
     pub short_polling_time_mills: u64,
     /// `notifyConsumerIdsChangedEnable`.
     pub notify_consumer_ids_changed_enable: bool,
-    /// `regionId`: returned as MSG_REGION.
+    /// `regionId`: returned as MSG_REGION and stored in every message's MSG_REGION property.
     pub region_id: String,
-    /// `traceOn`: returned as TRACE_ON.
+    /// `traceOn`: returned as TRACE_ON and stored in every message's TRACE_ON property.
     pub trace_on: bool,
+    /// `traceTopicEnable`: create `msgTraceTopicName` (one queue) at start, as a system topic.
+    pub trace_topic_enable: bool,
+    /// `msgTraceTopicName`: the trace topic `traceTopicEnable` creates.
+    pub msg_trace_topic_name: String,
     /// `storeReplyMessageEnable`: replies are stored in `<cluster>_REPLY_TOPIC` as well as pushed.
     pub store_reply_message_enable: bool,
     /// `channelExpiredTimeout` (ms): clients silent this long are dropped.
@@ -177,6 +181,8 @@ impl Default for BrokerConfig {
             notify_consumer_ids_changed_enable: true,
             region_id: "DefaultRegion".into(),
             trace_on: true,
+            trace_topic_enable: false,
+            msg_trace_topic_name: crate::topic::topic_validator::RMQ_SYS_TRACE_TOPIC.into(),
             store_reply_message_enable: true,
             channel_expired_timeout: 120_000,
             enable_property_filter: false,

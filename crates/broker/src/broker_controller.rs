@@ -661,6 +661,12 @@ impl BrokerController {
         &self.store_config
     }
 
+    /// The client this broker reaches name servers (and, on a slave, its master) with:
+    /// signed when ACL is on, over TLS when configured.
+    pub fn broker_outer_api(&self) -> &BrokerOuterAPI {
+        self.registration.outer_api()
+    }
+
     /// The replication service: the slave's master address, slave acknowledgements.
     pub fn ha_service(&self) -> &Arc<HAService> {
         &self.ha_service

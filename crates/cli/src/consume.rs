@@ -48,6 +48,12 @@ pub struct ConsumeArgs {
     /// Print only topic, queue, offset, id, tags, keys and body text (one line per message).
     #[arg(long)]
     pub brief: bool,
+    /// Milliseconds between route refreshes from the name server (`pollNameServerInterval`).
+    #[arg(long, default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub poll_name_server_interval_ms: u64,
+    /// Milliseconds between commits of the consumed offsets (`persistConsumerOffsetInterval`).
+    #[arg(long, default_value_t = 5_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub persist_consumer_offset_interval_ms: u64,
     /// Account to sign requests with (servers with aclEnable=true).
     #[command(flatten)]
     pub credentials: crate::credentials::CredentialArgs,
@@ -90,6 +96,10 @@ pub async fn run(args: ConsumeArgs) -> anyhow::Result<()> {
     config.subscribe(args.topic.as_str(), args.tag.as_str());
     config.client.credentials = args.credentials.credentials()?;
     config.client.use_tls = args.tls;
+    config.client.poll_name_server_interval =
+        Duration::from_millis(args.poll_name_server_interval_ms);
+    config.client.persist_consumer_offset_interval =
+        Duration::from_millis(args.persist_consumer_offset_interval_ms);
     config.consume_from_where = match args.from {
         From::First => ConsumeFromWhere::ConsumeFromFirstOffset,
         From::Last => ConsumeFromWhere::ConsumeFromLastOffset,

@@ -174,6 +174,14 @@ fn consume_reads_from_the_slave_while_the_master_is_down() {
     );
     assert_eq!(master_ha["haConnectionInfo"][0]["diff"], 0, "{master_ha}");
     assert_eq!(master_ha["inSyncSlaveNums"], 1, "{master_ha}");
+    let conn = &master_ha["haConnectionInfo"][0];
+    assert_eq!(conn["slaveAckOffset"], master_max, "{master_ha}");
+    assert_eq!(conn["transferFromWhere"], master_max, "{master_ha}");
+    assert_eq!(conn["inSync"], true, "{master_ha}");
+    assert!(
+        conn["transferredByteInSecond"].as_i64().unwrap() >= 0,
+        "{master_ha}"
+    );
     let slave_ha = ha_status(&rt, &slave_addr);
     assert_eq!(slave_ha["master"], false, "{slave_ha}");
     assert_eq!(
@@ -184,6 +192,40 @@ fn consume_reads_from_the_slave_while_the_master_is_down() {
     assert_eq!(
         slave_ha["haClientRuntimeInfo"]["maxOffset"], master_max,
         "{slave_ha}"
+    );
+    // the client is connected: it read from and reported to the master within the last
+    // heartbeat interval (5 s) or so
+    let now = ferrocket_protocol::util::now_millis();
+    for key in ["lastReadTimestamp", "lastWriteTimestamp"] {
+        let t = slave_ha["haClientRuntimeInfo"][key].as_i64().unwrap();
+        assert!(now - t < 30_000 && t <= now + 1_000, "{key}: {slave_ha}");
+    }
+    // brokerStatus: a 5.x slave runs no special services; both sides dispatched everything
+    let active = |addr: &str| {
+        rt.block_on(async {
+            let r = RemotingClient::new()
+                .invoke(
+                    addr,
+                    RemotingCommand::request(request::GET_BROKER_RUNTIME_INFO),
+                    Duration::from_secs(5),
+                )
+                .await
+                .unwrap();
+            let v: serde_json::Value = ferrocket_protocol::body::decode(&r.body).unwrap();
+            v["table"]["brokerActive"].as_str().unwrap().to_string()
+        })
+    };
+    assert_eq!(active(&master_addr), "true");
+    assert_eq!(active(&slave_addr), "false");
+    for addr in [&master_addr, &slave_addr] {
+        assert_eq!(runtime_value(&rt, addr, "dispatchBehindBytes"), Some(0));
+    }
+    // the slave copied the master's oldest record, so both report its store time
+    let earliest = runtime_value(&rt, &master_addr, "earliestMessageTimeStamp").unwrap();
+    assert!(now - earliest < 120_000 && earliest <= now, "{earliest}");
+    assert_eq!(
+        runtime_value(&rt, &slave_addr, "earliestMessageTimeStamp"),
+        Some(earliest)
     );
     master.signal("TERM");
     assert!(

@@ -171,23 +171,47 @@ pub fn collect(b: &BrokerController) -> Vec<MetricFamily> {
     out
 }
 
-/// Replication: on a master each connected slave's lag and the in-sync count; on a slave
-/// nothing (its lag is the master's view of it).
+/// Replication: on a master each connected slave's lag and transfer rate and the in-sync
+/// count; on a slave its HA client's receive rate and last read (its lag is the master's view
+/// of it).
 fn ha_gauges(b: &BrokerController) -> Vec<MetricFamily> {
     let info = ha_runtime_info(b.admin_service());
     if !info.master {
-        return Vec::new();
+        let client = &info.ha_client_runtime_info;
+        return vec![
+            gauge(
+                "ferrocket_ha_client_received_bytes_per_second",
+                "On a slave: CommitLog bytes received from the master in the last complete second.",
+                client.transferred_byte_in_second as f64,
+            ),
+            gauge(
+                "ferrocket_ha_client_last_read_timestamp_seconds",
+                "On a slave: when bytes last came from the master (Unix time; 0 while not connected).",
+                client.last_read_timestamp as f64 / 1000.0,
+            ),
+        ];
     }
     let mut lag = family(
         "ferrocket_ha_slave_lag_bytes",
         MetricType::GAUGE,
         "CommitLog bytes a connected slave is behind this master (master max offset minus the slave's acknowledged offset), by slave connection.",
     );
+    let mut rate = family(
+        "ferrocket_ha_slave_transfer_bytes_per_second",
+        MetricType::GAUGE,
+        "Bytes sent to a connected slave in the last complete second, by slave connection.",
+    );
     for c in &info.ha_connection_info {
         add_gauge(&mut lag, &[("slave", &c.addr)], c.diff as f64);
+        add_gauge(
+            &mut rate,
+            &[("slave", &c.addr)],
+            c.transferred_byte_in_second as f64,
+        );
     }
     vec![
         lag,
+        rate,
         gauge(
             "ferrocket_ha_slaves_connected",
             "Slaves connected to this master's HA port.",

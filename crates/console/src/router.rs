@@ -5,7 +5,7 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::Router;
 
-use crate::api::{dlq, groups, messages, overview, topics};
+use crate::api::{dlq, groups, messages, overview, replication, topics};
 use crate::http::{Request, Response};
 use crate::metrics;
 use crate::security::{guard, ConsoleSecurity};
@@ -68,6 +68,7 @@ pub async fn route(State(ctx): State<Arc<ConsoleContext>>, req: Request) -> Resp
     match (req.method.as_str(), req.path.as_str()) {
         ("POST", "/api/message/send") => messages::send(ctx, req).await,
         ("POST", "/api/dlq/resend") => dlq::resend(ctx, req).await,
+        ("GET", "/api/replication") => replication::replication(ctx).await,
         (_, p) if p.starts_with("/api/") || p == "/metrics" => {
             Response::error(404, format!("no API at {} {p}", req.method))
         }

@@ -147,8 +147,44 @@ async function pageConfig() {
   main.innerHTML = `<h1>Cluster &amp; Config</h1>
     <h2>Cluster ${esc(c.cluster.clusterName)}</h2>
     ${table([{ title: "broker", value: (b) => b.brokerName }, { title: "id", value: (b) => b.brokerId }, { title: "address", value: (b) => b.addr }, { title: "role", value: (b) => b.role }, { title: "started", value: (b) => fmtTime(b.bootTimestamp) }], c.cluster.brokers, "cluster-table")}
+    <div id="replication">${replicationSection(await api("replication").catch((e) => ({ error: e.message })))}</div>
     <h2>Broker config</h2>${kv(c.broker, "broker-config")}
     <h2>Store config</h2>${kv(c.store, "store-config")}`;
+}
+
+// The replica set of this broker name (master and slaves, as the name server lists them) with each
+// slave's lag, and this broker's HA state: a master's slave connections or a slave's HA client.
+function replicationSection(r) {
+  if (r.error && !r.brokers) return `<h2>Replication</h2><p class="error">${esc(r.error)}</p>`;
+  const num = (v) => (v === null || v === undefined ? "-" : v);
+  const members = table([
+    { title: "broker id", value: (m) => m.brokerId },
+    { title: "address", value: (m) => m.addr, mono: true },
+    { title: "role", value: (m) => m.role ?? "-" },
+    { title: "CommitLog max offset", value: (m) => num(m.commitLogMaxOffset) },
+    { title: "lag (bytes)", value: (m) => num(m.lagBytes) },
+    { title: "in sync", value: (m) => (m.inSync === null || m.inSync === undefined ? "-" : m.inSync ? "yes" : "no") },
+    { title: "error", value: (m) => m.error ?? "" },
+  ], r.brokers, "replication-table");
+  let ha = "";
+  if (r.haClient) {
+    const c = r.haClient;
+    ha = `<h3>HA client (this slave)</h3>${table([{ title: "key", value: (e) => e[0] }, { title: "value", value: (e) => e[1], mono: true }], [
+      ["master HA address", c.masterAddr ?? "-"], ["CommitLog max offset", c.maxOffset],
+      ["received (bytes/s)", c.transferredByteInSecond], ["last read", fmtTime(c.lastReadTimestamp)],
+      ["last report", fmtTime(c.lastWriteTimestamp)], ["master flush offset", c.masterFlushOffset]], "ha-client-table")}`;
+  } else {
+    ha = `<h3>Slave connections (HA port)</h3>${table([
+      { title: "slave socket", value: (c) => c.addr, mono: true },
+      { title: "acknowledged offset", value: (c) => c.slaveAckOffset },
+      { title: "behind (bytes)", value: (c) => c.diff },
+      { title: "status", value: (c) => (c.inSync ? "OK" : "Fall Behind") },
+      { title: "sent (bytes/s)", value: (c) => c.transferredByteInSecond },
+      { title: "next transfer from", value: (c) => c.transferFromWhere },
+    ], r.haConnections, "ha-connections-table")}`;
+  }
+  const warn = r.namesrvError ? `<p class="error" data-testid="replication-namesrv-error">${esc(r.namesrvError)}</p>` : "";
+  return `<h2>Replication: ${esc(r.brokerName)} (${esc(r.role)}, in sync below ${fmtBytes(r.haMaxGapNotInSync)} behind)</h2>${warn}${members}${ha}`;
 }
 
 // ---- Topics ----

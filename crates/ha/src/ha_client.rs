@@ -9,6 +9,7 @@
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,6 +17,7 @@ use ferrocket_store::DefaultMessageStore;
 use parking_lot::{Condvar, Mutex, RwLock};
 
 use crate::ha_connection::{REPORT_SIZE, TRANSFER_HEADER_SIZE};
+use crate::runtime_stats::{now_millis, ClientStats};
 use crate::tls::{self, HaStream};
 
 /// Largest frame body a slave accepts (RocketMQ's 4 MiB read buffer).
@@ -73,6 +75,7 @@ pub(crate) fn run(
     signal: Arc<ClientSignal>,
     cfg: ClientConfig,
     tls: Option<Arc<rustls::ClientConfig>>,
+    stats: Arc<ClientStats>,
 ) {
     let pause = cfg.heartbeat_interval.min(MAX_RECONNECT_PAUSE);
     let mut last_failure: Option<String> = None;
@@ -84,8 +87,12 @@ pub(crate) fn run(
         let reason = match connect(&addr, tls.as_ref()) {
             Ok(socket) => {
                 tracing::info!(master = %addr, offset = store.get_max_phy_offset(), "connected to the master's HA port");
-                let mut session = Session::new(&store, socket, cfg);
+                stats
+                    .last_read_timestamp
+                    .store(now_millis(), Ordering::Release);
+                let mut session = Session::new(&store, socket, cfg, &stats);
                 let reason = session.run(&signal);
+                stats.last_read_timestamp.store(0, Ordering::Release);
                 tracing::warn!(master = %addr, reason = %reason, "HA connection to the master closed; reconnecting");
                 reason
             }
@@ -128,6 +135,7 @@ fn connect(
 /// One connection to the master.
 struct Session<'a> {
     store: &'a DefaultMessageStore,
+    stats: &'a ClientStats,
     socket: Box<dyn HaStream>,
     cfg: ClientConfig,
     /// Received bytes not yet consumed: at most one header and a 4 MiB body.
@@ -139,9 +147,15 @@ struct Session<'a> {
 }
 
 impl<'a> Session<'a> {
-    fn new(store: &'a DefaultMessageStore, socket: Box<dyn HaStream>, cfg: ClientConfig) -> Self {
+    fn new(
+        store: &'a DefaultMessageStore,
+        socket: Box<dyn HaStream>,
+        cfg: ClientConfig,
+        stats: &'a ClientStats,
+    ) -> Self {
         Session {
             store,
+            stats,
             socket,
             cfg,
             buf: vec![0; TRANSFER_HEADER_SIZE + READ_MAX_BUFFER_SIZE],
@@ -172,6 +186,10 @@ impl<'a> Session<'a> {
                 Ok(n) => {
                     self.filled += n;
                     self.last_read = Instant::now();
+                    self.stats.flow.add(n);
+                    self.stats
+                        .last_read_timestamp
+                        .store(now_millis(), Ordering::Release);
                     if let Err(e) = self.dispatch() {
                         return e;
                     }
@@ -199,6 +217,9 @@ impl<'a> Session<'a> {
             .map_err(|e| format!("reporting offset {offset} failed: {e}"))?;
         self.reported = offset;
         self.last_write = Instant::now();
+        self.stats
+            .last_write_timestamp
+            .store(now_millis(), Ordering::Release);
         Ok(())
     }
 

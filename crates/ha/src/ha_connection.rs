@@ -26,6 +26,7 @@ use ferrocket_store::DefaultMessageStore;
 use parking_lot::Mutex;
 
 use crate::group_transfer::TransferState;
+use crate::runtime_stats::{now_millis, ConnectionRuntimeInfo, FlowMonitor};
 use crate::tls::{self, ServerStream};
 
 /// Header of a transfer frame: offset (8) + body size (4).
@@ -59,6 +60,13 @@ pub(crate) struct HAConnection {
     slave_request_offset: AtomicI64,
     /// Latest report (`slaveAckOffset`).
     pub(crate) slave_ack_offset: Arc<AtomicI64>,
+    /// Where the next frame starts (`nextTransferFromWhere`; -1 before streaming starts).
+    transfer_from_where: AtomicI64,
+    /// Bytes written to the slave, per second.
+    flow: FlowMonitor,
+    /// Last frame written / report read, ms since the epoch.
+    last_write_timestamp: AtomicI64,
+    last_read_timestamp: AtomicI64,
     closed: AtomicBool,
 }
 
@@ -77,6 +85,10 @@ impl HAConnection {
             tls: OnceLock::new(),
             slave_request_offset: AtomicI64::new(-1),
             slave_ack_offset: Arc::new(AtomicI64::new(-1)),
+            transfer_from_where: AtomicI64::new(-1),
+            flow: FlowMonitor::default(),
+            last_write_timestamp: AtomicI64::new(0),
+            last_read_timestamp: AtomicI64::new(0),
             closed: AtomicBool::new(false),
         })
     }
@@ -85,6 +97,18 @@ impl HAConnection {
     pub(crate) fn close(&self) {
         if !self.closed.swap(true, Ordering::AcqRel) {
             let _ = self.socket.shutdown(Shutdown::Both);
+        }
+    }
+
+    /// What `haStatus` shows about this connection.
+    pub(crate) fn runtime_info(&self) -> ConnectionRuntimeInfo {
+        ConnectionRuntimeInfo {
+            addr: self.peer,
+            slave_ack_offset: self.slave_ack_offset.load(Ordering::Acquire),
+            transfer_from_where: self.transfer_from_where.load(Ordering::Acquire),
+            transferred_byte_in_second: self.flow.transferred_byte_in_second(),
+            last_write_timestamp: self.last_write_timestamp.load(Ordering::Acquire),
+            last_read_timestamp: self.last_read_timestamp.load(Ordering::Acquire),
         }
     }
 
@@ -162,6 +186,8 @@ impl HAConnection {
                 Ok(n) => {
                     filled += n;
                     last_read = Instant::now();
+                    self.last_read_timestamp
+                        .store(now_millis(), Ordering::Release);
                 }
                 Err(e)
                     if matches!(
@@ -249,6 +275,7 @@ impl HAConnection {
             transfer.wait_for_data(DATA_WAIT);
         };
         tracing::info!(slave = %self.peer, from = next, "streaming the commit log to the slave");
+        self.transfer_from_where.store(next, Ordering::Release);
         let mut frame = Vec::with_capacity(TRANSFER_HEADER_SIZE + cfg.transfer_batch_size);
         let mut last_write = Instant::now();
         loop {
@@ -282,6 +309,10 @@ impl HAConnection {
                 return format!("write failed: {e}");
             }
             last_write = Instant::now();
+            self.flow.add(frame.len());
+            self.transfer_from_where.store(next, Ordering::Release);
+            self.last_write_timestamp
+                .store(now_millis(), Ordering::Release);
         }
     }
 }

@@ -14,6 +14,7 @@ use crate::error::HaError;
 use crate::group_transfer::{GroupTransferHandle, TransferState};
 use crate::ha_client::{self, ClientConfig, ClientSignal};
 use crate::ha_connection::{ConnectionConfig, HAConnection};
+use crate::runtime_stats::{ClientRuntimeInfo, ClientStats, ConnectionRuntimeInfo};
 use crate::tls::HaTls;
 
 /// Most slave connections one master serves at once; more are closed on accept.
@@ -28,6 +29,8 @@ pub struct HAService {
     /// `haServerAddr`).
     master_address: Arc<RwLock<Option<String>>>,
     client_signal: Arc<ClientSignal>,
+    /// The slave's HA client figures (`haStatus`).
+    client_stats: Arc<ClientStats>,
     connections: Arc<Mutex<Vec<Arc<HAConnection>>>>,
     local_addr: Mutex<Option<SocketAddr>>,
     /// The broker's TLS settings for this port and for the slave's connection.
@@ -68,6 +71,7 @@ impl HAService {
             transfer,
             master_address: Arc::new(RwLock::new(fixed_master)),
             client_signal: Arc::new(ClientSignal::default()),
+            client_stats: Arc::new(ClientStats::default()),
             connections: Arc::new(Mutex::new(Vec::new())),
             local_addr: Mutex::new(None),
             tls: Mutex::new(HaTls::default()),
@@ -114,13 +118,14 @@ impl HAService {
                 heartbeat_interval: Duration::from_millis(cfg.ha_send_heartbeat_interval.max(1)),
                 housekeeping_interval: Duration::from_millis(cfg.ha_housekeeping_interval.max(1)),
             };
-            let (store, addr, signal) = (
+            let (store, addr, signal, stats) = (
                 self.store.clone(),
                 self.master_address.clone(),
                 self.client_signal.clone(),
+                self.client_stats.clone(),
             );
             self.spawn("HAClient", move || {
-                ha_client::run(store, addr, signal, client_cfg, client_tls)
+                ha_client::run(store, addr, signal, client_cfg, client_tls, stats)
             })?;
         }
         Ok(local)
@@ -280,6 +285,26 @@ impl HAService {
             .iter()
             .map(|c| (c.peer, c.slave_ack_offset.load(Ordering::Acquire)))
             .collect()
+    }
+
+    /// Each connected slave's figures for `haStatus`, in connection order.
+    pub fn connection_runtime_info(&self) -> Vec<ConnectionRuntimeInfo> {
+        self.connections
+            .lock()
+            .iter()
+            .map(|c| c.runtime_info())
+            .collect()
+    }
+
+    /// The slave's HA client figures for `haStatus` (default values on a master).
+    pub fn client_runtime_info(&self) -> ClientRuntimeInfo {
+        let s = &self.client_stats;
+        ClientRuntimeInfo {
+            master_address: self.master_address(),
+            last_read_timestamp: s.last_read_timestamp.load(Ordering::Acquire),
+            last_write_timestamp: s.last_write_timestamp.load(Ordering::Acquire),
+            transferred_byte_in_second: s.flow.transferred_byte_in_second(),
+        }
     }
 
     /// What a SYNC_MASTER send waits on for a slave acknowledgement.

@@ -18,9 +18,11 @@ mod group_transfer;
 pub mod ha_client;
 pub mod ha_connection;
 mod ha_service;
+pub mod runtime_stats;
 pub mod tls;
 
 pub use error::HaError;
 pub use group_transfer::GroupTransferHandle;
 pub use ha_service::{HAService, MAX_SLAVE_CONNECTIONS};
+pub use runtime_stats::{ClientRuntimeInfo, ConnectionRuntimeInfo};
 pub use tls::HaTls;

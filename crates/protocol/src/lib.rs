@@ -13,6 +13,7 @@ pub mod json;
 pub mod language;
 pub mod message;
 pub mod mix_all;
+pub mod trace;
 pub mod util;
 
 pub use codec::RemotingCodec;

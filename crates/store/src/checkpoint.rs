@@ -70,6 +70,12 @@ impl StoreCheckpoint {
         })
     }
 
+    /// The master's flushed CommitLog offset as last told to this broker (RocketMQ's
+    /// `masterFlushedOffset`, kept in the checkpoint; only the controller mode sets it).
+    pub fn master_flushed_offset(&self) -> i64 {
+        self.master_flushed_offset.load(Ordering::Acquire)
+    }
+
     /// Store time of the newest CommitLog record known to be on disk.
     pub fn physic_msg_timestamp(&self) -> i64 {
         self.physic_msg_timestamp.load(Ordering::Acquire)

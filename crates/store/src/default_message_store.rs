@@ -951,6 +951,17 @@ impl DefaultMessageStore {
         self.inner.store_time_of(&cq, offset)
     }
 
+    /// Store time of the oldest record in the CommitLog (-1 when empty), RocketMQ's
+    /// `getEarliestMessageTime()`. Reads the oldest file's first page, which is likely cold:
+    /// call it off the async reactor.
+    pub fn get_earliest_message_time_in_commit_log(&self) -> i64 {
+        let min = self.get_min_phy_offset();
+        if min < 0 {
+            return -1;
+        }
+        self.inner.commit_log.pickup_store_timestamp(min, i32::MAX)
+    }
+
     /// The whole record at a CommitLog offset, zero-copy.
     pub fn look_message_by_offset(&self, commit_log_offset: i64) -> Option<Bytes> {
         self.inner
@@ -971,6 +982,12 @@ impl DefaultMessageStore {
     /// How long CommitLog flushes take.
     pub fn flush_latency(&self) -> &LatencyHistogram {
         &self.inner.flush_latency
+    }
+
+    /// The master's flushed offset kept in the checkpoint (`getMasterFlushedOffset`; 0 unless
+    /// a controller-mode broker wrote it).
+    pub fn get_master_flushed_offset(&self) -> i64 {
+        self.inner.checkpoint.master_flushed_offset()
     }
 
     /// CommitLog offset up to which everything is on disk.

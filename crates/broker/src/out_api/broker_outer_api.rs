@@ -167,9 +167,11 @@ impl BrokerOuterAPI {
     }
 
     /// Sends a request without header or body to `addr` and returns the body of a SUCCESS
-    /// answer (SlaveSynchronize's GET_ALL_* calls to the master).
+    /// answer (SlaveSynchronize's GET_ALL_* calls to the master, the console's look at the
+    /// other members of its replica set).
     pub async fn fetch_body(&self, addr: &str, code: i32) -> Result<bytes::Bytes, String> {
-        let cmd = RemotingCommand::request(code);
+        let mut cmd = RemotingCommand::request(code);
+        self.sign(&mut cmd);
         match self.client.invoke(addr, cmd, SYNC_TIMEOUT).await {
             Ok(r) if r.code == response::SUCCESS => Ok(r.body),
             Ok(r) => Err(format!("code {}: {}", r.code, r.remark.unwrap_or_default())),

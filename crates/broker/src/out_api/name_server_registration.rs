@@ -171,6 +171,12 @@ impl NameServerRegistration {
         self.outer_api.shutdown().await;
     }
 
+    /// The client that talks to name servers (and, for the console, to the other members of
+    /// this broker name), signing with the broker's credentials.
+    pub fn outer_api(&self) -> &BrokerOuterAPI {
+        &self.outer_api
+    }
+
     /// Who this broker is, as name servers know it.
     pub fn identity(&self) -> BrokerIdentity {
         let config = self.config.get();

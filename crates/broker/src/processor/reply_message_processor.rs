@@ -51,6 +51,7 @@ pub async fn process(
             return Some(with_region(&config, refused));
         }
     };
+    crate::service::send_service::stamp_region_and_trace(&config, &mut req.properties);
     let target = PushTarget {
         producers,
         producer_group: &producer_group,

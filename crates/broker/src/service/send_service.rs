@@ -123,6 +123,15 @@ fn delay_level(properties: &Properties) -> i32 {
         .unwrap_or(0)
 }
 
+/// Stores the broker's `regionId` and `traceOn` in a sent message's properties, as RocketMQ's
+/// `buildMsgContext` does for every send. Consumers read them back: the 5.x clients' consume trace
+/// hook takes its region from MSG_REGION and drops the SubBefore/SubAfter records of a message that
+/// has none, and skips a message whose TRACE_ON is "false".
+pub fn stamp_region_and_trace(config: &BrokerConfig, properties: &mut Properties) {
+    properties.insert(property::MSG_REGION, config.region_id.as_str());
+    properties.insert(property::TRACE_ON, config.trace_on.to_string());
+}
+
 fn random_queue_id(write_queue_nums: i32) -> i32 {
     if write_queue_nums <= 0 {
         return 0;
@@ -302,6 +311,7 @@ impl SendService {
             properties.insert(property::UNIQ_KEY, message_id::create_uniq_id());
         }
         properties.insert(property::CLUSTER, config.broker_cluster_name.as_str());
+        stamp_region_and_trace(&config, &mut properties);
         // a prepared message becomes a half message, unless it is an old client's delayed retry
         let prepared = properties.get(property::TRAN_MSG) == Some("true")
             && !(req.reconsume_times > 0 && delay_level(&properties) > 0);
@@ -442,6 +452,7 @@ impl SendService {
                 properties.insert(property::UNIQ_KEY, message_id::create_uniq_id());
             }
             properties.insert(property::CLUSTER, cluster);
+            stamp_region_and_trace(&config, &mut properties);
             let mut msg = MessageExtBrokerInner {
                 topic: req.topic.clone(),
                 queue_id,

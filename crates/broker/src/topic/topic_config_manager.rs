@@ -81,6 +81,13 @@ impl TopicConfigManager {
         );
         let reply = format!("{}_{}", config.broker_cluster_name, REPLY_TOPIC_POSTFIX);
         put(topic(&reply, 1, rw), &mut system_topics);
+        if config.trace_topic_enable {
+            // the trace topic of `traceTopicEnable` is a system topic with one queue, as in RocketMQ
+            put(
+                topic(&config.msg_trace_topic_name, 1, rw),
+                &mut system_topics,
+            );
+        }
         put(topic(RMQ_SYS_TRANS_HALF_TOPIC, 1, rw), &mut system_topics);
         put(topic(crate::timer::TIMER_TOPIC, 1, rw), &mut system_topics);
         put(

@@ -8,6 +8,7 @@ mod namesrv;
 mod offset;
 mod output;
 mod topic;
+mod trace;
 
 use std::time::Duration;
 
@@ -99,6 +100,9 @@ pub enum AdminCommand {
     /// Print a message by its unique key (client message id).
     #[command(name = "queryMsgByUniqueKey")]
     QueryMsgByUniqueKey(message::QueryMsgByUniqueKeyArgs),
+    /// Print a message's trace (producer and consumer records in the trace topic).
+    #[command(name = "queryMsgTraceById")]
+    QueryMsgTraceById(trace::QueryMsgTraceByIdArgs),
     /// Print the message at a queue offset.
     #[command(name = "queryMsgByOffset")]
     QueryMsgByOffset(message::QueryMsgByOffsetArgs),
@@ -155,6 +159,7 @@ async fn dispatch(admin: &MQAdminExt, command: AdminCommand) -> anyhow::Result<R
         C::QueryMsgById(a) => message::query_msg_by_id(admin, a).await,
         C::QueryMsgByKey(a) => message::query_msg_by_key(admin, a).await,
         C::QueryMsgByUniqueKey(a) => message::query_msg_by_unique_key(admin, a).await,
+        C::QueryMsgTraceById(a) => trace::query_msg_trace_by_id(admin, a).await,
         C::QueryMsgByOffset(a) => message::query_msg_by_offset(admin, a).await,
         C::PrintMsg(a) => message::print_msg(admin, a).await,
         C::SendMessage(a) => message::send_message(admin, a).await,

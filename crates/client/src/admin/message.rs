@@ -6,6 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use ferrocket_protocol::code::{request, response};
 use ferrocket_protocol::header::query_message::UNIQUE_KEY_QUERY;
 use ferrocket_protocol::message::{decode_messages_bytes, DecodeOptions, MessageExt};
+use ferrocket_protocol::trace::{trace_views, TraceType, TraceView};
 use ferrocket_protocol::RemotingCommand;
 
 use super::MQAdminExt;
@@ -111,6 +112,82 @@ impl MQAdminExt {
             }));
         }
         Ok(found)
+    }
+
+    /// The trace of a message (mqadmin's `queryMsgTraceById`): the trace messages keyed by
+    /// `msg_id` in `trace_topic`, found by QUERY_MESSAGE, and their records about `msg_id`. Trace
+    /// messages whose body does not decode are skipped and counted in the result.
+    pub async fn query_msg_trace_by_id(
+        &self,
+        trace_topic: &str,
+        msg_id: &str,
+        max_num: i32,
+        begin: i64,
+        end: i64,
+    ) -> Result<MessageTrace> {
+        let messages = self
+            .query_message(trace_topic, msg_id, max_num, begin, end, false)
+            .await?;
+        Ok(MessageTrace::from_trace_messages(msg_id, &messages))
+    }
+}
+
+/// The trace records of one message, gathered from trace messages.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MessageTrace {
+    /// The records about the message, ordered by time (then type).
+    pub views: Vec<TraceView>,
+    /// Trace messages that were found but whose bodies do not decode.
+    pub malformed: usize,
+    /// Trace messages found by the key query.
+    pub trace_messages: usize,
+}
+
+impl MessageTrace {
+    /// Decodes the records about `msg_id` out of trace messages.
+    pub fn from_trace_messages(msg_id: &str, messages: &[MessageExt]) -> MessageTrace {
+        let mut trace = MessageTrace {
+            trace_messages: messages.len(),
+            ..MessageTrace::default()
+        };
+        for m in messages {
+            match trace_views(msg_id, m) {
+                Ok(v) => trace.views.extend(v),
+                Err(e) => {
+                    tracing::debug!(msg_id = %m.offset_msg_id(), error = %e, "undecodable trace message");
+                    trace.malformed += 1;
+                }
+            }
+        }
+        trace.complete_cloud_sub_after();
+        trace
+            .views
+            .sort_by_key(|v| (v.record.timestamp, v.record.trace_type));
+        trace
+    }
+
+    /// A `SubAfter` in the cloud form carries neither its group nor its time: take them from the
+    /// `SubBefore` with the same request id (the time as that record's plus the cost).
+    fn complete_cloud_sub_after(&mut self) {
+        let before: Vec<(String, String, i64)> = self
+            .views
+            .iter()
+            .filter(|v| v.record.trace_type == TraceType::SubBefore)
+            .map(|v| {
+                let r = &v.record;
+                (r.request_id.clone(), r.group_name.clone(), r.timestamp)
+            })
+            .collect();
+        for v in &mut self.views {
+            let r = &mut v.record;
+            if r.trace_type != TraceType::SubAfter || r.timestamp != 0 {
+                continue;
+            }
+            if let Some((_, group, at)) = before.iter().find(|(id, _, _)| *id == r.request_id) {
+                r.group_name.clone_from(group);
+                r.timestamp = at + i64::from(r.cost_time);
+            }
+        }
     }
 }
 

@@ -22,7 +22,7 @@ use ferrocket_remoting::ClientRequestHandler;
 use crate::api::MQClientApi;
 use crate::error::{ClientError, Result};
 
-pub use message::MessageIdParts;
+pub use message::{MessageIdParts, MessageTrace};
 
 /// The admin client: name-server and broker calls with one timeout.
 pub struct MQAdminExt {

@@ -5,6 +5,7 @@ pub mod groups;
 pub mod message_view;
 pub mod messages;
 pub mod overview;
+pub mod replication;
 pub mod topics;
 
 use serde::Serialize;

@@ -106,7 +106,7 @@ pub fn config(ctx: &Arc<ConsoleContext>) -> Response {
                 "brokerName": c.broker_name,
                 "brokerId": c.broker_id,
                 "addr": b.broker_addr(),
-                "role": "ASYNC_MASTER",
+                "role": b.message_store_config().broker_role.as_str(),
                 "bootTimestamp": b.boot_timestamp(),
             }],
         },

@@ -40,7 +40,7 @@ pub async fn process(
             group_admin::get_all_subscription_group(ctx, request)
         }
         rq::DELETE_SUBSCRIPTIONGROUP => group_admin::delete_subscription_group(ctx, request),
-        rq::GET_BROKER_RUNTIME_INFO => stats_admin::get_broker_runtime_info(ctx, request),
+        rq::GET_BROKER_RUNTIME_INFO => ha_admin::get_broker_runtime_info(ctx, request).await,
         rq::UPDATE_BROKER_CONFIG => broker_config_admin::update_broker_config(ctx, request),
         rq::GET_BROKER_CONFIG => stats_admin::get_broker_config(ctx, request),
         rq::GET_TOPIC_STATS_INFO => stats_admin::get_topic_stats_info(ctx, request),

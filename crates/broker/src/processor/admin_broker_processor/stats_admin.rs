@@ -22,6 +22,7 @@ const BROKER_VERSION_DESC: &str = "V5_3_3";
 pub(super) fn get_broker_runtime_info(
     ctx: &AdminService,
     request: RemotingCommand,
+    earliest_message_time: i64,
 ) -> Option<RemotingCommand> {
     let stats = &ctx.stats;
     let now = ferrocket_protocol::util::now_millis();
@@ -35,7 +36,6 @@ pub(super) fn get_broker_runtime_info(
         "brokerVersion",
         ferrocket_protocol::CURRENT_VERSION.to_string(),
     );
-    put("brokerActive", "true".into());
     put("bootTimestamp", ctx.boot_timestamp.to_string());
     put(
         "runtime",
@@ -63,15 +63,18 @@ pub(super) fn get_broker_runtime_info(
         "sendThreadPoolQueueHeadWaitTimeMills",
         "pullThreadPoolQueueHeadWaitTimeMills",
         "pageCacheLockTimeMills",
-        "dispatchBehindBytes",
     ] {
         put(k, "0".into());
     }
     put("sendThreadPoolQueueCapacity", "10000".into());
     put("pullThreadPoolQueueCapacity", "100000".into());
-    let store = &ctx.store;
-    put("commitLogMinOffset", store.get_min_phy_offset().to_string());
-    put("commitLogMaxOffset", store.get_max_phy_offset().to_string());
+    put(
+        "earliestMessageTimeStamp",
+        earliest_message_time.to_string(),
+    );
+    for (k, v) in super::ha_admin::replication_runtime_keys(ctx) {
+        put(&k, v);
+    }
     ok_json(&request, &KvTable { table: t })
 }
 
@@ -130,7 +133,8 @@ pub(super) fn get_broker_config(
         ("enablePropertyFilter", c.enable_property_filter.to_string()),
     ];
     let mut text = String::new();
-    for (k, v) in pairs {
+    let replication = super::ha_admin::replication_config_keys(ctx);
+    for (k, v) in pairs.into_iter().chain(replication) {
         text.push_str(k);
         text.push('=');
         text.push_str(&v);

@@ -73,7 +73,7 @@ final class Standalone implements AutoCloseable {
         deleteTree(dir);
     }
 
-    private static void deleteTree(Path root) {
+    static void deleteTree(Path root) {
         try (java.util.stream.Stream<Path> paths = Files.walk(root)) {
             paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         } catch (IOException e) {
@@ -95,7 +95,7 @@ final class Standalone implements AutoCloseable {
         }
     }
 
-    private static Path binary() {
+    static Path binary() {
         String configured = System.getProperty("FERROCKET_BIN");
         if (configured == null || configured.isBlank()) {
             configured = System.getenv("FERROCKET_BIN");

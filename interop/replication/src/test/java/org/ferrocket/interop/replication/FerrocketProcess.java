@@ -9,7 +9,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
-/** A ferrocket child process (FERROCKET_BIN, default ../../target/debug/ferrocket) logging to a file. */
+/**
+ * A child process logging to a file: the ferrocket binary (FERROCKET_BIN, default ../../target/debug/ferrocket)
+ * or any other command, such as an Apache broker in a JVM of its own.
+ */
 final class FerrocketProcess {
     private final Process process;
     private final Path log;
@@ -34,6 +37,11 @@ final class FerrocketProcess {
         List<String> cmd = new ArrayList<>();
         cmd.add(binary.toAbsolutePath().normalize().toString());
         cmd.addAll(args);
+        return launch(cmd, log, readyMarker);
+    }
+
+    /** Starts `cmd` and waits until its output contains `readyMarker`. */
+    static FerrocketProcess launch(List<String> cmd, Path log, String readyMarker) throws Exception {
         Files.createDirectories(log.getParent());
         Files.deleteIfExists(log);
         ProcessBuilder b = new ProcessBuilder(cmd)
@@ -47,12 +55,12 @@ final class FerrocketProcess {
                 return p;
             }
             if (!p.process.isAlive()) {
-                throw new AssertionError("ferrocket exited with " + p.process.exitValue() + p.describe());
+                throw new AssertionError(cmd.get(0) + " exited with " + p.process.exitValue() + p.describe());
             }
             Thread.sleep(100);
         }
         p.process.destroyForcibly();
-        throw new AssertionError("ferrocket not ready within 60 s" + p.describe());
+        throw new AssertionError(cmd.get(0) + " not ready within 60 s" + p.describe());
     }
 
     /** SIGTERM, then the exit code (a clean shutdown unregisters from the name server). */
@@ -66,6 +74,12 @@ final class FerrocketProcess {
             throw new AssertionError("ferrocket did not exit within 60 s after SIGTERM" + describe());
         }
         return process.exitValue();
+    }
+
+    /** SIGKILL: a crash. */
+    void kill() throws InterruptedException {
+        process.destroyForcibly();
+        process.waitFor(30, TimeUnit.SECONDS);
     }
 
     String describe() {
