@@ -5,6 +5,9 @@
 #
 #   interop/mqadmin/run.sh
 #   ROCKETMQ_TOOLS_VERSIONS=4.9.8 interop/mqadmin/run.sh
+#
+# An entry VERSION:TestClass runs only that class with that version (4.9.7: the last mqadmin with
+# getAclConfig, for GET_BROKER_CLUSTER_ACL_CONFIG).
 set -uo pipefail
 
 if [[ -n "${FERROCKET_BIN:-}" && "${FERROCKET_BIN}" != /* ]]; then
@@ -13,16 +16,21 @@ if [[ -n "${FERROCKET_BIN:-}" && "${FERROCKET_BIN}" != /* ]]; then
 fi
 cd "$(dirname "$0")"
 
-read -r -a versions <<< "${ROCKETMQ_TOOLS_VERSIONS:-4.9.8 5.5.0}"
+read -r -a versions <<< "${ROCKETMQ_TOOLS_VERSIONS:-4.9.8 5.5.0 4.9.7:MqAdminGetAclConfigTest}"
 
 status=0
 passed=0
 failed=0
-for version in "${versions[@]}"; do
+for entry in "${versions[@]}"; do
+    version="${entry%%:*}"
+    only=()
+    if [[ "$entry" == *:* ]]; then
+        only=("-Dtest=${entry#*:}")
+    fi
     echo "=== ferrocket interop: official mqadmin (rocketmq-tools ${version})"
     reports="target/tools-${version}/surefire-reports"
     rm -rf "$reports"
-    mvn -B -q -Dstyle.color=never -Drocketmq.tools.version="${version}" test 2>&1 | sed -e 's/\x1b\[[0-9;]*m//g'
+    mvn -B -q -Dstyle.color=never -Drocketmq.tools.version="${version}" "${only[@]}" test 2>&1 | sed -e 's/\x1b\[[0-9;]*m//g'
     if [[ ${PIPESTATUS[0]} -ne 0 ]]; then
         status=1
     fi

@@ -8,16 +8,17 @@ use ferrocket_protocol::RemotingCommand;
 
 use crate::plain_config::{self, PlainAccessConfig, PlainAclFile, KEY_MIN_LENGTH};
 use crate::{
-    PlainAccessValidator, DELETE_ACL_CONFIG, GET_BROKER_CLUSTER_ACL_INFO,
-    UPDATE_AND_CREATE_ACL_CONFIG, UPDATE_GLOBAL_WHITE_ADDRS_CONFIG,
+    PlainAccessValidator, DELETE_ACL_CONFIG, GET_BROKER_CLUSTER_ACL_CONFIG,
+    GET_BROKER_CLUSTER_ACL_INFO, UPDATE_AND_CREATE_ACL_CONFIG, UPDATE_GLOBAL_WHITE_ADDRS_CONFIG,
 };
 
 /// The codes [`process_admin`] answers.
-pub const ACL_ADMIN_CODES: [i32; 4] = [
+pub const ACL_ADMIN_CODES: [i32; 5] = [
     UPDATE_AND_CREATE_ACL_CONFIG,
     DELETE_ACL_CONFIG,
     GET_BROKER_CLUSTER_ACL_INFO,
     UPDATE_GLOBAL_WHITE_ADDRS_CONFIG,
+    GET_BROKER_CLUSTER_ACL_CONFIG,
 ];
 
 /// What GET_BROKER_CLUSTER_ACL_INFO reports about the broker.
@@ -43,6 +44,7 @@ pub async fn process_admin(
     };
     let result = match request.code {
         GET_BROKER_CLUSTER_ACL_INFO => Ok(acl_info(v, context, request)),
+        GET_BROKER_CLUSTER_ACL_CONFIG => Ok(all_acl_config(v, request)),
         code => update(v, request, code).await,
     };
     result.unwrap_or_else(|e| RemotingCommand::error_to(request, response::SYSTEM_ERROR, e))
@@ -61,30 +63,55 @@ fn acl_info(
     context: &AclAdminContext,
     request: &RemotingCommand,
 ) -> RemotingCommand {
-    let file = v.file();
-    let version = data_version_json(&file);
-    let all = serde_json_map(&v.path().display().to_string(), &version);
+    let version = data_version_json(&v.file());
+    // `{"<path>":<version>,…}`, every file read (RocketMQ's `getAllAclConfigVersion`)
+    let mut all = serde_json::Map::new();
+    for (path, file) in v.files() {
+        let file_version: serde_json::Value =
+            serde_json::from_str(&data_version_json(&file)).unwrap_or_default();
+        all.insert(path.display().to_string(), file_version);
+    }
     RemotingCommand::response_to(request, response::SUCCESS)
         .with_ext("version", version)
-        .with_ext("allAclFileVersion", all)
+        .with_ext(
+            "allAclFileVersion",
+            serde_json::Value::Object(all).to_string(),
+        )
         .with_ext("brokerName", &context.broker_name)
         .with_ext("brokerAddr", &context.broker_addr)
         .with_ext("clusterName", &context.cluster_name)
 }
 
-/// `{"<path>":<version>}` with the path escaped as a JSON string.
-fn serde_json_map(path: &str, version_json: &str) -> String {
-    let mut key = String::from("\"");
-    for c in path.chars() {
-        match c {
-            '"' => key.push_str("\\\""),
-            '\\' => key.push_str("\\\\"),
-            c if (c as u32) < 0x20 => key.push_str(&format!("\\u{:04x}", c as u32)),
-            c => key.push(c),
+/// GET_BROKER_CLUSTER_ACL_CONFIG (RocketMQ 4.5 to 4.9.7 and 5.0 to 5.1, `getBrokerClusterAclConfig`):
+/// a `GetBrokerClusterAclConfigResponseBody` with the global white addresses of every file and
+/// every account in force, secret keys included. Admin-only here: RocketMQ answered it to any
+/// signed account, and removed it in 4.9.8 and 5.2 for that reason.
+fn all_acl_config(v: &PlainAccessValidator, request: &RemotingCommand) -> RemotingCommand {
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Body {
+        global_white_addrs: Vec<String>,
+        plain_access_configs: Vec<PlainAccessConfig>,
+    }
+    let mut body = Body {
+        global_white_addrs: Vec::new(),
+        plain_access_configs: Vec::new(),
+    };
+    for (_, file) in v.files() {
+        body.global_white_addrs
+            .extend(file.global_white_remote_addresses.iter().cloned());
+        for account in file.accounts {
+            if !body
+                .plain_access_configs
+                .iter()
+                .any(|a| a.access_key == account.access_key)
+            {
+                body.plain_access_configs.push(account);
+            }
         }
     }
-    key.push('"');
-    format!("{{{key}:{version_json}}}")
+    RemotingCommand::response_to(request, response::SUCCESS)
+        .with_body(serde_json::to_vec(&body).unwrap_or_default())
 }
 
 async fn update(
@@ -93,16 +120,13 @@ async fn update(
     code: i32,
 ) -> Result<RemotingCommand, String> {
     let _one_writer = v.write_lock.lock().await;
-    let mut file = v.file();
+    let target = target_file(v, request, code)?;
+    let mut file = v.file_at(&target).unwrap_or_default();
     match code {
         UPDATE_AND_CREATE_ACL_CONFIG => upsert_account(&mut file, request)?,
         DELETE_ACL_CONFIG => {
             let ak = field(request, "accessKey").ok_or("accessKey is required")?;
-            let before = file.accounts.len();
             file.accounts.retain(|a| a.access_key != ak);
-            if file.accounts.len() == before {
-                return Err(format!("No acl config for {ak}"));
-            }
         }
         UPDATE_GLOBAL_WHITE_ADDRS_CONFIG => {
             file.global_white_remote_addresses = field(request, "globalWhiteAddrs")
@@ -117,16 +141,43 @@ async fn update(
     }
     file.bump_version(ferrocket_protocol::util::now_millis());
     // refuses a change that would not compile before anything is written
-    crate::AclRules::compile(&file)?;
-    let path = v.path().to_path_buf();
+    v.rules_with(&target, &file)?;
+    let path = target.clone();
     let saved = file.clone();
     tokio::task::spawn_blocking(move || plain_config::save(&path, &saved))
         .await
         .map_err(|e| e.to_string())?
-        .map_err(|e| format!("cannot write {}: {e}", v.path().display()))?;
-    v.install(file)?;
-    tracing::info!(code, caller = ?crate::current_caller().and_then(|c| c.access_key().map(String::from)), "ACL configuration changed");
+        .map_err(|e| format!("cannot write {}: {e}", target.display()))?;
+    v.install(&target, file)?;
+    tracing::info!(code, file = %target.display(), caller = ?crate::current_caller().and_then(|c| c.access_key().map(String::from)), "ACL configuration changed");
     Ok(RemotingCommand::response_to(request, response::SUCCESS))
+}
+
+/// The file a change goes to, as RocketMQ picks it: an existing account's own file, a new
+/// account's plain_acl.yml, the global white list's `aclFileFullPath` (one of the files read)
+/// or plain_acl.yml.
+fn target_file(
+    v: &PlainAccessValidator,
+    request: &RemotingCommand,
+    code: i32,
+) -> Result<std::path::PathBuf, String> {
+    match code {
+        UPDATE_AND_CREATE_ACL_CONFIG => {
+            let ak = field(request, "accessKey").unwrap_or_default();
+            Ok(v.file_of(ak).unwrap_or_else(|| v.path().to_path_buf()))
+        }
+        DELETE_ACL_CONFIG => {
+            let ak = field(request, "accessKey").ok_or("accessKey is required")?;
+            v.file_of(ak)
+                .ok_or_else(|| format!("No acl config for {ak}"))
+        }
+        _ => match field(request, "aclFileFullPath") {
+            None => Ok(v.path().to_path_buf()),
+            Some(path) => v
+                .loaded_path(std::path::Path::new(path))
+                .ok_or_else(|| format!("{path} is not an ACL file of this broker")),
+        },
+    }
 }
 
 fn field<'a>(request: &'a RemotingCommand, name: &str) -> Option<&'a str> {
@@ -293,5 +344,145 @@ mod tests {
         )
         .await;
         assert_eq!(off.code, response::SYSTEM_ERROR);
+    }
+
+    fn signed_send(ak: &str, sk: &str) -> RemotingCommand {
+        let mut r = RemotingCommand::request(310)
+            .with_ext("b", "T")
+            .with_ext("a", "G");
+        crate::signature::sign(&mut r, ak, sk);
+        r
+    }
+
+    #[tokio::test]
+    async fn acl_directory_files_merge_and_changes_go_to_the_right_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let main = dir.path().join("plain_acl.yml");
+        std::fs::write(
+            &main,
+            "globalWhiteRemoteAddresses: [10.0.0.1]\naccounts:\n  - accessKey: mainUser1\n    secretKey: mainSecret1\n    defaultTopicPerm: PUB\n  - accessKey: twiceUser\n    secretKey: mainSecret2\n    defaultTopicPerm: PUB\n",
+        )
+        .unwrap();
+        let acl_dir = dir.path().join("acl");
+        std::fs::create_dir_all(acl_dir.join("nested")).unwrap();
+        let team = acl_dir.join("team.yml");
+        std::fs::write(
+            &team,
+            "globalWhiteRemoteAddresses: [10.0.0.2]\naccounts:\n  - accessKey: teamUser1\n    secretKey: teamSecret1\n    defaultTopicPerm: PUB\n  - accessKey: twiceUser\n    secretKey: teamSecret2\n    defaultTopicPerm: PUB\n",
+        )
+        .unwrap();
+        let nested = acl_dir.join("nested").join("ops.yaml");
+        std::fs::write(
+            &nested,
+            "accounts:\n  - accessKey: opsUser01\n    secretKey: opsSecret1\n    admin: true\n",
+        )
+        .unwrap();
+        // the tools' credentials file is not an ACL file
+        std::fs::write(acl_dir.join("tools.yml"), "accessKey: x\n").unwrap();
+        let v = PlainAccessValidator::load(&main).unwrap();
+        let peer = "127.0.0.1:1".parse().unwrap();
+        for (ak, sk) in [
+            ("mainUser1", "mainSecret1"),
+            ("teamUser1", "teamSecret1"),
+            ("opsUser01", "opsSecret1"),
+        ] {
+            assert!(v.check(&signed_send(ak, sk), peer).is_ok(), "{ak}");
+        }
+        // an access key in two files keeps the account of the directory's file, as RocketMQ
+        assert!(v
+            .check(&signed_send("twiceUser", "teamSecret2"), peer)
+            .is_ok());
+        assert!(v
+            .check(&signed_send("twiceUser", "mainSecret2"), peer)
+            .is_err());
+
+        let update = RemotingCommand::request(UPDATE_AND_CREATE_ACL_CONFIG)
+            .with_ext("accessKey", "teamUser1")
+            .with_ext("defaultTopicPerm", "DENY");
+        assert_eq!(process_admin(Some(&v), &ctx(), &update).await.code, 0);
+        let on_disk = plain_config::load(&team).unwrap();
+        assert_eq!(
+            on_disk
+                .account("teamUser1")
+                .unwrap()
+                .default_topic_perm
+                .as_deref(),
+            Some("DENY")
+        );
+        assert!(plain_config::load(&main)
+            .unwrap()
+            .account("teamUser1")
+            .is_none());
+        assert!(v
+            .check(&signed_send("teamUser1", "teamSecret1"), peer)
+            .is_err());
+
+        let create = RemotingCommand::request(UPDATE_AND_CREATE_ACL_CONFIG)
+            .with_ext("accessKey", "freshUser1")
+            .with_ext("secretKey", "freshSecret1");
+        assert_eq!(process_admin(Some(&v), &ctx(), &create).await.code, 0);
+        assert!(plain_config::load(&main)
+            .unwrap()
+            .account("freshUser1")
+            .is_some());
+
+        let delete = RemotingCommand::request(DELETE_ACL_CONFIG).with_ext("accessKey", "opsUser01");
+        assert_eq!(process_admin(Some(&v), &ctx(), &delete).await.code, 0);
+        assert!(plain_config::load(&nested).unwrap().accounts.is_empty());
+
+        let white = RemotingCommand::request(UPDATE_GLOBAL_WHITE_ADDRS_CONFIG)
+            .with_ext("globalWhiteAddrs", "10.9.9.*")
+            .with_ext("aclFileFullPath", team.display().to_string());
+        assert_eq!(process_admin(Some(&v), &ctx(), &white).await.code, 0);
+        assert_eq!(
+            plain_config::load(&team)
+                .unwrap()
+                .global_white_remote_addresses,
+            ["10.9.9.*"]
+        );
+        assert_eq!(
+            plain_config::load(&main)
+                .unwrap()
+                .global_white_remote_addresses,
+            ["10.0.0.1"]
+        );
+        let elsewhere = RemotingCommand::request(UPDATE_GLOBAL_WHITE_ADDRS_CONFIG)
+            .with_ext("globalWhiteAddrs", "*")
+            .with_ext("aclFileFullPath", "/etc/passwd");
+        let r = process_admin(Some(&v), &ctx(), &elsewhere).await;
+        assert_eq!(r.code, response::SYSTEM_ERROR);
+        assert!(r.remark.unwrap().contains("not an ACL file"));
+
+        let info = process_admin(
+            Some(&v),
+            &ctx(),
+            &RemotingCommand::request(GET_BROKER_CLUSTER_ACL_INFO),
+        )
+        .await;
+        let all: serde_json::Value =
+            serde_json::from_str(info.ext_fields.get("allAclFileVersion").unwrap()).unwrap();
+        assert_eq!(all.as_object().unwrap().len(), 3, "{all}");
+        assert_eq!(all[team.display().to_string()]["counter"], 2);
+
+        let config = process_admin(
+            Some(&v),
+            &ctx(),
+            &RemotingCommand::request(GET_BROKER_CLUSTER_ACL_CONFIG),
+        )
+        .await;
+        assert_eq!(config.code, 0);
+        let body: serde_json::Value = serde_json::from_slice(&config.body).unwrap();
+        assert_eq!(
+            body["globalWhiteAddrs"],
+            serde_json::json!(["10.9.9.*", "10.0.0.1"])
+        );
+        let keys: Vec<&str> = body["plainAccessConfigs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["accessKey"].as_str().unwrap())
+            .collect();
+        assert_eq!(keys, ["teamUser1", "twiceUser", "mainUser1", "freshUser1"]);
+        assert_eq!(body["plainAccessConfigs"][1]["secretKey"], "teamSecret2");
     }
 }

@@ -9,6 +9,7 @@
 
 mod admin;
 mod caller;
+pub mod decision;
 pub mod permission;
 pub mod plain_config;
 pub mod remote_address;
@@ -21,8 +22,9 @@ use std::path::PathBuf;
 
 pub use admin::{process_admin, AclAdminContext, ACL_ADMIN_CODES};
 pub use caller::{current_caller, with_caller, Authentication, Caller};
+pub use decision::{broker_decision, namesrv_code_needs_check, namesrv_decision, AclDecision};
 pub use validator::AclRules;
-pub use watcher::{PlainAccessValidator, WATCH_INTERVAL};
+pub use watcher::{PlainAccessValidator, ACL_DIR_NAME, WATCH_INTERVAL};
 
 /// `RequestCode.UPDATE_AND_CREATE_ACL_CONFIG`.
 pub const UPDATE_AND_CREATE_ACL_CONFIG: i32 = 50;
@@ -32,6 +34,10 @@ pub const DELETE_ACL_CONFIG: i32 = 51;
 pub const GET_BROKER_CLUSTER_ACL_INFO: i32 = 52;
 /// `RequestCode.UPDATE_GLOBAL_WHITE_ADDRS_CONFIG`.
 pub const UPDATE_GLOBAL_WHITE_ADDRS_CONFIG: i32 = 53;
+
+/// `RequestCode.GET_BROKER_CLUSTER_ACL_CONFIG`: every account of the ACL files (RocketMQ 4.5 to
+/// 4.9.7 and 5.0 to 5.1; removed from 4.9.8 and 5.2 because it answered anyone).
+pub const GET_BROKER_CLUSTER_ACL_CONFIG: i32 = 54;
 
 /// Name of the ACL file (`plain_acl.yml`, in `${ROCKETMQ_HOME}/conf` for RocketMQ).
 pub const PLAIN_ACL_FILE_NAME: &str = "plain_acl.yml";
@@ -60,13 +66,6 @@ pub fn refusal(
         ferrocket_protocol::code::response::NO_PERMISSION,
         error.to_string(),
     )
-}
-
-/// Name-server request codes that change its state, and so need a signed admin account when
-/// ACL is on; route and configuration queries stay open, as clients ask them before they know
-/// which broker they talk to.
-pub fn namesrv_code_needs_check(code: i32) -> bool {
-    permission::needs_admin(code)
 }
 
 /// An account's access and secret key, used to sign outgoing requests.

@@ -1,7 +1,5 @@
 //! RocketMQ's permission bits (`Permission`): what an account may do with a topic or group.
 
-use ferrocket_protocol::code::request as rq;
-
 /// Nothing is allowed; wins over every other bit.
 pub const DENY: u8 = 1;
 /// Needed by requests that accept either PUB or SUB.
@@ -48,46 +46,18 @@ pub fn check(needed: u8, owned: u8) -> bool {
     needed & owned != 0
 }
 
-/// Request codes only an account with `admin: true` may send.
+/// Request codes only an account with `admin: true` may send, on the broker or the name server
+/// ([`crate::decision`]).
 ///
-/// RocketMQ 4.9 lists the first five; Ferrocket also reserves to admins every other code that
-/// changes the broker's or name server's configuration, the ACL itself, or consumer offsets on
-/// behalf of others.
+/// RocketMQ 4.9 lists five (UPDATE_AND_CREATE_TOPIC, UPDATE_BROKER_CONFIG, DELETE_TOPIC_IN_BROKER,
+/// UPDATE_AND_CREATE_SUBSCRIPTIONGROUP, DELETE_SUBSCRIPTIONGROUP); Ferrocket also reserves to
+/// admins every other code that changes the broker's or name server's configuration, the ACL
+/// itself, or consumer offsets on behalf of others.
 pub fn needs_admin(code: i32) -> bool {
-    matches!(
-        code,
-        rq::UPDATE_AND_CREATE_TOPIC
-            | rq::UPDATE_BROKER_CONFIG
-            | rq::DELETE_TOPIC_IN_BROKER
-            | rq::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP
-            | rq::DELETE_SUBSCRIPTIONGROUP
-            | crate::UPDATE_AND_CREATE_ACL_CONFIG
-            | crate::DELETE_ACL_CONFIG
-            | crate::GET_BROKER_CLUSTER_ACL_INFO
-            | crate::UPDATE_GLOBAL_WHITE_ADDRS_CONFIG
-            | GET_BROKER_CLUSTER_ACL_CONFIG
-            | rq::PUT_KV_CONFIG
-            | rq::DELETE_KV_CONFIG
-            | rq::REGISTER_BROKER
-            | rq::UNREGISTER_BROKER
-            | rq::WIPE_WRITE_PERM_OF_BROKER
-            | rq::ADD_WRITE_PERM_OF_BROKER
-            | rq::DELETE_TOPIC_IN_NAMESRV
-            | rq::UPDATE_NAMESRV_CONFIG
-            | INVOKE_BROKER_TO_RESET_OFFSET
-            | REGISTER_TOPIC_IN_NAMESRV
-            | UPDATE_AND_CREATE_TOPIC_LIST
-    )
+    use crate::decision::{broker_decision, namesrv_decision, AclDecision};
+    broker_decision(code) == Some(AclDecision::Admin)
+        || namesrv_decision(code) == Some(AclDecision::Admin)
 }
-
-/// `RequestCode.GET_BROKER_CLUSTER_ACL_CONFIG` (5.x admin tools).
-const GET_BROKER_CLUSTER_ACL_CONFIG: i32 = 54;
-/// `RequestCode.INVOKE_BROKER_TO_RESET_OFFSET`.
-const INVOKE_BROKER_TO_RESET_OFFSET: i32 = 222;
-/// `RequestCode.REGISTER_TOPIC_IN_NAMESRV`.
-const REGISTER_TOPIC_IN_NAMESRV: i32 = 217;
-/// `RequestCode.UPDATE_AND_CREATE_TOPIC_LIST` (5.x).
-const UPDATE_AND_CREATE_TOPIC_LIST: i32 = 18;
 
 #[cfg(test)]
 mod tests {
@@ -127,7 +97,7 @@ mod tests {
 
     #[test]
     fn rocketmq_admin_codes_need_admin() {
-        for code in [17, 25, 215, 200, 207, 50, 51, 52, 53, 104] {
+        for code in [17, 25, 215, 200, 207, 50, 51, 52, 53, 54, 104, 222] {
             assert!(needs_admin(code), "code {code}");
         }
         for code in [10, 11, 34, 310, 105] {

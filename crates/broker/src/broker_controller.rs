@@ -417,14 +417,18 @@ impl BrokerController {
         let topics = self.topic_config_manager.clone();
         let mut stop = self.shutdown_tx.subscribe();
         tasks.push(tokio::spawn(async move {
+            let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
-                tokio::select! {
-                    _ = tokio::time::sleep(period) => {}
-                    _ = topics.wait_changed() => {}
+                // one round at a time: changes made while a round is in flight gather for the
+                // next one, so a burst of creations costs a few registrations, not one each
+                let periodic = tokio::select! {
+                    _ = tick.tick() => true,
+                    _ = topics.wait_changed() => false,
                     _ = stop.changed() => return,
-                }
+                };
                 let Some(broker) = weak.upgrade() else { return };
-                broker.register_broker_all().await;
+                broker.register_changes(periodic).await;
             }
         }));
 
@@ -530,6 +534,11 @@ impl BrokerController {
     /// Registers this broker and its topics with every name server, concurrently.
     pub async fn register_broker_all(&self) {
         self.registration.register_broker_all().await;
+    }
+
+    /// One round of the registration task (see [`NameServerRegistration::register_changes`]).
+    pub async fn register_changes(&self, periodic: bool) {
+        self.registration.register_changes(periodic).await;
     }
 
     /// True when this broker is a slave (`brokerRole=SLAVE`) copying its master's commit log.

@@ -31,10 +31,21 @@ struct Server {
 }
 
 fn start() -> Server {
+    start_with(ACL, &[])
+}
+
+/// A standalone server enforcing `acl` as plain_acl.yml, with `extra` files (relative path,
+/// content) written beside it first.
+fn start_with(acl_text: &str, extra: &[(&str, &str)]) -> Server {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().to_path_buf();
     let acl = dir.join("plain_acl.yml");
-    std::fs::write(&acl, ACL).unwrap();
+    std::fs::write(&acl, acl_text).unwrap();
+    for (path, content) in extra {
+        let p = dir.join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, content).unwrap();
+    }
     let server = common::standalone()
         .dir(&dir)
         .conf(&format!(
@@ -153,6 +164,28 @@ fn cli_signs_with_flags_or_environment_and_refusals_are_reported() {
         .map(|queues| queues.iter().filter_map(|q| q["maxOffset"].as_i64()).sum())
         .unwrap_or(-1);
     assert_eq!(total, 1, "{out}");
+    s.server.stop();
+}
+
+#[test]
+fn accounts_of_the_acl_folder_are_in_force() {
+    // RocketMQ 4.9.3+ reads every *.yml of conf/acl beside plain_acl.yml
+    let s = start_with(
+        "accounts:\n  - accessKey: adminUser1\n    secretKey: adminSecret1\n    admin: true\n",
+        &[(
+            "acl/team.yml",
+            "accounts:\n  - accessKey: teamUser01\n    secretKey: teamSecret01\n    defaultTopicPerm: PUB\n",
+        )],
+    );
+    let team = ["--access-key", "teamUser01", "--secret-key", "teamSecret01"];
+    let (ok, out, err) = s.produce("AclFolderTopic", &team, &[]);
+    assert!(ok && out.contains("SEND_OK"), "{out}{err}");
+    let wrong = ["--access-key", "teamUser01", "--secret-key", "notTheSecret"];
+    let (ok, _, err) = s.produce("AclFolderTopic", &wrong, &[]);
+    assert!(
+        !ok && err.contains("Check signature failed for accessKey=teamUser01"),
+        "{err}"
+    );
     s.server.stop();
 }
 

@@ -200,6 +200,46 @@ fn consume_reads_from_the_slave_while_the_master_is_down() {
         let t = slave_ha["haClientRuntimeInfo"][key].as_i64().unwrap();
         assert!(now - t < 30_000 && t <= now + 1_000, "{key}: {slave_ha}");
     }
+    // ferrocket admin haStatus prints what mqadmin 5.x does
+    let admin = |addr: &str| {
+        let (status, out, err) = run_to_exit(
+            ferrocket(
+                &["admin", "haStatus", "-n", &ns_addr, "-b", addr],
+                dir.path(),
+            ),
+            START,
+        );
+        assert!(status.success(), "{out}\n{err}");
+        out
+    };
+    let out = admin(&master_addr);
+    assert!(
+        out.contains(&format!("#MasterCommitLogMaxOffset\t{master_max}\n")),
+        "{out}"
+    );
+    assert!(out.contains("#SlaveNum\t1\n#InSyncSlaveNum\t1\n"), "{out}");
+    let row: Vec<&str> = out
+        .lines()
+        .find(|l| l.starts_with("127.0.0.1:"))
+        .unwrap_or_else(|| panic!("no slave row: {out}"))
+        .split_whitespace()
+        .collect();
+    let end = master_max.to_string();
+    assert_eq!(
+        [row[1], row[2], row[4], row[5]],
+        [end.as_str(), "0", "OK", end.as_str()],
+        "{out}"
+    );
+    let out = admin(&slave_addr);
+    assert!(
+        out.contains(&format!("#MasterAddr\t127.0.0.1:{}\n", master_port + 1)),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("#CommitLogMaxOffset\t{master_max}\n")),
+        "{out}"
+    );
+
     // brokerStatus: a 5.x slave runs no special services; both sides dispatched everything
     let active = |addr: &str| {
         rt.block_on(async {

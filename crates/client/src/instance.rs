@@ -43,7 +43,9 @@ pub struct ClientInstance {
     producer_groups: Mutex<BTreeSet<String>>,
     consumer_table: Mutex<HashMap<String, ConsumerData>>,
     rebalance_notify: Arc<Notify>,
-    route_fetch: tokio::sync::Mutex<()>,
+    /// One route fetch per topic at a time (many concurrent first sends to a topic ask the name
+    /// server once), while first sends to different topics fetch in parallel.
+    route_fetch: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     shutdown: CancellationToken,
 }
 
@@ -107,7 +109,7 @@ impl ClientInstance {
             producer_groups: Mutex::new(BTreeSet::new()),
             consumer_table: Mutex::new(HashMap::new()),
             rebalance_notify,
-            route_fetch: tokio::sync::Mutex::new(()),
+            route_fetch: Mutex::new(HashMap::new()),
             shutdown: CancellationToken::new(),
         });
         Self::spawn_periodic(
@@ -366,8 +368,31 @@ impl ClientInstance {
                 return Ok(p.clone());
             }
         }
-        // one fetch at a time, so that many concurrent first sends ask the name server once
-        let _guard = self.route_fetch.lock().await;
+        let fetch = self
+            .route_fetch
+            .lock()
+            .entry(topic.to_string())
+            .or_default()
+            .clone();
+        let result = {
+            let _guard = fetch.lock().await;
+            self.fetch_publish_info(topic, default_topic_queue_nums)
+                .await
+        };
+        let mut fetches = self.route_fetch.lock();
+        // the map's entry and ours: nobody else waits for this topic's fetch
+        if Arc::strong_count(&fetch) <= 2 {
+            fetches.remove(topic);
+        }
+        result
+    }
+
+    /// `publish_info`'s fetch, run by one caller per topic at a time.
+    async fn fetch_publish_info(
+        &self,
+        topic: &str,
+        default_topic_queue_nums: i32,
+    ) -> Result<Arc<TopicPublishInfo>> {
         if let Some(p) = self.publish_table.read().get(topic) {
             if p.ok() {
                 return Ok(p.clone());

@@ -18,8 +18,9 @@ use std::time::Duration;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::server::WebPkiClientVerifier;
-use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::{DigitallySignedStruct, DistinguishedName, RootCertStore, SignatureScheme};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::{TlsAcceptor, TlsConnector};
@@ -125,8 +126,14 @@ pub struct TlsSettings {
     pub server_key_path: Option<PathBuf>,
     /// `tls.server.trustCertPath`: PEM certificates that client certificates must chain to.
     pub server_trust_cert_path: Option<PathBuf>,
+    /// `tls.server.keyPassword`: the password of an encrypted PKCS#8 `tls.server.keyPath`.
+    pub server_key_password: Option<KeyPassword>,
     /// `tls.server.need.client.auth` (default none).
     pub need_client_auth: ClientAuth,
+    /// `tls.server.authClient` (default false): client certificates must chain to
+    /// `tls.server.trustCertPath`. Without it, and without a trust file, RocketMQ's server
+    /// accepts any client certificate; with a trust file Ferrocket always checks the chain.
+    pub server_auth_client: bool,
     /// `tls.client.authServer` (default false: the client trusts any server certificate).
     pub client_auth_server: bool,
     /// `tls.client.trustCertPath`: PEM certificates the server certificate must chain to.
@@ -135,6 +142,8 @@ pub struct TlsSettings {
     pub client_cert_path: Option<PathBuf>,
     /// See `client_cert_path`.
     pub client_key_path: Option<PathBuf>,
+    /// `tls.client.keyPassword`: the password of an encrypted PKCS#8 `tls.client.keyPath`.
+    pub client_key_password: Option<KeyPassword>,
     /// `tls.config.file`: a properties file with the keys above.
     pub config_file: PathBuf,
 }
@@ -148,11 +157,14 @@ impl Default for TlsSettings {
             server_cert_path: None,
             server_key_path: None,
             server_trust_cert_path: None,
+            server_key_password: None,
             need_client_auth: ClientAuth::None,
+            server_auth_client: false,
             client_auth_server: false,
             client_trust_cert_path: None,
             client_cert_path: None,
             client_key_path: None,
+            client_key_password: None,
             config_file: PathBuf::from(DEFAULT_TLS_CONFIG_FILE),
         }
     }
@@ -167,11 +179,14 @@ pub const TLS_KEYS: &[&str] = &[
     "tls.server.certPath",
     "tls.server.keyPath",
     "tls.server.trustCertPath",
+    "tls.server.keyPassword",
     "tls.server.need.client.auth",
+    "tls.server.authClient",
     "tls.client.authServer",
     "tls.client.trustCertPath",
     "tls.client.certPath",
     "tls.client.keyPath",
+    "tls.client.keyPassword",
     "tls.config.file",
 ];
 
@@ -203,7 +218,16 @@ impl TlsSettings {
                 self.server_trust_cert_path = path(value);
                 Ok(())
             }
+            "tls.server.keyPassword" => {
+                self.server_key_password = KeyPassword::from_value(value);
+                Ok(())
+            }
             "tls.server.need.client.auth" => value.parse().map(|a| self.need_client_auth = a),
+            "tls.server.authClient" => boolean(value).map(|b| self.server_auth_client = b),
+            "tls.client.keyPassword" => {
+                self.client_key_password = KeyPassword::from_value(value);
+                Ok(())
+            }
             "tls.client.authServer" => boolean(value).map(|b| self.client_auth_server = b),
             "tls.client.trustCertPath" => {
                 self.client_trust_cert_path = path(value);
@@ -242,7 +266,10 @@ impl TlsSettings {
             }));
         }
         let (certs, key) = match (&self.server_cert_path, &self.server_key_path) {
-            (Some(c), Some(k)) => (read_certs(c, "certificate file")?, read_key(k)?),
+            (Some(c), Some(k)) => (
+                read_certs(c, "certificate file")?,
+                read_key(k, self.server_key_password.as_ref(), "tls.server.keyPassword")?,
+            ),
             (None, None) if self.test_mode => self_signed()?,
             (None, None) => {
                 return Err(TlsError::Config(
@@ -258,26 +285,9 @@ impl TlsSettings {
         let builder = rustls::ServerConfig::builder_with_provider(provider())
             .with_safe_default_protocol_versions()
             .map_err(|e| TlsError::Config(e.to_string()))?;
-        let builder = match self.need_client_auth {
-            ClientAuth::None => builder.with_no_client_auth(),
-            auth => {
-                let trust = self.server_trust_cert_path.as_ref().ok_or_else(|| {
-                    TlsError::Config(
-                        "tls.server.need.client.auth requires tls.server.trustCertPath".into(),
-                    )
-                })?;
-                let roots = Arc::new(root_store(trust)?);
-                let verifier = WebPkiClientVerifier::builder_with_provider(roots, provider());
-                let verifier = if auth == ClientAuth::Optional {
-                    verifier.allow_unauthenticated()
-                } else {
-                    verifier
-                };
-                let verifier = verifier
-                    .build()
-                    .map_err(|e| TlsError::Config(e.to_string()))?;
-                builder.with_client_cert_verifier(verifier)
-            }
+        let builder = match self.client_verifier()? {
+            None => builder.with_no_client_auth(),
+            Some(verifier) => builder.with_client_cert_verifier(verifier),
         };
         let config = builder
             .with_single_cert(certs, key)
@@ -288,6 +298,39 @@ impl TlsSettings {
             acceptor: Some(TlsAcceptor::from(config.clone())),
             config: Some(config),
         }))
+    }
+
+    /// How the server checks client certificates (RocketMQ's `TlsHelper`): not asked for with
+    /// `need.client.auth=none`; checked against `tls.server.trustCertPath` when it is set;
+    /// otherwise any certificate is accepted, as RocketMQ's server does unless
+    /// `tls.server.authClient` is set (then the trust file is required).
+    fn client_verifier(&self) -> Result<Option<Arc<dyn ClientCertVerifier>>, TlsError> {
+        if self.need_client_auth == ClientAuth::None {
+            return Ok(None);
+        }
+        let optional = self.need_client_auth == ClientAuth::Optional;
+        let Some(trust) = &self.server_trust_cert_path else {
+            if self.server_auth_client {
+                return Err(TlsError::Config(
+                    "tls.server.authClient requires tls.server.trustCertPath".into(),
+                ));
+            }
+            return Ok(Some(Arc::new(AcceptAnyClient {
+                provider: provider(),
+                mandatory: !optional,
+            })));
+        };
+        let roots = Arc::new(root_store(trust)?);
+        let verifier = WebPkiClientVerifier::builder_with_provider(roots, provider());
+        let verifier = if optional {
+            verifier.allow_unauthenticated()
+        } else {
+            verifier
+        };
+        let verifier = verifier
+            .build()
+            .map_err(|e| TlsError::Config(e.to_string()))?;
+        Ok(Some(verifier))
     }
 
     /// The client side: trusts any server certificate unless `tls.client.authServer` is set
@@ -315,7 +358,14 @@ impl TlsSettings {
         };
         let config = match (&self.client_cert_path, &self.client_key_path) {
             (Some(c), Some(k)) => builder
-                .with_client_auth_cert(read_certs(c, "certificate file")?, read_key(k)?)
+                .with_client_auth_cert(
+                    read_certs(c, "certificate file")?,
+                    read_key(
+                        k,
+                        self.client_key_password.as_ref(),
+                        "tls.client.keyPassword",
+                    )?,
+                )
                 .map_err(|e| TlsError::Config(e.to_string()))?,
             _ => builder.with_no_client_auth(),
         };
@@ -343,16 +393,66 @@ fn read_certs(path: &Path, what: &'static str) -> Result<Vec<CertificateDer<'sta
     Ok(certs)
 }
 
-fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
+/// A private key password (`tls.server.keyPassword`, `tls.client.keyPassword`), never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct KeyPassword(String);
+
+impl KeyPassword {
+    /// The password of a property value; empty means none.
+    pub fn from_value(value: &str) -> Option<KeyPassword> {
+        (!value.is_empty()).then(|| KeyPassword(value.to_string()))
+    }
+}
+
+impl fmt::Debug for KeyPassword {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("KeyPassword(***)")
+    }
+}
+
+/// PEM label of an encrypted PKCS#8 key (`openssl pkcs8 -topk8`).
+const ENCRYPTED_KEY_LABEL: &str = "ENCRYPTED PRIVATE KEY";
+
+fn read_key(
+    path: &Path,
+    password: Option<&KeyPassword>,
+    password_key: &str,
+) -> Result<PrivateKeyDer<'static>, TlsError> {
     let err = |reason: String| TlsError::File {
         what: "key file",
         path: path.to_path_buf(),
         reason,
     };
     let pem = std::fs::read(path).map_err(|e| err(e.to_string()))?;
+    let text = String::from_utf8_lossy(&pem);
+    if text.contains(&format!("-----BEGIN {ENCRYPTED_KEY_LABEL}-----")) {
+        let password =
+            password.ok_or_else(|| err(format!("the key is encrypted; set {password_key}")))?;
+        return decrypt_key(&text, password).map_err(err);
+    }
     rustls_pemfile::private_key(&mut pem.as_slice())
         .map_err(|e| err(e.to_string()))?
-        .ok_or_else(|| err("no unencrypted PEM private key in it (PKCS#8 expected)".into()))
+        .ok_or_else(|| err("no PEM private key in it (PKCS#8 expected)".into()))
+}
+
+/// Decrypts an `ENCRYPTED PRIVATE KEY` (PKCS#8 with PBES2: PBKDF2 or scrypt, AES-CBC), as
+/// Netty does for RocketMQ's `keyPassword` settings.
+fn decrypt_key(text: &str, password: &KeyPassword) -> Result<PrivateKeyDer<'static>, String> {
+    use pkcs8::der::pem::PemLabel;
+    let start = text
+        .find(&format!("-----BEGIN {ENCRYPTED_KEY_LABEL}-----"))
+        .unwrap_or(0);
+    let (label, doc) = pkcs8::der::SecretDocument::from_pem(&text[start..])
+        .map_err(|e| format!("not a PEM encrypted key: {e}"))?;
+    if label != pkcs8::EncryptedPrivateKeyInfo::PEM_LABEL {
+        return Err(format!("unexpected PEM label {label}"));
+    }
+    let info = pkcs8::EncryptedPrivateKeyInfo::try_from(doc.as_bytes())
+        .map_err(|e| format!("not an encrypted PKCS#8 key: {e}"))?;
+    let plain = info
+        .decrypt(password.0.as_bytes())
+        .map_err(|e| format!("cannot decrypt the key (wrong password?): {e}"))?;
+    Ok(PrivateKeyDer::Pkcs8(plain.as_bytes().to_vec().into()))
 }
 
 fn root_store(path: &Path) -> Result<RootCertStore, TlsError> {
@@ -374,6 +474,37 @@ fn self_signed() -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>
         .map_err(|e| TlsError::Config(format!("cannot make a self-signed certificate: {e}")))?;
     let key = PrivateKeyDer::Pkcs8(cert.key_pair.serialize_der().into());
     Ok((vec![cert.cert.der().clone()], key))
+}
+
+/// The handshake signature checks both "accept any certificate" verifiers still make: the
+/// peer must hold the key of the certificate it presented.
+fn verify_signature_tls12(
+    provider: &CryptoProvider,
+    message: &[u8],
+    cert: &CertificateDer<'_>,
+    dss: &DigitallySignedStruct,
+) -> Result<HandshakeSignatureValid, rustls::Error> {
+    rustls::crypto::verify_tls12_signature(
+        message,
+        cert,
+        dss,
+        &provider.signature_verification_algorithms,
+    )
+}
+
+/// See [`verify_signature_tls12`].
+fn verify_signature_tls13(
+    provider: &CryptoProvider,
+    message: &[u8],
+    cert: &CertificateDer<'_>,
+    dss: &DigitallySignedStruct,
+) -> Result<HandshakeSignatureValid, rustls::Error> {
+    rustls::crypto::verify_tls13_signature(
+        message,
+        cert,
+        dss,
+        &provider.signature_verification_algorithms,
+    )
 }
 
 /// RocketMQ clients' default (`InsecureTrustManagerFactory`): any server certificate is
@@ -399,12 +530,7 @@ impl ServerCertVerifier for TrustAnyServer {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
+        verify_signature_tls12(&self.0, message, cert, dss)
     }
 
     fn verify_tls13_signature(
@@ -413,16 +539,63 @@ impl ServerCertVerifier for TrustAnyServer {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
+        verify_signature_tls13(&self.0, message, cert, dss)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// RocketMQ's server default without `tls.server.authClient` (`InsecureTrustManagerFactory`):
+/// a client certificate is asked for (and required when `mandatory`) but any is accepted;
+/// the handshake signatures still prove the client holds its key.
+#[derive(Debug)]
+struct AcceptAnyClient {
+    provider: Arc<CryptoProvider>,
+    mandatory: bool,
+}
+
+impl ClientCertVerifier for AcceptAnyClient {
+    fn client_auth_mandatory(&self) -> bool {
+        self.mandatory
+    }
+
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        &[]
+    }
+
+    fn verify_client_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _now: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        Ok(ClientCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_signature_tls12(&self.provider, message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_signature_tls13(&self.provider, message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
     }
 }
 
@@ -608,5 +781,57 @@ mod tests {
         };
         let e = missing.server().err().unwrap().to_string();
         assert!(e.contains("/nonexistent/cert.pem"), "{e}");
+    }
+
+    #[test]
+    fn encrypted_server_keys_need_their_password() {
+        let dir = tempfile::tempdir().unwrap();
+        let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+        let der = cert.key_pair.serialize_der();
+        let info = pkcs8::PrivateKeyInfo::try_from(der.as_slice()).unwrap();
+        let params =
+            pkcs8::pkcs5::pbes2::Parameters::pbkdf2_sha256_aes256cbc(2048, &[1; 16], &[2; 16])
+                .unwrap();
+        let pem = info
+            .encrypt_with_params(params, "broker-pass")
+            .unwrap()
+            .to_pem("ENCRYPTED PRIVATE KEY", pkcs8::LineEnding::LF)
+            .unwrap();
+        let (cert_path, key_path) = (dir.path().join("b.pem"), dir.path().join("b.key"));
+        std::fs::write(&cert_path, cert.cert.pem()).unwrap();
+        std::fs::write(&key_path, pem.as_bytes()).unwrap();
+        let mut s = TlsSettings::default();
+        s.apply("tls.server.certPath", cert_path.to_str().unwrap())
+            .unwrap()
+            .unwrap();
+        s.apply("tls.server.keyPath", key_path.to_str().unwrap())
+            .unwrap()
+            .unwrap();
+        let e = s.server().err().unwrap().to_string();
+        assert!(e.contains("set tls.server.keyPassword"), "{e}");
+        s.apply("tls.server.keyPassword", "wrong").unwrap().unwrap();
+        let e = s.server().err().unwrap().to_string();
+        assert!(e.contains("wrong password"), "{e}");
+        s.apply("tls.server.keyPassword", "broker-pass")
+            .unwrap()
+            .unwrap();
+        assert!(s.server().is_ok());
+        assert!(
+            !format!("{s:?}").contains("broker-pass"),
+            "passwords are not printed"
+        );
+    }
+
+    #[test]
+    fn client_certificates_without_a_trust_file_follow_tls_server_auth_client() {
+        let mut s = TlsSettings::default();
+        s.apply("tls.server.need.client.auth", "require")
+            .unwrap()
+            .unwrap();
+        // RocketMQ's default: a certificate is required, any is accepted
+        assert!(s.server().is_ok());
+        s.apply("tls.server.authClient", "true").unwrap().unwrap();
+        let e = s.server().err().unwrap().to_string();
+        assert!(e.contains("tls.server.trustCertPath"), "{e}");
     }
 }

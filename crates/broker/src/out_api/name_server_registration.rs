@@ -76,6 +76,31 @@ impl NameServerRegistration {
         self.register_with(&addrs, wrapper).await;
     }
 
+    /// One round of the registration task: the whole table when `periodic` (RocketMQ's
+    /// `registerNameServerPeriod`) or when a change needs it, otherwise only the topics created
+    /// or changed since the last round, as RocketMQ 5.x's `registerIncrementBrokerData` (see
+    /// [`crate::topic::unregistered`]). A failed incremental round is followed by a full one.
+    pub async fn register_changes(&self, periodic: bool) {
+        let batch = self.topics.take_unregistered();
+        let addrs = self.config.get().namesrv_addrs();
+        if !addrs.is_empty() && (periodic || batch.whole_table) {
+            self.register_broker_all().await;
+        } else if !addrs.is_empty() && !batch.topics.is_empty() {
+            let wrapper = TopicConfigSerializeWrapper {
+                topic_config_table: batch
+                    .topics
+                    .into_iter()
+                    .map(|t| (t.topic_name.clone(), t))
+                    .collect(),
+                data_version: batch.data_version,
+            };
+            if !self.register_with(&addrs, wrapper).await {
+                self.topics.request_full_registration();
+            }
+        }
+        self.topics.registration_done(batch.generation);
+    }
+
     /// Registers only `topics` (with the current data version) with every name server, as
     /// Apache's `registerIncrementBrokerData` does after UPDATE_AND_CREATE_TOPIC: a broker with
     /// many topics does not send its whole table for each one.
@@ -97,7 +122,12 @@ impl NameServerRegistration {
         self.register_with(&addrs, wrapper).await;
     }
 
-    async fn register_with(&self, addrs: &[String], mut wrapper: TopicConfigSerializeWrapper) {
+    /// Returns whether every name server took the registration.
+    async fn register_with(
+        &self,
+        addrs: &[String],
+        mut wrapper: TopicConfigSerializeWrapper,
+    ) -> bool {
         let broker_perm = self.config.get().broker_permission;
         if !perm::is_writeable(broker_perm) || !perm::is_readable(broker_perm) {
             for t in wrapper.topic_config_table.values_mut() {
@@ -117,6 +147,7 @@ impl NameServerRegistration {
         if let Some(answer) = results.iter().find_map(|r| r.result.as_ref().ok()) {
             self.on_register_answer(answer.clone());
         }
+        let all_took_it = results.iter().all(|r| r.result.is_ok());
         for r in results {
             match r.result {
                 Ok(_) if first_round => tracing::info!(
@@ -133,6 +164,7 @@ impl NameServerRegistration {
             }
         }
         self.registered.store(true, Ordering::Release);
+        all_took_it
     }
 
     /// Takes the master's addresses from a registration answer: the remoting address feeds

@@ -8,6 +8,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use ferrocket_protocol::body::topic::{perm, TopicConfig, TopicFilterType};
@@ -156,7 +157,10 @@ impl SendService {
     pub async fn send_message(&self, req: SendMessageRequest) -> Result<SendResult, SendError> {
         let _timer = self.stats.send_timer();
         self.refuse_on_slave(req.queue_id)?;
-        let topic_config = self.msg_check(&req)?;
+        let (topic_config, created) = self.msg_check(&req)?;
+        if created {
+            self.await_registration(&req.topic).await;
+        }
         self.check_body(&req.body)?;
         let queue_id = if req.queue_id < 0 {
             random_queue_id(topic_config.write_queue_nums)
@@ -174,8 +178,24 @@ impl SendService {
         }
     }
 
-    /// `msgCheck`: topic name, permission, existence (auto-creating it), queue id.
-    fn msg_check(&self, req: &SendMessageRequest) -> Result<TopicConfig, SendError> {
+    /// Waits until the name servers know a topic this send created, as RocketMQ 5.x registers
+    /// it before answering (so the producer's next route lookup finds it); the broker's
+    /// registration task batches the topics created meanwhile into one registration. Bounded
+    /// by `registerBrokerTimeoutMills`: a name server that does not answer delays, never fails,
+    /// the send.
+    async fn await_registration(&self, topic: &str) {
+        let timeout = Duration::from_millis(self.config.get().register_broker_timeout_mills.max(1));
+        if !self.topics.wait_registered(topic, timeout).await {
+            tracing::warn!(
+                topic,
+                "the registration of a topic created by a send timed out"
+            );
+        }
+    }
+
+    /// `msgCheck`: topic name, permission, existence (auto-creating it), queue id. Also says
+    /// whether the topic was created by this check.
+    fn msg_check(&self, req: &SendMessageRequest) -> Result<(TopicConfig, bool), SendError> {
         let config = self.config.get();
         if !perm::is_writeable(config.broker_permission) && self.topics.is_order_topic(&req.topic) {
             fail(
@@ -195,9 +215,9 @@ impl SendService {
                 format!("Sending message to topic[{}] is forbidden.", req.topic),
             )?;
         }
-        let topic_config = match self.topics.select_topic_config(&req.topic) {
-            Some(t) => t,
-            None => self.auto_create_topic(req)?,
+        let (topic_config, created) = match self.topics.select_topic_config(&req.topic) {
+            Some(t) => (t, false),
+            None => (self.auto_create_topic(req)?, true),
         };
         let id_valid = topic_config
             .write_queue_nums
@@ -211,7 +231,7 @@ impl SendService {
                 ),
             )?;
         }
-        Ok(topic_config)
+        Ok((topic_config, created))
     }
 
     fn auto_create_topic(&self, req: &SendMessageRequest) -> Result<TopicConfig, SendError> {
@@ -356,7 +376,7 @@ impl SendService {
     /// Checks a reply of request-reply (SEND_REPLY_MESSAGE) as a send is checked, and returns
     /// the queue it goes to.
     pub fn check_reply(&self, req: &SendMessageRequest) -> Result<i32, SendError> {
-        let topic_config = self.msg_check(req)?;
+        let (topic_config, _) = self.msg_check(req)?;
         self.check_body(&req.body)?;
         Ok(if req.queue_id < 0 {
             random_queue_id(topic_config.write_queue_nums)

@@ -2,5 +2,6 @@
 
 pub mod topic_config_manager;
 pub mod topic_validator;
+pub mod unregistered;
 
 pub use topic_config_manager::TopicConfigManager;

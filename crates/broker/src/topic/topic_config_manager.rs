@@ -7,7 +7,9 @@ use ferrocket_protocol::body::topic::{
     perm, DataVersion, TopicConfig, TopicConfigSerializeWrapper,
 };
 use parking_lot::{Mutex, RwLock};
-use tokio::sync::Notify;
+use tokio::sync::{watch, Notify};
+
+use super::unregistered::{RegistrationBatch, Unregistered};
 
 use super::topic_validator::*;
 use crate::broker_config::BrokerConfig;
@@ -23,6 +25,8 @@ pub const SCHEDULE_TOPIC_QUEUE_NUM: i32 = 18;
 struct TopicTable {
     topics: BTreeMap<String, TopicConfig>,
     data_version: DataVersion,
+    /// Changes the name servers have not been told about yet.
+    unregistered: Unregistered,
 }
 
 /// The topics this broker serves.
@@ -35,6 +39,8 @@ pub struct TopicConfigManager {
     auto_create_topic_enable: bool,
     changed: Notify,
     dirty: DirtyMark,
+    /// The generation of [`Unregistered`] the last registration round covered.
+    registered: watch::Sender<u64>,
 }
 
 fn topic(name: &str, queues: i32, perm: i32) -> TopicConfig {
@@ -111,12 +117,14 @@ impl TopicConfigManager {
             table: RwLock::new(TopicTable {
                 topics,
                 data_version,
+                unregistered: Unregistered::default(),
             }),
             persist_lock: Mutex::new(()),
             system_topics,
             auto_create_topic_enable: config.auto_create_topic_enable,
             changed: Notify::new(),
             dirty: DirtyMark::default(),
+            registered: watch::Sender::new(0),
         })
     }
 
@@ -192,6 +200,7 @@ impl TopicConfigManager {
             };
             table.topics.insert(topic.to_string(), t.clone());
             table.data_version.next_version();
+            table.unregistered.topic(topic);
             t
         };
         tracing::info!(
@@ -227,6 +236,7 @@ impl TopicConfigManager {
             };
             table.topics.insert(topic.to_string(), t.clone());
             table.data_version.next_version();
+            table.unregistered.topic(topic);
             t
         };
         tracing::info!(topic, queues = queue_nums, "topic created");
@@ -241,6 +251,7 @@ impl TopicConfigManager {
             if table.topics.get(&config.topic_name) == Some(&config) {
                 return false;
             }
+            table.unregistered.topic(&config.topic_name);
             table.topics.insert(config.topic_name.clone(), config);
             table.data_version.next_version();
         }
@@ -254,6 +265,7 @@ impl TopicConfigManager {
             let mut table = self.table.write();
             let removed = table.topics.remove(topic)?;
             table.data_version.next_version();
+            table.unregistered.whole_table();
             removed
         };
         self.after_change();
@@ -273,7 +285,9 @@ impl TopicConfigManager {
     /// Moves the data version on without changing a topic, so that name servers take the next
     /// registration's queue data (RocketMQ does this when `brokerPermission` changes).
     pub fn next_data_version(&self) {
-        self.table.write().data_version.next_version();
+        let mut table = self.table.write();
+        table.data_version.next_version();
+        table.unregistered.whole_table();
     }
 
     /// The current data version.
@@ -309,6 +323,7 @@ impl TopicConfigManager {
             }
             table.topics = master.topic_config_table;
             table.data_version = master.data_version;
+            table.unregistered.whole_table();
         }
         self.after_change();
         true
@@ -324,6 +339,47 @@ impl TopicConfigManager {
     pub async fn persist_promptly(&self) -> Result<(), String> {
         let generation = self.dirty.mark_prompt();
         self.dirty.wait_persisted(generation).await
+    }
+
+    /// Takes the changes the name servers have not been told about, with the data version of
+    /// the same instant, for one registration round (see [`super::unregistered`]).
+    pub fn take_unregistered(&self) -> RegistrationBatch {
+        let mut guard = self.table.write();
+        let table = &mut *guard;
+        let topics = &table.topics;
+        table
+            .unregistered
+            .take(table.data_version.clone(), |n| topics.get(n).cloned())
+    }
+
+    /// Records that a registration round covering `generation` has ended (well or not: a
+    /// failed round is followed by a full registration), releasing the sends waiting on it.
+    pub fn registration_done(&self, generation: u64) {
+        self.registered.send_if_modified(|g| {
+            let newer = generation > *g;
+            *g = (*g).max(generation);
+            newer
+        });
+    }
+
+    /// Asks the next registration round to send the whole table (after a failed round).
+    pub fn request_full_registration(&self) {
+        self.table.write().unregistered.whole_table();
+        self.changed.notify_one();
+    }
+
+    /// Waits (asynchronously, at most `timeout`) until a registration round has told the name
+    /// servers about `topic`, as RocketMQ 5.x registers a topic created by a send before it
+    /// answers the send. Returns false when the wait timed out.
+    pub async fn wait_registered(&self, topic: &str, timeout: std::time::Duration) -> bool {
+        let Some(generation) = self.table.read().unregistered.pending_generation(topic) else {
+            return true;
+        };
+        let mut rx = self.registered.subscribe();
+        let reached = tokio::time::timeout(timeout, rx.wait_for(|g| *g >= generation))
+            .await
+            .is_ok_and(|r| r.is_ok());
+        reached
     }
 
     fn after_change(&self) {

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use ferrocket_client::admin::{master_addrs_of, MQAdminExt};
 use serde_json::json;
 
-use super::output::{front, line, Report};
+use super::output::{front, human_millis, line, Report};
 
 /// The brokers a command addresses: `-b` one broker, or `-c` every master of a cluster.
 pub(super) async fn targets(
@@ -183,6 +183,86 @@ pub(super) async fn broker_status(
             }
         }
         out.insert(addr, table);
+    }
+    Ok(Report::new(text, json!(out)))
+}
+
+/// `haStatus` options.
+#[derive(clap::Args)]
+pub struct HaStatusArgs {
+    /// Broker address (a master or a slave).
+    #[arg(short = 'b', long = "brokerAddr")]
+    broker: Option<String>,
+    /// Every master of this cluster.
+    #[arg(short = 'c', long = "clusterName")]
+    cluster: Option<String>,
+}
+
+/// mqadmin 5.x `haStatus`: on a master its slave connections, on a slave its HA client, in
+/// mqadmin's layout (times in UTC).
+pub(super) async fn ha_status(admin: &MQAdminExt, a: HaStatusArgs) -> anyhow::Result<Report> {
+    let addrs = targets(admin, a.broker.as_deref(), a.cluster.as_deref()).await?;
+    let mut text = String::new();
+    let mut out = BTreeMap::new();
+    for addr in addrs {
+        let info = admin.get_broker_ha_status(&addr).await?;
+        if info.master {
+            line!(text, "\n#MasterAddr\t{addr}");
+            line!(
+                text,
+                "#MasterCommitLogMaxOffset\t{}",
+                info.master_commit_log_max_offset
+            );
+            line!(text, "#SlaveNum\t{}", info.ha_connection_info.len());
+            line!(text, "#InSyncSlaveNum\t{}", info.in_sync_slave_nums);
+            line!(
+                text,
+                "{:<32}  {:<16} {:>16} {:>16} {:>16} {:>16}",
+                "#SlaveAddr",
+                "#SlaveAckOffset",
+                "#Diff",
+                "#TransferSpeed(KB/s)",
+                "#Status",
+                "#TransferFromWhere"
+            );
+            for c in &info.ha_connection_info {
+                line!(
+                    text,
+                    "{:<32}  {:<16} {:>16} {:>16.2} {:>16} {:>16}",
+                    c.addr,
+                    c.slave_ack_offset,
+                    c.diff,
+                    c.transferred_byte_in_second as f64 / 1024.0,
+                    if c.in_sync { "OK" } else { "Fall Behind" },
+                    c.transfer_from_where
+                );
+            }
+        } else {
+            let c = &info.ha_client_runtime_info;
+            line!(
+                text,
+                "\n#MasterAddr\t{}",
+                c.master_addr.as_deref().unwrap_or("null")
+            );
+            line!(text, "#CommitLogMaxOffset\t{}", c.max_offset);
+            line!(
+                text,
+                "#TransferSpeed(KB/s)\t{:.2}",
+                c.transferred_byte_in_second as f64 / 1024.0
+            );
+            line!(
+                text,
+                "#LastReadTime\t{}",
+                human_millis(c.last_read_timestamp)
+            );
+            line!(
+                text,
+                "#LastWriteTime\t{}",
+                human_millis(c.last_write_timestamp)
+            );
+            line!(text, "#MasterFlushOffset\t{}", c.master_flush_offset);
+        }
+        out.insert(addr, serde_json::to_value(&info)?);
     }
     Ok(Report::new(text, json!(out)))
 }

@@ -55,6 +55,9 @@ pub enum AdminCommand {
     /// Print a broker's runtime statistics.
     #[command(name = "brokerStatus")]
     BrokerStatus(cluster::BrokerStatusArgs),
+    /// Print a broker's replication state (mqadmin 5.x haStatus).
+    #[command(name = "haStatus")]
+    HaStatus(cluster::HaStatusArgs),
     /// Print a broker's settings.
     #[command(name = "getBrokerConfig")]
     GetBrokerConfig(cluster::GetBrokerConfigArgs),
@@ -144,6 +147,7 @@ async fn dispatch(admin: &MQAdminExt, command: AdminCommand) -> anyhow::Result<R
     match command {
         C::ClusterList(a) => cluster::cluster_list(admin, a).await,
         C::BrokerStatus(a) => cluster::broker_status(admin, a).await,
+        C::HaStatus(a) => cluster::ha_status(admin, a).await,
         C::GetBrokerConfig(a) => cluster::get_broker_config(admin, a).await,
         C::UpdateBrokerConfig(a) => cluster::update_broker_config(admin, a).await,
         C::TopicList(a) => topic::topic_list(admin, a).await,

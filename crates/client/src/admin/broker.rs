@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use ferrocket_protocol::body::decode;
+use ferrocket_protocol::body::ha_runtime_info::HARuntimeInfo;
 use ferrocket_protocol::body::topic::KvTable;
 use ferrocket_protocol::code::request;
 use ferrocket_protocol::RemotingCommand;
@@ -11,6 +12,18 @@ use super::MQAdminExt;
 use crate::error::Result;
 
 impl MQAdminExt {
+    /// GET_BROKER_HA_STATUS (907, RocketMQ 5.x): a master's slave connections or a slave's
+    /// HA client.
+    pub async fn get_broker_ha_status(&self, addr: &str) -> Result<HARuntimeInfo> {
+        let resp = self
+            .call_broker(
+                addr,
+                RemotingCommand::request(request::GET_BROKER_HA_STATUS),
+            )
+            .await?;
+        Ok(decode(&resp.body)?)
+    }
+
     /// GET_BROKER_RUNTIME_INFO (28).
     pub async fn fetch_broker_runtime_stats(&self, addr: &str) -> Result<KvTable> {
         let resp = self
