@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ferrocket_ha::HAService;
-use ferrocket_protocol::body::topic::{perm, RegisterBrokerBody, TopicConfigSerializeWrapper};
 use ferrocket_remoting::RemotingServer;
 use ferrocket_store::{BrokerRole, DefaultMessageStore, MessageStoreConfig};
 use parking_lot::{Mutex, RwLock};
@@ -27,28 +26,29 @@ use crate::error::BrokerError;
 use crate::filter::ConsumerFilterManager;
 use crate::longpolling::PullRequestHoldService;
 use crate::offset::ConsumerOffsetManager;
-use crate::out_api::broker_outer_api::{BrokerIdentity, BrokerOuterAPI, RegisterBrokerAnswer};
-use crate::processor::BrokerRequestProcessor;
+use crate::out_api::{BrokerOuterAPI, NameServerRegistration};
+use crate::processor::client_manage_processor::ClientManageContext;
+use crate::processor::consumer_manage_processor::ConsumerManageContext;
+use crate::processor::consumer_send_msg_back::SendBackContext;
+use crate::processor::end_transaction_processor::EndTransactionContext;
+use crate::processor::{BrokerRequestProcessor, Processors};
 use crate::schedule::ScheduleMessageService;
-use crate::service::{PullService, SendService};
+use crate::service::{AdminService, PullService, SendService};
 use crate::slave::{SlaveSynchronize, SYNC_INITIAL_DELAY, SYNC_PERIOD};
 use crate::stats::broker_stats_manager::{self, BrokerStatsManager};
 use crate::subscription::SubscriptionGroupManager;
 use crate::timer::{timer_checkpoint, TimerMessageStore};
 use crate::topic::TopicConfigManager;
-use crate::transaction::transactional_message_check_service;
+use crate::transaction::transactional_message_check_service::{self, TransactionCheckContext};
 
 /// A running broker.
 pub struct BrokerController {
     /// Swapped whole by UPDATE_BROKER_CONFIG; readers take a snapshot per request.
     broker_config: SharedBrokerConfig,
-    config_updater: RwLock<Option<Arc<dyn BrokerConfigUpdater>>>,
     store_config: MessageStoreConfig,
     message_store: Arc<DefaultMessageStore>,
     /// Master/slave replication (classic HA).
     ha_service: Arc<HAService>,
-    /// Port of the HA listener (`haListenPort`, default `listenPort + 1`).
-    ha_listen_port: u16,
     topic_config_manager: Arc<TopicConfigManager>,
     config_persist_service: Arc<ConfigPersistService>,
     subscription_group_manager: Arc<SubscriptionGroupManager>,
@@ -61,11 +61,12 @@ pub struct BrokerController {
     pull_request_hold_service: Arc<PullRequestHoldService>,
     schedule_message_service: Arc<ScheduleMessageService>,
     timer_message_store: Arc<TimerMessageStore>,
-    broker_outer_api: BrokerOuterAPI,
+    registration: Arc<NameServerRegistration>,
     broker_stats_manager: Arc<BrokerStatsManager>,
     slave_synchronize: Arc<SlaveSynchronize>,
     send_service: Arc<SendService>,
     pull_service: Arc<PullService>,
+    admin_service: Arc<AdminService>,
     request_processor: Arc<BrokerRequestProcessor>,
     /// `Some` when `aclEnable`: checks every request before it is dispatched.
     acl_validator: Option<Arc<PlainAccessValidator>>,
@@ -78,10 +79,7 @@ pub struct BrokerController {
     tasks: Mutex<Vec<JoinHandle<()>>>,
     shutdown_tx: watch::Sender<bool>,
     shutting_down: AtomicBool,
-    /// Set after the first registration round (logged at info, later rounds at debug).
-    registered: AtomicBool,
     shutdown_done: tokio::sync::Mutex<bool>,
-    boot_timestamp: i64,
 }
 
 impl BrokerController {
@@ -295,7 +293,19 @@ impl BrokerController {
             broker_config.inner_client_credentials.clone(),
             outer_tls,
         );
+        let ha_master_address = store_config.ha_master_address.clone();
         let broker_config = SharedBrokerConfig::new(broker_config);
+        let registration = Arc::new(NameServerRegistration::new(
+            broker_config.clone(),
+            topic_config_manager.clone(),
+            broker_outer_api,
+            slave_synchronize.clone(),
+            ha_service.clone(),
+            store_host,
+            ha_listen_port,
+            store_config.broker_role == BrokerRole::Slave,
+            ha_master_address.as_deref(),
+        ));
         let rebalance_lock_manager = Arc::new(RebalanceLockManager::new());
         let broker_stats_manager = Arc::new(BrokerStatsManager::new());
         let send_service = Arc::new(SendService {
@@ -325,14 +335,30 @@ impl BrokerController {
             store_host,
             slave: store_config.broker_role == BrokerRole::Slave,
         });
-        let controller = Arc::new(BrokerController {
-            broker_outer_api,
-            broker_config,
+        let admin_service = Arc::new(AdminService {
+            config: broker_config.clone(),
+            registration: registration.clone(),
+            store: message_store.clone(),
+            ha: ha_service.clone(),
+            topics: topic_config_manager.clone(),
+            groups: subscription_group_manager.clone(),
+            offsets: consumer_offset_manager.clone(),
+            consumers: consumer_manager.clone(),
+            producers: producer_manager.clone(),
+            locks: rebalance_lock_manager.clone(),
+            schedule: schedule_message_service.clone(),
+            stats: broker_stats_manager.clone(),
+            store_host,
+            slave: store_config.broker_role == BrokerRole::Slave,
+            boot_timestamp: ferrocket_protocol::util::now_millis(),
             config_updater: RwLock::new(None),
+        });
+        let controller = Arc::new(BrokerController {
+            registration,
+            broker_config,
             store_config,
             message_store,
             ha_service,
-            ha_listen_port,
             topic_config_manager,
             config_persist_service,
             subscription_group_manager,
@@ -349,6 +375,7 @@ impl BrokerController {
             slave_synchronize,
             send_service,
             pull_service,
+            admin_service,
             request_processor: request_processor.clone(),
             acl_validator,
             local_addr,
@@ -358,11 +385,9 @@ impl BrokerController {
             tasks: Mutex::new(Vec::new()),
             shutdown_tx,
             shutting_down: AtomicBool::new(false),
-            registered: AtomicBool::new(false),
             shutdown_done: tokio::sync::Mutex::new(false),
-            boot_timestamp: ferrocket_protocol::util::now_millis(),
         });
-        request_processor.attach(controller.clone());
+        request_processor.attach(controller.processors());
         tracing::info!(
             listen = %local_addr,
             broker_addr = %controller.broker_addr(),
@@ -436,7 +461,7 @@ impl BrokerController {
             tasks.push(tokio::spawn(self.schedule_message_service.clone().run()));
             tasks.push(tokio::spawn(self.timer_message_store.clone().run()));
             tasks.push(tokio::spawn(transactional_message_check_service::run(
-                Arc::downgrade(self),
+                Arc::new(self.transaction_check_context()),
                 Duration::from_millis(self.broker_config().transaction_check_interval.max(1)),
             )));
         }
@@ -451,124 +476,69 @@ impl BrokerController {
         }));
     }
 
+    /// The processors the dispatcher routes to, each given only the managers it uses.
+    fn processors(&self) -> Processors {
+        Processors {
+            send: self.send_service.clone(),
+            pull: self.pull_service.clone(),
+            producers: self.producer_manager.clone(),
+            client_manage: ClientManageContext {
+                config: self.broker_config.clone(),
+                topics: self.topic_config_manager.clone(),
+                groups: self.subscription_group_manager.clone(),
+                consumers: self.consumer_manager.clone(),
+                filters: self.consumer_filter_manager.clone(),
+                producers: self.producer_manager.clone(),
+            },
+            consumer_manage: ConsumerManageContext {
+                store: self.message_store.clone(),
+                topics: self.topic_config_manager.clone(),
+                groups: self.subscription_group_manager.clone(),
+                consumers: self.consumer_manager.clone(),
+                offsets: self.consumer_offset_manager.clone(),
+            },
+            send_back: SendBackContext {
+                config: self.broker_config.clone(),
+                store: self.message_store.clone(),
+                topics: self.topic_config_manager.clone(),
+                groups: self.subscription_group_manager.clone(),
+                schedule: self.schedule_message_service.clone(),
+                stats: self.broker_stats_manager.clone(),
+            },
+            end_transaction: EndTransactionContext {
+                store: self.message_store.clone(),
+                timer: self.timer_message_store.clone(),
+                schedule: self.schedule_message_service.clone(),
+                stats: self.broker_stats_manager.clone(),
+                store_host: self.store_host,
+            },
+            query: self.message_store.clone(),
+            admin: self.admin_service.clone(),
+            acl: self.acl_validator.clone(),
+            slave: self.is_slave(),
+        }
+    }
+
+    /// What the transaction check service uses.
+    fn transaction_check_context(&self) -> TransactionCheckContext {
+        TransactionCheckContext {
+            config: self.broker_config.clone(),
+            store: self.message_store.clone(),
+            offsets: self.consumer_offset_manager.clone(),
+            topics: self.topic_config_manager.clone(),
+            producers: self.producer_manager.clone(),
+            store_host: self.store_host,
+        }
+    }
+
     /// Registers this broker and its topics with every name server, concurrently.
     pub async fn register_broker_all(&self) {
-        let addrs = self.broker_config().namesrv_addrs();
-        if addrs.is_empty() {
-            return;
-        }
-        let wrapper = self.topic_config_manager.build_serialize_wrapper();
-        self.register_with(&addrs, wrapper).await;
+        self.registration.register_broker_all().await;
     }
 
-    /// One round of the registration task: the whole table when `periodic` (RocketMQ's
-    /// `registerNameServerPeriod`) or when a change needs it, otherwise only the topics created
-    /// or changed since the last round, as RocketMQ 5.x's `registerIncrementBrokerData` (see
-    /// [`crate::topic::unregistered`]). A failed incremental round is followed by a full one.
+    /// One round of the registration task (see [`NameServerRegistration::register_changes`]).
     pub async fn register_changes(&self, periodic: bool) {
-        let batch = self.topic_config_manager.take_unregistered();
-        let addrs = self.broker_config().namesrv_addrs();
-        if !addrs.is_empty() && (periodic || batch.whole_table) {
-            self.register_broker_all().await;
-        } else if !addrs.is_empty() && !batch.topics.is_empty() {
-            let wrapper = TopicConfigSerializeWrapper {
-                topic_config_table: batch
-                    .topics
-                    .into_iter()
-                    .map(|t| (t.topic_name.clone(), t))
-                    .collect(),
-                data_version: batch.data_version,
-            };
-            if !self.register_with(&addrs, wrapper).await {
-                self.topic_config_manager.request_full_registration();
-            }
-        }
-        self.topic_config_manager
-            .registration_done(batch.generation);
-    }
-
-    /// Registers only `topics` (with the current data version) with every name server, as
-    /// Apache's `registerIncrementBrokerData` does after UPDATE_AND_CREATE_TOPIC: a broker with
-    /// many topics does not send its whole table for each one.
-    pub async fn register_increment_broker_data(
-        &self,
-        topics: impl IntoIterator<Item = ferrocket_protocol::body::topic::TopicConfig>,
-    ) {
-        let addrs = self.broker_config().namesrv_addrs();
-        if addrs.is_empty() {
-            return;
-        }
-        let wrapper = TopicConfigSerializeWrapper {
-            topic_config_table: topics
-                .into_iter()
-                .map(|t| (t.topic_name.clone(), t))
-                .collect(),
-            data_version: self.topic_config_manager.data_version(),
-        };
-        self.register_with(&addrs, wrapper).await;
-    }
-
-    /// Returns whether every name server took the registration.
-    async fn register_with(
-        &self,
-        addrs: &[String],
-        mut wrapper: TopicConfigSerializeWrapper,
-    ) -> bool {
-        let broker_perm = self.broker_config().broker_permission;
-        if !perm::is_writeable(broker_perm) || !perm::is_readable(broker_perm) {
-            for t in wrapper.topic_config_table.values_mut() {
-                t.perm &= broker_perm;
-            }
-        }
-        let body = RegisterBrokerBody {
-            topic_config_serialize_wrapper: wrapper,
-            filter_server_list: Vec::new(),
-        };
-        let first_round = !self.registered.load(Ordering::Acquire);
-        let results = self
-            .broker_outer_api
-            .register_broker_all(addrs, &self.identity(), &body)
-            .await;
-        // RocketMQ 5.x takes the first answer that came back (4.9: the first name server's)
-        if let Some(answer) = results.iter().find_map(|r| r.result.as_ref().ok()) {
-            self.on_register_answer(answer.clone());
-        }
-        let all_took_it = results.iter().all(|r| r.result.is_ok());
-        for r in results {
-            match r.result {
-                Ok(_) if first_round => tracing::info!(
-                    namesrv = %r.namesrv_addr,
-                    broker_addr = %self.broker_addr(),
-                    "registered with name server"
-                ),
-                Ok(_) => tracing::debug!(namesrv = %r.namesrv_addr, "registered with name server"),
-                Err(e) => tracing::warn!(
-                    namesrv = %r.namesrv_addr,
-                    error = %e,
-                    "registration with name server failed"
-                ),
-            }
-        }
-        self.registered.store(true, Ordering::Release);
-        all_took_it
-    }
-
-    /// Takes the master's addresses from a registration answer: the remoting address feeds
-    /// SlaveSynchronize (always, so a master, which gets none, syncs nothing), the HA address
-    /// the HA client, unless a fixed `haMasterAddress` is configured (RocketMQ's
-    /// `updateMasterHAServerAddrPeriodically`).
-    fn on_register_answer(&self, answer: RegisterBrokerAnswer) {
-        self.slave_synchronize.set_master_addr(answer.master_addr);
-        let fixed_master = self
-            .store_config
-            .ha_master_address
-            .as_deref()
-            .is_some_and(|a| a.trim().len() >= HA_ADDRESS_MIN_LENGTH);
-        if self.is_slave() && !fixed_master {
-            if let Some(ha_addr) = answer.ha_server_addr {
-                self.ha_service.update_master_address(Some(ha_addr));
-            }
-        }
+        self.registration.register_changes(periodic).await;
     }
 
     /// True when this broker is a slave (`brokerRole=SLAVE`) copying its master's commit log.
@@ -591,16 +561,6 @@ impl BrokerController {
         &self.slave_synchronize
     }
 
-    fn identity(&self) -> BrokerIdentity {
-        BrokerIdentity {
-            cluster_name: self.broker_config().broker_cluster_name.clone(),
-            broker_name: self.broker_config().broker_name.clone(),
-            broker_id: self.broker_config().broker_id,
-            broker_addr: self.broker_addr(),
-            ha_server_addr: self.ha_server_addr(),
-        }
-    }
-
     /// Stops accepting connections, answers held pulls, unregisters from every name server,
     /// persists offsets and configs, and shuts the store down. Calling it again does nothing.
     pub async fn shutdown(&self) {
@@ -621,24 +581,7 @@ impl BrokerController {
         for t in self.tasks.lock().drain(..) {
             t.abort();
         }
-        let addrs = self.broker_config().namesrv_addrs();
-        if !addrs.is_empty() {
-            for r in self
-                .broker_outer_api
-                .unregister_broker_all(&addrs, &self.identity())
-                .await
-            {
-                match r.result {
-                    Ok(_) => {
-                        tracing::info!(namesrv = %r.namesrv_addr, "unregistered from name server")
-                    }
-                    Err(e) => {
-                        tracing::warn!(namesrv = %r.namesrv_addr, error = %e, "unregistration failed")
-                    }
-                }
-            }
-            self.broker_outer_api.shutdown().await;
-        }
+        self.registration.unregister_broker_all().await;
         self.slave_synchronize.shutdown().await;
         self.request_processor.close_all_channels();
         // every config file is written before the store closes, on a blocking thread
@@ -708,27 +651,18 @@ impl BrokerController {
     /// Installs what applies and persists UPDATE_BROKER_CONFIG (the binary knows the config keys
     /// and the config file; without an updater the request is refused).
     pub fn set_config_updater(&self, updater: Arc<dyn BrokerConfigUpdater>) {
-        *self.config_updater.write() = Some(updater);
+        self.admin_service.set_config_updater(updater);
     }
 
     /// The installed config updater.
     pub fn config_updater(&self) -> Option<Arc<dyn BrokerConfigUpdater>> {
-        self.config_updater.read().clone()
+        self.admin_service.config_updater()
     }
 
     /// Replaces the live settings; a changed `brokerPermission` is registered with the name
     /// servers at once, as RocketMQ does.
-    pub fn replace_broker_config(self: &Arc<Self>, mut config: BrokerConfig) {
-        let old = self.broker_config();
-        // the bound port is a fact of this process, not a setting
-        config.listen_port = old.listen_port;
-        let perm_changed = config.broker_permission != old.broker_permission;
-        self.broker_config.replace(config);
-        if perm_changed {
-            self.topic_config_manager.next_data_version();
-            let me = self.clone();
-            tokio::spawn(async move { me.register_broker_all().await });
-        }
+    pub fn replace_broker_config(&self, config: BrokerConfig) {
+        self.admin_service.replace_broker_config(config);
     }
 
     /// The store settings.
@@ -739,7 +673,7 @@ impl BrokerController {
     /// The client this broker reaches name servers (and, on a slave, its master) with:
     /// signed when ACL is on, over TLS when configured.
     pub fn broker_outer_api(&self) -> &BrokerOuterAPI {
-        &self.broker_outer_api
+        self.registration.outer_api()
     }
 
     /// The replication service: the slave's master address, slave acknowledgements.
@@ -750,11 +684,7 @@ impl BrokerController {
     /// The address slaves replicate from (`haServerAddr` of REGISTER_BROKER):
     /// `brokerIP1:haListenPort`.
     pub fn ha_server_addr(&self) -> String {
-        format!(
-            "{}:{}",
-            self.broker_config().broker_ip1,
-            self.ha_listen_port
-        )
+        self.registration.ha_server_addr()
     }
 
     /// The message store.
@@ -827,6 +757,11 @@ impl BrokerController {
         &self.send_service
     }
 
+    /// The administration facade the admin processor and the console share.
+    pub fn admin_service(&self) -> &Arc<AdminService> {
+        &self.admin_service
+    }
+
     /// The pull path every transport shares.
     pub fn pull_service(&self) -> &Arc<PullService> {
         &self.pull_service
@@ -834,7 +769,7 @@ impl BrokerController {
 
     /// When the broker started, ms.
     pub fn boot_timestamp(&self) -> i64 {
-        self.boot_timestamp
+        self.admin_service.boot_timestamp
     }
 
     /// True once `shutdown` began.
@@ -862,9 +797,6 @@ fn load_acl(config: &BrokerConfig) -> Result<Option<Arc<PlainAccessValidator>>, 
     tracing::info!(file = %path, "ACL enabled");
     Ok(Some(validator))
 }
-
-/// Shorter `haMasterAddress` values count as unset (RocketMQ's `HA_ADDRESS_MIN_LENGTH`).
-const HA_ADDRESS_MIN_LENGTH: usize = 6;
 
 /// RocketMQ 4.9's schedule: a first round shortly after start, then one every 10 s.
 async fn run_slave_synchronize(sync: Arc<SlaveSynchronize>) {

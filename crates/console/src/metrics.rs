@@ -175,7 +175,7 @@ pub fn collect(b: &BrokerController) -> Vec<MetricFamily> {
 /// count; on a slave its HA client's receive rate and last read (its lag is the master's view
 /// of it).
 fn ha_gauges(b: &BrokerController) -> Vec<MetricFamily> {
-    let info = ha_runtime_info(b);
+    let info = ha_runtime_info(b.admin_service());
     if !info.master {
         let client = &info.ha_client_runtime_info;
         return vec![

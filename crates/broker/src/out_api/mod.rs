@@ -3,3 +3,6 @@
 pub mod broker_outer_api;
 
 pub use broker_outer_api::BrokerOuterAPI;
+pub mod name_server_registration;
+
+pub use name_server_registration::NameServerRegistration;

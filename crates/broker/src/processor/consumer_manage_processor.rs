@@ -14,28 +14,46 @@ use ferrocket_protocol::RemotingCommand;
 use ferrocket_remoting::{unsupported_request, Channel};
 
 use super::{decode_header, success_with};
-use crate::broker_controller::BrokerController;
+use crate::client::ConsumerManager;
+use crate::offset::ConsumerOffsetManager;
+use crate::subscription::SubscriptionGroupManager;
+use crate::topic::TopicConfigManager;
+use ferrocket_store::DefaultMessageStore;
+
+/// What the consumer management codes use.
+pub struct ConsumerManageContext {
+    /// Where a group without an offset starts (the queue's first message still in memory).
+    pub store: Arc<DefaultMessageStore>,
+    /// Offsets are committed only for existing topics.
+    pub topics: Arc<TopicConfigManager>,
+    /// ... and existing groups.
+    pub groups: Arc<SubscriptionGroupManager>,
+    /// Live consumer groups.
+    pub consumers: Arc<ConsumerManager>,
+    /// Committed consumer offsets.
+    pub offsets: Arc<ConsumerOffsetManager>,
+}
 
 /// Handles the consumer management codes.
 pub fn process(
-    broker: &Arc<BrokerController>,
+    ctx: &ConsumerManageContext,
     channel: &Channel,
     request: RemotingCommand,
 ) -> Option<RemotingCommand> {
     match request.code {
-        rq::GET_CONSUMER_LIST_BY_GROUP => get_consumer_list_by_group(broker, request),
-        rq::QUERY_CONSUMER_OFFSET => query_consumer_offset(broker, request),
-        rq::UPDATE_CONSUMER_OFFSET => update_consumer_offset(broker, channel, request),
+        rq::GET_CONSUMER_LIST_BY_GROUP => get_consumer_list_by_group(ctx, request),
+        rq::QUERY_CONSUMER_OFFSET => query_consumer_offset(ctx, request),
+        rq::UPDATE_CONSUMER_OFFSET => update_consumer_offset(ctx, channel, request),
         _ => Some(unsupported_request(&request)),
     }
 }
 
 fn get_consumer_list_by_group(
-    broker: &Arc<BrokerController>,
+    ctx: &ConsumerManageContext,
     request: RemotingCommand,
 ) -> Option<RemotingCommand> {
     let header = decode_header!(request, GetConsumerListByGroupRequestHeader);
-    let ids = broker.consumer_manager().client_ids(&header.consumer_group);
+    let ids = ctx.consumers.client_ids(&header.consumer_group);
     if ids.is_empty() {
         return Some(RemotingCommand::error_to(
             &request,
@@ -53,14 +71,13 @@ fn get_consumer_list_by_group(
 }
 
 fn query_consumer_offset(
-    broker: &Arc<BrokerController>,
+    ctx: &ConsumerManageContext,
     request: RemotingCommand,
 ) -> Option<RemotingCommand> {
     let h = decode_header!(request, QueryConsumerOffsetRequestHeader);
-    let offset =
-        broker
-            .consumer_offset_manager()
-            .query_offset(&h.consumer_group, &h.topic, h.queue_id);
+    let offset = ctx
+        .offsets
+        .query_offset(&h.consumer_group, &h.topic, h.queue_id);
     if offset >= 0 {
         return Some(success_with(
             &request,
@@ -77,7 +94,7 @@ fn query_consumer_offset(
     // A group with no offset on a queue whose first message (offset 0) is still in memory starts
     // there: the client then reads everything, whatever its consumeFromWhere says. Otherwise
     // QUERY_NOT_FOUND lets the client apply CONSUME_FROM_LAST_OFFSET / TIMESTAMP / FIRST.
-    let store = broker.message_store();
+    let store = &ctx.store;
     let min = store.get_min_offset_in_queue(&h.topic, h.queue_id);
     if min <= 0 && store.check_in_mem_by_consume_offset(&h.topic, h.queue_id, 0) {
         return Some(success_with(
@@ -93,33 +110,26 @@ fn query_consumer_offset(
 }
 
 fn update_consumer_offset(
-    broker: &Arc<BrokerController>,
+    ctx: &ConsumerManageContext,
     channel: &Channel,
     request: RemotingCommand,
 ) -> Option<RemotingCommand> {
     let h = decode_header!(request, UpdateConsumerOffsetRequestHeader);
-    if !broker
-        .subscription_group_manager()
-        .contains(&h.consumer_group)
-    {
+    if !ctx.groups.contains(&h.consumer_group) {
         return Some(RemotingCommand::error_to(
             &request,
             response::SUBSCRIPTION_GROUP_NOT_EXIST,
             format!("Group {} not exist!", h.consumer_group),
         ));
     }
-    if broker
-        .topic_config_manager()
-        .select_topic_config(&h.topic)
-        .is_none()
-    {
+    if ctx.topics.select_topic_config(&h.topic).is_none() {
         return Some(RemotingCommand::error_to(
             &request,
             response::TOPIC_NOT_EXIST,
             format!("Topic {} not exist!", h.topic),
         ));
     }
-    broker.consumer_offset_manager().commit_offset(
+    ctx.offsets.commit_offset(
         &channel.remote_addr().to_string(),
         &h.consumer_group,
         &h.topic,

@@ -14,8 +14,13 @@ use ferrocket_store::MessageExtBrokerInner;
 
 use super::decode_header;
 use super::error;
-use crate::broker_controller::BrokerController;
+use crate::broker_config::SharedBrokerConfig;
 use crate::mix_all;
+use crate::schedule::ScheduleMessageService;
+use crate::stats::broker_stats_manager::BrokerStatsManager;
+use crate::subscription::{SubscriptionGroupConfig, SubscriptionGroupManager};
+use crate::topic::TopicConfigManager;
+use ferrocket_store::DefaultMessageStore;
 
 /// `TopicSysFlag.buildSysFlag(false, true)`: the retry topic of a unit-mode consumer.
 const TOPIC_FLAG_UNIT_SUB: i32 = 1 << 1;
@@ -25,83 +30,122 @@ const DLQ_NUMS_PER_GROUP: i32 = 1;
 /// `maxReconsumeTimes` replaces the subscription group's `retryMaxTimes`.
 const V3_4_9: i32 = 121;
 
-/// Handles a send-back.
+/// What a send-back uses.
+pub struct SendBackContext {
+    /// The live settings (`brokerPermission`).
+    pub config: SharedBrokerConfig,
+    /// The failed message is read back and stored again.
+    pub store: Arc<DefaultMessageStore>,
+    /// `%RETRY%` and `%DLQ%` topics are created on demand.
+    pub topics: Arc<TopicConfigManager>,
+    /// The group's retry settings.
+    pub groups: Arc<SubscriptionGroupManager>,
+    /// Retries are delayed by level.
+    pub schedule: Arc<ScheduleMessageService>,
+    /// Message counters.
+    pub stats: Arc<BrokerStatsManager>,
+}
+
+/// A refusal: the response code and its remark.
+type Refusal = (i32, String);
+
+/// Handles a send-back: validate the group and the retry topic, read the failed message and
+/// route it (retry or dead letter), store it.
 pub async fn process(
-    broker: &Arc<BrokerController>,
+    ctx: &SendBackContext,
     _channel: &Channel,
     request: RemotingCommand,
 ) -> Option<RemotingCommand> {
     let h = decode_header!(request, ConsumerSendMsgBackRequestHeader);
-    let Some(group_config) = broker
-        .subscription_group_manager()
-        .find_subscription_group_config(&h.group)
-    else {
-        return error(
-            &request,
+    let (group_config, retry) = match validate(ctx, &h) {
+        Ok(Some(checked)) => checked,
+        // a group without retry queues drops its failed messages
+        Ok(None) => return Some(RemotingCommand::response_to(&request, response::SUCCESS)),
+        Err((code, remark)) => return error(&request, code, remark),
+    };
+    let msg = match read(ctx, &h, request.version, &group_config, retry) {
+        Ok(msg) => msg,
+        Err((code, remark)) => return error(&request, code, remark),
+    };
+    respond(ctx, &request, msg).await
+}
+
+/// The group's settings and its retry topic, or `None` when the group has no retry queues.
+fn validate(
+    ctx: &SendBackContext,
+    h: &ConsumerSendMsgBackRequestHeader,
+) -> Result<Option<(SubscriptionGroupConfig, String)>, Refusal> {
+    let Some(group_config) = ctx.groups.find_subscription_group_config(&h.group) else {
+        return Err((
             response::SUBSCRIPTION_GROUP_NOT_EXIST,
             format!("subscription group not exist, {}", h.group),
-        );
+        ));
     };
-    if !perm::is_writeable(broker.broker_config().broker_permission) {
-        return error(
-            &request,
+    if !perm::is_writeable(ctx.config.get().broker_permission) {
+        return Err((
             response::NO_PERMISSION,
             format!(
                 "the broker[{}] sending message is forbidden",
-                broker.broker_config().broker_ip1
+                ctx.config.get().broker_ip1
             ),
-        );
+        ));
     }
     if group_config.retry_queue_nums <= 0 {
-        return Some(RemotingCommand::response_to(&request, response::SUCCESS));
+        return Ok(None);
     }
     // The retry topic is made sure of (and must be writable) even when the message will go to the
     // DLQ, as RocketMQ does.
     let retry = mix_all::retry_topic(&h.group);
     let topic_sys_flag = if h.unit_mode { TOPIC_FLAG_UNIT_SUB } else { 0 };
-    let retry_config = broker
-        .topic_config_manager()
-        .create_topic_in_send_message_back_method(
-            &retry,
-            group_config.retry_queue_nums,
-            perm::READ_WRITE,
-            topic_sys_flag,
-        );
+    let retry_config = ctx.topics.create_topic_in_send_message_back_method(
+        &retry,
+        group_config.retry_queue_nums,
+        perm::READ_WRITE,
+        topic_sys_flag,
+    );
     if !perm::is_writeable(retry_config.perm) {
-        return error(
-            &request,
+        return Err((
             response::NO_PERMISSION,
             format!("the topic[{retry}] sending message is forbidden"),
-        );
+        ));
     }
-    let Some(record) = broker.message_store().look_message_by_offset(h.offset) else {
-        return error(
-            &request,
+    Ok(Some((group_config, retry)))
+}
+
+/// Reads the failed message back and builds its next attempt: `%RETRY%` with a delay level, or
+/// `%DLQ%` once out of retries.
+fn read(
+    ctx: &SendBackContext,
+    h: &ConsumerSendMsgBackRequestHeader,
+    client_version: i32,
+    group_config: &SubscriptionGroupConfig,
+    retry: String,
+) -> Result<MessageExtBrokerInner, Refusal> {
+    let Some(record) = ctx.store.look_message_by_offset(h.offset) else {
+        return Err((
             response::SYSTEM_ERROR,
             format!("look message by offset failed, {}", h.offset),
-        );
+        ));
     };
     let Ok(view) = parse_record(&record) else {
-        return error(
-            &request,
+        return Err((
             response::SYSTEM_ERROR,
             format!("the message at offset {} cannot be decoded", h.offset),
-        );
+        ));
     };
     let mut properties = string_to_properties(&view.properties_lossy());
     if !properties.contains_key(property::RETRY_TOPIC) {
         properties.insert(property::RETRY_TOPIC, view.topic_lossy().as_ref());
     }
     let mut max_reconsume_times = group_config.retry_max_times;
-    if request.version >= V3_4_9 {
+    if client_version >= V3_4_9 {
         if let Some(m) = h.max_reconsume_times {
             max_reconsume_times = m;
         }
     }
-    let topics = broker.topic_config_manager();
     let (topic, queue_id) = if view.reconsume_times >= max_reconsume_times || h.delay_level < 0 {
         let dlq = mix_all::dlq_topic(&h.group);
-        topics.create_topic_in_send_message_back_method(
+        ctx.topics.create_topic_in_send_message_back_method(
             &dlq,
             DLQ_NUMS_PER_GROUP,
             perm::READ_WRITE,
@@ -128,16 +172,23 @@ pub async fn process(
     let mut msg = MessageExtBrokerInner::from_stored(&view, &record, topic, queue_id, &properties);
     msg.reconsume_times = view.reconsume_times + 1;
     msg.prepared_transaction_offset = 0;
-    broker
-        .schedule_message_service()
-        .transform_delay_level_message(&mut msg);
-    let topic_counters = broker.broker_stats_manager().topic_stats().get(&msg.topic);
-    let result = broker.message_store().put_message(msg).await;
+    Ok(msg)
+}
+
+/// Stores the next attempt (delayed by its level) and answers.
+async fn respond(
+    ctx: &SendBackContext,
+    request: &RemotingCommand,
+    mut msg: MessageExtBrokerInner,
+) -> Option<RemotingCommand> {
+    ctx.schedule.transform_delay_level_message(&mut msg);
+    let topic_counters = ctx.stats.topic_stats().get(&msg.topic);
+    let result = ctx.store.put_message(msg).await;
     if result.is_ok() {
-        broker.broker_stats_manager().inc_put(1);
+        ctx.stats.inc_put(1);
         topic_counters.add_put_result(&result);
-        Some(RemotingCommand::response_to(&request, response::SUCCESS))
+        Some(RemotingCommand::response_to(request, response::SUCCESS))
     } else {
-        error(&request, response::SYSTEM_ERROR, result.status.as_str())
+        error(request, response::SYSTEM_ERROR, result.status.as_str())
     }
 }

@@ -16,24 +16,60 @@ mod slave_guard;
 
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
-use std::sync::{Arc, OnceLock, Weak};
+use std::sync::{Arc, OnceLock};
 
-use ferrocket_acl::{with_caller, AclAdminContext, Authentication, Caller, ACL_ADMIN_CODES};
+use ferrocket_acl::{
+    with_caller, AclAdminContext, Authentication, Caller, PlainAccessValidator, ACL_ADMIN_CODES,
+};
 use ferrocket_protocol::code::{request as rq, response};
 use ferrocket_protocol::header::CommandCustomHeader;
 use ferrocket_protocol::{HeaderError, RemotingCommand};
 use ferrocket_remoting::{Channel, RequestProcessor};
+use ferrocket_store::DefaultMessageStore;
 use futures::FutureExt;
 use parking_lot::Mutex;
 use request_queue::RequestQueues;
 
 use crate::broker_config::RequestQueueConfig;
-use crate::broker_controller::BrokerController;
 use crate::client::client_housekeeping::ClientHousekeepingService;
+use crate::client::ProducerManager;
+use crate::service::{AdminService, PullService, SendService};
+use client_manage_processor::ClientManageContext;
+use consumer_manage_processor::ConsumerManageContext;
+use consumer_send_msg_back::SendBackContext;
+use end_transaction_processor::EndTransactionContext;
+
+/// The processors the dispatcher routes to, each with only what it uses (RocketMQ's processor
+/// table). Built once by the broker after its managers and services exist.
+pub struct Processors {
+    /// SEND_MESSAGE, SEND_MESSAGE_V2, SEND_BATCH_MESSAGE, and the reply sends.
+    pub send: Arc<SendService>,
+    /// PULL_MESSAGE, LITE_PULL_MESSAGE.
+    pub pull: Arc<PullService>,
+    /// The requesters a reply message is pushed to.
+    pub producers: Arc<ProducerManager>,
+    /// HEART_BEAT, UNREGISTER_CLIENT, CHECK_CLIENT_CONFIG.
+    pub client_manage: ClientManageContext,
+    /// GET_CONSUMER_LIST_BY_GROUP, QUERY_CONSUMER_OFFSET, UPDATE_CONSUMER_OFFSET.
+    pub consumer_manage: ConsumerManageContext,
+    /// CONSUMER_SEND_MSG_BACK.
+    pub send_back: SendBackContext,
+    /// END_TRANSACTION.
+    pub end_transaction: EndTransactionContext,
+    /// QUERY_MESSAGE, VIEW_MESSAGE_BY_ID.
+    pub query: Arc<DefaultMessageStore>,
+    /// Every admin code no other processor claims.
+    pub admin: Arc<AdminService>,
+    /// `Some` when `aclEnable`: checks every request before it is dispatched, and serves the
+    /// ACL admin codes.
+    pub acl: Option<Arc<PlainAccessValidator>>,
+    /// `brokerRole=SLAVE`: writes are refused.
+    pub slave: bool,
+}
 
 /// The broker's `RequestProcessor`: routes requests by code, tracks connections.
 pub struct BrokerRequestProcessor {
-    broker: OnceLock<Weak<BrokerController>>,
+    processors: OnceLock<Processors>,
     housekeeping: Arc<ClientHousekeepingService>,
     channels: Mutex<HashMap<u64, Channel>>,
     queues: RequestQueues,
@@ -44,21 +80,22 @@ impl BrokerRequestProcessor {
     /// queues sized by `queues`.
     pub fn new(housekeeping: Arc<ClientHousekeepingService>, queues: &RequestQueueConfig) -> Self {
         BrokerRequestProcessor {
-            broker: OnceLock::new(),
+            processors: OnceLock::new(),
             housekeeping,
             channels: Mutex::new(HashMap::new()),
             queues: RequestQueues::new(queues),
         }
     }
 
-    /// Connects the dispatcher to its broker once the broker is fully built; requests arriving
-    /// earlier are answered SYSTEM_BUSY.
-    pub fn attach(&self, broker: Arc<BrokerController>) {
-        let store = Arc::downgrade(broker.message_store());
+    /// Installs the processors once the broker's services are built (the server is bound
+    /// first, to learn the broker's address); requests arriving earlier are answered
+    /// SYSTEM_BUSY.
+    pub fn attach(&self, processors: Processors) {
+        let store = Arc::downgrade(&processors.query);
         self.queues.set_page_cache_probe(move || {
             store.upgrade().is_some_and(|s| s.is_os_page_cache_busy())
         });
-        let _ = self.broker.set(Arc::downgrade(&broker));
+        let _ = self.processors.set(processors);
     }
 
     /// Closes every client connection (shutdown).
@@ -76,7 +113,7 @@ impl RequestProcessor for BrokerRequestProcessor {
         channel: Channel,
         request: RemotingCommand,
     ) -> Option<RemotingCommand> {
-        let Some(broker) = self.broker.get().and_then(Weak::upgrade) else {
+        let Some(processors) = self.processors.get() else {
             return Some(RemotingCommand::error_to(
                 &request,
                 response::SYSTEM_BUSY,
@@ -89,7 +126,7 @@ impl RequestProcessor for BrokerRequestProcessor {
             Err(busy) => return Some(busy),
         };
         // The one ACL hook: a refused request goes no further.
-        let caller = match broker.acl_validator() {
+        let caller = match &processors.acl {
             Some(acl) => match acl.check(&request, channel.remote_addr()) {
                 Ok(caller) => caller,
                 Err(e) => return Some(ferrocket_acl::refusal(&request, &e)),
@@ -99,7 +136,7 @@ impl RequestProcessor for BrokerRequestProcessor {
         let code = request.code;
         let skeleton = RemotingCommand::response_to(&request, response::SYSTEM_ERROR);
         let audited = ferrocket_remoting::audit::admin_request(&request);
-        let serve = AssertUnwindSafe(dispatch(&broker, &channel, request)).catch_unwind();
+        let serve = AssertUnwindSafe(dispatch(processors, &channel, request)).catch_unwind();
         match with_caller(caller, admitted.scope(serve)).await {
             Ok(reply) => {
                 if let Some(what) = &audited {
@@ -132,52 +169,48 @@ impl RequestProcessor for BrokerRequestProcessor {
 }
 
 async fn dispatch(
-    broker: &Arc<BrokerController>,
+    p: &Processors,
     channel: &Channel,
     request: RemotingCommand,
 ) -> Option<RemotingCommand> {
-    if let Some(refusal) = slave_guard::refuse_on_slave(broker, &request) {
+    if let Some(refusal) = slave_guard::refuse_on_slave(p.slave, &request) {
         return Some(refusal);
     }
     match request.code {
         rq::SEND_MESSAGE | rq::SEND_MESSAGE_V2 | rq::SEND_BATCH_MESSAGE => {
-            send_message_processor::process(broker.send_service(), channel, request).await
+            send_message_processor::process(&p.send, channel, request).await
         }
         rq::SEND_REPLY_MESSAGE | rq::SEND_REPLY_MESSAGE_V2 => {
-            reply_message_processor::process(
-                broker.send_service(),
-                broker.producer_manager(),
-                channel,
-                request,
-            )
-            .await
+            reply_message_processor::process(&p.send, &p.producers, channel, request).await
         }
-        rq::END_TRANSACTION => end_transaction_processor::process(broker, channel, request).await,
+        rq::END_TRANSACTION => {
+            end_transaction_processor::process(&p.end_transaction, channel, request).await
+        }
         rq::CONSUMER_SEND_MSG_BACK => {
-            consumer_send_msg_back::process(broker, channel, request).await
+            consumer_send_msg_back::process(&p.send_back, channel, request).await
         }
         rq::PULL_MESSAGE | rq::LITE_PULL_MESSAGE => {
-            pull_message_processor::process(broker.pull_service(), channel, request).await
+            pull_message_processor::process(&p.pull, channel, request).await
         }
         rq::HEART_BEAT | rq::UNREGISTER_CLIENT | rq::CHECK_CLIENT_CONFIG => {
-            client_manage_processor::process(broker, channel, request)
+            client_manage_processor::process(&p.client_manage, channel, request)
         }
         rq::GET_CONSUMER_LIST_BY_GROUP | rq::QUERY_CONSUMER_OFFSET | rq::UPDATE_CONSUMER_OFFSET => {
-            consumer_manage_processor::process(broker, channel, request)
+            consumer_manage_processor::process(&p.consumer_manage, channel, request)
         }
         rq::QUERY_MESSAGE | rq::VIEW_MESSAGE_BY_ID => {
-            query_message_processor::process(broker, channel, request).await
+            query_message_processor::process(&p.query, channel, request).await
         }
         code if ACL_ADMIN_CODES.contains(&code) => {
-            let config = broker.broker_config();
+            let config = p.admin.broker_config();
             let context = AclAdminContext {
                 broker_name: config.broker_name.clone(),
-                broker_addr: broker.broker_addr(),
+                broker_addr: p.admin.broker_addr(),
                 cluster_name: config.broker_cluster_name.clone(),
             };
-            Some(ferrocket_acl::process_admin(broker.acl_validator(), &context, &request).await)
+            Some(ferrocket_acl::process_admin(p.acl.as_ref(), &context, &request).await)
         }
-        _ => admin_broker_processor::process(broker, channel, request).await,
+        _ => admin_broker_processor::process(&p.admin, channel, request).await,
     }
 }
 

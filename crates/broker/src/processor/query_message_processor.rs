@@ -16,20 +16,20 @@ use ferrocket_protocol::RemotingCommand;
 use ferrocket_remoting::{unsupported_request, Channel};
 
 use super::decode_header;
-use crate::broker_controller::BrokerController;
+use ferrocket_store::DefaultMessageStore;
 
 /// Handles the query codes.
 pub async fn process(
-    broker: &Arc<BrokerController>,
+    store: &Arc<DefaultMessageStore>,
     _channel: &Channel,
     request: RemotingCommand,
 ) -> Option<RemotingCommand> {
     match request.code {
-        rq::VIEW_MESSAGE_BY_ID => view_message_by_id(broker, request),
+        rq::VIEW_MESSAGE_BY_ID => view_message_by_id(store, request),
         rq::QUERY_MESSAGE => {
-            let broker = broker.clone();
+            let store = store.clone();
             // index lookups touch mapped pages that may have to be read in from disk
-            tokio::task::spawn_blocking(move || query_message(&broker, request))
+            tokio::task::spawn_blocking(move || query_message(&store, request))
                 .await
                 .unwrap_or(None)
         }
@@ -38,11 +38,11 @@ pub async fn process(
 }
 
 fn view_message_by_id(
-    broker: &Arc<BrokerController>,
+    store: &Arc<DefaultMessageStore>,
     request: RemotingCommand,
 ) -> Option<RemotingCommand> {
     let h = decode_header!(request, ViewMessageRequestHeader);
-    match broker.message_store().look_message_by_offset(h.offset) {
+    match store.look_message_by_offset(h.offset) {
         Some(record) => {
             let mut r = RemotingCommand::response_to(&request, response::SUCCESS);
             r.body_tail = vec![record];
@@ -57,11 +57,10 @@ fn view_message_by_id(
 }
 
 fn query_message(
-    broker: &Arc<BrokerController>,
+    store: &Arc<DefaultMessageStore>,
     request: RemotingCommand,
 ) -> Option<RemotingCommand> {
     let h = decode_header!(request, QueryMessageRequestHeader);
-    let store = broker.message_store();
     let unique = request.ext_bool(UNIQUE_KEY_QUERY).unwrap_or(false);
     let max_num = if unique {
         store.config().default_query_max_num

@@ -6,14 +6,9 @@
 use ferrocket_protocol::code::{request as rq, response};
 use ferrocket_protocol::RemotingCommand;
 
-use crate::broker_controller::BrokerController;
-
-/// The refusal of `request` when this broker is a slave, or `None` to process it.
-pub(crate) fn refuse_on_slave(
-    broker: &BrokerController,
-    request: &RemotingCommand,
-) -> Option<RemotingCommand> {
-    if !broker.is_slave() {
+/// The refusal of `request` when this broker is a slave (`slave`), or `None` to process it.
+pub(crate) fn refuse_on_slave(slave: bool, request: &RemotingCommand) -> Option<RemotingCommand> {
+    if !slave {
         return None;
     }
     let (code, remark): (i32, String) = match request.code {

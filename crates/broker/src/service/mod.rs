@@ -1,12 +1,15 @@
-//! The broker's service layer: the send and pull paths as transport-neutral services.
+//! The broker's service layer: the send, pull and administration paths as transport-neutral
+//! services.
 //!
 //! Each service is built by the `BrokerController` from the few managers it uses and shared
 //! by every transport: the remoting processors are thin adapters over them (decode the header,
-//! call the service, encode the response), the console calls them for its sends, and the gRPC
-//! endpoint will call them too.
+//! call the service, encode the response), the console calls them for its sends and its views,
+//! and the gRPC endpoint will call them too. No service holds the controller.
 
+pub mod admin_service;
 pub mod pull_service;
 pub mod send_service;
 
+pub use admin_service::AdminService;
 pub use pull_service::{PullResponse, PullService};
 pub use send_service::{SendError, SendMessageRequest, SendResult, SendService};

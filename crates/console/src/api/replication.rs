@@ -54,7 +54,7 @@ pub async fn replication(ctx: Arc<ConsoleContext>) -> Response {
         .find(|m| m.id == 0)
         .and_then(|m| m.max_offset);
     let brokers: Vec<Value> = members.iter().map(|m| row(m, master_max, gap)).collect();
-    let ha = ha_runtime_info(b);
+    let ha = ha_runtime_info(b.admin_service());
     let config = b.broker_config();
     Response::json(&json!({
         "clusterName": config.broker_cluster_name,

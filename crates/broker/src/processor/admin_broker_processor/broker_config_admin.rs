@@ -1,19 +1,17 @@
 //! UPDATE_BROKER_CONFIG (25): mqadmin `updateBrokerConfig`.
 
-use std::sync::Arc;
-
 use ferrocket_protocol::code::response;
 use ferrocket_protocol::RemotingCommand;
 
 use super::{error, ok};
-use crate::broker_controller::BrokerController;
+use crate::service::AdminService;
 
 /// Applies the properties in the body to the live settings and saves them to the config file.
 pub fn update_broker_config(
-    broker: &Arc<BrokerController>,
+    ctx: &AdminService,
     request: RemotingCommand,
 ) -> Option<RemotingCommand> {
-    let Some(updater) = broker.config_updater() else {
+    let Some(updater) = ctx.config_updater() else {
         return error(
             &request,
             response::SYSTEM_ERROR,
@@ -24,9 +22,9 @@ pub fn update_broker_config(
         return error(&request, response::SYSTEM_ERROR, "string2Properties error");
     }
     let text = String::from_utf8_lossy(&request.body).into_owned();
-    match updater.update(&broker.broker_config(), &text) {
+    match updater.update(&ctx.config.get(), &text) {
         Ok(update) => {
-            broker.replace_broker_config(update.config);
+            ctx.replace_broker_config(update.config);
             if update.after_restart.is_empty() {
                 tracing::info!(properties = %text.trim(), "broker config updated");
                 ok(&request)

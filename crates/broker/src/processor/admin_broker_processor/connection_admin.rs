@@ -1,32 +1,27 @@
 //! Who is connected: GET_CONSUMER_CONNECTION_LIST, GET_PRODUCER_CONNECTION_LIST,
 //! QUERY_TOPIC_CONSUME_BY_WHO, QUERY_TOPICS_BY_CONSUMER.
 
-use std::collections::BTreeSet;
-use std::sync::Arc;
-
 use ferrocket_protocol::body::topic::TopicList;
 use ferrocket_protocol::code::response;
 use ferrocket_protocol::header::admin::{
     GetConsumerConnectionListRequestHeader, GetProducerConnectionListRequestHeader,
 };
 use ferrocket_protocol::RemotingCommand;
+use std::collections::BTreeSet;
 
 use super::{error, ok_json};
-use crate::broker_controller::BrokerController;
 use crate::processor::{decode_header, header_error};
+use crate::service::AdminService;
 use ferrocket_protocol::body::connection::{
     Connection, ConsumerConnection, GroupList, ProducerConnection,
 };
 
 pub(super) fn get_consumer_connection_list(
-    broker: &Arc<BrokerController>,
+    ctx: &AdminService,
     request: RemotingCommand,
 ) -> Option<RemotingCommand> {
     let h = decode_header!(request, GetConsumerConnectionListRequestHeader);
-    let Some(info) = broker
-        .consumer_manager()
-        .get_consumer_group_info(&h.consumer_group)
-    else {
+    let Some(info) = ctx.consumers.get_consumer_group_info(&h.consumer_group) else {
         return error(
             &request,
             response::CONSUMER_NOT_ONLINE,
@@ -53,11 +48,11 @@ pub(super) fn get_consumer_connection_list(
 }
 
 pub(super) fn get_producer_connection_list(
-    broker: &Arc<BrokerController>,
+    ctx: &AdminService,
     request: RemotingCommand,
 ) -> Option<RemotingCommand> {
     let h = decode_header!(request, GetProducerConnectionListRequestHeader);
-    let members = broker.producer_manager().get_connections(&h.producer_group);
+    let members = ctx.producers.get_connections(&h.producer_group);
     if members.is_empty() {
         return error(
             &request,
@@ -80,28 +75,24 @@ pub(super) fn get_producer_connection_list(
 }
 
 pub(super) fn query_topic_consume_by_who(
-    broker: &Arc<BrokerController>,
+    ctx: &AdminService,
     request: RemotingCommand,
 ) -> Option<RemotingCommand> {
     let topic = match request.ext_required("topic") {
         Ok(t) => t.to_string(),
         Err(e) => return Some(header_error(&request, e)),
     };
-    let mut groups: BTreeSet<String> = broker
-        .consumer_manager()
+    let mut groups: BTreeSet<String> = ctx
+        .consumers
         .query_topic_consume_by_who(&topic)
         .into_iter()
         .collect();
-    groups.extend(
-        broker
-            .consumer_offset_manager()
-            .which_group_by_topic(&topic),
-    );
+    groups.extend(ctx.offsets.which_group_by_topic(&topic));
     ok_json(&request, &GroupList { group_list: groups })
 }
 
 pub(super) fn query_topics_by_consumer(
-    broker: &Arc<BrokerController>,
+    ctx: &AdminService,
     request: RemotingCommand,
 ) -> Option<RemotingCommand> {
     let group = match request.ext_required("group") {
@@ -109,10 +100,8 @@ pub(super) fn query_topics_by_consumer(
         Err(e) => return Some(header_error(&request, e)),
     };
     let body = TopicList {
-        topic_list: broker
-            .consumer_offset_manager()
-            .which_topic_by_consumer(&group),
-        broker_addr: Some(broker.broker_addr()),
+        topic_list: ctx.offsets.which_topic_by_consumer(&group),
+        broker_addr: Some(ctx.broker_addr()),
     };
     ok_json(&request, &body)
 }

@@ -1,7 +1,5 @@
 //! GET_BROKER_HA_STATUS (RocketMQ 5.x): replication state for `mqadmin haStatus`.
 
-use std::sync::Arc;
-
 use ferrocket_protocol::body::ha_runtime_info::{
     HAClientRuntimeInfo, HAConnectionRuntimeInfo, HARuntimeInfo,
 };
@@ -9,29 +7,29 @@ use ferrocket_protocol::RemotingCommand;
 use ferrocket_store::disk_partition_space_used_percent;
 
 use super::ok_json;
-use crate::broker_controller::BrokerController;
+use crate::service::AdminService;
 
 pub(super) fn get_broker_ha_status(
-    broker: &Arc<BrokerController>,
+    ctx: &AdminService,
     request: RemotingCommand,
 ) -> Option<RemotingCommand> {
-    ok_json(&request, &ha_runtime_info(broker))
+    ok_json(&request, &ha_runtime_info(ctx))
 }
 
 /// GET_BROKER_RUNTIME_INFO: the statistics table, with `earliestMessageTimeStamp` (the store
 /// time of the CommitLog's oldest record, which `clusterList` turns into `#Hour`) read on the
 /// blocking pool because the oldest file is usually not in memory.
 pub(super) async fn get_broker_runtime_info(
-    broker: &Arc<BrokerController>,
+    ctx: &AdminService,
     request: RemotingCommand,
 ) -> Option<RemotingCommand> {
-    let store = broker.message_store().clone();
+    let store = ctx.store.clone();
     let earliest = ferrocket_store::blocking::run_blocking(move || {
         store.get_earliest_message_time_in_commit_log()
     })
     .await
     .unwrap_or(-1);
-    super::stats_admin::get_broker_runtime_info(broker, request, earliest)
+    super::stats_admin::get_broker_runtime_info(ctx, request, earliest)
 }
 
 /// The replication state of `broker`, field for field as RocketMQ 5.x's
@@ -41,11 +39,11 @@ pub(super) async fn get_broker_runtime_info(
 /// its HA client (master address, CommitLog end, bytes received in the last second, last read
 /// and write times, the master flushed offset kept in the checkpoint). The HA threads keep these
 /// figures in atomics; this only loads them.
-pub fn ha_runtime_info(broker: &BrokerController) -> HARuntimeInfo {
-    let ha = broker.ha_service();
-    let store = broker.message_store();
+pub fn ha_runtime_info(ctx: &AdminService) -> HARuntimeInfo {
+    let ha = &ctx.ha;
+    let store = &ctx.store;
     let max = store.get_max_phy_offset();
-    if broker.is_slave() {
+    if ctx.slave {
         let client = ha.client_runtime_info();
         return HARuntimeInfo {
             ha_client_runtime_info: HAClientRuntimeInfo {
@@ -59,7 +57,7 @@ pub fn ha_runtime_info(broker: &BrokerController) -> HARuntimeInfo {
             ..Default::default()
         };
     }
-    let gap = broker.message_store_config().ha_max_gap_not_in_sync;
+    let gap = ctx.store.config().ha_max_gap_not_in_sync;
     let connections: Vec<HAConnectionRuntimeInfo> = ha
         .connection_runtime_info()
         .into_iter()
@@ -93,14 +91,14 @@ pub fn ha_runtime_info(broker: &BrokerController) -> HARuntimeInfo {
 /// `dispatchBehindBytes` (CommitLog bytes not yet in a ConsumeQueue: a slave that received
 /// more than it indexed), and the disk ratios `clusterList` shows as `#SPACE`. Only
 /// atomics and one `statvfs` per path.
-pub(super) fn replication_runtime_keys(broker: &BrokerController) -> Vec<(String, String)> {
-    let store = broker.message_store();
+pub(super) fn replication_runtime_keys(ctx: &AdminService) -> Vec<(String, String)> {
+    let store = &ctx.store;
     let config = store.config();
     let max = store.get_max_phy_offset();
     let commit_log_path = config.commit_log_path();
     let commit_log_ratio = disk_partition_space_used_percent(&commit_log_path);
     vec![
-        ("brokerActive".into(), (!broker.is_slave()).to_string()),
+        ("brokerActive".into(), (!ctx.slave).to_string()),
         (
             "commitLogMinOffset".into(),
             store.get_min_phy_offset().to_string(),
@@ -125,14 +123,13 @@ pub(super) fn replication_runtime_keys(broker: &BrokerController) -> Vec<(String
 /// The replication settings GET_BROKER_CONFIG lists (RocketMQ lists every store setting; these
 /// tell an operator, `mqadmin getBrokerConfig` or the console which role a broker runs in and
 /// where it replicates from).
-pub(super) fn replication_config_keys(broker: &BrokerController) -> Vec<(&'static str, String)> {
-    let store = broker.message_store_config();
+pub(super) fn replication_config_keys(ctx: &AdminService) -> Vec<(&'static str, String)> {
+    let store = ctx.store.config();
     let mut keys = vec![
         ("brokerRole", store.broker_role.as_str().to_string()),
         (
             "haListenPort",
-            broker
-                .ha_service()
+            ctx.ha
                 .local_addr()
                 .map_or(store.ha_listen_port, |a| a.port())
                 .to_string(),
@@ -155,7 +152,7 @@ pub(super) fn replication_config_keys(broker: &BrokerController) -> Vec<(&'stati
         ),
         (
             "slaveReadEnable",
-            broker.broker_config().slave_read_enable.to_string(),
+            ctx.config.get().slave_read_enable.to_string(),
         ),
     ];
     if let Some(addr) = &store.ha_master_address {

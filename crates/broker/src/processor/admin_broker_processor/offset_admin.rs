@@ -1,21 +1,19 @@
 //! Queue offsets: GET_MAX_OFFSET, GET_MIN_OFFSET, SEARCH_OFFSET_BY_TIMESTAMP,
 //! GET_EARLIEST_MSG_STORETIME.
 
-use std::sync::Arc;
-
 use ferrocket_protocol::header::queue_offset::*;
 use ferrocket_protocol::RemotingCommand;
 
-use crate::broker_controller::BrokerController;
 use crate::processor::{decode_header, success_with};
+use crate::service::AdminService;
 
 pub(super) fn get_max_offset(
-    broker: &Arc<BrokerController>,
+    ctx: &AdminService,
     request: RemotingCommand,
 ) -> Option<RemotingCommand> {
     let h = decode_header!(request, GetMaxOffsetRequestHeader);
-    let offset = broker
-        .message_store()
+    let offset = ctx
+        .store
         .get_max_offset_in_queue(&h.topic, h.queue_id)
         .max(0);
     Some(success_with(
@@ -25,12 +23,12 @@ pub(super) fn get_max_offset(
 }
 
 pub(super) fn get_min_offset(
-    broker: &Arc<BrokerController>,
+    ctx: &AdminService,
     request: RemotingCommand,
 ) -> Option<RemotingCommand> {
     let h = decode_header!(request, GetMinOffsetRequestHeader);
-    let offset = broker
-        .message_store()
+    let offset = ctx
+        .store
         .get_min_offset_in_queue(&h.topic, h.queue_id)
         .max(0);
     Some(success_with(
@@ -40,12 +38,12 @@ pub(super) fn get_min_offset(
 }
 
 pub(super) fn search_offset_by_timestamp(
-    broker: &Arc<BrokerController>,
+    ctx: &AdminService,
     request: RemotingCommand,
 ) -> Option<RemotingCommand> {
     let h = decode_header!(request, SearchOffsetRequestHeader);
     let boundary = BoundaryType::parse(h.boundary_type.as_deref());
-    let offset = broker.message_store().get_offset_in_queue_by_time(
+    let offset = ctx.store.get_offset_in_queue_by_time(
         &h.topic,
         h.queue_id,
         h.timestamp,
@@ -58,13 +56,11 @@ pub(super) fn search_offset_by_timestamp(
 }
 
 pub(super) fn get_earliest_msg_storetime(
-    broker: &Arc<BrokerController>,
+    ctx: &AdminService,
     request: RemotingCommand,
 ) -> Option<RemotingCommand> {
     let h = decode_header!(request, GetEarliestMsgStoretimeRequestHeader);
-    let timestamp = broker
-        .message_store()
-        .get_earliest_message_time(&h.topic, h.queue_id);
+    let timestamp = ctx.store.get_earliest_message_time(&h.topic, h.queue_id);
     Some(success_with(
         &request,
         &GetEarliestMsgStoretimeResponseHeader { timestamp },

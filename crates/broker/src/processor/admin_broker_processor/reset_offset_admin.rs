@@ -5,17 +5,15 @@
 //! RESET_CONSUMER_CLIENT_OFFSET (220), which makes the official clients drop what they have
 //! pulled and continue from the new offsets.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
-
 use ferrocket_protocol::body::queue::MessageQueue;
 use ferrocket_protocol::code::{request as rq, response};
 use ferrocket_protocol::RemotingCommand;
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
+use std::collections::BTreeMap;
 
 use super::error;
-use crate::broker_controller::BrokerController;
+use crate::service::AdminService;
 
 /// `ResetOffsetBody`: the offset of each queue, keyed by the queue (written as JSON text).
 struct ResetOffsetBody<'a>(&'a BTreeMap<MessageQueue, i64>);
@@ -81,15 +79,16 @@ fn parse(request: &RemotingCommand) -> Result<ResetRequest, String> {
     })
 }
 
+/// Validates the request, computes each queue's new offset, then commits and pushes them.
 pub(super) fn invoke_broker_to_reset_offset(
-    broker: &Arc<BrokerController>,
+    ctx: &AdminService,
     request: RemotingCommand,
 ) -> Option<RemotingCommand> {
     let r = match parse(&request) {
         Ok(r) => r,
         Err(remark) => return error(&request, response::SYSTEM_ERROR, remark),
     };
-    let Some(topic_config) = broker.topic_config_manager().select_topic_config(&r.topic) else {
+    let Some(topic_config) = ctx.topics.select_topic_config(&r.topic) else {
         return error(
             &request,
             response::TOPIC_NOT_EXIST,
@@ -99,9 +98,6 @@ pub(super) fn invoke_broker_to_reset_offset(
             ),
         );
     };
-    let store = broker.message_store();
-    let offsets = broker.consumer_offset_manager();
-    let broker_name = &broker.broker_config().broker_name;
     let queue_ids: Vec<i32> = if r.queue_id >= 0 {
         vec![r.queue_id]
     } else {
@@ -109,9 +105,9 @@ pub(super) fn invoke_broker_to_reset_offset(
     };
     let committed: Vec<i64> = queue_ids
         .iter()
-        .map(|q| offsets.query_offset(&r.group, &r.topic, *q))
+        .map(|q| ctx.offsets.query_offset(&r.group, &r.topic, *q))
         .collect();
-    let online = broker.consumer_manager().get_consumer_group_info(&r.group);
+    let online = ctx.consumers.get_consumer_group_info(&r.group);
     let channels = online.map(|g| g.all_channels()).unwrap_or_default();
     if committed.iter().all(|o| *o < 0) && channels.is_empty() {
         return error(
@@ -120,6 +116,36 @@ pub(super) fn invoke_broker_to_reset_offset(
             format!("THe consumer group <{}> not exist", r.group),
         );
     }
+    let table = match new_offsets(ctx, &r, &queue_ids, committed) {
+        Ok(table) => table,
+        Err(remark) => return error(&request, response::SYSTEM_ERROR, remark),
+    };
+    // a reset of every queue needs members to tell (`Broker2Client.resetOffset`); a reset of one
+    // queue (5.x `resetOffsetByQueueId`) is applied on the broker whether or not any is online
+    if channels.is_empty() && r.queue_id < 0 {
+        return error(
+            &request,
+            response::CONSUMER_NOT_ONLINE,
+            format!(
+                "Consumer not online, so can not reset offset, Group: {} Topic: {} Timestamp: {}",
+                r.group, r.topic, r.timestamp
+            ),
+        );
+    }
+    Some(apply(ctx, &request, &r, &table, channels))
+}
+
+/// The new offset of each of `queue_ids` (whose committed offsets are `committed`): the asked
+/// offset, the queue's end (`timestamp` -1) or the first message stored at `timestamp`; without
+/// `isForce` an offset only moves back. An error is the remark of the reply.
+fn new_offsets(
+    ctx: &AdminService,
+    r: &ResetRequest,
+    queue_ids: &[i32],
+    committed: Vec<i64>,
+) -> Result<BTreeMap<MessageQueue, i64>, String> {
+    let store = &ctx.store;
+    let broker_name = &ctx.config.get().broker_name;
     let mut table = BTreeMap::new();
     for (queue_id, current) in queue_ids.iter().copied().zip(committed) {
         let max = store.get_max_offset_in_queue(&r.topic, queue_id).max(0);
@@ -127,11 +153,9 @@ pub(super) fn invoke_broker_to_reset_offset(
             Some(o) if r.queue_id >= 0 && o != -1 => {
                 let min = store.get_min_offset_in_queue(&r.topic, queue_id).max(0);
                 if o < min || o > max + 1 {
-                    return error(
-                        &request,
-                        response::SYSTEM_ERROR,
-                        format!("Target offset {o} not in consume queue range [{min}-{max}]"),
-                    );
+                    return Err(format!(
+                        "Target offset {o} not in consume queue range [{min}-{max}]"
+                    ));
                 }
                 o
             }
@@ -147,23 +171,23 @@ pub(super) fn invoke_broker_to_reset_offset(
         };
         table.insert(MessageQueue::new(&r.topic, broker_name, queue_id), offset);
     }
-    // a reset of every queue needs members to tell (`Broker2Client.resetOffset`); a reset of one
-    // queue (5.x `resetOffsetByQueueId`) is applied on the broker whether or not any is online
-    if channels.is_empty() && r.queue_id < 0 {
-        return error(
-            &request,
-            response::CONSUMER_NOT_ONLINE,
-            format!(
-                "Consumer not online, so can not reset offset, Group: {} Topic: {} Timestamp: {}",
-                r.group, r.topic, r.timestamp
-            ),
-        );
+    Ok(table)
+}
+
+/// Commits the new offsets, pushes them to every online member, and answers with them.
+fn apply(
+    ctx: &AdminService,
+    request: &RemotingCommand,
+    r: &ResetRequest,
+    table: &BTreeMap<MessageQueue, i64>,
+    channels: Vec<ferrocket_remoting::Channel>,
+) -> RemotingCommand {
+    let client_host = request_origin(request);
+    for (mq, offset) in table {
+        ctx.offsets
+            .commit_offset(&client_host, &r.group, &r.topic, mq.queue_id, *offset);
     }
-    let client_host = request_origin(&request);
-    for (mq, offset) in &table {
-        offsets.commit_offset(&client_host, &r.group, &r.topic, mq.queue_id, *offset);
-    }
-    let body = super::fastjson_body::encode(&ResetOffsetBody(&table));
+    let body = super::fastjson_body::encode(&ResetOffsetBody(table));
     let push = RemotingCommand::request(rq::RESET_CONSUMER_CLIENT_OFFSET)
         .with_ext("topic", r.topic.as_str())
         .with_ext("group", r.group.as_str())
@@ -184,7 +208,7 @@ pub(super) fn invoke_broker_to_reset_offset(
         }
     });
     tracing::info!(group = %r.group, topic = %r.topic, timestamp = r.timestamp, force = r.is_force, "consumer offsets reset");
-    Some(RemotingCommand::response_to(&request, response::SUCCESS).with_body(body))
+    RemotingCommand::response_to(request, response::SUCCESS).with_body(body)
 }
 
 fn request_origin(request: &RemotingCommand) -> String {

@@ -1,9 +1,6 @@
 //! Statistics and settings: GET_BROKER_RUNTIME_INFO, GET_BROKER_CONFIG, GET_TOPIC_STATS_INFO,
 //! GET_CONSUME_STATS.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
-
 use ferrocket_protocol::body::queue::MessageQueue;
 use ferrocket_protocol::body::topic::KvTable;
 use ferrocket_protocol::code::response;
@@ -11,10 +8,11 @@ use ferrocket_protocol::header::admin::{
     GetConsumeStatsRequestHeader, GetTopicStatsInfoRequestHeader,
 };
 use ferrocket_protocol::RemotingCommand;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::{error, ok_json};
-use crate::broker_controller::BrokerController;
 use crate::processor::decode_header;
+use crate::service::AdminService;
 use ferrocket_protocol::body::consume_stats::{ConsumeStats, OffsetWrapper};
 use ferrocket_protocol::body::topic_stats::{TopicOffset, TopicStatsTable};
 
@@ -22,13 +20,13 @@ use ferrocket_protocol::body::topic_stats::{TopicOffset, TopicStatsTable};
 const BROKER_VERSION_DESC: &str = "V5_3_3";
 
 pub(super) fn get_broker_runtime_info(
-    broker: &Arc<BrokerController>,
+    ctx: &AdminService,
     request: RemotingCommand,
     earliest_message_time: i64,
 ) -> Option<RemotingCommand> {
-    let stats = broker.broker_stats_manager();
+    let stats = &ctx.stats;
     let now = ferrocket_protocol::util::now_millis();
-    let up = ((now - broker.boot_timestamp()).max(0) / 1000) as u64;
+    let up = ((now - ctx.boot_timestamp).max(0) / 1000) as u64;
     let mut t = BTreeMap::new();
     let mut put = |k: &str, v: String| {
         t.insert(k.to_string(), v);
@@ -38,7 +36,7 @@ pub(super) fn get_broker_runtime_info(
         "brokerVersion",
         ferrocket_protocol::CURRENT_VERSION.to_string(),
     );
-    put("bootTimestamp", broker.boot_timestamp().to_string());
+    put("bootTimestamp", ctx.boot_timestamp.to_string());
     put(
         "runtime",
         format!(
@@ -74,17 +72,17 @@ pub(super) fn get_broker_runtime_info(
         "earliestMessageTimeStamp",
         earliest_message_time.to_string(),
     );
-    for (k, v) in super::ha_admin::replication_runtime_keys(broker) {
+    for (k, v) in super::ha_admin::replication_runtime_keys(ctx) {
         put(&k, v);
     }
     ok_json(&request, &KvTable { table: t })
 }
 
 pub(super) fn get_broker_config(
-    broker: &Arc<BrokerController>,
+    ctx: &AdminService,
     request: RemotingCommand,
 ) -> Option<RemotingCommand> {
-    let c = broker.broker_config();
+    let c = ctx.config.get();
     let pairs: [(&str, String); 20] = [
         ("brokerClusterName", c.broker_cluster_name.clone()),
         ("brokerName", c.broker_name.clone()),
@@ -135,15 +133,14 @@ pub(super) fn get_broker_config(
         ("enablePropertyFilter", c.enable_property_filter.to_string()),
     ];
     let mut text = String::new();
-    let replication = super::ha_admin::replication_config_keys(broker);
+    let replication = super::ha_admin::replication_config_keys(ctx);
     for (k, v) in pairs.into_iter().chain(replication) {
         text.push_str(k);
         text.push('=');
         text.push_str(&v);
         text.push('\n');
     }
-    let version =
-        serde_json::to_string(&broker.topic_config_manager().data_version()).unwrap_or_default();
+    let version = serde_json::to_string(&ctx.topics.data_version()).unwrap_or_default();
     Some(
         RemotingCommand::response_to(&request, response::SUCCESS)
             .with_ext("version", version)
@@ -152,19 +149,19 @@ pub(super) fn get_broker_config(
 }
 
 pub(super) fn get_topic_stats_info(
-    broker: &Arc<BrokerController>,
+    ctx: &AdminService,
     request: RemotingCommand,
 ) -> Option<RemotingCommand> {
     let h = decode_header!(request, GetTopicStatsInfoRequestHeader);
-    let Some(topic) = broker.topic_config_manager().select_topic_config(&h.topic) else {
+    let Some(topic) = ctx.topics.select_topic_config(&h.topic) else {
         return error(
             &request,
             response::TOPIC_NOT_EXIST,
             format!("topic[{}] not exist", h.topic),
         );
     };
-    let store = broker.message_store();
-    let broker_name = &broker.broker_config().broker_name;
+    let store = &ctx.store;
+    let broker_name = &ctx.config.get().broker_name;
     let mut table = TopicStatsTable::default();
     for queue_id in 0..topic.write_queue_nums.max(topic.read_queue_nums) {
         let max = store.get_max_offset_in_queue(&h.topic, queue_id);
@@ -187,11 +184,11 @@ pub(super) fn get_topic_stats_info(
 }
 
 pub(super) fn get_consume_stats(
-    broker: &Arc<BrokerController>,
+    ctx: &AdminService,
     request: RemotingCommand,
 ) -> Option<RemotingCommand> {
     let h = decode_header!(request, GetConsumeStatsRequestHeader);
-    let offsets = broker.consumer_offset_manager();
+    let offsets = &ctx.offsets;
     let topics: BTreeSet<String> = match (&h.topic, &h.topic_list) {
         (Some(t), _) if !t.is_empty() => [t.clone()].into(),
         (_, Some(list)) if !list.is_empty() => list
@@ -202,11 +199,11 @@ pub(super) fn get_consume_stats(
             .collect(),
         _ => offsets.which_topic_by_consumer(&h.consumer_group),
     };
-    let store = broker.message_store();
-    let broker_name = &broker.broker_config().broker_name;
+    let store = &ctx.store;
+    let broker_name = &ctx.config.get().broker_name;
     let mut stats = ConsumeStats::default();
     for topic in topics {
-        let Some(config) = broker.topic_config_manager().select_topic_config(&topic) else {
+        let Some(config) = ctx.topics.select_topic_config(&topic) else {
             continue;
         };
         for queue_id in 0..config.write_queue_nums {

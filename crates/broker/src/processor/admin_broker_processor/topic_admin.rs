@@ -1,9 +1,6 @@
 //! Topic administration: UPDATE_AND_CREATE_TOPIC, DELETE_TOPIC_IN_BROKER, GET_ALL_TOPIC_CONFIG,
 //! GET_TOPIC_CONFIG.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
-
 use ferrocket_protocol::body::topic::{DataVersion, TopicConfig, TopicFilterType};
 use ferrocket_protocol::code::response;
 use ferrocket_protocol::header::admin::{
@@ -12,10 +9,11 @@ use ferrocket_protocol::header::admin::{
 };
 use ferrocket_protocol::RemotingCommand;
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 use super::{error, ok, ok_json};
-use crate::broker_controller::BrokerController;
 use crate::processor::{decode_header, success_with};
+use crate::service::AdminService;
 use crate::topic::topic_validator;
 
 /// Parses `+key=value,-key` attribute changes into the attributes to store.
@@ -44,14 +42,14 @@ fn parse_attributes(raw: Option<&str>) -> Result<BTreeMap<String, String>, Strin
 /// Creates or updates a topic and, as Apache does, registers the change with every name server
 /// before answering, so that a route lookup right after the answer finds the topic.
 pub(super) async fn update_and_create_topic(
-    broker: &Arc<BrokerController>,
+    ctx: &AdminService,
     request: RemotingCommand,
 ) -> Option<RemotingCommand> {
     let h = decode_header!(request, CreateTopicRequestHeader);
     if let Err(remark) = topic_validator::validate_topic(&h.topic) {
         return error(&request, response::INVALID_PARAMETER, remark);
     }
-    if broker.topic_config_manager().is_system_topic(&h.topic) {
+    if ctx.topics.is_system_topic(&h.topic) {
         return error(
             &request,
             response::INVALID_PARAMETER,
@@ -76,16 +74,13 @@ pub(super) async fn update_and_create_topic(
         order: h.order,
         attributes,
     };
-    if broker
-        .topic_config_manager()
-        .update_topic_config(config.clone())
-    {
+    if ctx.topics.update_topic_config(config.clone()) {
         tracing::info!(topic = %h.topic, read = h.read_queue_nums, write = h.write_queue_nums, perm = h.perm, "topic created or updated");
         // as Apache, answer once the change is on disk and registered; the write runs on the
         // config persist thread (coalesced with concurrent changes), never on this one
         let (persisted, ()) = tokio::join!(
-            broker.topic_config_manager().persist_promptly(),
-            broker.register_increment_broker_data([config])
+            ctx.topics.persist_promptly(),
+            ctx.registration.register_increment_broker_data([config])
         );
         if let Err(e) = persisted {
             return error(
@@ -102,7 +97,7 @@ pub(super) async fn update_and_create_topic(
 }
 
 pub(super) fn delete_topic(
-    broker: &Arc<BrokerController>,
+    ctx: &AdminService,
     request: RemotingCommand,
 ) -> Option<RemotingCommand> {
     let h = decode_header!(request, DeleteTopicRequestHeader);
@@ -113,20 +108,16 @@ pub(super) fn delete_topic(
             "The specified topic is blank.",
         );
     }
-    if broker.topic_config_manager().is_system_topic(&h.topic) {
+    if ctx.topics.is_system_topic(&h.topic) {
         return error(
             &request,
             response::INVALID_PARAMETER,
             format!("The topic[{}] is conflict with system topic.", h.topic),
         );
     }
-    broker.topic_config_manager().delete_topic_config(&h.topic);
-    broker
-        .consumer_offset_manager()
-        .clean_offset_by_topic(&h.topic);
-    broker
-        .message_store()
-        .delete_topics(std::slice::from_ref(&h.topic));
+    ctx.topics.delete_topic_config(&h.topic);
+    ctx.offsets.clean_offset_by_topic(&h.topic);
+    ctx.store.delete_topics(std::slice::from_ref(&h.topic));
     tracing::info!(topic = %h.topic, "topic deleted");
     ok(&request)
 }
@@ -143,10 +134,10 @@ struct TopicConfigAndMappingSerializeWrapper {
 }
 
 pub(super) fn get_all_topic_config(
-    broker: &Arc<BrokerController>,
+    ctx: &AdminService,
     request: RemotingCommand,
 ) -> Option<RemotingCommand> {
-    let wrapper = broker.topic_config_manager().build_serialize_wrapper();
+    let wrapper = ctx.topics.build_serialize_wrapper();
     let total = wrapper.topic_config_table.len() as i32;
     let body = TopicConfigAndMappingSerializeWrapper {
         topic_config_table: wrapper.topic_config_table,
@@ -166,11 +157,11 @@ pub(super) fn get_all_topic_config(
 }
 
 pub(super) fn get_topic_config(
-    broker: &Arc<BrokerController>,
+    ctx: &AdminService,
     request: RemotingCommand,
 ) -> Option<RemotingCommand> {
     let h = decode_header!(request, GetTopicConfigRequestHeader);
-    match broker.topic_config_manager().select_topic_config(&h.topic) {
+    match ctx.topics.select_topic_config(&h.topic) {
         Some(t) => ok_json(&request, &t),
         None => error(
             &request,
