@@ -387,7 +387,11 @@ fn a_busy_page_cache_sheds_waiting_and_new_sends_with_system_busy() {
     let slow = 6 - shed[0].0 - shed[1].0;
     let done = read_answers(&mut first, 1, Duration::from_secs(10));
     assert_eq!(done.len(), 1, "{done:?}");
-    assert_eq!((done[0].0, done[0].1), (slow, response::SUCCESS), "{done:?}");
+    assert_eq!(
+        (done[0].0, done[0].1),
+        (slow, response::SUCCESS),
+        "{done:?}"
+    );
     second.write_all(&send(&topic, 5).encode()).unwrap();
     let after = read_answers(&mut second, 1, Duration::from_secs(10));
     assert_eq!(after.len(), 1, "{after:?}");
