@@ -163,6 +163,10 @@ impl MappedFileQueue {
             }
             let mf = MappedFile::open(path, *offset, self.mapped_file_size)
                 .map_err(|e| StoreError::io(path, e))?;
+            if self.sparse {
+                // its tail may still be holes that later writes fault into
+                mf.advise_no_read_ahead();
+            }
             files.push(Arc::new(mf));
         }
         if let Some(last) = files.last() {
