@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use ferrocket_client::{
-    listener_fn, ConsumeConcurrentlyStatus, ConsumeFromWhere, Message, MessageExt, Producer,
-    ProducerConfig, PushConsumer, PushConsumerConfig, SendStatus,
+    listener_fn, ConsumeConcurrentlyStatus, ConsumeFromWhere, Message, MessageExt, MessageListener,
+    Producer, ProducerConfig, PushConsumer, PushConsumerConfig, SendStatus,
 };
 use ferrocket_protocol::SerializeType;
 use hdrhistogram::Histogram;
@@ -255,25 +255,7 @@ async fn report(
 
 async fn produce(args: ProduceBenchArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.size > 0, "--size must be positive");
-    let mut config = ProducerConfig::new(args.group.as_str(), args.namesrv.as_str());
-    config.client.serialize_type = args.header.serialize_type();
-    config.client.credentials = args.credentials.credentials()?;
-    if !args.compress {
-        config.compress_msg_body_over_howmuch = usize::MAX;
-    }
-    config.max_message_size = config.max_message_size.max(args.size);
-    let producer = Producer::start(config).await?;
-    // bytes that do not compress well and are not all one value
-    let body: Bytes = (0..args.size)
-        .map(|i| (i * 131 % 251) as u8)
-        .collect::<Vec<u8>>()
-        .into();
-    let mut msg = Message::new(args.topic.as_str(), body);
-    if let Some(t) = &args.tag {
-        msg.set_tags(t.as_str());
-    }
-    // the first send looks up (or creates) the topic; keep it out of the figures
-    producer.send(&msg).await?;
+    let (producer, msg) = start_bench_producer(&args).await?;
 
     let senders = args.threads.max(1) * args.inflight.max(1);
     println!(
@@ -292,30 +274,9 @@ async fn produce(args: ProduceBenchArgs) -> anyhow::Result<()> {
             stop.clone(),
         );
         let size = args.size as u64;
-        tasks.push(tokio::spawn(async move {
-            let hist = progress.histograms[i].clone();
-            while !stop.load(Ordering::Relaxed) {
-                let t = Instant::now();
-                match producer.send(&msg).await {
-                    Ok(r) => {
-                        if r.send_status != SendStatus::SendOk
-                            && progress.not_ok.fetch_add(1, Ordering::Relaxed) < 3
-                        {
-                            eprintln!("stored but {}", r.send_status.as_str());
-                        }
-                        let us = t.elapsed().as_micros().max(1) as u64;
-                        let _ = hist.lock().record(us.min(3_600_000_000));
-                        progress.msgs.fetch_add(1, Ordering::Relaxed);
-                        progress.bytes.fetch_add(size, Ordering::Relaxed);
-                    }
-                    Err(e) => {
-                        if progress.errors.fetch_add(1, Ordering::Relaxed) < 10 {
-                            eprintln!("send failed: {e}");
-                        }
-                    }
-                }
-            }
-        }));
+        tasks.push(tokio::spawn(send_until_stopped(
+            producer, msg, progress, stop, i, size,
+        )));
     }
     let reporter = tokio::spawn(report(progress.clone(), stop.clone(), start, "sent"));
     tokio::time::sleep(Duration::from_secs(args.duration)).await;
@@ -346,6 +307,64 @@ async fn produce(args: ProduceBenchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Starts the producer and sends the benchmark message once: that first send looks up (or
+/// creates) the topic, which stays out of the figures.
+async fn start_bench_producer(args: &ProduceBenchArgs) -> anyhow::Result<(Producer, Message)> {
+    let mut config = ProducerConfig::new(args.group.as_str(), args.namesrv.as_str());
+    config.client.serialize_type = args.header.serialize_type();
+    config.client.credentials = args.credentials.credentials()?;
+    if !args.compress {
+        config.compress_msg_body_over_howmuch = usize::MAX;
+    }
+    config.max_message_size = config.max_message_size.max(args.size);
+    let producer = Producer::start(config).await?;
+    // bytes that do not compress well and are not all one value
+    let body: Bytes = (0..args.size)
+        .map(|i| (i * 131 % 251) as u8)
+        .collect::<Vec<u8>>()
+        .into();
+    let mut msg = Message::new(args.topic.as_str(), body);
+    if let Some(t) = &args.tag {
+        msg.set_tags(t.as_str());
+    }
+    producer.send(&msg).await?;
+    Ok((producer, msg))
+}
+
+/// One sender: sends `msg` back to back until `stop`, counting into `progress` (histogram
+/// `worker`).
+async fn send_until_stopped(
+    producer: Producer,
+    msg: Message,
+    progress: Arc<Progress>,
+    stop: Arc<AtomicBool>,
+    worker: usize,
+    size: u64,
+) {
+    let hist = progress.histograms[worker].clone();
+    while !stop.load(Ordering::Relaxed) {
+        let t = Instant::now();
+        match producer.send(&msg).await {
+            Ok(r) => {
+                if r.send_status != SendStatus::SendOk
+                    && progress.not_ok.fetch_add(1, Ordering::Relaxed) < 3
+                {
+                    eprintln!("stored but {}", r.send_status.as_str());
+                }
+                let us = t.elapsed().as_micros().max(1) as u64;
+                let _ = hist.lock().record(us.min(3_600_000_000));
+                progress.msgs.fetch_add(1, Ordering::Relaxed);
+                progress.bytes.fetch_add(size, Ordering::Relaxed);
+            }
+            Err(e) => {
+                if progress.errors.fetch_add(1, Ordering::Relaxed) < 10 {
+                    eprintln!("send failed: {e}");
+                }
+            }
+        }
+    }
+}
+
 async fn consume(args: ConsumeBenchArgs) -> anyhow::Result<()> {
     let group = args
         .group
@@ -365,40 +384,8 @@ async fn consume(args: ConsumeBenchArgs) -> anyhow::Result<()> {
     let reporter = tokio::spawn(report(progress.clone(), stop.clone(), start, "received"));
     let mut consumers = Vec::with_capacity(instances);
     for i in 0..instances {
-        let mut config = PushConsumerConfig::new(group.as_str(), args.namesrv.as_str());
-        config.subscribe(args.topic.as_str(), args.tag.as_str());
-        config.client.serialize_type = args.header.serialize_type();
-        config.client.credentials = args.credentials.credentials()?;
-        config.consume_from_where = match args.from {
-            StartFrom::First => ConsumeFromWhere::ConsumeFromFirstOffset,
-            StartFrom::Last => ConsumeFromWhere::ConsumeFromLastOffset,
-        };
-        let (progress, reached) = (progress.clone(), reached.clone());
-        let hist = progress.histograms[i].clone();
-        let listener = listener_fn(move |msgs: Vec<MessageExt>| {
-            let (progress, reached, hist) = (progress.clone(), reached.clone(), hist.clone());
-            async move {
-                let now = ferrocket_protocol::util::now_millis();
-                let mut bytes = 0u64;
-                {
-                    let mut h = hist.lock();
-                    for m in &msgs {
-                        bytes += m.body.len() as u64;
-                        // delivery latency: born on the producer to handed to the listener
-                        let us = ((now - m.born_timestamp).max(0) as u64)
-                            .saturating_mul(1000)
-                            .clamp(1, 3_600_000_000);
-                        let _ = h.record(us);
-                    }
-                }
-                let n = msgs.len() as u64;
-                progress.bytes.fetch_add(bytes, Ordering::Relaxed);
-                if progress.msgs.fetch_add(n, Ordering::Relaxed) + n >= limit {
-                    reached.notify_one();
-                }
-                ConsumeConcurrentlyStatus::ConsumeSuccess
-            }
-        });
+        let config = bench_consumer_config(&args, &group)?;
+        let listener = counting_listener(progress.clone(), reached.clone(), i, limit);
         consumers.push(PushConsumer::start(config, listener).await?);
     }
     tokio::select! {
@@ -426,4 +413,55 @@ async fn consume(args: ConsumeBenchArgs) -> anyhow::Result<()> {
         c.shutdown_with_grace(Duration::from_secs(1)).await;
     }
     Ok(())
+}
+
+/// The configuration of one benchmark consumer of `group`.
+fn bench_consumer_config(
+    args: &ConsumeBenchArgs,
+    group: &str,
+) -> anyhow::Result<PushConsumerConfig> {
+    let mut config = PushConsumerConfig::new(group, args.namesrv.as_str());
+    config.subscribe(args.topic.as_str(), args.tag.as_str());
+    config.client.serialize_type = args.header.serialize_type();
+    config.client.credentials = args.credentials.credentials()?;
+    config.consume_from_where = match args.from {
+        StartFrom::First => ConsumeFromWhere::ConsumeFromFirstOffset,
+        StartFrom::Last => ConsumeFromWhere::ConsumeFromLastOffset,
+    };
+    Ok(config)
+}
+
+/// A listener counting deliveries into `progress` (histogram `worker`) and notifying `reached`
+/// once `limit` messages have arrived.
+fn counting_listener(
+    progress: Arc<Progress>,
+    reached: Arc<tokio::sync::Notify>,
+    worker: usize,
+    limit: u64,
+) -> MessageListener {
+    let hist = progress.histograms[worker].clone();
+    listener_fn(move |msgs: Vec<MessageExt>| {
+        let (progress, reached, hist) = (progress.clone(), reached.clone(), hist.clone());
+        async move {
+            let now = ferrocket_protocol::util::now_millis();
+            let mut bytes = 0u64;
+            {
+                let mut h = hist.lock();
+                for m in &msgs {
+                    bytes += m.body.len() as u64;
+                    // delivery latency: born on the producer to handed to the listener
+                    let us = ((now - m.born_timestamp).max(0) as u64)
+                        .saturating_mul(1000)
+                        .clamp(1, 3_600_000_000);
+                    let _ = h.record(us);
+                }
+            }
+            let n = msgs.len() as u64;
+            progress.bytes.fetch_add(bytes, Ordering::Relaxed);
+            if progress.msgs.fetch_add(n, Ordering::Relaxed) + n >= limit {
+                reached.notify_one();
+            }
+            ConsumeConcurrentlyStatus::ConsumeSuccess
+        }
+    })
 }

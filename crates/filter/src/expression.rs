@@ -215,75 +215,10 @@ impl Expr {
                 Value::Bool(b) => Value::Bool(b),
                 _ => Value::Bool(false),
             },
-            Expr::And(terms) => {
-                let mut unknown = false;
-                for t in &terms.items {
-                    match as_bool(t.evaluate(ctx)?)? {
-                        Some(false) => return Ok(Value::Bool(false)),
-                        None => unknown = true,
-                        Some(true) => {}
-                    }
-                }
-                if unknown {
-                    Value::Null
-                } else {
-                    Value::Bool(true)
-                }
-            }
-            Expr::Or(terms) => {
-                let mut unknown = false;
-                for t in &terms.items {
-                    match as_bool(t.evaluate(ctx)?)? {
-                        Some(true) => return Ok(Value::Bool(true)),
-                        None => unknown = true,
-                        Some(false) => {}
-                    }
-                }
-                if unknown {
-                    Value::Null
-                } else {
-                    Value::Bool(false)
-                }
-            }
-            Expr::Equal(l, r) => {
-                let lv = l.evaluate(ctx)?;
-                let rv = r.evaluate(ctx)?;
-                match (lv, rv) {
-                    (Value::Null, Value::Null) => Value::Bool(true),
-                    (Value::Null, _) => Value::Null,
-                    (_, Value::Null) => Value::Bool(false),
-                    _ if lv.java_equals(&rv) => Value::Bool(true),
-                    _ => Value::Bool(java_compare(&lv, &rv)?.is_eq()),
-                }
-            }
-            Expr::Compare(rel, l, r) => {
-                let lv = l.evaluate(ctx)?;
-                if lv == Value::Null {
-                    return Ok(Value::Null);
-                }
-                let rv = r.evaluate(ctx)?;
-                if rv == Value::Null {
-                    return Ok(Value::Null);
-                }
-                let ord = match (lv, rv) {
-                    // strings are only ordered as numbers
-                    (Value::Str(a), Value::Str(b)) => {
-                        match (
-                            crate::value::parse_java_double(a),
-                            crate::value::parse_java_double(b),
-                        ) {
-                            (Ok(x), Ok(y)) => crate::value::double_compare(x, y),
-                            _ => {
-                                return Err(EvaluationError(format!(
-                                    "It's illegal to compare string by '>=', '>', '<', '<='. lv={a}, rv={b}"
-                                )))
-                            }
-                        }
-                    }
-                    _ => java_compare(&lv, &rv)?,
-                };
-                Value::Bool(rel.holds(ord))
-            }
+            Expr::And(terms) => evaluate_chain(terms, ctx, false)?,
+            Expr::Or(terms) => evaluate_chain(terms, ctx, true)?,
+            Expr::Equal(l, r) => evaluate_equal(l, r, ctx)?,
+            Expr::Compare(rel, l, r) => evaluate_compare(*rel, l, r, ctx)?,
             Expr::In {
                 property,
                 list,
@@ -315,6 +250,81 @@ impl Expr {
             }
         })
     }
+}
+
+/// An AND chain (`decisive` false) or an OR chain (`decisive` true), left to right: the first
+/// term equal to `decisive` decides; otherwise an unknown (NULL) term makes the chain unknown.
+fn evaluate_chain<'a, C: EvaluationContext + ?Sized>(
+    terms: &'a Terms,
+    ctx: &'a C,
+    decisive: bool,
+) -> EvalResult<'a> {
+    let mut unknown = false;
+    for t in &terms.items {
+        match as_bool(t.evaluate(ctx)?)? {
+            Some(b) if b == decisive => return Ok(Value::Bool(decisive)),
+            None => unknown = true,
+            Some(_) => {}
+        }
+    }
+    Ok(if unknown {
+        Value::Null
+    } else {
+        Value::Bool(!decisive)
+    })
+}
+
+/// `=`: NULL equals only NULL; a NULL left side is unknown.
+fn evaluate_equal<'a, C: EvaluationContext + ?Sized>(
+    l: &'a Expr,
+    r: &'a Expr,
+    ctx: &'a C,
+) -> EvalResult<'a> {
+    let lv = l.evaluate(ctx)?;
+    let rv = r.evaluate(ctx)?;
+    Ok(match (lv, rv) {
+        (Value::Null, Value::Null) => Value::Bool(true),
+        (Value::Null, _) => Value::Null,
+        (_, Value::Null) => Value::Bool(false),
+        _ if lv.java_equals(&rv) => Value::Bool(true),
+        _ => Value::Bool(java_compare(&lv, &rv)?.is_eq()),
+    })
+}
+
+/// `>`, `>=`, `<`, `<=`: unknown when a side is NULL (the right side is not evaluated when the
+/// left one is).
+fn evaluate_compare<'a, C: EvaluationContext + ?Sized>(
+    rel: Relation,
+    l: &'a Expr,
+    r: &'a Expr,
+    ctx: &'a C,
+) -> EvalResult<'a> {
+    let lv = l.evaluate(ctx)?;
+    if lv == Value::Null {
+        return Ok(Value::Null);
+    }
+    let rv = r.evaluate(ctx)?;
+    if rv == Value::Null {
+        return Ok(Value::Null);
+    }
+    let ord = match (lv, rv) {
+        // strings are only ordered as numbers
+        (Value::Str(a), Value::Str(b)) => {
+            match (
+                crate::value::parse_java_double(a),
+                crate::value::parse_java_double(b),
+            ) {
+                (Ok(x), Ok(y)) => crate::value::double_compare(x, y),
+                _ => {
+                    return Err(EvaluationError(format!(
+                        "It's illegal to compare string by '>=', '>', '<', '<='. lv={a}, rv={b}"
+                    )))
+                }
+            }
+        }
+        _ => java_compare(&lv, &rv)?,
+    };
+    Ok(Value::Bool(rel.holds(ord)))
 }
 
 /// The `(Boolean)` cast RocketMQ applies to a logic operand.

@@ -119,6 +119,94 @@ pub struct RouteInfoManager {
     delete_topic_with_broker_registration: AtomicBool,
 }
 
+/// The broker name's entry, created if new (then `true`), with the registration's acting-master
+/// flag and the registering address under its id only.
+fn upsert_broker_data<'a>(
+    table: &'a mut BTreeMap<String, BrokerData>,
+    reg: &BrokerRegistration,
+) -> (&'a mut BrokerData, bool) {
+    let mut register_first = false;
+    let broker_data = table.entry(reg.broker_name.clone()).or_insert_with(|| {
+        register_first = true;
+        BrokerData {
+            cluster: reg.cluster_name.clone(),
+            broker_name: reg.broker_name.clone(),
+            ..Default::default()
+        }
+    });
+    broker_data.enable_acting_master = reg.enable_acting_master.unwrap_or(false);
+
+    // One address appears under one id only: a slave promoted to master moves.
+    broker_data
+        .broker_addrs
+        .retain(|id, addr| !(*addr == reg.broker_addr && *id != reg.broker_id));
+    (broker_data, register_first)
+}
+
+/// Whether another live address holds the registration's broker id with a newer state
+/// version: the registration is then ignored.
+fn newer_broker_holds_id(
+    live_table: &HashMap<BrokerAddrInfo, BrokerLiveInfo>,
+    broker_data: &BrokerData,
+    reg: &BrokerRegistration,
+) -> bool {
+    let new_state_version = reg.topic_config_wrapper.data_version.state_version;
+    let Some(old_addr) = broker_data.broker_addrs.get(&reg.broker_id) else {
+        return false;
+    };
+    if *old_addr == reg.broker_addr {
+        return false;
+    }
+    let old_key = BrokerAddrInfo::new(&reg.cluster_name, old_addr);
+    let Some(old) = live_table.get(&old_key) else {
+        return false;
+    };
+    if old.data_version.state_version <= new_state_version {
+        return false;
+    }
+    tracing::warn!(
+        broker = %reg.broker_name,
+        id = reg.broker_id,
+        old = %old_addr,
+        new = %reg.broker_addr,
+        "registration conflicts with a newer broker of the same id, ignored"
+    );
+    true
+}
+
+/// Replaces a broker's filter servers; an empty list removes them.
+fn set_filter_servers(
+    table: &mut HashMap<BrokerAddrInfo, Vec<String>>,
+    broker_key: BrokerAddrInfo,
+    list: Vec<String>,
+) {
+    if list.is_empty() {
+        table.remove(&broker_key);
+    } else {
+        table.insert(broker_key, list);
+    }
+}
+
+/// For a slave: the master's address and HA address, when the master is live.
+fn fill_master_of(
+    t: &RouteTables,
+    cluster_name: &str,
+    broker_name: &str,
+    result: &mut RegisterBrokerResult,
+) {
+    let master = t
+        .broker_addr_table
+        .get(broker_name)
+        .and_then(|bd| bd.broker_addrs.get(&MASTER_ID).cloned());
+    if let Some(master_addr) = master {
+        let key = BrokerAddrInfo::new(cluster_name, &master_addr);
+        if let Some(live) = t.broker_live_table.get(&key) {
+            result.ha_server_addr = Some(live.ha_server_addr.clone());
+            result.master_addr = Some(master_addr);
+        }
+    }
+}
+
 impl RouteInfoManager {
     /// Empty tables; brokers that do not say otherwise expire after `default_broker_timeout`.
     pub fn new(default_broker_timeout: Duration) -> Self {
@@ -146,45 +234,12 @@ impl RouteInfoManager {
             .or_default()
             .insert(reg.broker_name.clone());
 
-        let mut register_first = false;
-        let broker_data = t
-            .broker_addr_table
-            .entry(reg.broker_name.clone())
-            .or_insert_with(|| {
-                register_first = true;
-                BrokerData {
-                    cluster: reg.cluster_name.clone(),
-                    broker_name: reg.broker_name.clone(),
-                    ..Default::default()
-                }
-            });
+        let (broker_data, mut register_first) = upsert_broker_data(&mut t.broker_addr_table, &reg);
         let old_version_broker = reg.enable_acting_master.is_none();
-        broker_data.enable_acting_master = reg.enable_acting_master.unwrap_or(false);
-
-        // One address appears under one id only: a slave promoted to master moves.
-        broker_data
-            .broker_addrs
-            .retain(|id, addr| !(*addr == reg.broker_addr && *id != reg.broker_id));
-
-        let new_state_version = reg.topic_config_wrapper.data_version.state_version;
-        if let Some(old_addr) = broker_data.broker_addrs.get(&reg.broker_id) {
-            if *old_addr != reg.broker_addr {
-                let old_key = BrokerAddrInfo::new(&reg.cluster_name, old_addr);
-                if let Some(old) = t.broker_live_table.get(&old_key) {
-                    if old.data_version.state_version > new_state_version {
-                        tracing::warn!(
-                            broker = %reg.broker_name,
-                            id = reg.broker_id,
-                            old = %old_addr,
-                            new = %reg.broker_addr,
-                            "registration conflicts with a newer broker of the same id, ignored"
-                        );
-                        t.broker_live_table
-                            .remove(&BrokerAddrInfo::new(&reg.cluster_name, &reg.broker_addr));
-                        return Some(RegisterBrokerResult::default());
-                    }
-                }
-            }
+        if newer_broker_holds_id(&t.broker_live_table, broker_data, &reg) {
+            t.broker_live_table
+                .remove(&BrokerAddrInfo::new(&reg.cluster_name, &reg.broker_addr));
+            return Some(RegisterBrokerResult::default());
         }
 
         // A single-topic registration (REGISTER_TOPIC style) needs the broker to be known first.
@@ -212,69 +267,21 @@ impl RouteInfoManager {
         let broker_key = BrokerAddrInfo::new(&reg.cluster_name, &reg.broker_addr);
 
         if is_master || is_prime_slave {
-            let table = &reg.topic_config_wrapper.topic_config_table;
-            if self
-                .delete_topic_with_broker_registration
-                .load(Ordering::Relaxed)
-            {
-                delete_missing_topics(&mut t.topic_queue_table, &reg.broker_name, table);
-            }
-            let version_changed = t
-                .broker_live_table
-                .get(&broker_key)
-                .map(|live| live.data_version != reg.topic_config_wrapper.data_version)
-                .unwrap_or(true);
-            for config in table.values() {
-                let topic_known_here = t
-                    .topic_queue_table
-                    .get(&config.topic_name)
-                    .is_some_and(|m| m.contains_key(&reg.broker_name));
-                if register_first || version_changed || !topic_known_here {
-                    let mut qd = queue_data_of(&reg.broker_name, config);
-                    if strip_write {
-                        qd.perm &= !perm::WRITE;
-                    }
-                    update_queue_data(&mut t.topic_queue_table, &config.topic_name, qd);
-                }
-            }
+            self.register_topics(t, &reg, &broker_key, register_first, strip_write);
         }
 
-        let previous = t.broker_live_table.insert(
-            broker_key.clone(),
-            BrokerLiveInfo {
-                last_update: Instant::now(),
-                heartbeat_timeout: reg
-                    .heartbeat_timeout_millis
-                    .map(Duration::from_millis)
-                    .unwrap_or(self.default_broker_timeout),
-                data_version: reg.topic_config_wrapper.data_version.clone(),
-                channel: reg.channel.clone(),
-                ha_server_addr: reg.ha_server_addr.clone(),
-            },
-        );
+        let previous = t
+            .broker_live_table
+            .insert(broker_key.clone(), self.live_info_of(&reg));
         let newly_live = previous.is_none();
 
         if let Some(list) = reg.filter_server_list {
-            if list.is_empty() {
-                t.filter_server_table.remove(&broker_key);
-            } else {
-                t.filter_server_table.insert(broker_key, list);
-            }
+            set_filter_servers(&mut t.filter_server_table, broker_key, list);
         }
 
         let mut result = RegisterBrokerResult::default();
         if !is_master {
-            let master = t
-                .broker_addr_table
-                .get(&reg.broker_name)
-                .and_then(|bd| bd.broker_addrs.get(&MASTER_ID).cloned());
-            if let Some(master_addr) = master {
-                let key = BrokerAddrInfo::new(&reg.cluster_name, &master_addr);
-                if let Some(live) = t.broker_live_table.get(&key) {
-                    result.ha_server_addr = Some(live.ha_server_addr.clone());
-                    result.master_addr = Some(master_addr);
-                }
-            }
+            fill_master_of(t, &reg.cluster_name, &reg.broker_name, &mut result);
         }
         drop(guard);
         if newly_live {
@@ -287,6 +294,57 @@ impl RouteInfoManager {
             );
         }
         Some(result)
+    }
+
+    /// Writes the queue data of a registering master's (or prime slave's) topics: all of them
+    /// on its first registration or a new data version, else only topics new to it.
+    fn register_topics(
+        &self,
+        t: &mut RouteTables,
+        reg: &BrokerRegistration,
+        broker_key: &BrokerAddrInfo,
+        register_first: bool,
+        strip_write: bool,
+    ) {
+        let table = &reg.topic_config_wrapper.topic_config_table;
+        if self
+            .delete_topic_with_broker_registration
+            .load(Ordering::Relaxed)
+        {
+            delete_missing_topics(&mut t.topic_queue_table, &reg.broker_name, table);
+        }
+        let version_changed = t
+            .broker_live_table
+            .get(broker_key)
+            .map(|live| live.data_version != reg.topic_config_wrapper.data_version)
+            .unwrap_or(true);
+        for config in table.values() {
+            let topic_known_here = t
+                .topic_queue_table
+                .get(&config.topic_name)
+                .is_some_and(|m| m.contains_key(&reg.broker_name));
+            if register_first || version_changed || !topic_known_here {
+                let mut qd = queue_data_of(&reg.broker_name, config);
+                if strip_write {
+                    qd.perm &= !perm::WRITE;
+                }
+                update_queue_data(&mut t.topic_queue_table, &config.topic_name, qd);
+            }
+        }
+    }
+
+    /// The liveness record a registration starts.
+    fn live_info_of(&self, reg: &BrokerRegistration) -> BrokerLiveInfo {
+        BrokerLiveInfo {
+            last_update: Instant::now(),
+            heartbeat_timeout: reg
+                .heartbeat_timeout_millis
+                .map(Duration::from_millis)
+                .unwrap_or(self.default_broker_timeout),
+            data_version: reg.topic_config_wrapper.data_version.clone(),
+            channel: reg.channel.clone(),
+            ha_server_addr: reg.ha_server_addr.clone(),
+        }
     }
 
     /// Removes brokers; a broker name with no address left takes its queue data with it.

@@ -34,7 +34,7 @@ use crate::checkpoint::StoreCheckpoint;
 use crate::clean::{self, CleanState};
 use crate::commit_log::CommitLog;
 use crate::config::{BrokerRole, FlushDiskType, MessageStoreConfig};
-use crate::consume_queue::{ConsumeQueue, CQ_STORE_UNIT_SIZE};
+use crate::consume_queue::{ConsumeQueue, CqBuffer, CqUnit, CQ_STORE_UNIT_SIZE};
 use crate::consume_queue_table::ConsumeQueueTable;
 use crate::error::StoreError;
 use crate::flush::DiskFlusher;
@@ -63,6 +63,42 @@ const RECORD_OVERHEAD_ALLOWANCE: usize = 64 * 1024;
 const MAX_PULL_MSG_SIZE: usize = 128 * 1024 * 1024;
 /// Entries a pull may scan past its start, in bytes (RocketMQ `maxFilterMessageSize`).
 const MAX_FILTER_MESSAGE_SIZE: usize = 16000;
+
+/// How much one pull may return and scan.
+struct PullLimits {
+    max_msg_nums: usize,
+    max_pull_size: usize,
+    max_filter: usize,
+    max_transfer_bytes: usize,
+    max_transfer_count: usize,
+}
+
+impl PullLimits {
+    fn new(config: &MessageStoreConfig, max_msg_nums: i32, max_total_bytes: i32) -> Self {
+        PullLimits {
+            max_msg_nums: max_msg_nums.max(0) as usize,
+            max_pull_size: (max_total_bytes.max(100) as usize).min(MAX_PULL_MSG_SIZE),
+            max_filter: MAX_FILTER_MESSAGE_SIZE.max(max_msg_nums.max(0) as usize * 20),
+            max_transfer_bytes: config.max_transfer_bytes_on_message_in_memory,
+            max_transfer_count: config.max_transfer_count_on_message_in_memory,
+        }
+    }
+
+    /// Whether `result` can take no record of `size` more bytes.
+    fn is_full(&self, result: &GetMessageResult, size: usize) -> bool {
+        let (bytes, count) = (result.total_size, result.messages.len());
+        if bytes > 0 && count > 0 {
+            let full = count + 1 > self.max_msg_nums
+                || bytes + size > self.max_pull_size
+                || bytes + size > self.max_transfer_bytes
+                || count > self.max_transfer_count.saturating_sub(1);
+            if full {
+                return true;
+            }
+        }
+        result.total_size >= self.max_pull_size
+    }
+}
 
 /// Sizes and CRC of a message, computed before taking the put lock.
 struct Prepared {
@@ -179,7 +215,98 @@ fn valid_topic(topic: &str) -> bool {
     !topic.is_empty() && topic != "." && topic != ".." && !topic.contains(['/', '\\', '\0'])
 }
 
+/// Where an append puts its records: CommitLog and queue offsets, and the store time.
+struct Placement {
+    dispatched: bool,
+    base_queue_offset: i64,
+    base_phy: i64,
+    store_timestamp: i64,
+}
+
+/// Encodes `msgs` back to back into `region`, the unpublished tail of a CommitLog segment.
+fn encode_records(
+    region: &mut [u8],
+    msgs: &[(&MessageExtBrokerInner, Prepared)],
+    placement: &Placement,
+) -> Result<(), AppendFailure> {
+    let mut at = 0;
+    for (i, (m, p)) in msgs.iter().enumerate() {
+        let rec = StoredRecord {
+            body_crc: p.body_crc,
+            queue_id: m.queue_id,
+            flag: m.flag,
+            queue_offset: if placement.dispatched {
+                placement.base_queue_offset + i as i64
+            } else {
+                0
+            },
+            physical_offset: placement.base_phy + at as i64,
+            sys_flag: m.sys_flag,
+            born_timestamp: m.born_timestamp,
+            born_host: m.born_host,
+            store_timestamp: placement.store_timestamp,
+            store_host: m.store_host,
+            reconsume_times: m.reconsume_times,
+            prepared_transaction_offset: m.prepared_transaction_offset,
+            body: &m.body,
+            topic: m.topic.as_bytes(),
+            properties: m.properties_string.as_bytes(),
+        };
+        at += encode_with_layout(&mut region[at..], &rec, &p.layout).map_err(|e| {
+            tracing::error!(error = %e, "record encoding failed");
+            AppendFailure::Status(PutMessageStatus::UnknownError)
+        })?;
+    }
+    Ok(())
+}
+
+/// The message ids of records written from `base_phy`, comma-separated as a batch answers.
+fn message_ids(msgs: &[(&MessageExtBrokerInner, Prepared)], base_phy: i64) -> String {
+    let mut msg_id = String::with_capacity(msgs.len() * 33);
+    let mut phy = base_phy;
+    for (m, p) in msgs {
+        if !msg_id.is_empty() {
+            msg_id.push(',');
+        }
+        msg_id.push_str(&create_message_id(m.store_host, phy));
+        phy += p.layout.total_size() as i64;
+    }
+    msg_id
+}
+
 impl StoreInner {
+    /// The shared state over loaded files, with every flag at its starting value.
+    fn new(
+        config: MessageStoreConfig,
+        files: LoadedFiles,
+        flusher: Arc<dyn DiskFlusher>,
+        index_service: IndexService,
+        allocator: Arc<MappedFileAllocator>,
+    ) -> Self {
+        StoreInner {
+            config,
+            commit_log: files.commit_log,
+            consume_queues: files.consume_queues,
+            checkpoint: files.checkpoint,
+            flusher,
+            group_commit: GroupCommitQueue::default(),
+            watcher: FlushDiskWatcher::default(),
+            signal: ServiceSignal::default(),
+            delay_levels: files.delay_levels,
+            last_dispatched_timestamp: AtomicI64::new(0),
+            clean: CleanState::default(),
+            flush_latency: LatencyHistogram::new(),
+            index_service,
+            allocator,
+            begin_time_in_lock: AtomicI64::new(0),
+            slow_put: crate::disk_fault_injection::slow_put_from_env(),
+            listener: RwLock::new(None),
+            slave_ack_waiter: RwLock::new(None),
+            shutdown: AtomicBool::new(false),
+            writeable: AtomicBool::new(true),
+        }
+    }
+
     pub(crate) fn is_writeable(&self) -> bool {
         self.writeable.load(Ordering::Acquire)
     }
@@ -247,31 +374,9 @@ impl StoreInner {
         if let Some(delay) = self.slow_put {
             crate::disk_fault_injection::stall(delay);
         }
-        // a slave's CommitLog is the master's byte for byte: only replication writes it
-        if self.shutdown.load(Ordering::Acquire)
-            || !self.is_writeable()
-            || self.clean.is_disk_full()
-            || !self.config.broker_role.is_master()
-        {
-            return Err(PutMessageStatus::ServiceNotAvailable.into());
-        }
+        self.check_accepting_puts()?;
         let now = now_millis().max(state.last_store_timestamp);
-        // half and rollback records get no consume queue entry (and queue offset 0)
-        let cq = dispatched.then(|| {
-            self.consume_queues
-                .find_or_create(&first.topic, first.queue_id)
-        });
-        let base_queue_offset = cq.as_ref().map_or(0, |cq| cq.max_offset_in_queue());
-        if let Some(cq) = &cq {
-            // room for the entries first: a full disk then stores nothing rather than a record
-            // no queue points to
-            cq.reserve_room(base_queue_offset, msgs.len())
-                .map_err(|e| {
-                    let q = cq.mapped_file_queue();
-                    let start = base_queue_offset * CQ_STORE_UNIT_SIZE as i64;
-                    self.append_failure("consume queue", q, start, &e)
-                })?;
-        }
+        let (cq, base_queue_offset) = self.reserve_queue_entries(first, dispatched, msgs.len())?;
         // the next segment is asked for as soon as one is taken, unless the disk is full
         let ahead = !self.clean.is_disk_full();
         let file = self
@@ -283,49 +388,18 @@ impl StoreInner {
         // SAFETY: the put lock makes this the only writer, and the range lies past the
         // published write position, so no reader sees it until `set_wrote_position`.
         let region = unsafe { file.region_mut(wrote, total) };
-        let mut at = 0;
-        for (i, (m, p)) in msgs.iter().enumerate() {
-            let rec = StoredRecord {
-                body_crc: p.body_crc,
-                queue_id: m.queue_id,
-                flag: m.flag,
-                queue_offset: if dispatched {
-                    base_queue_offset + i as i64
-                } else {
-                    0
-                },
-                physical_offset: base_phy + at as i64,
-                sys_flag: m.sys_flag,
-                born_timestamp: m.born_timestamp,
-                born_host: m.born_host,
-                store_timestamp: now,
-                store_host: m.store_host,
-                reconsume_times: m.reconsume_times,
-                prepared_transaction_offset: m.prepared_transaction_offset,
-                body: &m.body,
-                topic: m.topic.as_bytes(),
-                properties: m.properties_string.as_bytes(),
-            };
-            at += encode_with_layout(&mut region[at..], &rec, &p.layout).map_err(|e| {
-                tracing::error!(error = %e, "record encoding failed");
-                AppendFailure::Status(PutMessageStatus::UnknownError)
-            })?;
-        }
+        let placement = Placement {
+            dispatched,
+            base_queue_offset,
+            base_phy,
+            store_timestamp: now,
+        };
+        encode_records(region, msgs, &placement)?;
         file.set_wrote_position(wrote + total);
         self.commit_log.set_last_store_timestamp(&mut state, now);
 
         if let Some(cq) = &cq {
-            let mut phy = base_phy;
-            for (i, (m, p)) in msgs.iter().enumerate() {
-                let size = p.layout.total_size();
-                let qoff = base_queue_offset + i as i64;
-                if let Err(e) = cq.put_message_position_info(phy, size as i32, m.tags_code, qoff) {
-                    tracing::error!(topic = %m.topic, queue_id = m.queue_id, error = %e, "consume queue write failed");
-                    self.mark_not_writeable("consume queue write failed");
-                    break;
-                }
-                phy += size as i64;
-            }
+            self.write_queue_entries(cq, msgs, base_phy, base_queue_offset);
         }
         self.last_dispatched_timestamp.store(now, Ordering::Release);
 
@@ -338,20 +412,11 @@ impl StoreInner {
         drop(in_lock);
         drop(state);
 
-        let mut msg_id = String::with_capacity(msgs.len() * 33);
-        let mut phy = base_phy;
-        for (m, p) in msgs {
-            if !msg_id.is_empty() {
-                msg_id.push(',');
-            }
-            msg_id.push_str(&create_message_id(m.store_host, phy));
-            phy += p.layout.total_size() as i64;
-        }
         Ok(Appended {
             result: AppendMessageResult {
                 wrote_offset: base_phy,
                 wrote_bytes: total as i32,
-                msg_id,
+                msg_id: message_ids(msgs, base_phy),
                 store_timestamp: now,
                 logics_offset: base_queue_offset,
                 msg_num: msgs.len() as i32,
@@ -359,6 +424,68 @@ impl StoreInner {
             dispatched,
             flush_wait,
         })
+    }
+
+    /// Under the put lock: refuses puts while shutting down, not writeable, on a full disk or
+    /// on a slave.
+    fn check_accepting_puts(&self) -> Result<(), PutMessageStatus> {
+        // a slave's CommitLog is the master's byte for byte: only replication writes it
+        if self.shutdown.load(Ordering::Acquire)
+            || !self.is_writeable()
+            || self.clean.is_disk_full()
+            || !self.config.broker_role.is_master()
+        {
+            return Err(PutMessageStatus::ServiceNotAvailable);
+        }
+        Ok(())
+    }
+
+    /// Under the put lock: the ConsumeQueue the records go to, with room made for `count`
+    /// entries, and the queue offset of the first one.
+    fn reserve_queue_entries(
+        &self,
+        first: &MessageExtBrokerInner,
+        dispatched: bool,
+        count: usize,
+    ) -> Result<(Option<Arc<ConsumeQueue>>, i64), AppendFailure> {
+        // half and rollback records get no consume queue entry (and queue offset 0)
+        let cq = dispatched.then(|| {
+            self.consume_queues
+                .find_or_create(&first.topic, first.queue_id)
+        });
+        let base_queue_offset = cq.as_ref().map_or(0, |cq| cq.max_offset_in_queue());
+        if let Some(cq) = &cq {
+            // room for the entries first: a full disk then stores nothing rather than a record
+            // no queue points to
+            cq.reserve_room(base_queue_offset, count).map_err(|e| {
+                let q = cq.mapped_file_queue();
+                let start = base_queue_offset * CQ_STORE_UNIT_SIZE as i64;
+                self.append_failure("consume queue", q, start, &e)
+            })?;
+        }
+        Ok((cq, base_queue_offset))
+    }
+
+    /// Under the put lock, after the records are published: their ConsumeQueue entries. A
+    /// failed write stops the store taking puts.
+    fn write_queue_entries(
+        &self,
+        cq: &ConsumeQueue,
+        msgs: &[(&MessageExtBrokerInner, Prepared)],
+        base_phy: i64,
+        base_queue_offset: i64,
+    ) {
+        let mut phy = base_phy;
+        for (i, (m, p)) in msgs.iter().enumerate() {
+            let size = p.layout.total_size();
+            let qoff = base_queue_offset + i as i64;
+            if let Err(e) = cq.put_message_position_info(phy, size as i32, m.tags_code, qoff) {
+                tracing::error!(topic = %m.topic, queue_id = m.queue_id, error = %e, "consume queue write failed");
+                self.mark_not_writeable("consume queue write failed");
+                break;
+            }
+            phy += size as i64;
+        }
     }
 
     /// What a failed segment lookup means for the put: wait for a segment still being created,
@@ -638,75 +765,23 @@ impl DefaultMessageStore {
 
         let abort_path = config.abort_file_path();
         let abnormal = abort_path.exists();
-        let commit_log = CommitLog::new(commit_log_dir, config.mapped_file_size_commit_log);
-        commit_log.load()?;
-        let consume_queues = ConsumeQueueTable::new(
-            config.consume_queue_path(),
-            config.mapped_file_size_consume_queue,
-        );
-        consume_queues.load()?;
-        let checkpoint = StoreCheckpoint::open(&config.checkpoint_path())?;
-        let delay_levels = config
-            .delay_levels_millis()
-            .map_err(StoreError::InvalidConfig)?;
-
+        let files = LoadedFiles::load(&config, commit_log_dir)?;
         let index_service = IndexService::new(&config);
         // segments are created by the allocator thread from now on, recovery's included
-        let allocator = Arc::new(MappedFileAllocator::default());
-        let mut allocator_threads = Vec::with_capacity(ALLOCATOR_THREADS);
-        for _ in 0..ALLOCATOR_THREADS {
-            let a = allocator.clone();
-            let spawned = std::thread::Builder::new()
-                .name("AllocateMappedFileService".into())
-                .spawn(move || a.run());
-            match spawned {
-                Ok(t) => allocator_threads.push(t),
-                Err(e) => {
-                    allocator.stop();
-                    return Err(StoreError::io(&root, e));
-                }
-            }
-        }
-        commit_log.queue().set_allocator(allocator.clone());
-        consume_queues.set_allocator(allocator.clone());
-        let inner = Arc::new(StoreInner {
+        let (allocator, allocator_threads) = spawn_allocator(&root)?;
+        files.commit_log.queue().set_allocator(allocator.clone());
+        files.consume_queues.set_allocator(allocator.clone());
+        let inner = Arc::new(StoreInner::new(
             config,
-            commit_log,
-            consume_queues,
-            checkpoint,
+            files,
             flusher,
-            group_commit: GroupCommitQueue::default(),
-            watcher: FlushDiskWatcher::default(),
-            signal: ServiceSignal::default(),
-            delay_levels,
-            last_dispatched_timestamp: AtomicI64::new(0),
-            clean: CleanState::default(),
-            flush_latency: LatencyHistogram::new(),
             index_service,
             allocator,
-            begin_time_in_lock: AtomicI64::new(0),
-            slow_put: crate::disk_fault_injection::slow_put_from_env(),
-            listener: RwLock::new(None),
-            slave_ack_waiter: RwLock::new(None),
-            shutdown: AtomicBool::new(false),
-            writeable: AtomicBool::new(true),
-        });
+        ));
         if abnormal {
             tracing::warn!(root = %root.display(), "abort file found: the last shutdown was not clean, recovering");
         }
-        let opened = recovery::recover(&inner, abnormal)
-            .and_then(|()| {
-                inner.index_service.load(
-                    !abnormal,
-                    inner.checkpoint.index_msg_timestamp(),
-                    inner.commit_log.max_offset(),
-                )
-            })
-            .and_then(|()| {
-                std::fs::write(&abort_path, std::process::id().to_string())
-                    .map_err(|e| StoreError::io(&abort_path, e))
-            });
-        if let Err(e) = opened {
+        if let Err(e) = recover_and_mark_running(&inner, abnormal, &abort_path) {
             inner.allocator.stop();
             for t in allocator_threads {
                 let _ = t.join();
@@ -720,56 +795,14 @@ impl DefaultMessageStore {
             log.request_next(0);
         }
 
+        // created before the service threads: a failed spawn then shuts the store down on drop
         let store = Arc::new(DefaultMessageStore {
             inner: inner.clone(),
             threads: Mutex::new(Vec::new()),
             lock_file: Mutex::new(Some(lock_file)),
             shut_down: Mutex::new(false),
         });
-        let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
-            std::thread::Builder::new()
-                .name(name.to_string())
-                .spawn(f)
-                .map_err(|e| StoreError::io(&root, e))
-        };
-        let mut threads = allocator_threads;
-        let i = inner.clone();
-        match inner.config.flush_disk_type {
-            FlushDiskType::AsyncFlush => {
-                threads.push(spawn(
-                    "FlushRealTimeService",
-                    Box::new(move || services::flush_real_time(&i)),
-                )?);
-            }
-            FlushDiskType::SyncFlush => {
-                threads.push(spawn(
-                    "GroupCommitService",
-                    Box::new(move || services::group_commit(&i)),
-                )?);
-                let i = inner.clone();
-                threads.push(spawn(
-                    "FlushDiskWatcher",
-                    Box::new(move || i.watcher.run()),
-                )?);
-            }
-        }
-        let i = inner.clone();
-        threads.push(spawn(
-            "FlushConsumeQueueService",
-            Box::new(move || services::flush_consume_queue(&i)),
-        )?);
-        let i = inner.clone();
-        threads.push(spawn(
-            "CleanCommitLogService",
-            Box::new(move || clean::run(&i)),
-        )?);
-        if inner.config.message_index_enable {
-            let i = inner.clone();
-            threads.push(spawn(
-                "IndexService",
-                Box::new(move || index::run_build_index_service(&i)),
-            )?);
-        }
+        let threads = spawn_services(&inner, &root, allocator_threads)?;
         *store.threads.lock() = threads;
         tracing::info!(
             root = %root.display(),
@@ -893,12 +926,59 @@ impl DefaultMessageStore {
         max_total_bytes: i32,
         filter: Option<&dyn MessageFilter>,
     ) -> GetMessageResult {
+        let (units, min, max) = match self.locate_pull(topic, queue_id, offset) {
+            Ok(found) => found,
+            Err(answer) => return answer,
+        };
+        let limits = PullLimits::new(&self.inner.config, max_msg_nums, max_total_bytes);
+        let mut result =
+            GetMessageResult::empty(GetMessageStatus::NoMatchedMessage, offset, min, max);
+        let mut next_phy_file_start = i64::MIN;
+        for i in 0..units.count() {
+            let queue_offset = offset + i as i64;
+            if queue_offset >= max {
+                break;
+            }
+            let Some(unit) = units.get(i) else { break };
+            if i * 20 > limits.max_filter {
+                break;
+            }
+            if limits.is_full(&result, unit.size.max(0) as usize) {
+                break;
+            }
+            result.next_begin_offset = queue_offset + 1;
+            if unit.is_blank()
+                || (next_phy_file_start != i64::MIN && unit.phy_offset < next_phy_file_start)
+            {
+                continue;
+            }
+            if filter.is_some_and(|f| !f.is_matched_by_consume_queue(unit.tags_code)) {
+                continue;
+            }
+            next_phy_file_start = self.read_pulled(&mut result, &unit, queue_offset, filter);
+        }
+        result
+    }
+
+    /// The ConsumeQueue entries a pull from `offset` starts at, with the queue's min and max
+    /// offsets; or the answer when there is nothing to read there.
+    fn locate_pull(
+        &self,
+        topic: &str,
+        queue_id: i32,
+        offset: i64,
+    ) -> Result<(CqBuffer, i64, i64), GetMessageResult> {
         let Some(cq) = self.inner.consume_queues.find(topic, queue_id) else {
-            return GetMessageResult::empty(GetMessageStatus::NoMatchedLogicQueue, 0, 0, 0);
+            return Err(GetMessageResult::empty(
+                GetMessageStatus::NoMatchedLogicQueue,
+                0,
+                0,
+                0,
+            ));
         };
         let min = cq.min_offset_in_queue();
         let max = self.inner.visible_max_offset(&cq);
-        let empty = |status, next| GetMessageResult::empty(status, next, min, max);
+        let empty = |status, next| Err(GetMessageResult::empty(status, next, min, max));
         if max == 0 {
             return empty(GetMessageStatus::NoMessageInQueue, 0);
         }
@@ -914,71 +994,39 @@ impl DefaultMessageStore {
         let Some(units) = cq.get_index_buffer(offset) else {
             return empty(GetMessageStatus::OffsetFoundNull, cq.roll_next_file(offset));
         };
+        Ok((units, min, max))
+    }
 
-        let config = &self.inner.config;
-        let max_pull_size = (max_total_bytes.max(100) as usize).min(MAX_PULL_MSG_SIZE);
-        let max_filter = MAX_FILTER_MESSAGE_SIZE.max(max_msg_nums.max(0) as usize * 20);
-        let mut result = empty(GetMessageStatus::NoMatchedMessage, offset);
-        let mut next_phy_file_start = i64::MIN;
-        for i in 0..units.count() {
-            let queue_offset = offset + i as i64;
-            if queue_offset >= max {
-                break;
+    /// Reads the record `unit` points to into `result` unless `filter` rejects it. Returns
+    /// where the next CommitLog segment starts when the record's segment is gone (entries
+    /// before it are skipped), else `i64::MIN`.
+    fn read_pulled(
+        &self,
+        result: &mut GetMessageResult,
+        unit: &CqUnit,
+        queue_offset: i64,
+        filter: Option<&dyn MessageFilter>,
+    ) -> i64 {
+        match self
+            .inner
+            .commit_log
+            .get_message(unit.phy_offset, unit.size)
+        {
+            Some(b) if filter.is_some_and(|f| !f.is_matched_by_commit_log(&b)) => i64::MIN,
+            Some(b) => {
+                result.total_size += b.len();
+                result.messages.push(b);
+                result.message_queue_offsets.push(queue_offset);
+                result.status = GetMessageStatus::Found;
+                i64::MIN
             }
-            let Some(unit) = units.get(i) else { break };
-            if i * 20 > max_filter {
-                break;
-            }
-            let size = unit.size.max(0) as usize;
-            let (bytes, count) = (result.total_size, result.messages.len());
-            if bytes > 0 && count > 0 {
-                let full = count + 1 > max_msg_nums.max(0) as usize
-                    || bytes + size > max_pull_size
-                    || bytes + size > config.max_transfer_bytes_on_message_in_memory
-                    || count
-                        > config
-                            .max_transfer_count_on_message_in_memory
-                            .saturating_sub(1);
-                if full {
-                    break;
+            None => {
+                if result.total_size == 0 {
+                    result.status = GetMessageStatus::MessageWasRemoving;
                 }
-            }
-            if result.total_size >= max_pull_size {
-                break;
-            }
-            result.next_begin_offset = queue_offset + 1;
-            if unit.is_blank()
-                || (next_phy_file_start != i64::MIN && unit.phy_offset < next_phy_file_start)
-            {
-                continue;
-            }
-            if filter.is_some_and(|f| !f.is_matched_by_consume_queue(unit.tags_code)) {
-                continue;
-            }
-            match self
-                .inner
-                .commit_log
-                .get_message(unit.phy_offset, unit.size)
-            {
-                Some(b) if filter.is_some_and(|f| !f.is_matched_by_commit_log(&b)) => {
-                    next_phy_file_start = i64::MIN;
-                }
-                Some(b) => {
-                    result.total_size += b.len();
-                    result.messages.push(b);
-                    result.message_queue_offsets.push(queue_offset);
-                    result.status = GetMessageStatus::Found;
-                    next_phy_file_start = i64::MIN;
-                }
-                None => {
-                    if result.total_size == 0 {
-                        result.status = GetMessageStatus::MessageWasRemoving;
-                    }
-                    next_phy_file_start = self.inner.commit_log.roll_next_file(unit.phy_offset);
-                }
+                self.inner.commit_log.roll_next_file(unit.phy_offset)
             }
         }
-        result
     }
 
     /// Records of `topic` carrying `key` (a KEYS key or the UNIQ_KEY) stored within
@@ -1289,6 +1337,136 @@ impl Drop for DefaultMessageStore {
     fn drop(&mut self) {
         self.shutdown();
     }
+}
+
+/// The store files loaded at open, before recovery.
+struct LoadedFiles {
+    commit_log: CommitLog,
+    consume_queues: ConsumeQueueTable,
+    checkpoint: StoreCheckpoint,
+    delay_levels: Vec<i64>,
+}
+
+impl LoadedFiles {
+    /// Maps the CommitLog and ConsumeQueue segments, opens the checkpoint and parses the delay
+    /// levels.
+    fn load(
+        config: &MessageStoreConfig,
+        commit_log_dir: std::path::PathBuf,
+    ) -> Result<Self, StoreError> {
+        let commit_log = CommitLog::new(commit_log_dir, config.mapped_file_size_commit_log);
+        commit_log.load()?;
+        let consume_queues = ConsumeQueueTable::new(
+            config.consume_queue_path(),
+            config.mapped_file_size_consume_queue,
+        );
+        consume_queues.load()?;
+        let checkpoint = StoreCheckpoint::open(&config.checkpoint_path())?;
+        let delay_levels = config
+            .delay_levels_millis()
+            .map_err(StoreError::InvalidConfig)?;
+        Ok(LoadedFiles {
+            commit_log,
+            consume_queues,
+            checkpoint,
+            delay_levels,
+        })
+    }
+}
+
+/// Starts the segment allocator threads; stops the allocator again if one cannot start.
+fn spawn_allocator(
+    root: &Path,
+) -> Result<(Arc<MappedFileAllocator>, Vec<JoinHandle<()>>), StoreError> {
+    let allocator = Arc::new(MappedFileAllocator::default());
+    let mut allocator_threads = Vec::with_capacity(ALLOCATOR_THREADS);
+    for _ in 0..ALLOCATOR_THREADS {
+        let a = allocator.clone();
+        let spawned = std::thread::Builder::new()
+            .name("AllocateMappedFileService".into())
+            .spawn(move || a.run());
+        match spawned {
+            Ok(t) => allocator_threads.push(t),
+            Err(e) => {
+                allocator.stop();
+                return Err(StoreError::io(root, e));
+            }
+        }
+    }
+    Ok((allocator, allocator_threads))
+}
+
+/// Recovers the CommitLog and ConsumeQueues, loads the index, then writes the abort file that
+/// a clean shutdown removes.
+fn recover_and_mark_running(
+    inner: &Arc<StoreInner>,
+    abnormal: bool,
+    abort_path: &Path,
+) -> Result<(), StoreError> {
+    recovery::recover(inner, abnormal)
+        .and_then(|()| {
+            inner.index_service.load(
+                !abnormal,
+                inner.checkpoint.index_msg_timestamp(),
+                inner.commit_log.max_offset(),
+            )
+        })
+        .and_then(|()| {
+            std::fs::write(abort_path, std::process::id().to_string())
+                .map_err(|e| StoreError::io(abort_path, e))
+        })
+}
+
+/// Starts the flush, clean and index service threads, appended to `threads`.
+fn spawn_services(
+    inner: &Arc<StoreInner>,
+    root: &Path,
+    mut threads: Vec<JoinHandle<()>>,
+) -> Result<Vec<JoinHandle<()>>, StoreError> {
+    let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
+        std::thread::Builder::new()
+            .name(name.to_string())
+            .spawn(f)
+            .map_err(|e| StoreError::io(root, e))
+    };
+    let i = inner.clone();
+    match inner.config.flush_disk_type {
+        FlushDiskType::AsyncFlush => {
+            threads.push(spawn(
+                "FlushRealTimeService",
+                Box::new(move || services::flush_real_time(&i)),
+            )?);
+        }
+        FlushDiskType::SyncFlush => {
+            threads.push(spawn(
+                "GroupCommitService",
+                Box::new(move || services::group_commit(&i)),
+            )?);
+            let i = inner.clone();
+            threads.push(spawn(
+                "FlushDiskWatcher",
+                Box::new(move || i.watcher.run()),
+            )?);
+        }
+    }
+    let i = inner.clone();
+    threads.push(spawn(
+        "FlushConsumeQueueService",
+        Box::new(move || services::flush_consume_queue(&i)),
+    )?);
+    let i = inner.clone();
+    threads.push(spawn(
+        "CleanCommitLogService",
+        Box::new(move || clean::run(&i)),
+    )?);
+    if inner.config.message_index_enable {
+        let i = inner.clone();
+        threads.push(spawn(
+            "IndexService",
+            Box::new(move || index::run_build_index_service(&i)),
+        )?);
+    }
+    Ok(threads)
 }
 
 /// Takes the exclusive `lock` file (RocketMQ writes "lock" into it).

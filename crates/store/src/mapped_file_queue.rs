@@ -13,6 +13,34 @@ use crate::error::StoreError;
 use crate::flush::DiskFlusher;
 use crate::mapped_file::{file_name_to_offset, MappedFile};
 
+/// A segment file found on disk: start offset, path, length in bytes.
+type FoundSegment = (i64, PathBuf, u64);
+
+/// The segment files in `dir`, sorted by start offset; `None` when `dir` does not exist.
+fn list_segment_files(dir: &Path) -> Result<Option<Vec<FoundSegment>>, StoreError> {
+    let mut found: Vec<FoundSegment> = Vec::new();
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(StoreError::io(dir, e)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(|e| StoreError::io(dir, e))?;
+        let name = entry.file_name();
+        let Some(offset) = name.to_str().and_then(file_name_to_offset) else {
+            continue;
+        };
+        let meta = entry
+            .metadata()
+            .map_err(|e| StoreError::io(entry.path(), e))?;
+        if meta.is_file() {
+            found.push((offset, entry.path(), meta.len()));
+        }
+    }
+    found.sort_by_key(|(o, _, _)| *o);
+    Ok(Some(found))
+}
+
 /// Segments of one logical file, oldest first.
 pub struct MappedFileQueue {
     dir: PathBuf,
@@ -91,31 +119,29 @@ impl MappedFileQueue {
     /// zeros, like a preallocated one): those can hold nothing recovery would keep. Any other
     /// size mismatch or hole is an error.
     pub fn load(&self) -> Result<(), StoreError> {
-        let mut found: Vec<(i64, PathBuf, u64)> = Vec::new();
-        let entries = match std::fs::read_dir(&self.dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-            Err(e) => return Err(StoreError::io(&self.dir, e)),
+        let Some(mut found) = list_segment_files(&self.dir)? else {
+            return Ok(());
         };
-        for entry in entries {
-            let entry = entry.map_err(|e| StoreError::io(&self.dir, e))?;
-            let name = entry.file_name();
-            let Some(offset) = name.to_str().and_then(file_name_to_offset) else {
-                continue;
-            };
-            let meta = entry
-                .metadata()
-                .map_err(|e| StoreError::io(entry.path(), e))?;
-            if meta.is_file() {
-                found.push((offset, entry.path(), meta.len()));
-            }
-        }
-        found.sort_by_key(|(o, _, _)| *o);
         if let Some((_, path, 0)) = found.last() {
             tracing::warn!(path = %path.display(), "deleting empty last segment");
             std::fs::remove_file(path).map_err(|e| StoreError::io(path, e))?;
             found.pop();
         }
+        let files = self.map_segments(&found)?;
+        if let Some(last) = files.last() {
+            self.flushed_where.store(
+                last.file_from_offset() + self.mapped_file_size as i64,
+                Ordering::Release,
+            );
+        }
+        *self.files.write() = files;
+        Ok(())
+    }
+
+    /// Checks the sizes and continuity of `found` (sorted by offset) and maps the segments.
+    /// Unused segments after a hole are deleted; a short segment followed only by unused ones
+    /// is extended.
+    fn map_segments(&self, found: &[FoundSegment]) -> Result<Vec<Arc<MappedFile>>, StoreError> {
         let size = self.mapped_file_size as u64;
         let unused_after = |i: usize| -> Result<bool, StoreError> {
             for (_, path, _) in &found[i..] {
@@ -169,14 +195,7 @@ impl MappedFileQueue {
             }
             files.push(Arc::new(mf));
         }
-        if let Some(last) = files.last() {
-            self.flushed_where.store(
-                last.file_from_offset() + self.mapped_file_size as i64,
-                Ordering::Release,
-            );
-        }
-        *self.files.write() = files;
-        Ok(())
+        Ok(files)
     }
 
     /// A snapshot of the segments.

@@ -64,6 +64,43 @@ pub(crate) fn recover(inner: &StoreInner, abnormal: bool) -> Result<(), StoreErr
         return Ok(());
     }
     let check_crc = inner.config.check_crc_on_recover;
+    let (start, replay_from) = scan_start(inner, &files, abnormal, check_crc);
+    tracing::info!(
+        abnormal,
+        start_offset = files[start].file_from_offset(),
+        "recovering commit log"
+    );
+
+    let scan = scan(inner, &files[start..], check_crc, replay_from)?;
+    if let Some(reason) = &scan.corruption {
+        tracing::warn!(offset = scan.process_offset, reason = %reason, "commit log ends with an invalid record; truncating");
+    }
+    truncate_past_end(inner, &scan, abnormal)?;
+    let mut state = inner.commit_log.lock();
+    state.reput_offset = scan.process_offset;
+    inner
+        .commit_log
+        .set_last_store_timestamp(&mut state, scan.last_store_timestamp);
+    inner.last_dispatched_timestamp.store(
+        scan.last_store_timestamp,
+        std::sync::atomic::Ordering::Release,
+    );
+    tracing::info!(
+        max_phy_offset = scan.process_offset,
+        replayed = scan.replayed,
+        "commit log recovered"
+    );
+    Ok(())
+}
+
+/// The index in `files` of the segment the scan starts at, and the physical offset from which
+/// records are replayed into their ConsumeQueues (`i64::MIN`: all of them).
+fn scan_start(
+    inner: &StoreInner,
+    files: &[Arc<MappedFile>],
+    abnormal: bool,
+    check_crc: bool,
+) -> (usize, i64) {
     let dispatch_from = inner
         .consume_queues
         .all()
@@ -71,7 +108,7 @@ pub(crate) fn recover(inner: &StoreInner, abnormal: bool) -> Result<(), StoreErr
         .map(|cq| cq.max_physic_offset())
         .max()
         .unwrap_or(-1);
-    let (start, replay_from) = if abnormal {
+    if abnormal {
         let min_ts = if inner.config.message_index_enable && inner.config.message_index_safe {
             inner.checkpoint.min_timestamp_index()
         } else {
@@ -90,17 +127,13 @@ pub(crate) fn recover(inner: &StoreInner, abnormal: bool) -> Result<(), StoreErr
         (start, dispatch_from)
     } else {
         (files.len() - 1, i64::MIN)
-    };
-    tracing::info!(
-        abnormal,
-        start_offset = files[start].file_from_offset(),
-        "recovering commit log"
-    );
-
-    let scan = scan(inner, &files[start..], check_crc, replay_from)?;
-    if let Some(reason) = &scan.corruption {
-        tracing::warn!(offset = scan.process_offset, reason = %reason, "commit log ends with an invalid record; truncating");
     }
+}
+
+/// Drops what lies past the scanned end: CommitLog bytes (zeroed after a crash or an invalid
+/// record) and ConsumeQueue entries pointing there.
+fn truncate_past_end(inner: &StoreInner, scan: &Scan, abnormal: bool) -> Result<(), StoreError> {
+    let io = |e| StoreError::io(inner.config.store_path_root_dir.clone(), e);
     inner
         .commit_log
         .queue()
@@ -117,20 +150,6 @@ pub(crate) fn recover(inner: &StoreInner, abnormal: bool) -> Result<(), StoreErr
             .map_err(io)?;
         cq.correct_min_offset(min_phy);
     }
-    let mut state = inner.commit_log.lock();
-    state.reput_offset = scan.process_offset;
-    inner
-        .commit_log
-        .set_last_store_timestamp(&mut state, scan.last_store_timestamp);
-    inner.last_dispatched_timestamp.store(
-        scan.last_store_timestamp,
-        std::sync::atomic::Ordering::Release,
-    );
-    tracing::info!(
-        max_phy_offset = scan.process_offset,
-        replayed = scan.replayed,
-        "commit log recovered"
-    );
     Ok(())
 }
 

@@ -38,23 +38,7 @@ pub struct ClusterListArgs {
 pub(super) async fn cluster_list(admin: &MQAdminExt, a: ClusterListArgs) -> anyhow::Result<Report> {
     let info = admin.examine_broker_cluster_info().await?;
     let mut text = String::new();
-    line!(
-        text,
-        "{:<22}  {:<22}  {:<4}  {:<22} {:<16}  {:>16}  {:>30}  {:<22}  {:<11}  {:<12}  {:<8}  {:>12}  {:<10}",
-        "#Cluster Name",
-        "#Broker Name",
-        "#BID",
-        "#Addr",
-        "#Version",
-        "#InTPS(LOAD)",
-        "#OutTPS(LOAD)",
-        "#Timer(Progress)",
-        "#PCWait(ms)",
-        "#Hour",
-        "#SPACE",
-        "#Lag(bytes)",
-        "#ACTIVATED"
-    );
+    cluster_list_header(&mut text);
     let mut rows = Vec::new();
     for (cluster, brokers) in &info.cluster_addr_table {
         if a.cluster.as_deref().is_some_and(|c| c != cluster) {
@@ -72,27 +56,6 @@ pub(super) async fn cluster_list(admin: &MQAdminExt, a: ClusterListArgs) -> anyh
                     .await
                     .map(|t| t.table)
                     .unwrap_or_default();
-                let get = |k: &str| kv.get(k).cloned().unwrap_or_default();
-                let first_num = |k: &str| {
-                    get(k)
-                        .split(' ')
-                        .next()
-                        .and_then(|v| v.parse::<f64>().ok())
-                        .unwrap_or(0.0)
-                };
-                let (tps_in, tps_out) = (first_num("putTps"), first_num("getTransferredTps"));
-                let active = get("brokerActive") == "true";
-                let version = get("brokerVersionDesc");
-                let hour = kv
-                    .get("earliestMessageTimeStamp")
-                    .and_then(|v| v.parse::<i64>().ok())
-                    .map(|t| (super::output::now_millis() - t) as f64 / 3_600_000.0)
-                    .unwrap_or(0.0);
-                let space = kv
-                    .get("commitLogDiskRatio")
-                    .and_then(|v| v.parse::<f64>().ok())
-                    .unwrap_or(0.0);
-                let or_n = |k: &str| kv.get(k).cloned().unwrap_or_else(|| "N".into());
                 let max_offset = kv
                     .get("commitLogMaxOffset")
                     .and_then(|v| v.parse::<i64>().ok());
@@ -100,50 +63,116 @@ pub(super) async fn cluster_list(admin: &MQAdminExt, a: ClusterListArgs) -> anyh
                 if *id == 0 {
                     master_max = max_offset;
                 }
-                line!(
-                    text,
-                    "{:<22}  {:<22}  {:<4}  {:<22} {:<16}  {:>16}  {:>30}  {:<22}  {:>11}  {:<12}  {:<8}  {:>12}  {:>10}",
+                let place = RowPlace {
                     cluster,
                     broker_name,
-                    id,
+                    id: *id,
                     addr,
-                    version,
-                    format!(
-                        "{:9.2}({},{}ms)",
-                        tps_in,
-                        get("sendThreadPoolQueueSize"),
-                        get("sendThreadPoolQueueHeadWaitTimeMills")
-                    ),
-                    format!(
-                        "{:9.2}({},{}ms|{},{}ms)",
-                        tps_out,
-                        get("pullThreadPoolQueueSize"),
-                        get("pullThreadPoolQueueHeadWaitTimeMills"),
-                        or_n("ackThreadPoolQueueSize"),
-                        or_n("ackThreadPoolQueueHeadWaitTimeMills")
-                    ),
-                    "0-0(0.0w, 0.0, 0.0)",
-                    get("pageCacheLockTimeMills"),
-                    format!("{hour:.2}"),
-                    format!("{space:.4}"),
-                    lag.map_or_else(|| "-".to_string(), |l| l.to_string()),
-                    active
-                );
-                rows.push(json!({
-                    "clusterName": cluster,
-                    "brokerName": broker_name,
-                    "brokerId": id,
-                    "addr": addr,
-                    "version": version,
-                    "inTps": tps_in,
-                    "outTps": tps_out,
-                    "activated": active,
-                    "replicationLagBytes": lag,
-                }));
+                };
+                rows.push(broker_row(&mut text, &place, &kv, lag));
             }
         }
     }
     Ok(Report::new(text, json!(rows)))
+}
+
+/// The column titles of `clusterList`.
+fn cluster_list_header(text: &mut String) {
+    line!(
+        text,
+        "{:<22}  {:<22}  {:<4}  {:<22} {:<16}  {:>16}  {:>30}  {:<22}  {:<11}  {:<12}  {:<8}  {:>12}  {:<10}",
+        "#Cluster Name",
+        "#Broker Name",
+        "#BID",
+        "#Addr",
+        "#Version",
+        "#InTPS(LOAD)",
+        "#OutTPS(LOAD)",
+        "#Timer(Progress)",
+        "#PCWait(ms)",
+        "#Hour",
+        "#SPACE",
+        "#Lag(bytes)",
+        "#ACTIVATED"
+    );
+}
+
+/// Which broker a `clusterList` row describes.
+struct RowPlace<'a> {
+    cluster: &'a str,
+    broker_name: &'a str,
+    id: i64,
+    addr: &'a str,
+}
+
+/// Writes one broker's `clusterList` line from its runtime stats `kv` and returns its JSON row.
+fn broker_row(
+    text: &mut String,
+    place: &RowPlace<'_>,
+    kv: &BTreeMap<String, String>,
+    lag: Option<i64>,
+) -> serde_json::Value {
+    let get = |k: &str| kv.get(k).cloned().unwrap_or_default();
+    let first_num = |k: &str| {
+        get(k)
+            .split(' ')
+            .next()
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    let (tps_in, tps_out) = (first_num("putTps"), first_num("getTransferredTps"));
+    let active = get("brokerActive") == "true";
+    let version = get("brokerVersionDesc");
+    let hour = kv
+        .get("earliestMessageTimeStamp")
+        .and_then(|v| v.parse::<i64>().ok())
+        .map(|t| (super::output::now_millis() - t) as f64 / 3_600_000.0)
+        .unwrap_or(0.0);
+    let space = kv
+        .get("commitLogDiskRatio")
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or(0.0);
+    let or_n = |k: &str| kv.get(k).cloned().unwrap_or_else(|| "N".into());
+    line!(
+        text,
+        "{:<22}  {:<22}  {:<4}  {:<22} {:<16}  {:>16}  {:>30}  {:<22}  {:>11}  {:<12}  {:<8}  {:>12}  {:>10}",
+        place.cluster,
+        place.broker_name,
+        place.id,
+        place.addr,
+        version,
+        format!(
+            "{:9.2}({},{}ms)",
+            tps_in,
+            get("sendThreadPoolQueueSize"),
+            get("sendThreadPoolQueueHeadWaitTimeMills")
+        ),
+        format!(
+            "{:9.2}({},{}ms|{},{}ms)",
+            tps_out,
+            get("pullThreadPoolQueueSize"),
+            get("pullThreadPoolQueueHeadWaitTimeMills"),
+            or_n("ackThreadPoolQueueSize"),
+            or_n("ackThreadPoolQueueHeadWaitTimeMills")
+        ),
+        "0-0(0.0w, 0.0, 0.0)",
+        get("pageCacheLockTimeMills"),
+        format!("{hour:.2}"),
+        format!("{space:.4}"),
+        lag.map_or_else(|| "-".to_string(), |l| l.to_string()),
+        active
+    );
+    json!({
+        "clusterName": place.cluster,
+        "brokerName": place.broker_name,
+        "brokerId": place.id,
+        "addr": place.addr,
+        "version": version,
+        "inTps": tps_in,
+        "outTps": tps_out,
+        "activated": active,
+        "replicationLagBytes": lag,
+    })
 }
 
 /// A slave's replication lag: bytes between its CommitLog end and its master's, both read by

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use clap::ArgAction;
+use ferrocket_client::admin::body::OffsetWrapper;
 use ferrocket_client::admin::MQAdminExt;
 use ferrocket_client::api::CommunicationMode;
 use ferrocket_client::{ClientError, MessageQueue};
@@ -164,31 +165,8 @@ async fn reset_offline(
         let Some(addr) = addrs.get(mq.broker_name.as_str()) else {
             continue;
         };
-        let by_time = if timestamp == -1 {
-            o.broker_offset
-        } else {
-            admin
-                .api()
-                .search_offset(addr, mq, timestamp, admin.timeout())
-                .await?
-        };
-        let reset_to = if force || by_time < o.consumer_offset {
-            by_time
-        } else {
-            o.consumer_offset
-        };
-        admin
-            .api()
-            .update_consumer_offset(
-                addr,
-                group,
-                mq,
-                reset_to,
-                CommunicationMode::Sync,
-                admin.timeout(),
-            )
-            .await
-            .map_err(|e: ClientError| anyhow::anyhow!("updating the offset of {mq} failed: {e}"))?;
+        let (by_time, reset_to) =
+            reset_queue_offline(admin, addr, group, mq, o, timestamp, force).await?;
         line!(
             text,
             "{:<20}  {:<20}  {:<20}  {:<20}  {:<20}  {:<20}",
@@ -212,6 +190,45 @@ async fn reset_offline(
         text,
         json!({"group": group, "topic": topic, "timestamp": timestamp, "online": false, "offsets": rows}),
     ))
+}
+
+/// Rewrites one queue's committed offset to the one stored at `timestamp` (-1: the queue's
+/// end); without `force` only backwards. Returns the offset found by time and the one set.
+async fn reset_queue_offline(
+    admin: &MQAdminExt,
+    addr: &str,
+    group: &str,
+    mq: &MessageQueue,
+    o: &OffsetWrapper,
+    timestamp: i64,
+    force: bool,
+) -> anyhow::Result<(i64, i64)> {
+    let by_time = if timestamp == -1 {
+        o.broker_offset
+    } else {
+        admin
+            .api()
+            .search_offset(addr, mq, timestamp, admin.timeout())
+            .await?
+    };
+    let reset_to = if force || by_time < o.consumer_offset {
+        by_time
+    } else {
+        o.consumer_offset
+    };
+    admin
+        .api()
+        .update_consumer_offset(
+            addr,
+            group,
+            mq,
+            reset_to,
+            CommunicationMode::Sync,
+            admin.timeout(),
+        )
+        .await
+        .map_err(|e: ClientError| anyhow::anyhow!("updating the offset of {mq} failed: {e}"))?;
+    Ok((by_time, reset_to))
 }
 
 /// `skipAccumulatedMessage` options.

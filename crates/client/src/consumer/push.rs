@@ -27,7 +27,7 @@ use crate::error::{ClientError, Result};
 use crate::header::{ConsumerSendMsgBackRequestHeader, PullMessageRequestHeader};
 use crate::instance::{ClientInstance, MASTER_ID};
 use crate::message::MessageExt;
-use crate::pull_result::PullStatus;
+use crate::pull_result::{PullResult, PullStatus};
 use ferrocket_protocol::header::pull_message::pull_sys_flag;
 
 /// Push consumer settings (`DefaultMQPushConsumer` fields).
@@ -297,6 +297,41 @@ impl PushConsumer {
     }
 }
 
+/// What a pull answer hands the consume loop: the found messages, or an empty batch that
+/// moves the offset when it `moved`; nothing when there is nothing to do.
+fn batch_of(
+    mq: &MessageQueue,
+    sub: &SubscriptionData,
+    r: PullResult,
+    moved: bool,
+) -> Option<PulledBatch> {
+    let next = r.next_begin_offset;
+    match r.status {
+        PullStatus::Found => {
+            let msgs = filter_and_decorate(r.msgs, sub, r.min_offset, r.max_offset);
+            Some(PulledBatch {
+                msgs,
+                next_offset: next,
+                force: false,
+            })
+        }
+        PullStatus::NoNewMsg | PullStatus::NoMatchedMsg if moved => Some(PulledBatch {
+            msgs: Vec::new(),
+            next_offset: next,
+            force: false,
+        }),
+        PullStatus::NoNewMsg | PullStatus::NoMatchedMsg => None,
+        PullStatus::OffsetIllegal => {
+            tracing::warn!(queue = %mq, next, "pull offset illegal, moving to the broker's offset");
+            Some(PulledBatch {
+                msgs: Vec::new(),
+                next_offset: next,
+                force: true,
+            })
+        }
+    }
+}
+
 impl PushConsumerImpl {
     fn consumer_data(&self) -> ConsumerData {
         ConsumerData {
@@ -517,21 +552,7 @@ impl PushConsumerImpl {
                 .offset_store
                 .memory_offset(&mq)
                 .filter(|o| *o > 0 && target.as_ref().is_ok_and(|t| !t.slave));
-            let header = PullMessageRequestHeader {
-                consumer_group: self.config.group.clone(),
-                topic: mq.topic.clone(),
-                queue_id: mq.queue_id,
-                queue_offset: offset,
-                max_msg_nums: self.config.pull_batch_size,
-                sys_flag: pull_sys_flag::build(commit.is_some(), true, true, false),
-                commit_offset: commit.unwrap_or(0),
-                suspend_timeout_millis: self.config.broker_suspend_max_time.as_millis() as i64,
-                subscription: Some(sub.sub_string.clone()),
-                sub_version: sub.sub_version,
-                expression_type: Some(sub.expression_type.clone()),
-                max_msg_bytes: None,
-                broker_name: Some(mq.broker_name.clone()),
-            };
+            let header = self.pull_header(&mq, &sub, offset, commit);
             let result = match target {
                 Ok(t) => tokio::select! {
                     _ = stop.cancelled() => return,
@@ -542,47 +563,13 @@ impl PushConsumerImpl {
             let batch = match result {
                 Ok(r) => {
                     pull_from = r.suggest_which_broker_id;
-                    let next = r.next_begin_offset;
-                    let moved = next != offset;
-                    offset = next;
-                    match r.status {
-                        PullStatus::Found => {
-                            let msgs =
-                                filter_and_decorate(r.msgs, &sub, r.min_offset, r.max_offset);
-                            Some(PulledBatch {
-                                msgs,
-                                next_offset: next,
-                                force: false,
-                            })
-                        }
-                        PullStatus::NoNewMsg | PullStatus::NoMatchedMsg if moved => {
-                            Some(PulledBatch {
-                                msgs: Vec::new(),
-                                next_offset: next,
-                                force: false,
-                            })
-                        }
-                        PullStatus::NoNewMsg | PullStatus::NoMatchedMsg => None,
-                        PullStatus::OffsetIllegal => {
-                            tracing::warn!(queue = %mq, next, "pull offset illegal, moving to the broker's offset");
-                            Some(PulledBatch {
-                                msgs: Vec::new(),
-                                next_offset: next,
-                                force: true,
-                            })
-                        }
-                    }
+                    let moved = r.next_begin_offset != offset;
+                    offset = r.next_begin_offset;
+                    batch_of(&mq, &sub, r, moved)
                 }
                 Err(e) => {
-                    let delay = if e.response_code() == Some(response::FLOW_CONTROL) {
-                        Duration::from_millis(20)
-                    } else {
-                        tracing::warn!(queue = %mq, error = %e, "pull failed");
-                        self.config.pull_time_delay_when_exception
-                    };
-                    tokio::select! {
-                        _ = stop.cancelled() => return,
-                        _ = tokio::time::sleep(delay) => {}
+                    if !self.pause_after_failed_pull(&mq, &e, &stop).await {
+                        return;
                     }
                     None
                 }
@@ -593,6 +580,51 @@ impl PushConsumerImpl {
                     sent = tx.send(b) => if sent.is_err() { return },
                 }
             }
+        }
+    }
+
+    /// The long-polling pull of `mq` from `offset`, committing `commit` when set.
+    fn pull_header(
+        &self,
+        mq: &MessageQueue,
+        sub: &SubscriptionData,
+        offset: i64,
+        commit: Option<i64>,
+    ) -> PullMessageRequestHeader {
+        PullMessageRequestHeader {
+            consumer_group: self.config.group.clone(),
+            topic: mq.topic.clone(),
+            queue_id: mq.queue_id,
+            queue_offset: offset,
+            max_msg_nums: self.config.pull_batch_size,
+            sys_flag: pull_sys_flag::build(commit.is_some(), true, true, false),
+            commit_offset: commit.unwrap_or(0),
+            suspend_timeout_millis: self.config.broker_suspend_max_time.as_millis() as i64,
+            subscription: Some(sub.sub_string.clone()),
+            sub_version: sub.sub_version,
+            expression_type: Some(sub.expression_type.clone()),
+            max_msg_bytes: None,
+            broker_name: Some(mq.broker_name.clone()),
+        }
+    }
+
+    /// Waits before the next pull after a failed one: briefly under flow control, longer
+    /// (and logged) otherwise. `false` when stopped meanwhile.
+    async fn pause_after_failed_pull(
+        &self,
+        mq: &MessageQueue,
+        e: &ClientError,
+        stop: &CancellationToken,
+    ) -> bool {
+        let delay = if e.response_code() == Some(response::FLOW_CONTROL) {
+            Duration::from_millis(20)
+        } else {
+            tracing::warn!(queue = %mq, error = %e, "pull failed");
+            self.config.pull_time_delay_when_exception
+        };
+        tokio::select! {
+            _ = stop.cancelled() => false,
+            _ = tokio::time::sleep(delay) => true,
         }
     }
 
