@@ -168,7 +168,7 @@ fn slave_copies_the_commit_log_byte_for_byte_and_catches_up_after_a_restart() {
     rt.block_on(create_topic(&ns.addr, &addrs, &topic));
     let p = rt.block_on(producer(&ns.addr));
     // more than one 1 MiB segment
-    rt.block_on(send_all(&p, &topic, (0..1200).map(|i| format!("a{i}"))));
+    rt.block_on(send_all(&p, &topic, (0..2400).map(|i| format!("a{i}"))));
     let (master_store, slave_store) = (pair.master.store.clone(), pair.slave.store.clone());
     wait_until(
         "the slave's commit log equals the master's",
@@ -188,7 +188,7 @@ fn slave_copies_the_commit_log_byte_for_byte_and_catches_up_after_a_restart() {
     );
     let on_master = rt.block_on(read_broker(&pair.master.addr(), &ns.addr, &topic));
     let on_slave = rt.block_on(read_broker(&pair.slave.addr(), &ns.addr, &topic));
-    assert_eq!(on_master.len(), 2000);
+    assert_eq!(on_master.len(), 3200);
     assert_eq!(
         on_slave, on_master,
         "same messages at the same queue offsets"

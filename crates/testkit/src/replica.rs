@@ -188,13 +188,15 @@ impl ReplicaPair {
     }
 }
 
-/// The CommitLog files of a store, by name, with their bytes.
+/// The CommitLog files of a store, by name, with their bytes, leaving out trailing files that
+/// hold only zeros: segments created ahead of need by a master's allocator, which its slave,
+/// appending what it receives, has no reason to have yet.
 pub fn commit_log_files(store: &Path) -> Vec<(String, Vec<u8>)> {
     let mut files: Vec<_> = std::fs::read_dir(store.join("commitlog"))
         .map(|d| d.map(|e| e.unwrap().path()).collect())
         .unwrap_or_default();
     files.sort();
-    files
+    let mut files: Vec<(String, Vec<u8>)> = files
         .into_iter()
         .map(|p| {
             (
@@ -202,5 +204,12 @@ pub fn commit_log_files(store: &Path) -> Vec<(String, Vec<u8>)> {
                 std::fs::read(&p).unwrap(),
             )
         })
-        .collect()
+        .collect();
+    while files
+        .last()
+        .is_some_and(|(_, bytes)| bytes.iter().all(|&b| b == 0))
+    {
+        files.pop();
+    }
+    files
 }
