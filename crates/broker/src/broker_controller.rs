@@ -648,6 +648,12 @@ impl BrokerController {
         self.broker_config.get()
     }
 
+    /// The live settings handle itself, for a component that must see UPDATE_BROKER_CONFIG's
+    /// changes (the web console).
+    pub fn shared_broker_config(&self) -> SharedBrokerConfig {
+        self.broker_config.clone()
+    }
+
     /// Installs what applies and persists UPDATE_BROKER_CONFIG (the binary knows the config keys
     /// and the config file; without an updater the request is refused).
     pub fn set_config_updater(&self, updater: Arc<dyn BrokerConfigUpdater>) {
