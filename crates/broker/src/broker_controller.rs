@@ -2,7 +2,7 @@
 //! life: start, periodic registration and persistence, shutdown.
 
 use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -86,351 +86,152 @@ impl BrokerController {
     /// Opens the store and the config files under its root, listens on
     /// `bindAddress:listenPort` (port 0 picks a free port), registers with every name server in
     /// `namesrvAddr` (awaiting the first round), then starts the periodic tasks.
+    ///
+    /// The steps run in dependency order: the config tables and the store first (everything
+    /// reads them), then the listeners (the real port becomes the store host stamped into
+    /// messages), then registration and the services that need that address, and only then the
+    /// dispatcher's processors, the first registration and the periodic tasks.
     pub async fn start(
         broker_config: BrokerConfig,
         store_config: MessageStoreConfig,
     ) -> Result<Arc<BrokerController>, BrokerError> {
-        let ip: IpAddr = broker_config.broker_ip1.trim().parse().map_err(|_| {
-            BrokerError::InvalidConfig(format!(
-                "brokerIP1 '{}' is not an IP address",
-                broker_config.broker_ip1
-            ))
-        })?;
+        let ip = broker_ip(&broker_config)?;
         let acl_validator = load_acl(&broker_config)?;
-        let store_root: PathBuf = store_config.store_path_root_dir.clone();
-        let topic_config_manager = Arc::new(TopicConfigManager::new(
-            config_manager::topic_config_path(&store_root),
-            &broker_config,
-        )?);
-        let subscription_group_manager = Arc::new(SubscriptionGroupManager::new(
-            config_manager::subscription_group_path(&store_root),
-            broker_config.auto_create_subscription_group,
-        )?);
-        let consumer_offset_manager = Arc::new(ConsumerOffsetManager::new(
-            config_manager::consumer_offset_path(&store_root),
-        )?);
-        // the built-in topics (and a new data version) are written at once, off this thread
-        topic_config_manager.dirty_mark().mark();
-        let config_persist_service = Arc::new(
-            ConfigPersistService::start(
-                vec![
-                    topic_config_manager.clone() as Arc<dyn PersistentConfig>,
-                    subscription_group_manager.clone(),
-                ],
-                CONFIG_PERSIST_DELAY,
-            )
-            .map_err(|e| BrokerError::InvalidConfig(format!("config persist thread: {e}")))?,
-        );
-
-        let delay_levels = store_config
-            .delay_levels_millis()
-            .map_err(|e| BrokerError::InvalidConfig(format!("messageDelayLevel: {e}")))?;
-        let message_store = DefaultMessageStore::open(store_config.clone())
-            .map_err(|e| BrokerError::Store(e.to_string()))?;
-        let ha_service = match HAService::new(message_store.clone()) {
-            Ok(h) => h,
-            Err(e) => {
-                message_store.shutdown();
-                return Err(BrokerError::InvalidConfig(e.to_string()));
-            }
-        };
-        let schedule_message_service = match ScheduleMessageService::new(
-            message_store.clone(),
-            delay_levels,
-            config_manager::delay_offset_path(&store_root),
-        ) {
-            Ok(s) => Arc::new(s),
-            Err(e) => {
-                message_store.shutdown();
-                return Err(e);
-            }
-        };
-        let timer_check_path = timer_checkpoint::timer_check_path(&store_root);
-        let timer_message_store =
-            match TimerMessageStore::new(message_store.clone(), timer_check_path.clone()) {
-                Ok(t) => Arc::new(t),
-                Err(e) => {
-                    message_store.shutdown();
-                    return Err(BrokerError::ConfigLoad {
-                        path: timer_check_path,
-                        reason: e.to_string(),
-                    });
-                }
-            };
-        let pull_request_hold_service = Arc::new(PullRequestHoldService::new());
-        {
-            let hold = pull_request_hold_service.clone();
-            message_store.set_message_arriving_listener(Arc::new(
-                move |topic: &str, queue_id: i32, _max_offset: i64, tags_code: i64| {
-                    hold.notify_message_arriving(topic, queue_id, Some(tags_code))
-                },
-            ));
-        }
-
-        let consumer_manager = Arc::new(ConsumerManager::new(Arc::new(
-            DefaultConsumerIdsChangeListener {
-                enabled: broker_config.notify_consumer_ids_changed_enable,
-            },
-        )));
-        let producer_manager = Arc::new(ProducerManager::new());
-        let client_housekeeping_service = Arc::new(ClientHousekeepingService::new(
-            consumer_manager.clone(),
-            producer_manager.clone(),
-            broker_config.channel_expired_timeout,
-        ));
-
+        let tables = ConfigTables::open(&broker_config, &store_config.store_path_root_dir)?;
+        let stores = StoreServices::open(&store_config)?;
+        let clients = ClientTables::new(&broker_config);
         let request_processor = Arc::new(BrokerRequestProcessor::new(
-            client_housekeeping_service.clone(),
+            clients.housekeeping.clone(),
             &broker_config.queues,
         ));
-        let bind = format!(
-            "{}:{}",
-            broker_config.bind_address, broker_config.listen_port
-        );
-        let tls = match broker_config.tls.server() {
-            Ok(tls) => tls,
-            Err(e) => {
-                message_store.shutdown();
-                return Err(BrokerError::InvalidConfig(e.to_string()));
-            }
-        };
-        let server = match RemotingServer::bind_with_options(
-            &bind,
-            request_processor.clone(),
-            broker_config.server.clone(),
-            Some(tls.clone()),
+        // the store holds its lock file: a broker that cannot listen closes it again
+        let listeners = match Listeners::bind(
+            &broker_config,
+            &store_config,
+            &request_processor,
+            &stores.ha,
         )
         .await
         {
-            Ok(s) => s,
-            Err(source) => {
-                message_store.shutdown();
-                return Err(BrokerError::Bind { addr: bind, source });
-            }
-        };
-        let local_addr = server.local_addr();
-        // haListenPort wins; else listenPort + 1; a free port when both ports are left to the OS
-        let ha_port = match (store_config.ha_listen_port, broker_config.listen_port) {
-            (0, 0) => 0,
-            (_, configured) => store_config.resolved_ha_listen_port(configured),
-        };
-        let ha_bind = format!("{}:{}", broker_config.bind_address, ha_port);
-        // the HA port follows the remoting port's TLS settings; the slave connects to its
-        // master as the broker does to name servers
-        let ha_client_tls = if broker_config.tls.client_uses_tls() {
-            match broker_config.tls.client_config() {
-                Ok(c) => Some(c),
-                Err(e) => {
-                    server.shutdown();
-                    message_store.shutdown();
-                    return Err(BrokerError::InvalidConfig(e.to_string()));
-                }
-            }
-        } else {
-            None
-        };
-        let ha_tls = ferrocket_ha::HaTls {
-            server: Some(tls.clone()),
-            client: ha_client_tls,
-        };
-        let ha_listen_port = match ha_service.start_with_tls(&ha_bind, ha_tls) {
-            Ok(addr) => addr.port(),
+            Ok(l) => l,
             Err(e) => {
-                server.shutdown();
-                ha_service.shutdown();
-                message_store.shutdown();
-                return Err(match e {
-                    ferrocket_ha::HaError::Bind { addr, source } => {
-                        BrokerError::Bind { addr, source }
-                    }
-                    other => BrokerError::InvalidConfig(other.to_string()),
-                });
+                stores.store.shutdown();
+                return Err(e);
             }
-        };
-        // with a free port picked by the OS (listenPort=0) its neighbour is nobody's to take
-        let fast_server = if broker_config.listen_port == 0 {
-            None
-        } else {
-            bind_fast_server(
-                &broker_config.bind_address,
-                local_addr.port(),
-                &request_processor,
-                &broker_config.server,
-                tls,
-            )
-            .await
         };
         let mut broker_config = broker_config;
-        broker_config.listen_port = local_addr.port();
-        let store_host = SocketAddr::new(ip, local_addr.port());
-
-        let outer_tls = if broker_config.tls.client_uses_tls() {
-            Some(
-                broker_config
-                    .tls
-                    .connector()
-                    .map_err(|e| BrokerError::InvalidConfig(e.to_string()))?,
-            )
-        } else {
-            None
-        };
-        let slave_synchronize = Arc::new(SlaveSynchronize::new(
-            store_host.to_string(),
-            // RocketMQ's slave uses a 3 s timeout for these calls
-            BrokerOuterAPI::new(
-                3_000,
-                broker_config.inner_client_credentials.clone(),
-                outer_tls.clone(),
-            ),
-            topic_config_manager.clone(),
-            subscription_group_manager.clone(),
-            consumer_offset_manager.clone(),
-            schedule_message_service.clone(),
-        ));
-        let (shutdown_tx, _) = watch::channel(false);
-        let broker_outer_api = BrokerOuterAPI::new(
-            broker_config.register_broker_timeout_mills,
-            broker_config.inner_client_credentials.clone(),
-            outer_tls,
-        );
-        let ha_master_address = store_config.ha_master_address.clone();
-        let broker_config = SharedBrokerConfig::new(broker_config);
-        let registration = Arc::new(NameServerRegistration::new(
-            broker_config.clone(),
-            topic_config_manager.clone(),
-            broker_outer_api,
-            slave_synchronize.clone(),
-            ha_service.clone(),
-            store_host,
-            ha_listen_port,
-            store_config.broker_role == BrokerRole::Slave,
-            ha_master_address.as_deref(),
-        ));
-        let rebalance_lock_manager = Arc::new(RebalanceLockManager::new());
-        let broker_stats_manager = Arc::new(BrokerStatsManager::new());
-        let send_service = Arc::new(SendService {
-            config: broker_config.clone(),
-            store: message_store.clone(),
-            topics: topic_config_manager.clone(),
-            groups: subscription_group_manager.clone(),
-            locks: rebalance_lock_manager.clone(),
-            timer: timer_message_store.clone(),
-            schedule: schedule_message_service.clone(),
-            stats: broker_stats_manager.clone(),
-            store_host,
-            slave: store_config.broker_role == BrokerRole::Slave,
-        });
-        let consumer_filter_manager = Arc::new(ConsumerFilterManager::new());
-        let pull_service = Arc::new(PullService {
-            config: broker_config.clone(),
-            store: message_store.clone(),
-            topics: topic_config_manager.clone(),
-            groups: subscription_group_manager.clone(),
-            consumers: consumer_manager.clone(),
-            filters: consumer_filter_manager.clone(),
-            offsets: consumer_offset_manager.clone(),
-            hold: pull_request_hold_service.clone(),
-            stats: broker_stats_manager.clone(),
-            shutdown: shutdown_tx.subscribe(),
-            store_host,
-            slave: store_config.broker_role == BrokerRole::Slave,
-        });
-        let admin_service = Arc::new(AdminService {
-            config: broker_config.clone(),
-            registration: registration.clone(),
-            store: message_store.clone(),
-            ha: ha_service.clone(),
-            topics: topic_config_manager.clone(),
-            groups: subscription_group_manager.clone(),
-            offsets: consumer_offset_manager.clone(),
-            consumers: consumer_manager.clone(),
-            producers: producer_manager.clone(),
-            locks: rebalance_lock_manager.clone(),
-            schedule: schedule_message_service.clone(),
-            stats: broker_stats_manager.clone(),
-            store_host,
-            slave: store_config.broker_role == BrokerRole::Slave,
-            boot_timestamp: ferrocket_protocol::util::now_millis(),
-            config_updater: RwLock::new(None),
-        });
-        let controller = Arc::new(BrokerController {
-            registration,
+        broker_config.listen_port = listeners.local_addr.port();
+        let store_host = SocketAddr::new(ip, listeners.local_addr.port());
+        let name_servers = NameServerSide::connect(
             broker_config,
-            store_config,
-            message_store,
-            ha_service,
-            topic_config_manager,
-            config_persist_service,
-            subscription_group_manager,
-            consumer_offset_manager,
-            consumer_manager,
-            consumer_filter_manager,
-            producer_manager,
-            client_housekeeping_service,
-            rebalance_lock_manager,
-            pull_request_hold_service,
-            schedule_message_service,
-            timer_message_store,
-            broker_stats_manager,
-            slave_synchronize,
-            send_service,
-            pull_service,
-            admin_service,
-            request_processor: request_processor.clone(),
-            acl_validator,
-            local_addr,
+            &store_config,
             store_host,
-            server: Mutex::new(Some(server)),
-            fast_server: Mutex::new(fast_server),
-            tasks: Mutex::new(Vec::new()),
-            shutdown_tx,
-            shutting_down: AtomicBool::new(false),
-            shutdown_done: tokio::sync::Mutex::new(false),
-        });
+            listeners.ha_listen_port,
+            &tables,
+            &stores,
+        )?;
+        let slave = store_config.broker_role == BrokerRole::Slave;
+        let services =
+            Services::build(&name_servers, store_host, slave, &tables, &stores, &clients);
+        let controller = Arc::new(BrokerController::assemble(StartedParts {
+            store_config,
+            acl_validator,
+            tables,
+            stores,
+            clients,
+            request_processor: request_processor.clone(),
+            listeners,
+            store_host,
+            name_servers,
+            services,
+        }));
+        // the server already accepts connections; until the processors are attached the
+        // dispatcher answers SYSTEM_BUSY (the processors need the store host, known once bound)
         request_processor.attach(controller.processors());
-        tracing::info!(
-            listen = %local_addr,
-            broker_addr = %controller.broker_addr(),
-            broker = %controller.broker_config().broker_name,
-            cluster = %controller.broker_config().broker_cluster_name,
-            "broker listening"
-        );
-
-        if controller.broker_config().namesrv_addrs().is_empty() {
-            tracing::warn!(
-                "no name server configured (namesrvAddr): clients cannot find this broker"
-            );
-        } else {
-            controller.register_broker_all().await;
-        }
+        controller.announce_and_register().await;
         controller.start_background_tasks();
         Ok(controller)
     }
 
+    /// Moves what `start` opened, bound and built into the controller.
+    fn assemble(parts: StartedParts) -> BrokerController {
+        let StartedParts {
+            store_config,
+            acl_validator,
+            tables,
+            stores,
+            clients,
+            request_processor,
+            listeners,
+            store_host,
+            name_servers,
+            services,
+        } = parts;
+        BrokerController {
+            registration: name_servers.registration,
+            broker_config: name_servers.config,
+            store_config,
+            message_store: stores.store,
+            ha_service: stores.ha,
+            topic_config_manager: tables.topics,
+            config_persist_service: tables.persist,
+            subscription_group_manager: tables.groups,
+            consumer_offset_manager: tables.offsets,
+            consumer_manager: clients.consumers,
+            consumer_filter_manager: services.filters,
+            producer_manager: clients.producers,
+            client_housekeeping_service: clients.housekeeping,
+            rebalance_lock_manager: services.locks,
+            pull_request_hold_service: stores.hold,
+            schedule_message_service: stores.schedule,
+            timer_message_store: stores.timer,
+            broker_stats_manager: services.stats,
+            slave_synchronize: name_servers.slave_synchronize,
+            send_service: services.send,
+            pull_service: services.pull,
+            admin_service: services.admin,
+            request_processor,
+            acl_validator,
+            local_addr: listeners.local_addr,
+            store_host,
+            server: Mutex::new(Some(listeners.server)),
+            fast_server: Mutex::new(listeners.fast_server),
+            tasks: Mutex::new(Vec::new()),
+            shutdown_tx: services.shutdown_tx,
+            shutting_down: AtomicBool::new(false),
+            shutdown_done: tokio::sync::Mutex::new(false),
+        }
+    }
+
+    /// Logs where the broker listens, then awaits the first registration round, so a client
+    /// that sees `start` return finds the broker on the name servers.
+    async fn announce_and_register(&self) {
+        tracing::info!(
+            listen = %self.local_addr,
+            broker_addr = %self.broker_addr(),
+            broker = %self.broker_config().broker_name,
+            cluster = %self.broker_config().broker_cluster_name,
+            "broker listening"
+        );
+        if self.broker_config().namesrv_addrs().is_empty() {
+            tracing::warn!(
+                "no name server configured (namesrvAddr): clients cannot find this broker"
+            );
+        } else {
+            self.register_broker_all().await;
+        }
+    }
+
+    /// Spawns the periodic tasks: ACL file watching, registration, offset persistence, client
+    /// housekeeping, and either the slave's metadata sync or the master's delayed, timed and
+    /// transaction-check delivery. They start after the first registration round, which `start`
+    /// awaits itself.
     fn start_background_tasks(self: &Arc<Self>) {
         let mut tasks = self.tasks.lock();
         if let Some(acl) = &self.acl_validator {
             tasks.push(acl.spawn_watcher(ferrocket_acl::WATCH_INTERVAL));
         }
-        let weak = Arc::downgrade(self);
-        let period = Duration::from_millis(self.broker_config().register_name_server_period.max(1));
-        let topics = self.topic_config_manager.clone();
-        let mut stop = self.shutdown_tx.subscribe();
-        tasks.push(tokio::spawn(async move {
-            let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                // one round at a time: changes made while a round is in flight gather for the
-                // next one, so a burst of creations costs a few registrations, not one each
-                let periodic = tokio::select! {
-                    _ = tick.tick() => true,
-                    _ = topics.wait_changed() => false,
-                    _ = stop.changed() => return,
-                };
-                let Some(broker) = weak.upgrade() else { return };
-                broker.register_changes(periodic).await;
-            }
-        }));
+        tasks.push(self.spawn_registration());
 
         let offsets = self.consumer_offset_manager.clone();
         let interval =
@@ -474,6 +275,30 @@ impl BrokerController {
                 stats.sample();
             }
         }));
+    }
+
+    /// The registration task: a round every `registerNameServerPeriod`, and one soon after a
+    /// topic changes. It holds the controller weakly so a dropped broker ends it.
+    fn spawn_registration(self: &Arc<Self>) -> JoinHandle<()> {
+        let weak = Arc::downgrade(self);
+        let period = Duration::from_millis(self.broker_config().register_name_server_period.max(1));
+        let topics = self.topic_config_manager.clone();
+        let mut stop = self.shutdown_tx.subscribe();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                // one round at a time: changes made while a round is in flight gather for the
+                // next one, so a burst of creations costs a few registrations, not one each
+                let periodic = tokio::select! {
+                    _ = tick.tick() => true,
+                    _ = topics.wait_changed() => false,
+                    _ = stop.changed() => return,
+                };
+                let Some(broker) = weak.upgrade() else { return };
+                broker.register_changes(periodic).await;
+            }
+        })
     }
 
     /// The processors the dispatcher routes to, each given only the managers it uses.
@@ -648,6 +473,12 @@ impl BrokerController {
         self.broker_config.get()
     }
 
+    /// The live settings handle itself, for a component that must see UPDATE_BROKER_CONFIG's
+    /// changes (the web console).
+    pub fn shared_broker_config(&self) -> SharedBrokerConfig {
+        self.broker_config.clone()
+    }
+
     /// Installs what applies and persists UPDATE_BROKER_CONFIG (the binary knows the config keys
     /// and the config file; without an updater the request is refused).
     pub fn set_config_updater(&self, updater: Arc<dyn BrokerConfigUpdater>) {
@@ -781,6 +612,431 @@ impl BrokerController {
     pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
         self.shutdown_tx.subscribe()
     }
+}
+
+/// `brokerIP1` as an address: with the bound port it is the store host stamped into every
+/// message, so a broker with a malformed one does not start.
+fn broker_ip(config: &BrokerConfig) -> Result<IpAddr, BrokerError> {
+    config.broker_ip1.trim().parse().map_err(|_| {
+        BrokerError::InvalidConfig(format!(
+            "brokerIP1 '{}' is not an IP address",
+            config.broker_ip1
+        ))
+    })
+}
+
+/// The metadata tables under the store root (`config/*.json`) and the thread that writes them.
+struct ConfigTables {
+    topics: Arc<TopicConfigManager>,
+    groups: Arc<SubscriptionGroupManager>,
+    offsets: Arc<ConsumerOffsetManager>,
+    persist: Arc<ConfigPersistService>,
+}
+
+impl ConfigTables {
+    /// Loads the topic, subscription group and consumer offset tables, and starts the thread
+    /// that writes the first two.
+    fn open(broker_config: &BrokerConfig, store_root: &Path) -> Result<Self, BrokerError> {
+        let topics = Arc::new(TopicConfigManager::new(
+            config_manager::topic_config_path(store_root),
+            broker_config,
+        )?);
+        let groups = Arc::new(SubscriptionGroupManager::new(
+            config_manager::subscription_group_path(store_root),
+            broker_config.auto_create_subscription_group,
+        )?);
+        let offsets = Arc::new(ConsumerOffsetManager::new(
+            config_manager::consumer_offset_path(store_root),
+        )?);
+        // the built-in topics (and a new data version) are written at once, off this thread
+        topics.dirty_mark().mark();
+        let persist = Arc::new(
+            ConfigPersistService::start(
+                vec![topics.clone() as Arc<dyn PersistentConfig>, groups.clone()],
+                CONFIG_PERSIST_DELAY,
+            )
+            .map_err(|e| BrokerError::InvalidConfig(format!("config persist thread: {e}")))?,
+        );
+        Ok(ConfigTables {
+            topics,
+            groups,
+            offsets,
+            persist,
+        })
+    }
+}
+
+/// The message store and the services working on its records.
+struct StoreServices {
+    store: Arc<DefaultMessageStore>,
+    ha: Arc<HAService>,
+    schedule: Arc<ScheduleMessageService>,
+    timer: Arc<TimerMessageStore>,
+    hold: Arc<PullRequestHoldService>,
+}
+
+impl StoreServices {
+    /// Opens the store, then the HA service, delayed and timed delivery on top of it; a
+    /// failure after the store opened closes it again, releasing its lock file.
+    fn open(store_config: &MessageStoreConfig) -> Result<Self, BrokerError> {
+        let store_root = &store_config.store_path_root_dir;
+        let delay_levels = store_config
+            .delay_levels_millis()
+            .map_err(|e| BrokerError::InvalidConfig(format!("messageDelayLevel: {e}")))?;
+        let store = DefaultMessageStore::open(store_config.clone())
+            .map_err(|e| BrokerError::Store(e.to_string()))?;
+        let ha = match HAService::new(store.clone()) {
+            Ok(h) => h,
+            Err(e) => {
+                store.shutdown();
+                return Err(BrokerError::InvalidConfig(e.to_string()));
+            }
+        };
+        let schedule = match ScheduleMessageService::new(
+            store.clone(),
+            delay_levels,
+            config_manager::delay_offset_path(store_root),
+        ) {
+            Ok(s) => Arc::new(s),
+            Err(e) => {
+                store.shutdown();
+                return Err(e);
+            }
+        };
+        let timer_check_path = timer_checkpoint::timer_check_path(store_root);
+        let timer = match TimerMessageStore::new(store.clone(), timer_check_path.clone()) {
+            Ok(t) => Arc::new(t),
+            Err(e) => {
+                store.shutdown();
+                return Err(BrokerError::ConfigLoad {
+                    path: timer_check_path,
+                    reason: e.to_string(),
+                });
+            }
+        };
+        // a put wakes the long-polling pulls parked on its queue
+        let hold = Arc::new(PullRequestHoldService::new());
+        let parked = hold.clone();
+        store.set_message_arriving_listener(Arc::new(
+            move |topic: &str, queue_id: i32, _max_offset: i64, tags_code: i64| {
+                parked.notify_message_arriving(topic, queue_id, Some(tags_code))
+            },
+        ));
+        Ok(StoreServices {
+            store,
+            ha,
+            schedule,
+            timer,
+            hold,
+        })
+    }
+}
+
+/// The live client tables and their housekeeping.
+struct ClientTables {
+    consumers: Arc<ConsumerManager>,
+    producers: Arc<ProducerManager>,
+    housekeeping: Arc<ClientHousekeepingService>,
+}
+
+impl ClientTables {
+    fn new(broker_config: &BrokerConfig) -> Self {
+        let consumers = Arc::new(ConsumerManager::new(Arc::new(
+            DefaultConsumerIdsChangeListener {
+                enabled: broker_config.notify_consumer_ids_changed_enable,
+            },
+        )));
+        let producers = Arc::new(ProducerManager::new());
+        let housekeeping = Arc::new(ClientHousekeepingService::new(
+            consumers.clone(),
+            producers.clone(),
+            broker_config.channel_expired_timeout,
+        ));
+        ClientTables {
+            consumers,
+            producers,
+            housekeeping,
+        }
+    }
+}
+
+/// The bound listeners: the remoting port, the fast port, the HA port.
+struct Listeners {
+    server: RemotingServer,
+    fast_server: Option<RemotingServer>,
+    local_addr: SocketAddr,
+    ha_listen_port: u16,
+}
+
+impl Listeners {
+    /// Binds the remoting server, then the HA port (whose default is the remoting port + 1),
+    /// then the fast port (remoting port - 2). On failure what was bound is shut down; the
+    /// caller closes the store.
+    async fn bind(
+        broker_config: &BrokerConfig,
+        store_config: &MessageStoreConfig,
+        processor: &Arc<BrokerRequestProcessor>,
+        ha_service: &Arc<HAService>,
+    ) -> Result<Listeners, BrokerError> {
+        let tls = broker_config
+            .tls
+            .server()
+            .map_err(|e| BrokerError::InvalidConfig(e.to_string()))?;
+        let bind = format!(
+            "{}:{}",
+            broker_config.bind_address, broker_config.listen_port
+        );
+        let bound = RemotingServer::bind_with_options(
+            &bind,
+            processor.clone(),
+            broker_config.server.clone(),
+            Some(tls.clone()),
+        )
+        .await;
+        let server = bound.map_err(|source| BrokerError::Bind { addr: bind, source })?;
+        let local_addr = server.local_addr();
+        let ha_tls = match ha_tls(broker_config, tls.clone()) {
+            Ok(t) => t,
+            Err(e) => {
+                server.shutdown();
+                return Err(e);
+            }
+        };
+        let ha_listen_port = match start_ha(broker_config, store_config, ha_service, ha_tls) {
+            Ok(port) => port,
+            Err(e) => {
+                server.shutdown();
+                ha_service.shutdown();
+                return Err(e);
+            }
+        };
+        // with a free port picked by the OS (listenPort=0) its neighbour is nobody's to take
+        let fast_server = if broker_config.listen_port == 0 {
+            None
+        } else {
+            let port = local_addr.port();
+            bind_fast_server(
+                &broker_config.bind_address,
+                port,
+                processor,
+                &broker_config.server,
+                tls,
+            )
+            .await
+        };
+        Ok(Listeners {
+            server,
+            fast_server,
+            local_addr,
+            ha_listen_port,
+        })
+    }
+}
+
+/// The HA port follows the remoting port's TLS settings; the slave connects to its master as
+/// the broker does to name servers.
+fn ha_tls(
+    broker_config: &BrokerConfig,
+    server: Arc<ferrocket_remoting::tls::ServerTls>,
+) -> Result<ferrocket_ha::HaTls, BrokerError> {
+    let client = if broker_config.tls.client_uses_tls() {
+        let config = broker_config
+            .tls
+            .client_config()
+            .map_err(|e| BrokerError::InvalidConfig(e.to_string()))?;
+        Some(config)
+    } else {
+        None
+    };
+    Ok(ferrocket_ha::HaTls {
+        server: Some(server),
+        client,
+    })
+}
+
+/// Starts the HA service and returns its port: `haListenPort` wins; else `listenPort + 1`; a
+/// free port when both ports are left to the OS.
+fn start_ha(
+    broker_config: &BrokerConfig,
+    store_config: &MessageStoreConfig,
+    ha_service: &Arc<HAService>,
+    tls: ferrocket_ha::HaTls,
+) -> Result<u16, BrokerError> {
+    let ha_port = match (store_config.ha_listen_port, broker_config.listen_port) {
+        (0, 0) => 0,
+        (_, configured) => store_config.resolved_ha_listen_port(configured),
+    };
+    let ha_bind = format!("{}:{}", broker_config.bind_address, ha_port);
+    match ha_service.start_with_tls(&ha_bind, tls) {
+        Ok(addr) => Ok(addr.port()),
+        Err(ferrocket_ha::HaError::Bind { addr, source }) => {
+            Err(BrokerError::Bind { addr, source })
+        }
+        Err(other) => Err(BrokerError::InvalidConfig(other.to_string())),
+    }
+}
+
+/// The live settings and what talks to name servers (and, on a slave, to the master).
+struct NameServerSide {
+    config: SharedBrokerConfig,
+    registration: Arc<NameServerRegistration>,
+    slave_synchronize: Arc<SlaveSynchronize>,
+}
+
+impl NameServerSide {
+    /// Builds registration and the slave's synchronizer; both announce `store_host`, so this
+    /// runs once the remoting port is bound. `broker_config` becomes the live settings.
+    fn connect(
+        broker_config: BrokerConfig,
+        store_config: &MessageStoreConfig,
+        store_host: SocketAddr,
+        ha_listen_port: u16,
+        tables: &ConfigTables,
+        stores: &StoreServices,
+    ) -> Result<Self, BrokerError> {
+        let outer_tls = if broker_config.tls.client_uses_tls() {
+            Some(
+                broker_config
+                    .tls
+                    .connector()
+                    .map_err(|e| BrokerError::InvalidConfig(e.to_string()))?,
+            )
+        } else {
+            None
+        };
+        let slave_synchronize = Arc::new(SlaveSynchronize::new(
+            store_host.to_string(),
+            // RocketMQ's slave uses a 3 s timeout for these calls
+            BrokerOuterAPI::new(
+                3_000,
+                broker_config.inner_client_credentials.clone(),
+                outer_tls.clone(),
+            ),
+            tables.topics.clone(),
+            tables.groups.clone(),
+            tables.offsets.clone(),
+            stores.schedule.clone(),
+        ));
+        let broker_outer_api = BrokerOuterAPI::new(
+            broker_config.register_broker_timeout_mills,
+            broker_config.inner_client_credentials.clone(),
+            outer_tls,
+        );
+        let config = SharedBrokerConfig::new(broker_config);
+        let registration = Arc::new(NameServerRegistration::new(
+            config.clone(),
+            tables.topics.clone(),
+            broker_outer_api,
+            slave_synchronize.clone(),
+            stores.ha.clone(),
+            store_host,
+            ha_listen_port,
+            store_config.broker_role == BrokerRole::Slave,
+            store_config.ha_master_address.as_deref(),
+        ));
+        Ok(NameServerSide {
+            config,
+            registration,
+            slave_synchronize,
+        })
+    }
+}
+
+/// The services every transport shares, and the managers only they need.
+struct Services {
+    send: Arc<SendService>,
+    pull: Arc<PullService>,
+    admin: Arc<AdminService>,
+    filters: Arc<ConsumerFilterManager>,
+    locks: Arc<RebalanceLockManager>,
+    stats: Arc<BrokerStatsManager>,
+    /// Held pulls watch it to answer at once on shutdown.
+    shutdown_tx: watch::Sender<bool>,
+}
+
+impl Services {
+    /// Builds the send, pull and admin services, each from the managers it uses.
+    fn build(
+        name_servers: &NameServerSide,
+        store_host: SocketAddr,
+        slave: bool,
+        tables: &ConfigTables,
+        stores: &StoreServices,
+        clients: &ClientTables,
+    ) -> Self {
+        let config = &name_servers.config;
+        let (shutdown_tx, _) = watch::channel(false);
+        let locks = Arc::new(RebalanceLockManager::new());
+        let stats = Arc::new(BrokerStatsManager::new());
+        let send = Arc::new(SendService {
+            config: config.clone(),
+            store: stores.store.clone(),
+            topics: tables.topics.clone(),
+            groups: tables.groups.clone(),
+            locks: locks.clone(),
+            timer: stores.timer.clone(),
+            schedule: stores.schedule.clone(),
+            stats: stats.clone(),
+            store_host,
+            slave,
+        });
+        let filters = Arc::new(ConsumerFilterManager::new());
+        let pull = Arc::new(PullService {
+            config: config.clone(),
+            store: stores.store.clone(),
+            topics: tables.topics.clone(),
+            groups: tables.groups.clone(),
+            consumers: clients.consumers.clone(),
+            filters: filters.clone(),
+            offsets: tables.offsets.clone(),
+            hold: stores.hold.clone(),
+            stats: stats.clone(),
+            shutdown: shutdown_tx.subscribe(),
+            store_host,
+            slave,
+        });
+        let admin = Arc::new(AdminService {
+            config: config.clone(),
+            registration: name_servers.registration.clone(),
+            store: stores.store.clone(),
+            ha: stores.ha.clone(),
+            topics: tables.topics.clone(),
+            groups: tables.groups.clone(),
+            offsets: tables.offsets.clone(),
+            consumers: clients.consumers.clone(),
+            producers: clients.producers.clone(),
+            locks: locks.clone(),
+            schedule: stores.schedule.clone(),
+            stats: stats.clone(),
+            store_host,
+            slave,
+            boot_timestamp: ferrocket_protocol::util::now_millis(),
+            config_updater: RwLock::new(None),
+        });
+        Services {
+            send,
+            pull,
+            admin,
+            filters,
+            locks,
+            stats,
+            shutdown_tx,
+        }
+    }
+}
+
+/// Everything `start` opened, bound and built, before it becomes the controller.
+struct StartedParts {
+    store_config: MessageStoreConfig,
+    acl_validator: Option<Arc<PlainAccessValidator>>,
+    tables: ConfigTables,
+    stores: StoreServices,
+    clients: ClientTables,
+    request_processor: Arc<BrokerRequestProcessor>,
+    listeners: Listeners,
+    store_host: SocketAddr,
+    name_servers: NameServerSide,
+    services: Services,
 }
 
 /// Reads plain_acl.yml when `aclEnable` is on; a broker asked to enforce ACL does not start

@@ -4,13 +4,13 @@
 use std::sync::Arc;
 
 use ferrocket_broker::BrokerController;
-use ferrocket_console::{ConsoleConfig, ConsoleServer};
+use ferrocket_console::{BrokerView, ConsoleConfig, ConsoleServer};
 
 /// Starts the console unless `consoleEnable` is false, and prints `Console: http://ADDR:PORT/`.
 /// A port that cannot be bound is logged and the broker keeps serving without a console.
 pub async fn start_console(broker: &Arc<BrokerController>) -> Option<ConsoleServer> {
-    let config = ConsoleConfig::from_broker(broker)?;
-    match ConsoleServer::start(broker.clone(), &config).await {
+    let config = ConsoleConfig::from_broker_config(&broker.broker_config())?;
+    match ConsoleServer::start(broker_view(broker), &config).await {
         Ok(console) => {
             let addr = crate::net::connectable(console.local_addr());
             crate::ready::announce(&format!("Console: http://{addr}/"));
@@ -23,6 +23,26 @@ pub async fn start_console(broker: &Arc<BrokerController>) -> Option<ConsoleServ
             );
             None
         }
+    }
+}
+
+/// The managers and services of `broker` the console uses; the console never holds the
+/// controller itself.
+fn broker_view(broker: &BrokerController) -> BrokerView {
+    BrokerView {
+        config: broker.shared_broker_config(),
+        store_config: broker.message_store_config().clone(),
+        store: broker.message_store().clone(),
+        topics: broker.topic_config_manager().clone(),
+        groups: broker.subscription_group_manager().clone(),
+        offsets: broker.consumer_offset_manager().clone(),
+        consumers: broker.consumer_manager().clone(),
+        producers: broker.producer_manager().clone(),
+        stats: broker.broker_stats_manager().clone(),
+        send: broker.send_service().clone(),
+        admin: broker.admin_service().clone(),
+        store_host: broker.store_host(),
+        boot_timestamp: broker.boot_timestamp(),
     }
 }
 

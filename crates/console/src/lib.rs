@@ -2,6 +2,7 @@
 //! the binary, and Prometheus metrics at `/metrics`, on one small HTTP server.
 
 pub mod api;
+pub mod broker_view;
 pub mod disk_usage;
 pub mod http;
 pub mod metrics;
@@ -11,4 +12,5 @@ pub mod server;
 pub mod tps_history;
 pub mod ui;
 
+pub use broker_view::BrokerView;
 pub use server::{ConsoleConfig, ConsoleServer};

@@ -1,9 +1,9 @@
 //! GET /metrics: Prometheus text exposition (format 0.0.4) of the broker's counters, latency
 //! histograms, consumer lag (computed from the offsets at scrape time) and store disk usage.
 
+use crate::broker_view::BrokerView;
 use ferrocket_broker::processor::admin_broker_processor::ha_runtime_info;
 use ferrocket_broker::stats::TopicCountersSnapshot;
-use ferrocket_broker::BrokerController;
 use ferrocket_store::HistogramSnapshot;
 use prometheus::proto::{
     Bucket, Counter, Gauge, Histogram, LabelPair, Metric, MetricFamily, MetricType,
@@ -94,9 +94,9 @@ fn histogram(name: &str, help: &str, h: &HistogramSnapshot) -> MetricFamily {
 }
 
 /// Every metric family, read from the broker at scrape time.
-pub fn collect(b: &BrokerController) -> Vec<MetricFamily> {
+pub fn collect(b: &BrokerView) -> Vec<MetricFamily> {
     let mut out = Vec::with_capacity(16);
-    let stats = b.broker_stats_manager();
+    let stats = &b.stats;
     let topics = stats.topic_stats().snapshot();
 
     let per_topic: [(&str, &str, CounterOf); 4] = [
@@ -157,7 +157,7 @@ pub fn collect(b: &BrokerController) -> Vec<MetricFamily> {
     out.push(histogram(
         "ferrocket_store_flush_latency_seconds",
         "Time of CommitLog flushes that wrote data to disk.",
-        &b.message_store().flush_latency().snapshot(),
+        &b.store.flush_latency().snapshot(),
     ));
 
     let mut lag = family("ferrocket_consumer_lag_messages", MetricType::GAUGE, "Messages not consumed yet, by consumer group (broker max offset minus committed offset, over the group's queues).");
@@ -174,8 +174,8 @@ pub fn collect(b: &BrokerController) -> Vec<MetricFamily> {
 /// Replication: on a master each connected slave's lag and transfer rate and the in-sync
 /// count; on a slave its HA client's receive rate and last read (its lag is the master's view
 /// of it).
-fn ha_gauges(b: &BrokerController) -> Vec<MetricFamily> {
-    let info = ha_runtime_info(b.admin_service());
+fn ha_gauges(b: &BrokerView) -> Vec<MetricFamily> {
+    let info = ha_runtime_info(&b.admin);
     if !info.master {
         let client = &info.ha_client_runtime_info;
         return vec![
@@ -226,8 +226,8 @@ fn ha_gauges(b: &BrokerController) -> Vec<MetricFamily> {
 }
 
 /// Disk usage and CommitLog offsets.
-fn store_gauges(b: &BrokerController) -> Vec<MetricFamily> {
-    let disk = disk_usage::measure(b.message_store_config());
+fn store_gauges(b: &BrokerView) -> Vec<MetricFamily> {
+    let disk = disk_usage::measure(&b.store_config);
     let mut used = family(
         "ferrocket_store_disk_used_bytes",
         MetricType::GAUGE,
@@ -244,7 +244,7 @@ fn store_gauges(b: &BrokerController) -> Vec<MetricFamily> {
         disk.consume_queue_bytes as f64,
     );
     add_gauge(&mut used, &[("part", "total")], disk.total_bytes as f64);
-    let store = b.message_store();
+    let store = &b.store;
     vec![
         used,
         gauge(
@@ -267,7 +267,7 @@ fn store_gauges(b: &BrokerController) -> Vec<MetricFamily> {
 
 /// Renders every metric in the Prometheus text format (0.0.4); families without samples
 /// (no topic or group yet) are left out.
-pub fn render(b: &BrokerController) -> String {
+pub fn render(b: &BrokerView) -> String {
     let families: Vec<MetricFamily> = collect(b)
         .into_iter()
         .filter(|f| !f.get_metric().is_empty())

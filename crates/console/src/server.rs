@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use ferrocket_broker::BrokerController;
+use ferrocket_broker::BrokerConfig;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpStream};
@@ -17,6 +17,7 @@ use tower::{ServiceBuilder, ServiceExt};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
+use crate::broker_view::BrokerView;
 use crate::http::{Response, MAX_BODY};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -46,8 +47,7 @@ pub struct ConsoleConfig {
 
 impl ConsoleConfig {
     /// The console settings of a broker's config, or `None` when `consoleEnable` is false.
-    pub fn from_broker(broker: &BrokerController) -> Option<ConsoleConfig> {
-        let c = broker.broker_config();
+    pub fn from_broker_config(c: &BrokerConfig) -> Option<ConsoleConfig> {
         c.console_enable.then(|| ConsoleConfig {
             listen_address: c.console_listen_address.clone(),
             port: c.console_port,
@@ -57,8 +57,8 @@ impl ConsoleConfig {
 
 /// What every handler sees.
 pub struct ConsoleContext {
-    /// The broker the console shows.
-    pub broker: Arc<BrokerController>,
+    /// The broker the console shows: the managers and services it uses.
+    pub broker: BrokerView,
     /// Recent per-second throughput.
     pub tps: Arc<TpsHistory>,
 }
@@ -72,10 +72,7 @@ pub struct ConsoleServer {
 
 impl ConsoleServer {
     /// Binds `listen_address:port` and serves until [`ConsoleServer::shutdown`].
-    pub async fn start(
-        broker: Arc<BrokerController>,
-        config: &ConsoleConfig,
-    ) -> io::Result<ConsoleServer> {
+    pub async fn start(broker: BrokerView, config: &ConsoleConfig) -> io::Result<ConsoleServer> {
         let security =
             ConsoleSecurity::from_config(&broker.broker_config(), &config.listen_address)
                 .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
@@ -86,7 +83,7 @@ impl ConsoleServer {
         let local_addr = listener.local_addr()?;
         let tps = Arc::new(TpsHistory::new());
         let (stop, mut stopped) = watch::channel(false);
-        let sampler = tokio::spawn(tps.clone().run(broker.clone(), stop.subscribe()));
+        let sampler = tokio::spawn(tps.clone().run(broker.stats.clone(), stop.subscribe()));
         let ctx = Arc::new(ConsoleContext { broker, tps });
         let service = ServiceBuilder::new()
             .layer(ConcurrencyLimitLayer::new(MAX_REQUESTS_IN_FLIGHT))

@@ -4,7 +4,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ferrocket_broker::BrokerController;
+use ferrocket_broker::stats::BrokerStatsManager;
 use parking_lot::Mutex;
 use serde::Serialize;
 use tokio::sync::watch;
@@ -52,22 +52,25 @@ impl TpsHistory {
     /// Samples the broker's totals every second until `stop` changes.
     pub async fn run(
         self: Arc<Self>,
-        broker: Arc<BrokerController>,
+        stats: Arc<BrokerStatsManager>,
         mut stop: watch::Receiver<bool>,
     ) {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let stats = || {
-            let s = broker.broker_stats_manager();
-            (s.put_total(), s.get_total(), std::time::Instant::now())
+        let totals = || {
+            (
+                stats.put_total(),
+                stats.get_total(),
+                std::time::Instant::now(),
+            )
         };
-        let mut last = stats();
+        let mut last = totals();
         loop {
             tokio::select! {
                 _ = tick.tick() => {}
                 _ = stop.changed() => return,
             }
-            let now = stats();
+            let now = totals();
             let secs = now.2.duration_since(last.2).as_secs_f64();
             if secs > 0.0 {
                 self.push(TpsPoint {

@@ -1,6 +1,7 @@
 //! Harness for the end-to-end tests of the workspace's crates: free loopback ports, locating
 //! and running the real `ferrocket` binary (standalone or any subcommand), collecting its
-//! output, signals and exit waits, and a tmpfs of a test's own for full-disk tests.
+//! output, signals and exit waits, a tmpfs of a test's own for full-disk tests, and source
+//! scans for dependency rules.
 //!
 //! Only ever a dev-dependency: nothing here belongs in a library or the binary.
 
@@ -8,6 +9,7 @@ mod bin;
 mod ports;
 mod process;
 mod replica;
+pub mod source_scan;
 mod standalone;
 mod tmpfs;
 

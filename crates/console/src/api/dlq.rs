@@ -18,15 +18,15 @@ use crate::server::ConsoleContext;
 /// GET /api/dlq/groups: every group with a dead-letter topic, and how many messages it holds.
 pub fn groups(ctx: &Arc<ConsoleContext>, _req: &Request) -> Response {
     let b = &ctx.broker;
-    let store = b.message_store();
+    let store = &b.store;
     let items: Vec<_> = b
-        .topic_config_manager()
+        .topics
         .topic_names()
         .into_iter()
         .filter_map(|t| {
             let group = t.strip_prefix(DLQ_GROUP_TOPIC_PREFIX)?.to_string();
             let queues = b
-                .topic_config_manager()
+                .topics
                 .with_topic(&t, |c| c.read_queue_nums.max(c.write_queue_nums))
                 .unwrap_or(0);
             let messages: i64 = (0..queues)
@@ -125,16 +125,14 @@ pub async fn resend(ctx: Arc<ConsoleContext>, req: Request) -> Response {
         return Response::error(403, "the broker's brokerPermission forbids writes");
     }
     let (topic, queues) = if to_group {
-        let config = b
-            .subscription_group_manager()
-            .find_subscription_group_config(&form.group);
+        let config = b.groups.find_subscription_group_config(&form.group);
         let queues = config.map(|c| c.retry_queue_nums).unwrap_or(1).max(1);
         let retry = mix_all::retry_topic(&form.group);
-        b.topic_config_manager()
+        b.topics
             .create_topic_in_send_message_back_method(&retry, queues, perm::READ_WRITE, 0);
         (retry, queues)
     } else {
-        match b.topic_config_manager().select_topic_config(&origin) {
+        match b.topics.select_topic_config(&origin) {
             Some(c) if c.write_queue_nums > 0 => (origin.clone(), c.write_queue_nums),
             _ => {
                 return Response::error(
@@ -157,10 +155,10 @@ pub async fn resend(ctx: Arc<ConsoleContext>, req: Request) -> Response {
     }
     let queue_id = (view.queue_offset.unsigned_abs() % queues as u64) as i32;
     let mut msg = MessageExtBrokerInner::from_stored(&view, &record, topic, queue_id, &properties);
-    msg.store_host = b.store_host();
+    msg.store_host = b.store_host;
     msg.reconsume_times = 0;
     msg.prepared_transaction_offset = 0;
     tracing::info!(group = %form.group, to = %msg.topic, offset = form.commit_log_offset, "dead letter resent from the console");
     let topic = msg.topic.clone();
-    send_response(&topic, b.send_service().put_message(msg).await)
+    send_response(&topic, b.send.put_message(msg).await)
 }

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use ferrocket_broker::BrokerController;
+use crate::broker_view::BrokerView;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -12,20 +12,15 @@ use crate::http::{Request, Response};
 use crate::server::ConsoleContext;
 
 /// Every group the broker knows: configured, online, or with committed offsets.
-pub fn all_group_names(b: &BrokerController) -> BTreeSet<String> {
+pub fn all_group_names(b: &BrokerView) -> BTreeSet<String> {
     let mut names: BTreeSet<String> = b
-        .subscription_group_manager()
+        .groups
         .snapshot()
         .subscription_group_table
         .into_keys()
         .collect();
-    names.extend(b.consumer_manager().group_names());
-    names.extend(
-        b.consumer_offset_manager()
-            .topic_group_pairs()
-            .into_iter()
-            .map(|(_, g)| g),
-    );
+    names.extend(b.consumers.group_names());
+    names.extend(b.offsets.topic_group_pairs().into_iter().map(|(_, g)| g));
     names
 }
 
@@ -48,32 +43,28 @@ pub struct QueueLag {
 }
 
 /// Topics a group consumes: those with committed offsets and those its members subscribe to.
-fn group_topics(
-    b: &BrokerController,
-    group: &str,
-    offsets: Option<&[(String, String)]>,
-) -> Vec<String> {
+fn group_topics(b: &BrokerView, group: &str, offsets: Option<&[(String, String)]>) -> Vec<String> {
     let mut topics: BTreeSet<String> = match offsets {
         Some(pairs) => pairs
             .iter()
             .filter(|(_, g)| g == group)
             .map(|(t, _)| t.clone())
             .collect(),
-        None => b.consumer_offset_manager().which_topic_by_consumer(group),
+        None => b.offsets.which_topic_by_consumer(group),
     };
-    if let Some(info) = b.consumer_manager().get_consumer_group_info(group) {
+    if let Some(info) = b.consumers.get_consumer_group_info(group) {
         topics.extend(info.subscription_table.into_keys());
     }
     topics.into_iter().collect()
 }
 
 /// Per-queue lag of `group` over its topics.
-pub fn queue_lags(b: &BrokerController, group: &str, topics: &[String]) -> Vec<QueueLag> {
-    let store = b.message_store();
-    let offsets = b.consumer_offset_manager();
+pub fn queue_lags(b: &BrokerView, group: &str, topics: &[String]) -> Vec<QueueLag> {
+    let store = &b.store;
+    let offsets = &b.offsets;
     let mut out = Vec::new();
     for topic in topics {
-        let Some(config) = b.topic_config_manager().select_topic_config(topic) else {
+        let Some(config) = b.topics.select_topic_config(topic) else {
             continue;
         };
         for queue_id in 0..config.read_queue_nums.max(config.write_queue_nums) {
@@ -100,8 +91,8 @@ pub fn queue_lags(b: &BrokerController, group: &str, topics: &[String]) -> Vec<Q
 }
 
 /// Total lag of every group with committed offsets, for the metrics endpoint.
-pub fn lag_by_group(b: &BrokerController) -> BTreeMap<String, i64> {
-    let pairs = b.consumer_offset_manager().topic_group_pairs();
+pub fn lag_by_group(b: &BrokerView) -> BTreeMap<String, i64> {
+    let pairs = b.offsets.topic_group_pairs();
     let mut by_group: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (t, g) in pairs {
         by_group.entry(g).or_default().push(t);
@@ -147,11 +138,11 @@ pub fn list(ctx: &Arc<ConsoleContext>, req: &Request) -> Response {
         .filter(|g| matches(g, q))
         .collect();
     let (total, names) = paginate(&names, page, size);
-    let pairs = b.consumer_offset_manager().topic_group_pairs();
+    let pairs = b.offsets.topic_group_pairs();
     let items: Vec<GroupRow> = names
         .into_iter()
         .map(|g| {
-            let info = b.consumer_manager().get_consumer_group_info(&g);
+            let info = b.consumers.get_consumer_group_info(&g);
             let topics = group_topics(b, &g, Some(&pairs));
             let lag = queue_lags(b, &g, &topics).iter().map(|q| q.lag).sum();
             GroupRow {
@@ -185,7 +176,7 @@ pub fn detail(ctx: &Arc<ConsoleContext>, req: &Request) -> Response {
     if !all_group_names(b).contains(group) {
         return Response::error(404, format!("consumer group [{group}] not exist"));
     }
-    let info = b.consumer_manager().get_consumer_group_info(group);
+    let info = b.consumers.get_consumer_group_info(group);
     let connections: Vec<_> = info
         .as_ref()
         .map(|i| {
@@ -212,7 +203,7 @@ pub fn detail(ctx: &Arc<ConsoleContext>, req: &Request) -> Response {
     let lag: i64 = queues.iter().map(|q| q.lag).sum();
     Response::json(&json!({
         "group": group,
-        "config": b.subscription_group_manager().get(group),
+        "config": b.groups.get(group),
         "online": !connections.is_empty(),
         "messageModel": info.as_ref().and_then(|i| enum_name(&i.message_model)),
         "consumeType": info.as_ref().and_then(|i| enum_name(&i.consume_type)),
@@ -258,24 +249,17 @@ pub fn reset_offset(ctx: &Arc<ConsoleContext>, req: &Request) -> Response {
             format!("consumer group [{}] consumes no topic", form.group),
         );
     }
-    let store = b.message_store();
+    let store = &b.store;
     let mut queues = Vec::new();
     for topic in &topics {
-        let Some(config) = b.topic_config_manager().select_topic_config(topic) else {
+        let Some(config) = b.topics.select_topic_config(topic) else {
             return Response::error(404, format!("topic[{topic}] not exist"));
         };
         for queue_id in 0..config.read_queue_nums.max(config.write_queue_nums) {
             let offset = store.get_offset_in_queue_by_time(topic, queue_id, form.timestamp, false);
-            let previous = b
-                .consumer_offset_manager()
-                .query_offset(&form.group, topic, queue_id);
-            b.consumer_offset_manager().commit_offset(
-                "console",
-                &form.group,
-                topic,
-                queue_id,
-                offset,
-            );
+            let previous = b.offsets.query_offset(&form.group, topic, queue_id);
+            b.offsets
+                .commit_offset("console", &form.group, topic, queue_id, offset);
             queues.push(json!({
                 "topic": topic,
                 "queueId": queue_id,
@@ -284,7 +268,7 @@ pub fn reset_offset(ctx: &Arc<ConsoleContext>, req: &Request) -> Response {
             }));
         }
     }
-    let online = b.consumer_manager().client_ids(&form.group).len();
+    let online = b.consumers.client_ids(&form.group).len();
     tracing::info!(group = %form.group, timestamp = form.timestamp, "consumer offsets reset from the console");
     Response::json(&json!({
         "group": form.group,
@@ -302,7 +286,7 @@ pub fn reset_offset(ctx: &Arc<ConsoleContext>, req: &Request) -> Response {
 /// GET /api/producers: producer groups with their connections.
 pub fn producers(ctx: &Arc<ConsoleContext>, req: &Request) -> Response {
     let q = req.param("q").unwrap_or("").trim();
-    let pm = ctx.broker.producer_manager();
+    let pm = &ctx.broker.producers;
     let mut groups = pm.group_names();
     groups.sort();
     let items: Vec<_> = groups

@@ -1,8 +1,8 @@
 //! Stored records as the console shows them: a summary row and a full view with body and
 //! properties.
 
+use crate::broker_view::BrokerView;
 use bytes::Bytes;
-use ferrocket_broker::BrokerController;
 use ferrocket_protocol::message::{decode_message_with, parse_record, property, DecodeOptions};
 use ferrocket_protocol::util::create_message_id;
 use serde::Serialize;
@@ -93,10 +93,8 @@ pub fn detail(record: &Bytes) -> Option<Value> {
 }
 
 /// The record at a CommitLog offset, if it is a real message.
-pub fn record_at(b: &BrokerController, commit_log_offset: i64) -> Option<Bytes> {
-    let r = b
-        .message_store()
-        .look_message_by_offset(commit_log_offset)?;
+pub fn record_at(b: &BrokerView, commit_log_offset: i64) -> Option<Bytes> {
+    let r = b.store.look_message_by_offset(commit_log_offset)?;
     parse_record(&r).ok()?;
     Some(r)
 }
@@ -104,14 +102,14 @@ pub fn record_at(b: &BrokerController, commit_log_offset: i64) -> Option<Bytes> 
 /// Scans queue offsets `[from, to)` of one queue, handing each record to `visit` until it
 /// returns false. Returns the number of entries scanned.
 pub fn scan_queue(
-    b: &BrokerController,
+    b: &BrokerView,
     topic: &str,
     queue_id: i32,
     from: i64,
     to: i64,
     visit: &mut dyn FnMut(Bytes) -> bool,
 ) -> i64 {
-    let store = b.message_store();
+    let store = &b.store;
     let mut offset = from;
     while offset < to {
         let want = ((to - offset).min(SCAN_BATCH as i64)) as i32;

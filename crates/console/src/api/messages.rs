@@ -23,7 +23,7 @@ const MAX_SCANNED: i64 = 200_000;
 
 fn queue_count(ctx: &ConsoleContext, topic: &str) -> Option<i32> {
     ctx.broker
-        .topic_config_manager()
+        .topics
         .with_topic(topic, |t| t.read_queue_nums.max(t.write_queue_nums))
 }
 
@@ -37,7 +37,7 @@ pub fn messages_in_range(
     limit: usize,
 ) -> Option<(i64, Vec<MessageSummary>)> {
     let queues = queue_count(ctx, topic)?;
-    let store = ctx.broker.message_store();
+    let store = &ctx.broker.store;
     let mut total = 0;
     let mut items = Vec::new();
     for q in 0..queues {
@@ -114,7 +114,7 @@ fn find_by_key(
     limit: usize,
 ) -> Option<(Vec<MessageSummary>, bool)> {
     let queues = queue_count(ctx, topic)?;
-    let store = ctx.broker.message_store();
+    let store = &ctx.broker.store;
     if store.config().message_index_enable {
         let result = store.query_message(topic, key, limit, begin, end);
         let mut found: Vec<MessageSummary> = result
@@ -248,7 +248,7 @@ pub async fn send(ctx: Arc<ConsoleContext>, req: Request) -> Response {
             ),
         );
     }
-    let Some(config) = b.topic_config_manager().select_topic_config(&form.topic) else {
+    let Some(config) = b.topics.select_topic_config(&form.topic) else {
         return Response::error(
             404,
             format!("topic[{}] not exist, create it first", form.topic),
@@ -283,9 +283,9 @@ pub async fn send(ctx: Arc<ConsoleContext>, req: Request) -> Response {
         max_reconsume_times: None,
         batch: false,
         body: form.body.into_bytes().into(),
-        born_host: b.store_host(),
+        born_host: b.store_host,
     };
-    let result = b.send_service().send_message(request).await;
+    let result = b.send.send_message(request).await;
     send_response(&form.topic, result)
 }
 

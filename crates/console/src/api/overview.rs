@@ -11,8 +11,8 @@ use crate::server::ConsoleContext;
 /// GET /api/overview
 pub fn overview(ctx: &Arc<ConsoleContext>) -> Response {
     let b = &ctx.broker;
-    let stats = b.broker_stats_manager();
-    let store = b.message_store();
+    let stats = &b.stats;
+    let store = &b.store;
     let groups = crate::api::groups::all_group_names(b).len();
     Response::json(&json!({
         "clusterName": b.broker_config().broker_cluster_name,
@@ -20,16 +20,16 @@ pub fn overview(ctx: &Arc<ConsoleContext>) -> Response {
         "brokerId": b.broker_config().broker_id,
         "brokerAddr": b.broker_addr(),
         "version": env!("CARGO_PKG_VERSION"),
-        "bootTimestamp": b.boot_timestamp(),
+        "bootTimestamp": b.boot_timestamp,
         "putTotal": stats.put_total(),
         "getTotal": stats.get_total(),
         "putTps": stats.put_tps(),
         "getTransferredTps": stats.get_transferred_tps(),
-        "topicCount": b.topic_config_manager().topic_names().len(),
+        "topicCount": b.topics.topic_names().len(),
         "groupCount": groups,
         "commitLogMinOffset": store.get_min_phy_offset(),
         "commitLogMaxOffset": store.get_max_phy_offset(),
-        "disk": disk_usage::measure(b.message_store_config()),
+        "disk": disk_usage::measure(&b.store_config),
         "tps": ctx.tps.points(),
     }))
 }
@@ -98,7 +98,7 @@ pub fn config(ctx: &Arc<ConsoleContext>) -> Response {
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
         .collect();
-    let store = serde_json::to_value(b.message_store_config()).unwrap_or(Value::Null);
+    let store = serde_json::to_value(&b.store_config).unwrap_or(Value::Null);
     Response::json(&json!({
         "cluster": {
             "clusterName": c.broker_cluster_name,
@@ -106,8 +106,8 @@ pub fn config(ctx: &Arc<ConsoleContext>) -> Response {
                 "brokerName": c.broker_name,
                 "brokerId": c.broker_id,
                 "addr": b.broker_addr(),
-                "role": b.message_store_config().broker_role.as_str(),
-                "bootTimestamp": b.boot_timestamp(),
+                "role": b.store_config.broker_role.as_str(),
+                "bootTimestamp": b.boot_timestamp,
             }],
         },
         "broker": broker,

@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use ferrocket_broker::broker_controller::BrokerController;
+use crate::broker_view::BrokerView;
 use ferrocket_broker::processor::admin_broker_processor::ha_runtime_info;
 use ferrocket_protocol::body::route::ClusterInfo;
 use ferrocket_protocol::body::topic::KvTable;
@@ -48,19 +48,19 @@ pub async fn replication(ctx: Arc<ConsoleContext>) -> Response {
         members.push(local_member(b));
         members.sort_by_key(|m| m.id);
     }
-    let gap = b.message_store_config().ha_max_gap_not_in_sync;
+    let gap = b.store_config.ha_max_gap_not_in_sync;
     let master_max = members
         .iter()
         .find(|m| m.id == 0)
         .and_then(|m| m.max_offset);
     let brokers: Vec<Value> = members.iter().map(|m| row(m, master_max, gap)).collect();
-    let ha = ha_runtime_info(b.admin_service());
+    let ha = ha_runtime_info(&b.admin);
     let config = b.broker_config();
     Response::json(&json!({
         "clusterName": config.broker_cluster_name,
         "brokerName": config.broker_name,
         "brokerId": config.broker_id,
-        "role": b.message_store_config().broker_role.as_str(),
+        "role": b.store_config.broker_role.as_str(),
         "haMaxGapNotInSync": gap,
         "namesrvError": namesrv_error,
         "brokers": brokers,
@@ -90,12 +90,12 @@ fn row(m: &Member, master_max: Option<i64>, gap: i64) -> Value {
 
 /// The ids and addresses of this broker name's members, from the first name server that
 /// answers.
-async fn replica_addrs(b: &BrokerController) -> Result<BTreeMap<i64, String>, String> {
+async fn replica_addrs(b: &BrokerView) -> Result<BTreeMap<i64, String>, String> {
     let namesrvs = b.broker_config().namesrv_addrs();
     let mut last_error = "no name server configured (namesrvAddr)".to_string();
     for ns in &namesrvs {
         match b
-            .broker_outer_api()
+            .outer_api()
             .fetch_body(ns, request::GET_BROKER_CLUSTER_INFO)
             .await
         {
@@ -114,22 +114,22 @@ async fn replica_addrs(b: &BrokerController) -> Result<BTreeMap<i64, String>, St
     Err(last_error)
 }
 
-fn local_member(b: &BrokerController) -> Member {
+fn local_member(b: &BrokerView) -> Member {
     Member {
         id: b.broker_config().broker_id,
         addr: b.broker_addr(),
-        role: Some(b.message_store_config().broker_role.as_str().to_string()),
-        max_offset: Some(b.message_store().get_max_phy_offset()),
+        role: Some(b.store_config.broker_role.as_str().to_string()),
+        max_offset: Some(b.store.get_max_phy_offset()),
         error: None,
     }
 }
 
 /// This broker from memory; another one by asking it.
-async fn member(b: &BrokerController, id: i64, addr: &str) -> Member {
+async fn member(b: &BrokerView, id: i64, addr: &str) -> Member {
     if addr == b.broker_addr() {
         return local_member(b);
     }
-    let api = b.broker_outer_api();
+    let api = b.outer_api();
     let (stats, config) = futures::join!(
         api.fetch_body(addr, request::GET_BROKER_RUNTIME_INFO),
         api.fetch_body(addr, request::GET_BROKER_CONFIG)

@@ -2,9 +2,9 @@
 
 use std::sync::Arc;
 
+use crate::broker_view::BrokerView;
 use ferrocket_broker::mix_all::{DLQ_GROUP_TOPIC_PREFIX, RETRY_GROUP_TOPIC_PREFIX};
 use ferrocket_broker::topic::topic_validator;
-use ferrocket_broker::BrokerController;
 use ferrocket_protocol::body::topic::{perm, TopicConfig, TopicFilterType};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -14,12 +14,12 @@ use crate::http::{Request, Response};
 use crate::server::ConsoleContext;
 
 /// What kind of topic a name is.
-pub fn topic_kind(broker: &BrokerController, topic: &str) -> &'static str {
+pub fn topic_kind(broker: &BrokerView, topic: &str) -> &'static str {
     if topic.starts_with(RETRY_GROUP_TOPIC_PREFIX) {
         "retry"
     } else if topic.starts_with(DLQ_GROUP_TOPIC_PREFIX) {
         "dlq"
-    } else if broker.topic_config_manager().is_system_topic(topic) {
+    } else if broker.topics.is_system_topic(topic) {
         "system"
     } else {
         "normal"
@@ -50,17 +50,17 @@ pub fn list(ctx: &Arc<ConsoleContext>, req: &Request) -> Response {
     let kind = req.param("kind").unwrap_or("all");
     let b = &ctx.broker;
     let names: Vec<String> = b
-        .topic_config_manager()
+        .topics
         .topic_names()
         .into_iter()
         .filter(|t| matches(t, q) && (kind == "all" || topic_kind(b, t) == kind))
         .collect();
     let (total, names) = paginate(&names, page, size);
-    let store = b.message_store();
+    let store = &b.store;
     let items = names
         .into_iter()
         .filter_map(|t| {
-            let c = b.topic_config_manager().select_topic_config(&t)?;
+            let c = b.topics.select_topic_config(&t)?;
             let messages = (0..c.read_queue_nums.max(c.write_queue_nums))
                 .map(|q| {
                     (store.get_max_offset_in_queue(&t, q) - store.get_min_offset_in_queue(&t, q))
@@ -120,7 +120,7 @@ pub fn upsert(ctx: &Arc<ConsoleContext>, req: &Request) -> Response {
         return Response::error(400, remark);
     }
     let b = &ctx.broker;
-    if b.topic_config_manager().is_system_topic(&topic) {
+    if b.topics.is_system_topic(&topic) {
         return Response::error(
             400,
             format!("The topic[{topic}] is conflict with system topic."),
@@ -132,7 +132,7 @@ pub fn upsert(ctx: &Arc<ConsoleContext>, req: &Request) -> Response {
     if !(0..=7).contains(&form.perm) {
         return Response::error(400, "perm must be 0..7 (READ 4 | WRITE 2 | INHERIT 1)");
     }
-    let existed = b.topic_config_manager().select_topic_config(&topic);
+    let existed = b.topics.select_topic_config(&topic);
     let config = TopicConfig {
         topic_name: topic.clone(),
         read_queue_nums: form.read_queue_nums,
@@ -146,7 +146,7 @@ pub fn upsert(ctx: &Arc<ConsoleContext>, req: &Request) -> Response {
         order: form.order,
         attributes: existed.map(|c| c.attributes).unwrap_or_default(),
     };
-    b.topic_config_manager().update_topic_config(config);
+    b.topics.update_topic_config(config);
     tracing::info!(topic = %topic, read = form.read_queue_nums, write = form.write_queue_nums, perm = form.perm, "topic created or updated from the console");
     Response::json(&json!({ "topic": topic }))
 }
@@ -158,21 +158,17 @@ pub fn delete(ctx: &Arc<ConsoleContext>, req: &Request) -> Response {
         Err(r) => return r,
     };
     let b = &ctx.broker;
-    if b.topic_config_manager().is_system_topic(&topic) {
+    if b.topics.is_system_topic(&topic) {
         return Response::error(
             400,
             format!("The topic[{topic}] is conflict with system topic."),
         );
     }
-    if b.topic_config_manager()
-        .delete_topic_config(&topic)
-        .is_none()
-    {
+    if b.topics.delete_topic_config(&topic).is_none() {
         return Response::error(404, format!("topic[{topic}] not exist"));
     }
-    b.consumer_offset_manager().clean_offset_by_topic(&topic);
-    b.message_store()
-        .delete_topics(std::slice::from_ref(&topic));
+    b.offsets.clean_offset_by_topic(&topic);
+    b.store.delete_topics(std::slice::from_ref(&topic));
     tracing::info!(topic = %topic, "topic deleted from the console");
     Response::json(&json!({ "topic": topic, "deleted": true }))
 }
@@ -184,10 +180,10 @@ pub fn status(ctx: &Arc<ConsoleContext>, req: &Request) -> Response {
         Err(r) => return r,
     };
     let b = &ctx.broker;
-    let Some(config) = b.topic_config_manager().select_topic_config(topic) else {
+    let Some(config) = b.topics.select_topic_config(topic) else {
         return Response::error(404, format!("topic[{topic}] not exist"));
     };
-    let store = b.message_store();
+    let store = &b.store;
     let queues: Vec<_> = (0..config.read_queue_nums.max(config.write_queue_nums))
         .map(|q| {
             let max = store.get_max_offset_in_queue(topic, q);
@@ -204,12 +200,8 @@ pub fn status(ctx: &Arc<ConsoleContext>, req: &Request) -> Response {
             })
         })
         .collect();
-    let mut groups: Vec<String> = b
-        .consumer_offset_manager()
-        .which_group_by_topic(topic)
-        .into_iter()
-        .collect();
-    for g in b.consumer_manager().query_topic_consume_by_who(topic) {
+    let mut groups: Vec<String> = b.offsets.which_group_by_topic(topic).into_iter().collect();
+    for g in b.consumers.query_topic_consume_by_who(topic) {
         if !groups.contains(&g) {
             groups.push(g);
         }
@@ -231,7 +223,7 @@ pub fn route(ctx: &Arc<ConsoleContext>, req: &Request) -> Response {
         Err(r) => return r,
     };
     let b = &ctx.broker;
-    let Some(config) = b.topic_config_manager().select_topic_config(topic) else {
+    let Some(config) = b.topics.select_topic_config(topic) else {
         return Response::error(404, format!("topic[{topic}] not exist"));
     };
     let c = b.broker_config();

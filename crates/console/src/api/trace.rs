@@ -30,18 +30,13 @@ pub fn trace(ctx: &Arc<ConsoleContext>, req: &Request) -> Response {
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .unwrap_or(&default_topic);
-    if ctx
-        .broker
-        .topic_config_manager()
-        .select_topic_config(topic)
-        .is_none()
-    {
+    if ctx.broker.topics.select_topic_config(topic).is_none() {
         return Response::error(
             404,
             format!("trace topic[{topic}] not exist: no client traced to it on this broker"),
         );
     }
-    let store = ctx.broker.message_store();
+    let store = &ctx.broker.store;
     let found = store.query_message(topic, msg_id, MAX_TRACE_MESSAGES, 0, now_millis());
     let messages: Vec<_> = found
         .messages
