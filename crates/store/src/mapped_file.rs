@@ -257,6 +257,24 @@ impl MappedFile {
         std::slice::from_raw_parts_mut(self.map.as_mut_ptr().add(pos), len)
     }
 
+    /// Writes `data` at `pos` through the file (`pwrite`) rather than the mapping; readers of
+    /// the mapping see the bytes, which share the page cache.
+    ///
+    /// Storing into a mapped page the page cache does not hold yet first faults it in, and a
+    /// fresh segment's pages are unwritten extents the kernel zeroes on that fault, just before
+    /// the store overwrites them: on a slave copying whole frames that zeroing was a third of
+    /// its CPU. A `pwrite` covering whole pages skips both the fault and the zeroing.
+    ///
+    /// Callers write only beyond the published write position and serialize writers, as for
+    /// [`MappedFile::region_mut`].
+    pub(crate) fn write_at(&self, pos: usize, data: &[u8]) -> io::Result<()> {
+        assert!(
+            pos + data.len() <= self.file_size,
+            "write beyond the mapped file"
+        );
+        write_all_at(&self.file, data, pos)
+    }
+
     /// `msync`s `[pos, pos + len)`.
     pub fn sync_range(&self, pos: usize, len: usize) -> io::Result<()> {
         if len == 0 {
@@ -355,6 +373,24 @@ fn fallocate(
 
 #[cfg(not(target_os = "linux"))]
 pub(crate) fn reserve_range(_file: &File, _pos: usize, _len: usize) -> io::Result<()> {
+    Ok(())
+}
+
+#[cfg(unix)]
+fn write_all_at(file: &File, data: &[u8], pos: usize) -> io::Result<()> {
+    std::os::unix::fs::FileExt::write_all_at(file, data, pos as u64)
+}
+
+#[cfg(windows)]
+fn write_all_at(file: &File, mut data: &[u8], mut pos: usize) -> io::Result<()> {
+    while !data.is_empty() {
+        let n = std::os::windows::fs::FileExt::seek_write(file, data, pos as u64)?;
+        if n == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        data = &data[n..];
+        pos += n;
+    }
     Ok(())
 }
 

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use ferrocket_protocol::message::sys_flag::{
     transaction_value, TRANSACTION_COMMIT, TRANSACTION_NOT_TYPE,
 };
-use ferrocket_protocol::message::{find_property, property, RecordView};
+use ferrocket_protocol::message::{find_property_bytes, property, RecordView};
 use ferrocket_protocol::util::tags_code;
 
 use crate::commit_log::{CommitLog, RecordCheck};
@@ -29,9 +29,11 @@ pub const SCHEDULE_TOPIC: &str = "SCHEDULE_TOPIC_XXXX";
 
 /// The tags code a record's ConsumeQueue entry carries.
 pub(crate) fn tags_code_of(view: &RecordView<'_>, topic: &str, delay_levels: &[i64]) -> i64 {
-    let props = String::from_utf8_lossy(view.properties);
+    // only the value looked up is decoded, not the whole properties string
+    let lookup =
+        |name: &str| find_property_bytes(view.properties, name).map(String::from_utf8_lossy);
     if topic == SCHEDULE_TOPIC {
-        let level = find_property(&props, property::DELAY)
+        let level = lookup(property::DELAY)
             .and_then(|v| v.trim().parse::<usize>().ok())
             .unwrap_or(0);
         if level > 0 && !delay_levels.is_empty() {
@@ -40,7 +42,7 @@ pub(crate) fn tags_code_of(view: &RecordView<'_>, topic: &str, delay_levels: &[i
         }
         return view.store_timestamp;
     }
-    tags_code(find_property(&props, property::TAGS))
+    tags_code(lookup(property::TAGS).as_deref())
 }
 
 fn first_record_store_time(file: &MappedFile, check_crc: bool) -> Option<i64> {

@@ -90,10 +90,9 @@ impl StoreInner {
                 len: data.len(),
             });
         }
-        // SAFETY: the put lock serializes writers and the range lies past the published write
-        // position, so no reader sees it before `set_wrote_position`.
-        let region = unsafe { file.region_mut(wrote, data.len()) };
-        region.copy_from_slice(data);
+        // the put lock serializes writers and the range lies past the published write
+        // position, so no reader sees it before `set_wrote_position`
+        file.write_at(wrote, data)?;
         file.set_wrote_position(wrote + data.len());
         debug_assert_eq!(self.commit_log.max_offset(), offset + data.len() as i64);
         let arrivals = self.reput(&mut state.reput_offset);

@@ -139,6 +139,47 @@ pub fn find_property<'a>(encoded: &'a str, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
+/// [`find_property`] on the raw bytes of a stored record's properties, without checking that
+/// all of them are UTF-8: the separators are ASCII, so no invalid sequence hides one, and the
+/// value found is what `find_property` finds in the lossily decoded string, before its own
+/// decoding. The dispatch of every replicated or indexed record looks up two or three names.
+pub fn find_property_bytes<'a>(encoded: &'a [u8], name: &str) -> Option<&'a [u8]> {
+    let name = name.as_bytes();
+    // a name holding the separator never matches: the name is what precedes the first one
+    if name.is_empty() || name.contains(&(NAME_VALUE_SEPARATOR as u8)) {
+        return None;
+    }
+    let mut found = None;
+    for chunk in split_at(encoded, PROPERTY_SEPARATOR as u8) {
+        let value = chunk
+            .strip_prefix(name)
+            .and_then(|rest| rest.strip_prefix(&[NAME_VALUE_SEPARATOR as u8]));
+        // like `property_pairs`, an empty value is no pair
+        if let Some(v) = value.filter(|v| !v.is_empty()) {
+            found = Some(v);
+        }
+    }
+    found
+}
+
+/// `bytes.split(|b| *b == sep)`, with the separators found by `memchr`.
+fn split_at(bytes: &[u8], sep: u8) -> impl Iterator<Item = &[u8]> {
+    let mut rest = Some(bytes);
+    std::iter::from_fn(move || {
+        let r = rest?;
+        match memchr::memchr(sep, r) {
+            Some(i) => {
+                rest = Some(&r[i + 1..]);
+                Some(&r[..i])
+            }
+            None => {
+                rest = None;
+                Some(r)
+            }
+        }
+    })
+}
+
 /// The well-formed `(name, value)` chunks of an encoded properties string, in order.
 pub fn property_pairs(encoded: &str) -> impl Iterator<Item = (&str, &str)> {
     encoded.split(PROPERTY_SEPARATOR).filter_map(|chunk| {
@@ -152,6 +193,21 @@ pub fn property_pairs(encoded: &str) -> impl Iterator<Item = (&str, &str)> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn byte_lookup_matches_the_decoded_lookup(raw in proptest::collection::vec(
+            prop_oneof![Just(1u8), Just(2u8), Just(b'K'), Just(b'v'), Just(0xC3u8), Just(0xA9u8), Just(0xFFu8)],
+            0..40,
+        )) {
+            let decoded = String::from_utf8_lossy(&raw);
+            for name in ["K", "KK", "v"] {
+                let want = find_property(&decoded, name);
+                let got = find_property_bytes(&raw, name).map(String::from_utf8_lossy);
+                prop_assert_eq!(want, got.as_deref());
+            }
+        }
+    }
 
     #[test]
     fn encodes_in_insertion_order() {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ferrocket_protocol::message::{
-    find_property, parse_record, peek_record_header, property, RecordView, BLANK_MAGIC,
+    find_property_bytes, parse_record, peek_record_header, property, RecordView, BLANK_MAGIC,
 };
 
 use crate::default_message_store::StoreInner;
@@ -75,9 +75,15 @@ pub(crate) fn run(inner: &Arc<StoreInner>) {
 /// position it is stuck at with the reason.
 fn catch_up(inner: &StoreInner, mut next: i64, mut skip_keys: usize) -> Result<i64, (i64, String)> {
     let mut since_check = 0u32;
+    // on a slave the dispatched end sits behind the lock the replication append holds: read it
+    // once per stretch of records, not once per record
+    let mut end = inner.dispatched_max_offset();
     loop {
-        if next >= inner.dispatched_max_offset() {
-            return Ok(next);
+        if next >= end {
+            end = inner.dispatched_max_offset();
+            if next >= end {
+                return Ok(next);
+            }
         }
         let Some(file) = inner.commit_log.queue().find_mapped_file_by_offset(next) else {
             // the segment was deleted: skip to what is left
@@ -122,12 +128,16 @@ fn dispatch(
     phy: i64,
     skip_keys: usize,
 ) -> std::io::Result<()> {
-    let props: Cow<'_, str> = String::from_utf8_lossy(view.properties);
+    // only the values looked up are decoded, not the whole properties string
+    let lookup =
+        |name: &str| find_property_bytes(view.properties, name).map(String::from_utf8_lossy);
+    let keys: Option<Cow<'_, str>> = lookup(property::KEYS);
+    let uniq_key = lookup(property::UNIQ_KEY);
     let topic = String::from_utf8_lossy(view.topic);
     let req = DispatchRequest {
         topic: &topic,
-        keys: find_property(&props, property::KEYS),
-        uniq_key: find_property(&props, property::UNIQ_KEY),
+        keys: keys.as_deref(),
+        uniq_key: uniq_key.as_deref(),
         commit_log_offset: phy,
         store_timestamp: view.store_timestamp,
         sys_flag: view.sys_flag,
