@@ -53,6 +53,28 @@ fn try_call(addr: &str, cmd: RemotingCommand) -> Option<i32> {
     })
 }
 
+/// Creates `topic` on `broker` with `ferrocket admin updateTopic`.
+fn update_topic(namesrv: &str, broker: &str, topic: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, out, err) = ferrocket_testkit::output_within(
+        common::ferrocket(
+            &[
+                "admin",
+                "-n",
+                namesrv,
+                "updateTopic",
+                "-b",
+                broker,
+                "-t",
+                topic,
+            ],
+            dir.path(),
+        ),
+        Duration::from_secs(30),
+    );
+    assert!(ok, "{out}\n{err}");
+}
+
 #[test]
 fn stalled_16_mib_frames_stay_under_the_memory_bound_and_memory_is_released() {
     let _serial = serial();
@@ -234,24 +256,7 @@ fn a_pipelining_client_gets_system_busy_beyond_the_connection_and_pull_queue_bou
         .start();
     let broker = format!("127.0.0.1:{}", server.broker_port);
     let topic = ferrocket_testkit::unique("HostilePull");
-    let dir = tempfile::tempdir().unwrap();
-    let (ok, out, err) = ferrocket_testkit::output_within(
-        common::ferrocket(
-            &[
-                "admin",
-                "-n",
-                &server.namesrv,
-                "updateTopic",
-                "-b",
-                &broker,
-                "-t",
-                &topic,
-            ],
-            dir.path(),
-        ),
-        Duration::from_secs(30),
-    );
-    assert!(ok, "{out}\n{err}");
+    update_topic(&server.namesrv, &broker, &topic);
 
     // one connection: 16 pulls park, the other 24 are refused at once
     let (_first, busy) = pipeline_pulls(&broker, &topic, 40, Duration::from_secs(3));
@@ -333,24 +338,7 @@ fn a_busy_page_cache_sheds_waiting_and_new_sends_with_system_busy() {
         .start();
     let broker = format!("127.0.0.1:{}", server.broker_port);
     let topic = ferrocket_testkit::unique("PageCacheBusy");
-    let dir = tempfile::tempdir().unwrap();
-    let (ok, out, err) = ferrocket_testkit::output_within(
-        common::ferrocket(
-            &[
-                "admin",
-                "-n",
-                &server.namesrv,
-                "updateTopic",
-                "-b",
-                &broker,
-                "-t",
-                &topic,
-            ],
-            dir.path(),
-        ),
-        Duration::from_secs(30),
-    );
-    assert!(ok, "{out}\n{err}");
+    update_topic(&server.namesrv, &broker, &topic);
 
     // one send holds the only worker (and the put lock, 2.5 s); two more wait behind it (the
     // three run concurrently: any one of them may be first)
