@@ -363,10 +363,10 @@ fn bad_input_on_the_ha_port_closes_only_that_connection() {
     assert!(closed(half), "closed after haHousekeepingInterval");
     // the real slave still acknowledges every send
     rt.block_on(send_all(&p, &topic, (0..50).map(|i| format!("c{i}"))));
-    let logs = pair.master.stderr_text();
-    assert!(
-        logs.contains("beyond this master's commit log end"),
-        "{logs}"
+    // the log line and the closed socket race: wait for the line
+    pair.master.wait_stderr(
+        "beyond this master's commit log end",
+        Duration::from_secs(10),
     );
     rt.block_on(p.shutdown());
     pair.slave.stop();
@@ -428,10 +428,9 @@ fn an_enforcing_pair_replicates_over_tls_and_refuses_plaintext_slaves() {
         Duration::from_secs(60),
         || commit_log_files(&master_store) == commit_log_files(&slave_store),
     );
-    let log = pair.master.stderr_text();
-    assert!(
-        log.contains("plaintext HA connection while tls.server.mode is enforcing; closed"),
-        "{log}"
+    pair.master.wait_stderr(
+        "plaintext HA connection while tls.server.mode is enforcing; closed",
+        Duration::from_secs(10),
     );
     pair.slave.stop();
     pair.master.stop();

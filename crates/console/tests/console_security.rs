@@ -173,6 +173,7 @@ fn a_console_on_another_interface_needs_an_account() {
         s.console.is_none(),
         "the console started without any account"
     );
-    let err = s.stderr_so_far();
-    assert!(err.contains("consoleUser"), "{err}");
+    // the refusal is logged before the ready line, but stderr and stdout are read apart
+    let line = s.wait_stderr("consoleUser", Duration::from_secs(10));
+    assert!(line.contains("no account is configured"), "{line}");
 }

@@ -139,6 +139,15 @@ impl BrokerNode {
             .map(|p| p.stderr_text())
             .unwrap_or_default()
     }
+
+    /// The first stderr line containing `needle`, waiting up to `timeout`; panics after it,
+    /// or when the broker is not running.
+    pub fn wait_stderr(&mut self, needle: &str, timeout: Duration) -> String {
+        self.process
+            .as_mut()
+            .expect("the broker is running")
+            .wait_stderr(needle, timeout)
+    }
 }
 
 /// A master and its slave (`brokerId=1`, `haMasterAddress` = the master's HA port) of one

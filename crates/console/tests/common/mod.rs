@@ -68,6 +68,11 @@ impl Standalone {
     pub fn stderr_so_far(&mut self) -> String {
         self.server.stderr_text()
     }
+
+    /// The first stderr line containing `needle`, waiting up to `timeout` (panics after).
+    pub fn wait_stderr(&mut self, needle: &str, timeout: Duration) -> String {
+        self.server.process.wait_stderr(needle, timeout)
+    }
 }
 
 /// The console base URL from a `Console: URL` line among `stdout`.
