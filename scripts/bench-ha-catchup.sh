@@ -9,13 +9,15 @@
 #      (the disk's cold read speed), then copies them to a file on the same disk (read + write, what
 #      a slave on the master's machine does);
 #   4. caches dropped, the slave restarts and catches up: bytes copied / seconds until its
-#      commitLogMaxOffset equals the master's (polled with `ferrocket admin brokerStatus`).
+#      commitLogMaxOffset equals the master's and its dispatchBehindBytes is 0 (every copied record
+#      has its consume queue entry; polled with `ferrocket admin brokerStatus`).
 # Steps 3-4 run ROUNDS times (the slave's store is reset to its seed copy each time).
 #
 # Usage: cargo build --release -p ferrocket && scripts/bench-ha-catchup.sh   (as root: drop_caches)
 # Environment: BIN (target/release/ferrocket), BENCH_DIR (/tmp/ha-catchup; needs about 3 x GB of
 #   free disk), GB (2), SIZE (1024: body bytes of the produced messages), ROUNDS (2),
-#   PORT_BASE (21900), KEEP=1 keeps the stores for another run (which then skips step 1-2).
+#   PORT_BASE (21900), KEEP=1 keeps the stores for another run (which then skips step 1-2),
+#   PERF=1 records `perf record -g` of the slave while it catches up ($BENCH_DIR/perf.slave.N.data).
 set -u
 BIN=${BIN:-target/release/ferrocket}
 D=${BENCH_DIR:-/tmp/ha-catchup}
@@ -53,9 +55,10 @@ slave() { start slave "${SLAVE#*:}" "brokerId=1
 brokerRole=SLAVE
 haMasterAddress=127.0.0.1:$((${MASTER#*:} + 1))"; SLAVE_PID=$LAST_PID; }
 stop() { kill "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
-max_offset() { # broker address
-  "$BIN" admin brokerStatus -n "$NS" -b "$1" 2>/dev/null | sed -n 's/^commitLogMaxOffset *: *\([0-9]*\).*/\1/p'
+status_field() { # broker address, field
+  "$BIN" admin brokerStatus -n "$NS" -b "$1" 2>/dev/null | sed -n "s/^$2 *: *\([0-9]*\).*/\1/p"
 }
+max_offset() { status_field "$1" commitLogMaxOffset; }
 drop_caches() { sync; echo 3 > /proc/sys/vm/drop_caches; }
 cpu_s() { # CPU seconds (user + system) a process used so far
   awk -v hz="$(getconf CLK_TCK)" '{ printf "%.1f", ($14 + $15) / hz }' "/proc/$1/stat"
@@ -125,18 +128,27 @@ for r in $(seq "$ROUNDS"); do
   t0=$(date +%s.%N); start_s=$SECONDS
   master_cpu0=$(cpu_s "$MASTER_PID")
   slave
+  if [ "${PERF:-0}" = 1 ]; then
+    perf record -g -o "$D/perf.slave.$r.data" -p "$SLAVE_PID" > /dev/null 2>&1 &
+    PERF_PID=$!
+  fi
   s=0
   while [ "${s:-0}" != "$m" ]; do
     sleep 0.2; s=$(max_offset "$SLAVE")
     [ "$SECONDS" -lt $((start_s + 3600)) ] || { echo "the slave did not catch up within an hour" >&2; exit 1; }
   done
+  t_copied=$(date +%s.%N)
+  # caught up means readable too: every copied record has its consume queue entry
+  while [ "$(status_field "$SLAVE" dispatchBehindBytes)" != 0 ]; do sleep 0.05; done
   t1=$(date +%s.%N)
+  if [ "${PERF:-0}" = 1 ]; then kill -INT "$PERF_PID"; wait "$PERF_PID" 2>/dev/null; fi
   cpu="slave used $(cpu_s "$SLAVE_PID") s of CPU, master $(awk -v a="$master_cpu0" -v b="$(cpu_s "$MASTER_PID")" 'BEGIN { printf "%.1f", b - a }') s"
   stop "$SLAVE_PID"
   stop "$MASTER_PID"
   rate=$(awk -v b="$((m - from))" -v a="$t0" -v z="$t1" 'BEGIN { printf "%.0f", b / (z - a) / 1e6 }')
   secs=$(awk -v a="$t0" -v z="$t1" 'BEGIN { printf "%.1f", z - a }')
-  echo "slave copied $((m - from)) bytes in $secs s (from its start): $rate MB/s; $cpu  (loadavg $(cut -d' ' -f1-3 /proc/loadavg))"
+  copy_secs=$(awk -v a="$t0" -v z="$t_copied" 'BEGIN { printf "%.1f", z - a }')
+  echo "slave copied and dispatched $((m - from)) bytes in $secs s (from its start; commit log equal after $copy_secs s): $rate MB/s; $cpu  (loadavg $(cut -d' ' -f1-3 /proc/loadavg))"
   results+=("$rate/$dd_rate/$dd_copy")
 done
 echo "SUMMARY ha-catchup: $GB GiB behind, $SIZE B messages; catch-up / cold dd read / cold dd copy MB/s per round: ${results[*]}"

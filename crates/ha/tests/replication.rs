@@ -37,10 +37,10 @@ async fn a_slave_catches_up_and_follows_byte_for_byte() {
     });
     assert_eq!(master.ha.connection_count(), 1);
     assert_eq!(master.ha.in_sync_slave_count(), 1);
-    assert_eq!(
-        slave.store.dispatched_max_offset(),
-        master.store.get_max_phy_offset()
-    );
+    // the slave's reput thread dispatches behind its appends
+    wait_until("dispatch", Duration::from_secs(20), || {
+        slave.store.dispatched_max_offset() == master.store.get_max_phy_offset()
+    });
     master.stop();
     slave.stop();
     let m = commit_log(md.path());

@@ -25,8 +25,6 @@ use crate::mapped_file_queue::MappedFileQueue;
 pub struct PutState {
     /// Store timestamp given to the newest record (store times never go backwards).
     pub last_store_timestamp: i64,
-    /// Slave: end of the last replicated record whose ConsumeQueue entry is written.
-    pub(crate) reput_offset: i64,
 }
 
 /// What recovery finds at a position of a segment.

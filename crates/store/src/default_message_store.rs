@@ -48,7 +48,7 @@ use crate::message_filter::MessageFilter;
 use crate::message_inner::MessageExtBrokerInner;
 use crate::recovery;
 use crate::replica::SlaveAckWaiter;
-use crate::reput::AppendError;
+use crate::reput::{self, AppendError, ReputOffset};
 use crate::result::{
     AppendMessageResult, GetMessageResult, GetMessageStatus, PutMessageResult, PutMessageStatus,
 };
@@ -164,6 +164,8 @@ pub(crate) struct StoreInner {
     pub(crate) delay_levels: Vec<i64>,
     /// Store time of the newest record whose ConsumeQueue work is done.
     pub(crate) last_dispatched_timestamp: AtomicI64,
+    /// Slave: end of the last replicated record whose ConsumeQueue entry is written.
+    pub(crate) reput: ReputOffset,
     /// Retention and disk-space state (DISK_FULL).
     pub(crate) clean: CleanState,
     /// Duration of CommitLog flushes that wrote something.
@@ -294,6 +296,7 @@ impl StoreInner {
             signal: ServiceSignal::default(),
             delay_levels: files.delay_levels,
             last_dispatched_timestamp: AtomicI64::new(0),
+            reput: ReputOffset::default(),
             clean: CleanState::default(),
             flush_latency: LatencyHistogram::new(),
             index_service,
@@ -1224,7 +1227,9 @@ impl DefaultMessageStore {
 
     /// Deletes the consume queues of `topics` (their records stay in the CommitLog).
     pub fn delete_topics(&self, topics: &[String]) {
-        // the put lock keeps puts from writing into a queue being deleted
+        // the put lock keeps puts (on a slave: the reput thread) from writing into a queue
+        // being deleted; lock order: reput offset, then put lock
+        let _reput = self.inner.reput.offset.lock();
         let _guard = self.inner.commit_log.lock();
         for t in topics {
             match self.inner.consume_queues.delete_topic(t) {
@@ -1459,6 +1464,13 @@ fn spawn_services(
         "CleanCommitLogService",
         Box::new(move || clean::run(&i)),
     )?);
+    if !inner.config.broker_role.is_master() {
+        let i = inner.clone();
+        threads.push(spawn(
+            "ReputMessageService",
+            Box::new(move || reput::run_reput_service(&i)),
+        )?);
+    }
     if inner.config.message_index_enable {
         let i = inner.clone();
         threads.push(spawn(

@@ -78,8 +78,8 @@ pub(crate) fn recover(inner: &StoreInner, abnormal: bool) -> Result<(), StoreErr
         tracing::warn!(offset = scan.process_offset, reason = %reason, "commit log ends with an invalid record; truncating");
     }
     truncate_past_end(inner, &scan, abnormal)?;
+    inner.reput.reset(scan.process_offset);
     let mut state = inner.commit_log.lock();
-    state.reput_offset = scan.process_offset;
     inner
         .commit_log
         .set_last_store_timestamp(&mut state, scan.last_store_timestamp);
@@ -212,11 +212,11 @@ fn dispatch(inner: &StoreInner, view: &RecordView<'_>, phy: i64) -> Result<bool,
 
 /// Writes the ConsumeQueue entry of the record at `phy` (none for half and rollback
 /// records); returns `(topic, queue id, queue offset, tags code)` when an entry was written.
-pub(crate) fn dispatch_record(
+pub(crate) fn dispatch_record<'a>(
     inner: &StoreInner,
-    view: &RecordView<'_>,
+    view: &RecordView<'a>,
     phy: i64,
-) -> Result<Option<(String, i32, i64, i64)>, StoreError> {
+) -> Result<Option<(&'a str, i32, i64, i64)>, StoreError> {
     if !matches!(
         transaction_value(view.sys_flag),
         TRANSACTION_NOT_TYPE | TRANSACTION_COMMIT
@@ -230,7 +230,7 @@ pub(crate) fn dispatch_record(
     let written = cq
         .put_message_position_info(phy, view.total_size as i32, code, view.queue_offset)
         .map_err(|e| StoreError::io(inner.config.consume_queue_path(), e))?;
-    Ok(written.then(|| (topic.to_string(), view.queue_id, view.queue_offset, code)))
+    Ok(written.then_some((topic, view.queue_id, view.queue_offset, code)))
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! The slave's side of replication: raw CommitLog bytes received from a master are appended at
-//! exactly their physical offsets (RocketMQ `appendToCommitLog`), and the records they complete
-//! are dispatched to the ConsumeQueues (RocketMQ `ReputMessageService`).
+//! exactly their physical offsets (RocketMQ `appendToCommitLog`), and a thread of their own
+//! dispatches the records they complete to the ConsumeQueues (RocketMQ `ReputMessageService`),
+//! so that receiving, writing and dispatching overlap while a slave catches up.
 //!
 //! A transfer frame is cut at a byte count, not at a record boundary, so the CommitLog end may
 //! lie inside a record. The reput offset marks the end of the last complete record: everything
@@ -8,10 +9,13 @@
 //! crash, recovery drops a torn tail record, so the store reopens at a record boundary and the
 //! slave asks the master for the rest.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use ferrocket_protocol::message::{parse_record, peek_record_header, BLANK_MAGIC};
+use parking_lot::Mutex;
 use thiserror::Error;
 
 use crate::default_message_store::StoreInner;
@@ -47,12 +51,57 @@ pub enum AppendError {
     NotWriteable,
 }
 
+/// How long the reput thread sleeps once it has dispatched everything (RocketMQ's
+/// `ReputMessageService` sleeps 1 ms).
+const REPUT_INTERVAL: Duration = Duration::from_millis(1);
+/// Records dispatched per run: the dispatched end is published and shutdown checked between
+/// runs, and `delete_topics` waits for at most one run.
+const RECORDS_PER_RUN: usize = 4096;
+
+/// The slave's dispatch position. Only the reput thread moves it (recovery sets it before the
+/// thread starts); readers use the published copy.
+#[derive(Debug, Default)]
+pub(crate) struct ReputOffset {
+    /// End of the last dispatched record; held while a run dispatches, so a topic deletion can
+    /// wait for the run instead of racing its ConsumeQueue writes.
+    pub(crate) offset: Mutex<i64>,
+    /// The same offset for readers (index builder, broker status).
+    pub(crate) published: AtomicI64,
+}
+
+impl ReputOffset {
+    /// Sets the position (recovery, before the reput thread starts).
+    pub(crate) fn reset(&self, offset: i64) {
+        *self.offset.lock() = offset;
+        self.published.store(offset, Ordering::Release);
+    }
+}
+
+/// The slave's `ReputMessageService` loop: dispatches the records replication appended until
+/// the store stops, then once more, so that everything appended before the stop has its
+/// ConsumeQueue entry when the threads are joined.
+pub(crate) fn run_reput_service(inner: &Arc<StoreInner>) {
+    tracing::info!(
+        from = inner.reput.published.load(Ordering::Acquire),
+        "reput service started"
+    );
+    loop {
+        let stopping = inner.signal.wait(REPUT_INTERVAL);
+        // a full run means more may be waiting: go on without sleeping
+        while inner.dispatch_replicated() == RECORDS_PER_RUN {}
+        if stopping {
+            return;
+        }
+    }
+}
+
 impl StoreInner {
     /// Appends `data` at CommitLog offset `offset`, which must be the local CommitLog end (or
-    /// a segment boundary when the CommitLog is empty), then dispatches every record the bytes
-    /// complete. Called from the HA client thread: it may create segment files.
+    /// a segment boundary when the CommitLog is empty). The reput thread dispatches the records
+    /// the bytes complete, so the HA client goes back to its socket at once (as RocketMQ's
+    /// slave does). Called from the HA client thread: it may create segment files.
     pub(crate) fn append_to_commit_log(&self, offset: i64, data: &[u8]) -> Result<(), AppendError> {
-        let mut state = self.commit_log.lock();
+        let _state = self.commit_log.lock();
         if self.is_shutting_down() || !self.is_writeable() {
             return Err(AppendError::NotWriteable);
         }
@@ -62,7 +111,6 @@ impl StoreInner {
             if offset.rem_euclid(size) != 0 {
                 return Err(AppendError::NotSegmentStart(offset));
             }
-            state.reput_offset = offset;
         } else if offset != self.commit_log.max_offset() {
             return Err(AppendError::OffsetMismatch {
                 offset,
@@ -95,23 +143,38 @@ impl StoreInner {
         file.write_at(wrote, data)?;
         file.set_wrote_position(wrote + data.len());
         debug_assert_eq!(self.commit_log.max_offset(), offset + data.len() as i64);
-        let arrivals = self.reput(&mut state.reput_offset);
-        if let Some(ts) = arrivals.last_store_timestamp {
-            self.commit_log.set_last_store_timestamp(&mut state, ts);
-            self.last_dispatched_timestamp.store(ts, Ordering::Release);
-        }
-        drop(state);
-        for (topic, queue_id, max_offset, tags_code) in arrivals.queues {
-            self.notify_arrival(&topic, queue_id, max_offset, tags_code);
-        }
         Ok(())
     }
 
-    /// Dispatches the complete records from `*reput_offset` to the CommitLog end.
-    fn reput(&self, reput_offset: &mut i64) -> Arrivals {
-        let mut out = Arrivals::default();
+    /// One run of the reput thread: dispatches up to [`RECORDS_PER_RUN`] complete records from
+    /// the reput offset; returns how many.
+    fn dispatch_replicated(&self) -> usize {
+        let mut reput = self.reput.offset.lock();
+        let min = self.commit_log.min_offset();
+        if *reput < min {
+            // an empty store that received its first segment, or retention deleted segments
+            *reput = min;
+        }
+        let (records, last_store_timestamp) = self.reput(&mut reput);
+        debug_assert!(*reput <= self.commit_log.max_offset());
+        self.reput.published.store(*reput, Ordering::Release);
+        if let Some(ts) = last_store_timestamp {
+            // lock order: reput offset, then put lock (as `delete_topics` takes them)
+            let mut state = self.commit_log.lock();
+            self.commit_log.set_last_store_timestamp(&mut state, ts);
+            drop(state);
+            self.last_dispatched_timestamp.store(ts, Ordering::Release);
+        }
+        records
+    }
+
+    /// Dispatches complete records from `*reput_offset` towards the CommitLog end, at most
+    /// [`RECORDS_PER_RUN`]; returns how many and the store time of the last one.
+    fn reput(&self, reput_offset: &mut i64) -> (usize, Option<i64>) {
         let end = self.commit_log.max_offset();
-        while *reput_offset < end {
+        let mut records = 0;
+        let mut last_store_timestamp = None;
+        while *reput_offset < end && records < RECORDS_PER_RUN {
             let Some(file) = self
                 .commit_log
                 .queue()
@@ -133,27 +196,38 @@ impl StoreInner {
             let view = match parse_record(bytes) {
                 Ok(v) => v,
                 Err(e) => {
-                    tracing::error!(offset = *reput_offset, error = %e, "replicated record does not parse; dispatch stops here");
-                    self.mark_not_writeable("replicated commit log holds an invalid record");
+                    self.stop_dispatch(
+                        *reput_offset,
+                        &e.to_string(),
+                        "replicated commit log holds an invalid record",
+                    );
                     break;
                 }
             };
             match recovery::dispatch_record(self, &view, *reput_offset) {
                 Ok(Some((topic, queue_id, queue_offset, tags_code))) => {
-                    out.queues
-                        .push((topic, queue_id, queue_offset + 1, tags_code));
+                    self.notify_arrival(topic, queue_id, queue_offset + 1, tags_code);
                 }
                 Ok(None) => {}
                 Err(e) => {
-                    tracing::error!(error = %e, "consume queue write failed");
-                    self.mark_not_writeable("consume queue write failed");
+                    self.stop_dispatch(*reput_offset, &e.to_string(), "consume queue write failed");
                     break;
                 }
             }
-            out.last_store_timestamp = Some(view.store_timestamp);
+            last_store_timestamp = Some(view.store_timestamp);
             *reput_offset += view.total_size as i64;
+            records += 1;
         }
-        out
+        (records, last_store_timestamp)
+    }
+
+    /// A record that cannot be dispatched stops the slave's writes (logged once: the store is
+    /// not writeable afterwards, so replication stops appending).
+    fn stop_dispatch(&self, offset: i64, error: &str, reason: &'static str) {
+        if self.is_writeable() {
+            tracing::error!(offset, error, "{reason}; dispatch stops here");
+            self.mark_not_writeable(reason);
+        }
     }
 
     /// End of the last record whose ConsumeQueue entry is written: the CommitLog end on a
@@ -162,7 +236,7 @@ impl StoreInner {
         if self.config.broker_role.is_master() {
             self.commit_log.max_offset()
         } else {
-            self.commit_log.lock().reput_offset
+            self.reput.published.load(Ordering::Acquire)
         }
     }
 
@@ -187,12 +261,4 @@ impl StoreInner {
         }
         file.slice(pos, wrote - pos)
     }
-}
-
-/// What a reput made readable.
-#[derive(Default)]
-struct Arrivals {
-    /// (topic, queue id, queue max offset, tags code) per dispatched record.
-    queues: Vec<(String, i32, i64, i64)>,
-    last_store_timestamp: Option<i64>,
 }

@@ -4,6 +4,7 @@
 mod common;
 
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use common::*;
 use ferrocket_store::{
@@ -37,6 +38,20 @@ fn replicate(
     from
 }
 
+/// Waits for the slave's reput thread to dispatch up to `end` (it runs apart from the appends).
+fn wait_dispatched(slave: &DefaultMessageStore, end: i64) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while slave.dispatched_max_offset() < end {
+        assert!(
+            Instant::now() < deadline,
+            "dispatched {} of {end}",
+            slave.dispatched_max_offset()
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    assert_eq!(slave.dispatched_max_offset(), end);
+}
+
 async fn fill(master: &DefaultMessageStore, from: usize, n: usize) {
     for i in from..from + n {
         let body: Vec<u8> = (0..(100 + i * 53 % 700))
@@ -60,7 +75,7 @@ async fn replicated_bytes_make_an_identical_store() {
     let end = replicate(&master, &slave, 0, 777);
     assert_eq!(end, master.get_max_phy_offset());
     assert_eq!(slave.get_max_phy_offset(), end);
-    assert_eq!(slave.dispatched_max_offset(), end);
+    wait_dispatched(&slave, end);
     for t in 0..3 {
         for q in 0..2 {
             let topic = format!("T{t}");
@@ -111,6 +126,8 @@ async fn wrong_offsets_are_refused() {
         Err(AppendError::CrossesSegment { .. })
     ));
     assert_eq!(slave.get_max_phy_offset(), 50);
+    // the reput thread polls every millisecond: give it time to (not) dispatch
+    std::thread::sleep(Duration::from_millis(50));
     assert_eq!(slave.dispatched_max_offset(), 0, "no complete record yet");
 }
 
@@ -140,6 +157,7 @@ async fn a_slave_that_crashes_inside_a_record_recovers_to_a_record_boundary() {
     );
     let end = replicate(&master, &slave, slave.get_max_phy_offset(), 4096);
     assert_eq!(end, master.get_max_phy_offset());
+    wait_dispatched(&slave, end);
     assert_eq!(
         read_all(&slave, "T1", 0).len(),
         read_all(&master, "T1", 0).len()

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ferrocket_protocol::message::{
-    find_property_bytes, parse_record, peek_record_header, property, RecordView, BLANK_MAGIC,
+    find_properties_bytes, parse_record, peek_record_header, property, RecordView, BLANK_MAGIC,
 };
 
 use crate::default_message_store::StoreInner;
@@ -128,11 +128,11 @@ fn dispatch(
     phy: i64,
     skip_keys: usize,
 ) -> std::io::Result<()> {
-    // only the values looked up are decoded, not the whole properties string
-    let lookup =
-        |name: &str| find_property_bytes(view.properties, name).map(String::from_utf8_lossy);
-    let keys: Option<Cow<'_, str>> = lookup(property::KEYS);
-    let uniq_key = lookup(property::UNIQ_KEY);
+    // one pass over the properties; only the values found are decoded
+    let [keys, uniq_key] =
+        find_properties_bytes(view.properties, [property::KEYS, property::UNIQ_KEY]);
+    let keys: Option<Cow<'_, str>> = keys.map(String::from_utf8_lossy);
+    let uniq_key = uniq_key.map(String::from_utf8_lossy);
     let topic = String::from_utf8_lossy(view.topic);
     let req = DispatchRequest {
         topic: &topic,
