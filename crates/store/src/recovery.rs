@@ -11,12 +11,12 @@
 //! and only records after it are replayed. After a crash it starts at the newest segment whose
 //! first record is older than the checkpoint (or the first segment) and replays everything.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use ferrocket_protocol::message::sys_flag::{
     transaction_value, TRANSACTION_COMMIT, TRANSACTION_NOT_TYPE,
 };
-use ferrocket_protocol::message::{find_property_bytes, property, RecordView};
+use ferrocket_protocol::message::{find_property_bytes, property, PropertyFinder, RecordView};
 use ferrocket_protocol::util::tags_code;
 
 use crate::commit_log::{CommitLog, RecordCheck};
@@ -42,7 +42,12 @@ pub(crate) fn tags_code_of(view: &RecordView<'_>, topic: &str, delay_levels: &[i
         }
         return view.store_timestamp;
     }
-    tags_code(lookup(property::TAGS).as_deref())
+    static TAGS: LazyLock<PropertyFinder> = LazyLock::new(|| PropertyFinder::new(property::TAGS));
+    tags_code(
+        TAGS.find(view.properties)
+            .map(String::from_utf8_lossy)
+            .as_deref(),
+    )
 }
 
 fn first_record_store_time(file: &MappedFile, check_crc: bool) -> Option<i64> {

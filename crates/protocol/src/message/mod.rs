@@ -34,7 +34,7 @@ pub use layout::{
 };
 pub use properties::{
     find_properties_bytes, find_property, find_property_bytes, properties_to_string,
-    property_pairs, string_to_properties, write_properties, Properties,
+    property_pairs, string_to_properties, write_properties, Properties, PropertyFinder,
 };
 
 /// Magic code of a V1 record (one-byte topic length).

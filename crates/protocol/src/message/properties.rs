@@ -174,6 +174,60 @@ pub fn find_properties_bytes<'a, const N: usize>(
     found
 }
 
+/// A lookup of one property name, prepared once and used on many records (the dispatch of a
+/// replicated or indexed record looks up `TAGS`, `KEYS` and `UNIQ_KEY`): one vectorized search
+/// for `\u{2}NAME\u{1}` instead of a pass over every pair. Finds what [`find_property_bytes`]
+/// finds.
+pub struct PropertyFinder {
+    /// `NAME` + the name/value separator: the first pair.
+    first: Vec<u8>,
+    /// The pair separator + `first`: every later pair.
+    later: memchr::memmem::Finder<'static>,
+    /// A name that can never match (empty, or holding a separator).
+    never: bool,
+}
+
+impl PropertyFinder {
+    /// A finder for `name`.
+    pub fn new(name: &str) -> Self {
+        let mut first = name.as_bytes().to_vec();
+        first.push(NAME_VALUE_SEPARATOR as u8);
+        let mut later = vec![PROPERTY_SEPARATOR as u8];
+        later.extend_from_slice(&first);
+        PropertyFinder {
+            first,
+            later: memchr::memmem::Finder::new(&later).into_owned(),
+            never: name.is_empty() || name.contains([NAME_VALUE_SEPARATOR, PROPERTY_SEPARATOR]),
+        }
+    }
+
+    /// The value of the last non-empty pair with the name, as [`find_property_bytes`].
+    pub fn find<'a>(&self, encoded: &'a [u8]) -> Option<&'a [u8]> {
+        if self.never {
+            return None;
+        }
+        // a pair starts at the beginning or after a separator; the last one wins
+        let start = match self.later.find_iter(encoded).last() {
+            Some(at) => at + 1 + self.first.len(),
+            None if encoded.starts_with(&self.first) => self.first.len(),
+            None => return None,
+        };
+        let rest = &encoded[start..];
+        let value = &rest[..memchr::memchr(PROPERTY_SEPARATOR as u8, rest).unwrap_or(rest.len())];
+        if value.is_empty() {
+            // an empty value is no pair: an earlier one may count (rare, so the slow way)
+            let [found] = find_properties_bytes(&encoded[..start], [self.name()]);
+            return found;
+        }
+        Some(value)
+    }
+
+    fn name(&self) -> &str {
+        // built from a &str plus an ASCII separator
+        std::str::from_utf8(&self.first[..self.first.len() - 1]).unwrap_or_default()
+    }
+}
+
 /// `bytes.split(|b| *b == sep)`, with the separators found by `memchr`.
 fn split_at(bytes: &[u8], sep: u8) -> impl Iterator<Item = &[u8]> {
     let mut rest = Some(bytes);
@@ -217,6 +271,9 @@ mod tests {
                 let want = find_property(&decoded, name);
                 let got = find_property_bytes(&raw, name).map(String::from_utf8_lossy);
                 prop_assert_eq!(want, got.as_deref());
+            }
+            for name in ["K", "KK", "v", "", "K\u{1}", "\u{2}K"] {
+                prop_assert_eq!(PropertyFinder::new(name).find(&raw), find_property_bytes(&raw, name));
             }
             let [k, kk, v] = find_properties_bytes(&raw, ["K", "KK", "v"]);
             prop_assert_eq!(k, find_property_bytes(&raw, "K"));

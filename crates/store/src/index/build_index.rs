@@ -3,11 +3,11 @@
 //! each record's keys. Puts never wait for it; a query sees a record once the builder passed it.
 
 use std::borrow::Cow;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use ferrocket_protocol::message::{
-    find_properties_bytes, parse_record, peek_record_header, property, RecordView, BLANK_MAGIC,
+    parse_record, peek_record_header, property, PropertyFinder, RecordView, BLANK_MAGIC,
 };
 
 use crate::default_message_store::StoreInner;
@@ -128,11 +128,12 @@ fn dispatch(
     phy: i64,
     skip_keys: usize,
 ) -> std::io::Result<()> {
-    // one pass over the properties; only the values found are decoded
-    let [keys, uniq_key] =
-        find_properties_bytes(view.properties, [property::KEYS, property::UNIQ_KEY]);
-    let keys: Option<Cow<'_, str>> = keys.map(String::from_utf8_lossy);
-    let uniq_key = uniq_key.map(String::from_utf8_lossy);
+    // only the values looked up are decoded, not the whole properties string
+    static KEYS: LazyLock<PropertyFinder> = LazyLock::new(|| PropertyFinder::new(property::KEYS));
+    static UNIQ_KEY: LazyLock<PropertyFinder> =
+        LazyLock::new(|| PropertyFinder::new(property::UNIQ_KEY));
+    let keys: Option<Cow<'_, str>> = KEYS.find(view.properties).map(String::from_utf8_lossy);
+    let uniq_key = UNIQ_KEY.find(view.properties).map(String::from_utf8_lossy);
     let topic = String::from_utf8_lossy(view.topic);
     let req = DispatchRequest {
         topic: &topic,
