@@ -1,0 +1,82 @@
+//! How the gRPC port is served, taken from the broker's settings.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use ferrocket_broker::BrokerConfig;
+use ferrocket_remoting::{TlsError, TlsMode};
+
+/// The HTTP/2 protocol identifier offered in TLS (ALPN); gRPC clients insist on it.
+const ALPN_H2: &[u8] = b"h2";
+
+/// Header block a request may send, bytes: the v5 clients' metadata is well under 1 KiB.
+const MAX_HEADER_LIST_BYTES: u32 = 64 * 1024;
+
+/// HTTP/2 streams one connection may have open at once; a bound even when
+/// `serverMaxRequestsPerConnection` is set very high.
+const MAX_STREAMS_PER_CONNECTION: usize = 4096;
+
+/// The settings of one gRPC listener.
+#[derive(Clone)]
+pub struct GrpcServerConfig {
+    /// Address and port to bind (`bindAddress`, `grpcServerPort`).
+    pub listen: SocketAddr,
+    /// `tls.server.mode` and, unless disabled, the rustls configuration (ALPN `h2`).
+    pub tls_mode: TlsMode,
+    /// The TLS configuration; `None` when the mode is disabled.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// Connections served at once (`serverMaxConnections`); the next ones are closed.
+    pub max_connections: usize,
+    /// HTTP/2 streams (calls) one connection may have in flight
+    /// (`serverMaxRequestsPerConnection`); the excess is refused by HTTP/2 itself.
+    pub max_concurrent_streams: u32,
+    /// Largest request message, bytes (`grpcMaxInboundMessageSize`).
+    pub max_inbound_message_size: usize,
+    /// Largest header block, bytes.
+    pub max_header_list_size: u32,
+    /// Time a new connection has to show what it speaks and finish a TLS handshake
+    /// (`serverFrameReadTimeoutMillis`).
+    pub handshake_timeout: Duration,
+    /// HTTP/2 PING interval that detects dead peers (`serverChannelMaxIdleTimeSeconds` / 4);
+    /// `None` disables it.
+    pub keep_alive_interval: Option<Duration>,
+}
+
+impl GrpcServerConfig {
+    /// The listener `broker` asks for, or `None` when `grpcServerEnable` is false. The TLS
+    /// settings are the broker's `tls.*` ones: the same mode and certificate as the remoting
+    /// port (a self-signed one made at start under `tls.test.mode.enable`).
+    pub fn from_broker_config(broker: &BrokerConfig) -> Result<Option<Self>, TlsError> {
+        if !broker.grpc.enable {
+            return Ok(None);
+        }
+        let ip = broker
+            .bind_address
+            .trim()
+            .parse::<IpAddr>()
+            .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        let server_tls = broker.tls.server()?;
+        let tls = server_tls.rustls_config().map(|c| {
+            let mut config = (*c).clone();
+            config.alpn_protocols = vec![ALPN_H2.to_vec()];
+            Arc::new(config)
+        });
+        let server = &broker.server;
+        Ok(Some(GrpcServerConfig {
+            listen: SocketAddr::new(ip, broker.grpc.port),
+            tls_mode: server_tls.mode(),
+            tls,
+            max_connections: server.effective_max_connections(),
+            max_concurrent_streams: server
+                .max_requests_per_connection
+                .clamp(1, MAX_STREAMS_PER_CONNECTION) as u32,
+            max_inbound_message_size: broker.grpc.max_inbound_message_size,
+            max_header_list_size: MAX_HEADER_LIST_BYTES,
+            handshake_timeout: server
+                .frame_deadline()
+                .unwrap_or(ferrocket_remoting::tls::HANDSHAKE_TIMEOUT),
+            keep_alive_interval: server.idle_timeout().map(|t| t / 4),
+        }))
+    }
+}
