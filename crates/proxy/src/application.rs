@@ -65,7 +65,10 @@ impl GrpcMessagingApplication {
 
 #[tonic::async_trait]
 impl MessagingService for GrpcMessagingApplication {
-    async fn query_route(&self, request: Request<QueryRouteRequest>) -> GrpcResult<QueryRouteResponse> {
+    async fn query_route(
+        &self,
+        request: Request<QueryRouteRequest>,
+    ) -> GrpcResult<QueryRouteResponse> {
         let result = ProxyContext::from_request(&request)
             .and_then(|_| route::query_route(&self.broker, self.grpc_port, request.get_ref()));
         Ok(Response::new(QueryRouteResponse {
@@ -82,7 +85,10 @@ impl MessagingService for GrpcMessagingApplication {
         }))
     }
 
-    async fn send_message(&self, request: Request<SendMessageRequest>) -> GrpcResult<SendMessageResponse> {
+    async fn send_message(
+        &self,
+        request: Request<SendMessageRequest>,
+    ) -> GrpcResult<SendMessageResponse> {
         let response = match ProxyContext::from_request(&request) {
             Err(e) => SendMessageResponse {
                 status: Some(e.to_status()),
@@ -104,7 +110,10 @@ impl MessagingService for GrpcMessagingApplication {
         Ok(Response::new(response))
     }
 
-    async fn query_assignment(&self, _request: Request<QueryAssignmentRequest>) -> GrpcResult<QueryAssignmentResponse> {
+    async fn query_assignment(
+        &self,
+        _request: Request<QueryAssignmentRequest>,
+    ) -> GrpcResult<QueryAssignmentResponse> {
         Ok(Response::new(QueryAssignmentResponse {
             status: Some(not_implemented("QueryAssignment (push consumers)")),
             assignments: Vec::new(),
@@ -113,7 +122,10 @@ impl MessagingService for GrpcMessagingApplication {
 
     type ReceiveMessageStream = BoxStream<ReceiveMessageResponse>;
 
-    async fn receive_message(&self, _request: Request<ReceiveMessageRequest>) -> GrpcResult<Self::ReceiveMessageStream> {
+    async fn receive_message(
+        &self,
+        _request: Request<ReceiveMessageRequest>,
+    ) -> GrpcResult<Self::ReceiveMessageStream> {
         let answer = ReceiveMessageResponse {
             content: Some(receive_message_response::Content::Status(not_implemented(
                 "ReceiveMessage",
@@ -122,7 +134,10 @@ impl MessagingService for GrpcMessagingApplication {
         Ok(Response::new(Box::pin(futures::stream::iter([Ok(answer)]))))
     }
 
-    async fn ack_message(&self, _request: Request<AckMessageRequest>) -> GrpcResult<AckMessageResponse> {
+    async fn ack_message(
+        &self,
+        _request: Request<AckMessageRequest>,
+    ) -> GrpcResult<AckMessageResponse> {
         Ok(Response::new(AckMessageResponse {
             status: Some(not_implemented("AckMessage")),
             entries: Vec::new(),
@@ -140,23 +155,38 @@ impl MessagingService for GrpcMessagingApplication {
 
     type PullMessageStream = BoxStream<PullMessageResponse>;
 
-    async fn pull_message(&self, _request: Request<PullMessageRequest>) -> GrpcResult<Self::PullMessageStream> {
+    async fn pull_message(
+        &self,
+        _request: Request<PullMessageRequest>,
+    ) -> GrpcResult<Self::PullMessageStream> {
         Err(tonic::Status::unimplemented("PullMessage is not served"))
     }
 
-    async fn update_offset(&self, _request: Request<UpdateOffsetRequest>) -> GrpcResult<UpdateOffsetResponse> {
+    async fn update_offset(
+        &self,
+        _request: Request<UpdateOffsetRequest>,
+    ) -> GrpcResult<UpdateOffsetResponse> {
         Err(tonic::Status::unimplemented("UpdateOffset is not served"))
     }
 
-    async fn get_offset(&self, _request: Request<GetOffsetRequest>) -> GrpcResult<GetOffsetResponse> {
+    async fn get_offset(
+        &self,
+        _request: Request<GetOffsetRequest>,
+    ) -> GrpcResult<GetOffsetResponse> {
         Err(tonic::Status::unimplemented("GetOffset is not served"))
     }
 
-    async fn query_offset(&self, _request: Request<QueryOffsetRequest>) -> GrpcResult<QueryOffsetResponse> {
+    async fn query_offset(
+        &self,
+        _request: Request<QueryOffsetRequest>,
+    ) -> GrpcResult<QueryOffsetResponse> {
         Err(tonic::Status::unimplemented("QueryOffset is not served"))
     }
 
-    async fn end_transaction(&self, _request: Request<EndTransactionRequest>) -> GrpcResult<EndTransactionResponse> {
+    async fn end_transaction(
+        &self,
+        _request: Request<EndTransactionRequest>,
+    ) -> GrpcResult<EndTransactionResponse> {
         Ok(Response::new(EndTransactionResponse {
             status: Some(not_implemented("EndTransaction")),
         }))
@@ -164,7 +194,10 @@ impl MessagingService for GrpcMessagingApplication {
 
     type TelemetryStream = BoxStream<TelemetryCommand>;
 
-    async fn telemetry(&self, request: Request<Streaming<TelemetryCommand>>) -> GrpcResult<Self::TelemetryStream> {
+    async fn telemetry(
+        &self,
+        request: Request<Streaming<TelemetryCommand>>,
+    ) -> GrpcResult<Self::TelemetryStream> {
         let context = ProxyContext::from_request(&request)
             .map_err(|e| tonic::Status::invalid_argument(e.message))?;
         let inbound = request.into_inner();
@@ -196,7 +229,10 @@ impl MessagingService for GrpcMessagingApplication {
         }))
     }
 
-    async fn recall_message(&self, _request: Request<RecallMessageRequest>) -> GrpcResult<RecallMessageResponse> {
+    async fn recall_message(
+        &self,
+        _request: Request<RecallMessageRequest>,
+    ) -> GrpcResult<RecallMessageResponse> {
         Ok(Response::new(RecallMessageResponse {
             status: Some(not_implemented("RecallMessage")),
             message_id: String::new(),
@@ -207,7 +243,9 @@ impl MessagingService for GrpcMessagingApplication {
         &self,
         _request: Request<SyncLiteSubscriptionRequest>,
     ) -> GrpcResult<SyncLiteSubscriptionResponse> {
-        Err(tonic::Status::unimplemented("SyncLiteSubscription is not served"))
+        Err(tonic::Status::unimplemented(
+            "SyncLiteSubscription is not served",
+        ))
     }
 }
 

@@ -188,14 +188,16 @@ fn producer_retry_policy() -> RetryPolicy {
 fn consumer_retry_policy(retry_max_times: i32) -> RetryPolicy {
     RetryPolicy {
         max_attempts: retry_max_times.saturating_add(1).max(1),
-        strategy: Some(retry_policy::Strategy::CustomizedBackoff(CustomizedBackoff {
-            next: CONSUMER_RETRY_DELAYS_SECS
-                .iter()
-                .map(|s| prost_types::Duration {
-                    seconds: *s,
-                    nanos: 0,
-                })
-                .collect(),
-        })),
+        strategy: Some(retry_policy::Strategy::CustomizedBackoff(
+            CustomizedBackoff {
+                next: CONSUMER_RETRY_DELAYS_SECS
+                    .iter()
+                    .map(|s| prost_types::Duration {
+                        seconds: *s,
+                        nanos: 0,
+                    })
+                    .collect(),
+            },
+        )),
     }
 }

@@ -45,7 +45,7 @@ const H2_PREFACE_START: &[u8] = b"PRI * HTTP/2.0";
 const SNIFF_BYTES: usize = 16;
 /// What a plaintext HTTP/1.x request gets.
 const HTTP1_ANSWER: &[u8] = b"HTTP/1.1 505 HTTP Version Not Supported\r\n\
-Content-Type: text/plain\r\nConnection: close\r\nContent-Length: 63\r\n\r\n\
+Content-Type: text/plain\r\nConnection: close\r\nContent-Length: 68\r\n\r\n\
 this port serves gRPC (HTTP/2), apache.rocketmq.v2.MessagingService\n";
 
 /// The gRPC port could not be opened.
@@ -78,12 +78,13 @@ impl GrpcServer {
         config: GrpcServerConfig,
         broker: ProxyBrokerView,
     ) -> Result<GrpcServer, GrpcServerError> {
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .map_err(|source| GrpcServerError::Bind {
-                addr: config.listen,
-                source,
-            })?;
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| GrpcServerError::Bind {
+                    addr: config.listen,
+                    source,
+                })?;
         let local_addr = listener
             .local_addr()
             .map_err(|source| GrpcServerError::Bind {
@@ -132,7 +133,12 @@ struct Acceptor {
 type Messaging = MessagingServiceServer<GrpcMessagingApplication>;
 
 impl Acceptor {
-    async fn run(self, listener: TcpListener, service: Messaging, mut stopped: watch::Receiver<bool>) {
+    async fn run(
+        self,
+        listener: TcpListener,
+        service: Messaging,
+        mut stopped: watch::Receiver<bool>,
+    ) {
         let mut failures = 0u64;
         let mut backoff = ACCEPT_BACKOFF_MIN;
         loop {
@@ -211,11 +217,12 @@ async fn serve_connection(
             return;
         }
     };
-    let handler = hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
-        request.extensions_mut().insert(PeerAddr(peer));
-        let mut service = service.clone();
-        async move { service.call(request).await }
-    });
+    let handler =
+        hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
+            request.extensions_mut().insert(PeerAddr(peer));
+            let mut service = service.clone();
+            async move { service.call(request).await }
+        });
     let mut http2 = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
     http2
         .timer(TokioTimer::new())
@@ -257,7 +264,10 @@ async fn accept(stream: TcpStream, config: &GrpcServerConfig) -> Option<Connecti
             (TlsMode::Disabled, _) | (_, None) => return None,
             (_, Some(tls)) => tls.clone(),
         };
-        let stream = tokio_rustls::TlsAcceptor::from(tls).accept(stream).await.ok()?;
+        let stream = tokio_rustls::TlsAcceptor::from(tls)
+            .accept(stream)
+            .await
+            .ok()?;
         return Some(Either::Right(stream));
     }
     if config.tls_mode == TlsMode::Enforcing {
@@ -313,6 +323,6 @@ mod tests {
                 .position(|w| w == b"\r\n\r\n")
                 .map(|p| p + 4)
                 .unwrap();
-        assert_eq!(body_len, 63);
+        assert_eq!(body_len, 68);
     }
 }

@@ -12,7 +12,9 @@ use crate::view::ProxyBrokerView;
 fn unrecognized(client_id: &str) -> ProxyError {
     ProxyError::new(
         Code::UnrecognizedClientType,
-        format!("no settings of client {client_id}: open the Telemetry stream and send Settings first"),
+        format!(
+            "no settings of client {client_id}: open the Telemetry stream and send Settings first"
+        ),
     )
 }
 

@@ -37,9 +37,10 @@ pub async fn send_message(
     context: &ProxyContext,
     request: SendMessageRequest,
 ) -> ProxyResult<SendOutcome> {
-    let first = request.messages.first().ok_or_else(|| {
-        ProxyError::new(Code::MessageCorrupted, "no message to send")
-    })?;
+    let first = request
+        .messages
+        .first()
+        .ok_or_else(|| ProxyError::new(Code::MessageCorrupted, "no message to send"))?;
     let topic_name = validator::validate_topic(first.topic.as_ref(), broker)?;
     if request
         .messages
@@ -128,7 +129,12 @@ fn build_send(
             "transactional messages are not served on the gRPC port yet; send them with a remoting producer",
         ));
     }
-    let properties = build_properties(context, &topic.topic_name, &message.user_properties, &system)?;
+    let properties = build_properties(
+        context,
+        &topic.topic_name,
+        &message.user_properties,
+        &system,
+    )?;
     let queue_id = match system.message_group.as_deref() {
         // one group, one queue: the order of a FIFO group is the order of one queue
         Some(group) => (java_hash(group).unsigned_abs() % topic.write_queue_nums as u32) as i32,

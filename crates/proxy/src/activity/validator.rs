@@ -189,7 +189,10 @@ pub fn validate_user_properties<'a>(
         if has_control_character(key) || has_control_character(value) {
             return Err(ProxyError::new(
                 Code::IllegalMessagePropertyKey,
-                format!("property '{}' contains control characters", key.escape_debug()),
+                format!(
+                    "property '{}' contains control characters",
+                    key.escape_debug()
+                ),
             ));
         }
     }
@@ -212,8 +215,14 @@ mod tests {
     fn tags_keys_groups_and_ids() {
         assert!(validate_tag("TagA").is_ok());
         assert_eq!(validate_tag(" ").unwrap_err().code, Code::IllegalMessageTag);
-        assert_eq!(validate_tag("a|b").unwrap_err().code, Code::IllegalMessageTag);
-        assert_eq!(validate_tag("a\u{1}").unwrap_err().code, Code::IllegalMessageTag);
+        assert_eq!(
+            validate_tag("a|b").unwrap_err().code,
+            Code::IllegalMessageTag
+        );
+        assert_eq!(
+            validate_tag("a\u{1}").unwrap_err().code,
+            Code::IllegalMessageTag
+        );
         assert!(validate_keys(&["k1".into(), "k2".into()]).is_ok());
         assert_eq!(
             validate_keys(&["".into()]).unwrap_err().code,
