@@ -7,7 +7,7 @@
 //! are closed at accept); a connection must show what it speaks and finish its TLS handshake
 //! within `serverFrameReadTimeoutMillis`; at most `serverMaxRequestsPerConnection` streams
 //! (calls) per connection, refused by HTTP/2 beyond; request messages up to
-//! `grpcMaxInboundMessageSize` (larger ones are answered RESOURCE_EXHAUSTED without being
+//! `grpcMaxInboundMessageSize` (larger ones are refused with OUT_OF_RANGE without being
 //! buffered); header blocks up to 64 KiB; PINGs close connections whose peer is gone.
 
 use std::io;
