@@ -71,27 +71,21 @@ mod tests {
 
     #[test]
     fn broker_codes_map_as_apache_proxy_maps_them() {
-        assert_eq!(code_of_remoting(response::SUCCESS), Code::Ok);
-        assert_eq!(
-            code_of_remoting(response::SYSTEM_BUSY),
-            Code::TooManyRequests
-        );
-        assert_eq!(
-            code_of_remoting(response::REQUEST_CODE_NOT_SUPPORTED),
-            Code::NotImplemented
-        );
-        assert_eq!(
-            code_of_remoting(response::SUBSCRIPTION_GROUP_NOT_EXIST),
-            Code::ConsumerGroupNotFound
-        );
-        assert_eq!(
-            code_of_remoting(response::TOPIC_NOT_EXIST),
-            Code::TopicNotFound
-        );
-        assert_eq!(
-            code_of_remoting(response::MESSAGE_ILLEGAL),
-            Code::InternalServerError
-        );
+        let expected = [
+            (response::SUCCESS, Code::Ok),
+            (response::SYSTEM_BUSY, Code::TooManyRequests),
+            (response::REQUEST_CODE_NOT_SUPPORTED, Code::NotImplemented),
+            (
+                response::SUBSCRIPTION_GROUP_NOT_EXIST,
+                Code::ConsumerGroupNotFound,
+            ),
+            (response::TOPIC_NOT_EXIST, Code::TopicNotFound),
+            (response::FLUSH_DISK_TIMEOUT, Code::MasterPersistenceTimeout),
+            (response::MESSAGE_ILLEGAL, Code::InternalServerError),
+        ];
+        for (remoting, v2) in expected {
+            assert_eq!(code_of_remoting(remoting), v2, "remoting code {remoting}");
+        }
         assert_eq!(Code::Ok as i32, 20000);
         assert_eq!(Code::NotImplemented as i32, 50100);
     }

@@ -26,17 +26,7 @@ async fn send(
 /// Route lookups that still work prove the port serves after the abuse.
 async fn route_ok(port: u16) {
     let mut client = plain_client(port).await;
-    let route = client
-        .query_route(request(
-            CLIENT,
-            QueryRouteRequest {
-                topic: topic(TOPIC),
-                endpoints: None,
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+    let route = query_route(&mut client, CLIENT, Some(TOPIC)).await;
     assert_eq!(code(&route.status), Code::Ok);
 }
 
@@ -63,17 +53,7 @@ async fn bad_calls_get_a_clear_status_and_store_nothing() {
         (Some("TBW102"), Code::IllegalTopic),
         (Some("NoSuchTopic"), Code::TopicNotFound),
     ] {
-        let route = client
-            .query_route(request(
-                CLIENT,
-                QueryRouteRequest {
-                    topic: name.and_then(topic),
-                    endpoints: None,
-                },
-            ))
-            .await
-            .unwrap()
-            .into_inner();
+        let route = query_route(&mut client, CLIENT, name).await;
         assert_eq!(code(&route.status), expected, "{name:?}");
         assert!(route.message_queues.is_empty());
     }

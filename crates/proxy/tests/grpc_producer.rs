@@ -36,17 +36,7 @@ async fn producer_start_up_route_and_sends_over_plaintext_and_tls() {
             Some(retry_policy::Strategy::ExponentialBackoff(_))
         ));
 
-        let route = client
-            .query_route(request(
-                &client_id,
-                QueryRouteRequest {
-                    topic: topic(TOPIC),
-                    endpoints: None,
-                },
-            ))
-            .await
-            .unwrap()
-            .into_inner();
+        let route = query_route(&mut client, &client_id, Some(TOPIC)).await;
         assert_eq!(code(&route.status), Code::Ok);
         assert_eq!(route.message_queues.len(), QUEUES as usize);
         let broker = route.message_queues[0].broker.as_ref().unwrap();
@@ -167,6 +157,11 @@ async fn producer_start_up_route_and_sends_over_plaintext_and_tls() {
 
 #[test]
 fn grpc_server_enable_false_leaves_the_port_closed() {
-    let server = start("grpcServerEnable=false\n");
+    let mut server = start("grpcServerEnable=false\n");
     assert!(std::net::TcpStream::connect(("127.0.0.1", server.grpc_port)).is_err());
+    let lines = server.standalone.process.output_lines();
+    assert!(
+        !lines.iter().any(|l| l.starts_with("gRPC: ")),
+        "a gRPC port was announced: {lines:?}"
+    );
 }

@@ -88,6 +88,25 @@ pub fn request<T>(client_id: &str, message: T) -> tonic::Request<T> {
     r
 }
 
+/// QueryRoute for `name` (none: no topic in the request) as `client_id`.
+pub async fn query_route(
+    client: &mut MessagingServiceClient<Channel>,
+    client_id: &str,
+    name: Option<&str>,
+) -> QueryRouteResponse {
+    client
+        .query_route(request(
+            client_id,
+            QueryRouteRequest {
+                topic: name.and_then(topic),
+                endpoints: None,
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+}
+
 /// A topic resource.
 pub fn topic(name: &str) -> Option<Resource> {
     Some(Resource {
