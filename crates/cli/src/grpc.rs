@@ -9,7 +9,15 @@ use ferrocket_proxy::{GrpcServer, GrpcServerConfig, ProxyBrokerView};
 /// Starts the gRPC port unless `grpcServerEnable` is false, and prints `gRPC: ADDR:PORT`. A port
 /// that cannot be opened is logged and the broker keeps serving its remoting clients.
 pub async fn start_grpc(broker: &Arc<BrokerController>) -> Option<GrpcServer> {
-    let config = match GrpcServerConfig::from_broker_config(&broker.broker_config()) {
+    let broker_config = broker.broker_config();
+    if GrpcServerConfig::closed_by_acl(&broker_config) {
+        tracing::warn!(
+            "the gRPC port is not served: aclEnable=true and the gRPC endpoint does not \
+             authenticate RocketMQ 5 clients yet (set grpcServerEnable=false to silence this)"
+        );
+        return None;
+    }
+    let config = match GrpcServerConfig::from_broker_config(&broker_config) {
         Ok(config) => config?,
         Err(e) => {
             tracing::error!(error = %e, "the gRPC port is not available: bad TLS settings");

@@ -44,11 +44,19 @@ pub struct GrpcServerConfig {
 }
 
 impl GrpcServerConfig {
-    /// The listener `broker` asks for, or `None` when `grpcServerEnable` is false. The TLS
-    /// settings are the broker's `tls.*` ones: the same mode and certificate as the remoting
-    /// port (a self-signed one made at start under `tls.test.mode.enable`).
+    /// Whether `broker` must not serve the gRPC port although `grpcServerEnable` is on: with
+    /// `aclEnable` every remoting request is checked against plain_acl.yml, and the gRPC port
+    /// does not authenticate the v5 clients yet, so it stays closed rather than open to anyone.
+    pub fn closed_by_acl(broker: &BrokerConfig) -> bool {
+        broker.grpc.enable && broker.acl_enable
+    }
+
+    /// The listener `broker` asks for, or `None` when `grpcServerEnable` is false or
+    /// [`closed_by_acl`](Self::closed_by_acl). The TLS settings are the broker's `tls.*` ones:
+    /// the same mode and certificate as the remoting port (a self-signed one made at start
+    /// under `tls.test.mode.enable`).
     pub fn from_broker_config(broker: &BrokerConfig) -> Result<Option<Self>, TlsError> {
-        if !broker.grpc.enable {
+        if !broker.grpc.enable || Self::closed_by_acl(broker) {
             return Ok(None);
         }
         let ip = broker
@@ -78,5 +86,33 @@ impl GrpcServerConfig {
                 .unwrap_or(ferrocket_remoting::tls::HANDSHAKE_TIMEOUT),
             keep_alive_interval: server.idle_timeout().map(|t| t / 4),
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_port_follows_its_switch_and_stays_closed_under_acl() {
+        let mut broker = BrokerConfig::default();
+        broker.grpc.port = 0;
+        let config = GrpcServerConfig::from_broker_config(&broker)
+            .unwrap()
+            .unwrap();
+        assert_eq!(config.listen.port(), 0);
+        assert_eq!(config.tls_mode, TlsMode::Permissive);
+        let alpn = &config.tls.as_ref().unwrap().alpn_protocols;
+        assert_eq!(alpn, &vec![ALPN_H2.to_vec()]);
+        broker.acl_enable = true;
+        assert!(GrpcServerConfig::closed_by_acl(&broker));
+        assert!(GrpcServerConfig::from_broker_config(&broker)
+            .unwrap()
+            .is_none());
+        broker.acl_enable = false;
+        broker.grpc.enable = false;
+        assert!(GrpcServerConfig::from_broker_config(&broker)
+            .unwrap()
+            .is_none());
     }
 }
