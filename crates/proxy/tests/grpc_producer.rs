@@ -165,3 +165,32 @@ fn grpc_server_enable_false_leaves_the_port_closed() {
         "a gRPC port was announced: {lines:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_enforcing_serves_tls_and_closes_plaintext() {
+    let server = start("tls.server.mode=enforcing\n");
+    let channel =
+        tonic::transport::Endpoint::from_shared(format!("http://127.0.0.1:{}", server.grpc_port))
+            .unwrap()
+            .connect_lazy();
+    let mut plain = messaging_service_client::MessagingServiceClient::new(channel);
+    let refused = tokio::time::timeout(
+        Duration::from_secs(10),
+        plain.query_route(request(
+            "plain@1@1",
+            QueryRouteRequest {
+                topic: topic(TOPIC),
+                endpoints: None,
+            },
+        )),
+    )
+    .await
+    .expect("a plaintext call is refused at once, not left hanging");
+    assert!(
+        refused.is_err(),
+        "plaintext served under enforcing: {refused:?}"
+    );
+    let mut tls = tls_client(server.grpc_port).await;
+    let route = query_route(&mut tls, "tls@1@1", Some(TOPIC)).await;
+    assert_eq!(code(&route.status), Code::Ok);
+}
