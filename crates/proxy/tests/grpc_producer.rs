@@ -194,3 +194,20 @@ async fn tls_enforcing_serves_tls_and_closes_plaintext() {
     let route = query_route(&mut tls, "tls@1@1", Some(TOPIC)).await;
     assert_eq!(code(&route.status), Code::Ok);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_gets_one_entry_per_message() {
+    let server = start("");
+    let mut client = plain_client(server.grpc_port).await;
+    let messages = vec![message("01BATCH1", b"one"), message("01BATCH2", b"two")];
+    let sent = client
+        .send_message(request("batch@1@1", SendMessageRequest { messages }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(code(&sent.status), Code::Ok, "{sent:?}");
+    let ids: Vec<&str> = sent.entries.iter().map(|e| e.message_id.as_str()).collect();
+    assert_eq!(ids, ["01BATCH1", "01BATCH2"]);
+    assert!(sent.entries.iter().all(|e| code(&e.status) == Code::Ok));
+    assert_eq!(stored_messages(&server).await.len(), 2);
+}
