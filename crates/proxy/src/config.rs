@@ -38,9 +38,17 @@ pub struct GrpcServerConfig {
     /// Time a new connection has to show what it speaks and finish a TLS handshake
     /// (`serverFrameReadTimeoutMillis`).
     pub handshake_timeout: Duration,
-    /// HTTP/2 PING interval that detects dead peers (`serverChannelMaxIdleTimeSeconds` / 4);
-    /// `None` disables it.
-    pub keep_alive_interval: Option<Duration>,
+    /// A connection that sends nothing for this long is closed
+    /// (`serverChannelMaxIdleTimeSeconds`); `None` disables it. Live clients answer the PINGs
+    /// sent every quarter of it, so only a peer that is gone or stalled goes quiet that long.
+    pub idle_timeout: Option<Duration>,
+}
+
+impl GrpcServerConfig {
+    /// HTTP/2 PING interval: a quarter of the idle timeout.
+    pub fn keep_alive_interval(&self) -> Option<Duration> {
+        self.idle_timeout.map(|t| t / 4)
+    }
 }
 
 impl GrpcServerConfig {
@@ -84,7 +92,7 @@ impl GrpcServerConfig {
             handshake_timeout: server
                 .frame_deadline()
                 .unwrap_or(ferrocket_remoting::tls::HANDSHAKE_TIMEOUT),
-            keep_alive_interval: server.idle_timeout().map(|t| t / 4),
+            idle_timeout: server.idle_timeout(),
         }))
     }
 }

@@ -8,18 +8,24 @@
 //! within `serverFrameReadTimeoutMillis`; at most `serverMaxRequestsPerConnection` streams
 //! (calls) per connection, refused by HTTP/2 beyond; request messages up to
 //! `grpcMaxInboundMessageSize` (larger ones are refused with OUT_OF_RANGE without being
-//! buffered); header blocks up to 64 KiB; PINGs close connections whose peer is gone.
+//! buffered); header blocks up to 64 KiB; a connection that sends nothing for
+//! `serverChannelMaxIdleTimeSeconds` is closed (live clients answer the PINGs sent every quarter
+//! of it).
 
 use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
+
+use ferrocket_protocol::util::now_millis;
 
 use ferrocket_remoting::tls::HANDSHAKE_MAGIC_CODE;
 use ferrocket_remoting::{TlsError, TlsMode};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio_util::either::Either;
@@ -186,7 +192,7 @@ impl Acceptor {
     /// Closes a connection over the limit, with at most one log line per 10 s.
     fn refuse(&self, peer: SocketAddr) {
         static LAST_LOG_MS: AtomicI64 = AtomicI64::new(0);
-        let now = ferrocket_protocol::util::now_millis();
+        let now = now_millis();
         if now - LAST_LOG_MS.load(Ordering::Relaxed) >= 10_000 {
             LAST_LOG_MS.store(now, Ordering::Relaxed);
             tracing::warn!(
@@ -228,8 +234,13 @@ async fn serve_connection(
         .timer(TokioTimer::new())
         .max_concurrent_streams(config.max_concurrent_streams)
         .max_header_list_size(config.max_header_list_size)
-        .keep_alive_interval(config.keep_alive_interval)
+        .keep_alive_interval(config.keep_alive_interval())
         .keep_alive_timeout(KEEP_ALIVE_TIMEOUT);
+    let last_read = Arc::new(AtomicI64::new(now_millis()));
+    let io = ActivityIo {
+        inner: io,
+        last_read_ms: last_read.clone(),
+    };
     let connection = http2.serve_connection(TokioIo::new(io), handler);
     tokio::pin!(connection);
     tokio::select! {
@@ -238,10 +249,81 @@ async fn serve_connection(
                 tracing::debug!(%peer, error = %e, "gRPC connection ended with an error");
             }
         }
+        _ = until_idle(&last_read, config.idle_timeout) => {
+            tracing::info!(remote = %peer, "closing an idle gRPC connection");
+        }
         _ = until_stopped(&mut stopped) => {
             connection.as_mut().graceful_shutdown();
             let _ = tokio::time::timeout(GRACEFUL_SHUTDOWN, connection).await;
         }
+    }
+}
+
+/// Returns once nothing was read for `idle` (never when `None`): a peer that stalls in the
+/// middle of its preface or a frame holds its connection no longer than that.
+async fn until_idle(last_read_ms: &AtomicI64, idle: Option<Duration>) {
+    let Some(idle) = idle else {
+        return std::future::pending().await;
+    };
+    let idle_ms = i64::try_from(idle.as_millis()).unwrap_or(i64::MAX);
+    loop {
+        let quiet_ms = now_millis() - last_read_ms.load(Ordering::Relaxed);
+        if quiet_ms >= idle_ms {
+            return;
+        }
+        let left = u64::try_from(idle_ms - quiet_ms).unwrap_or(0);
+        tokio::time::sleep(Duration::from_millis(left.max(1))).await;
+    }
+}
+
+/// A connection that notes when it last read anything.
+struct ActivityIo {
+    inner: Connection,
+    last_read_ms: Arc<AtomicI64>,
+}
+
+impl AsyncRead for ActivityIo {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            self.last_read_ms.store(now_millis(), Ordering::Relaxed);
+        }
+        polled
+    }
+}
+
+impl AsyncWrite for ActivityIo {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, data)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
     }
 }
 

@@ -244,3 +244,36 @@ async fn garbage_and_http1_are_closed_and_the_port_keeps_serving() {
     let _silent = TcpStream::connect(("127.0.0.1", port)).unwrap();
     route_ok(port).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_connection_is_closed_and_a_live_idle_one_is_kept() {
+    let mut server = start("serverChannelMaxIdleTimeSeconds=2\n");
+    let port = server.grpc_port;
+    let mut live = plain_client(port).await;
+    let stalled = tokio::task::spawn_blocking(move || {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        // half a preface, then nothing
+        s.write_all(b"PRI * HTTP/2.0\r\n").unwrap();
+        let started = std::time::Instant::now();
+        read_until_closed(s);
+        started.elapsed()
+    })
+    .await
+    .unwrap();
+    assert!(
+        stalled < Duration::from_secs(8),
+        "a stalled connection was held {stalled:?}"
+    );
+    // idle longer than the timeout, but answering the server's PINGs
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let route = query_route(&mut live, CLIENT, Some(TOPIC)).await;
+    assert_eq!(code(&route.status), Code::Ok);
+    let closed = server
+        .standalone
+        .process
+        .output_lines()
+        .into_iter()
+        .filter(|l| l.contains("closing an idle gRPC connection"))
+        .count();
+    assert_eq!(closed, 1, "only the stalled connection is closed as idle");
+}
