@@ -125,6 +125,14 @@ pub struct GrpcServerSettings {
     /// allows 130 MiB; Ferrocket keeps the remoting frame limit, 16 MiB, so one request can
     /// commit no more memory on this port than on the remoting port.
     pub max_inbound_message_size: usize,
+    /// `tlsCertPath` / `tlsKeyPath` (Apache's proxy keys): the PEM certificate chain and key of
+    /// the gRPC port; unset, it uses the remoting port's `tls.server.certPath` / `keyPath`.
+    pub tls_cert_path: Option<String>,
+    /// See `tls_cert_path`.
+    pub tls_key_path: Option<String>,
+    /// `tlsTestModeEnable` (Apache's proxy key, default true): without a certificate, the gRPC
+    /// port makes a self-signed one at start; false makes a missing certificate an error.
+    pub tls_test_mode_enable: bool,
 }
 
 impl Default for GrpcServerSettings {
@@ -133,6 +141,9 @@ impl Default for GrpcServerSettings {
             enable: true,
             port: 8081,
             max_inbound_message_size: 16 * 1024 * 1024,
+            tls_cert_path: None,
+            tls_key_path: None,
+            tls_test_mode_enable: true,
         }
     }
 }

@@ -20,7 +20,11 @@ pub async fn start_grpc(broker: &Arc<BrokerController>) -> Option<GrpcServer> {
     let config = match GrpcServerConfig::from_broker_config(&broker_config) {
         Ok(config) => config?,
         Err(e) => {
-            tracing::error!(error = %e, "the gRPC port is not available: bad TLS settings");
+            tracing::error!(
+                error = %e,
+                "the gRPC port is not available: check tlsCertPath, tlsKeyPath and tlsTestModeEnable \
+                 (or the tls.server.* settings it falls back to)"
+            );
             return None;
         }
     };

@@ -1,11 +1,12 @@
 //! How the gRPC port is served, taken from the broker's settings.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use ferrocket_broker::BrokerConfig;
-use ferrocket_remoting::{TlsError, TlsMode};
+use ferrocket_remoting::{TlsError, TlsMode, TlsSettings};
 
 /// The HTTP/2 protocol identifier offered in TLS (ALPN); gRPC clients insist on it.
 const ALPN_H2: &[u8] = b"h2";
@@ -60,9 +61,10 @@ impl GrpcServerConfig {
     }
 
     /// The listener `broker` asks for, or `None` when `grpcServerEnable` is false or
-    /// [`closed_by_acl`](Self::closed_by_acl). The TLS settings are the broker's `tls.*` ones:
-    /// the same mode and certificate as the remoting port (a self-signed one made at start
-    /// under `tls.test.mode.enable`).
+    /// [`closed_by_acl`](Self::closed_by_acl). TLS follows the broker's `tls.server.mode`; the
+    /// certificate is `tlsCertPath` / `tlsKeyPath` (Apache's proxy keys), else the remoting
+    /// port's, else a self-signed one made at start (`tlsTestModeEnable` and
+    /// `tls.test.mode.enable`).
     pub fn from_broker_config(broker: &BrokerConfig) -> Result<Option<Self>, TlsError> {
         if !broker.grpc.enable || Self::closed_by_acl(broker) {
             return Ok(None);
@@ -72,7 +74,7 @@ impl GrpcServerConfig {
             .trim()
             .parse::<IpAddr>()
             .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-        let server_tls = broker.tls.server()?;
+        let server_tls = grpc_tls_settings(broker).server()?;
         let tls = server_tls.rustls_config().map(|c| {
             let mut config = (*c).clone();
             config.alpn_protocols = vec![ALPN_H2.to_vec()];
@@ -95,6 +97,20 @@ impl GrpcServerConfig {
             idle_timeout: server.idle_timeout(),
         }))
     }
+}
+
+/// The TLS settings of the gRPC port: the broker's `tls.*` ones, with the certificate of Apache's
+/// proxy keys `tlsCertPath` / `tlsKeyPath` when set, and `tlsTestModeEnable` deciding whether a
+/// port without any certificate makes a self-signed one.
+fn grpc_tls_settings(broker: &BrokerConfig) -> TlsSettings {
+    let mut tls = broker.tls.clone();
+    let grpc = &broker.grpc;
+    if grpc.tls_cert_path.is_some() || grpc.tls_key_path.is_some() {
+        tls.server_cert_path = grpc.tls_cert_path.as_deref().map(PathBuf::from);
+        tls.server_key_path = grpc.tls_key_path.as_deref().map(PathBuf::from);
+    }
+    tls.test_mode = tls.test_mode && grpc.tls_test_mode_enable;
+    tls
 }
 
 #[cfg(test)]
@@ -122,5 +138,34 @@ mod tests {
         assert!(GrpcServerConfig::from_broker_config(&broker)
             .unwrap()
             .is_none());
+    }
+
+    #[test]
+    fn apache_proxy_tls_keys_choose_the_certificate() {
+        let mut broker = BrokerConfig::default();
+        broker.grpc.tls_test_mode_enable = false;
+        let e = GrpcServerConfig::from_broker_config(&broker).err().unwrap();
+        assert!(e.to_string().contains("required"), "{e}");
+        broker.grpc.tls_cert_path = Some("/nonexistent/rocketmq.crt".into());
+        broker.grpc.tls_key_path = Some("/nonexistent/rocketmq.key".into());
+        let e = GrpcServerConfig::from_broker_config(&broker).err().unwrap();
+        assert!(e.to_string().contains("/nonexistent/rocketmq.crt"), "{e}");
+        let tls = grpc_tls_settings(&broker);
+        assert_eq!(
+            tls.server_key_path,
+            Some(PathBuf::from("/nonexistent/rocketmq.key"))
+        );
+
+        let dir = tempfile::tempdir().unwrap();
+        let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+        let (cert_path, key_path) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
+        std::fs::write(&cert_path, cert.cert.pem()).unwrap();
+        std::fs::write(&key_path, cert.key_pair.serialize_pem()).unwrap();
+        broker.grpc.tls_cert_path = Some(cert_path.display().to_string());
+        broker.grpc.tls_key_path = Some(key_path.display().to_string());
+        let config = GrpcServerConfig::from_broker_config(&broker)
+            .unwrap()
+            .unwrap();
+        assert!(config.tls.is_some());
     }
 }

@@ -74,6 +74,9 @@ pub const BROKER_KEYS: &[ConfigKey<BrokerConfig>] = config_keys!(BrokerConfig;
     "grpcServerEnable" => grpc.enable: boolean,
     "grpcServerPort" => grpc.port: integer::<u16>,
     "grpcMaxInboundMessageSize" => grpc.max_inbound_message_size: at_least(64usize * 1024),
+    "tlsCertPath" => grpc.tls_cert_path: optional,
+    "tlsKeyPath" => grpc.tls_key_path: optional,
+    "tlsTestModeEnable" => grpc.tls_test_mode_enable: boolean,
 );
 
 /// `{"accessKey":"…","secretKey":"…"}`; blank means none.

@@ -269,6 +269,9 @@ pub const FERROCKET_OWN_KEYS: &[&str] = &[
     // Apache's proxy reads these from its own rmq-proxy.json, not from the broker's file
     "grpcServerPort",
     "grpcMaxInboundMessageSize",
+    "tlsCertPath",
+    "tlsKeyPath",
+    "tlsTestModeEnable",
 ];
 
 /// Every key Ferrocket reads from a broker properties file.
