@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test: the Rust workspace (unit, property and end-to-end tests against the real
-# binary), then the interop suites that drive the official Java (4.9.x and 5.x) and Go clients
-# against `ferrocket standalone`, the C++ client (PyPI `rocketmq`), the web console in headless
-# Chromium, and bounded fuzzing. Needs cargo, rustup, java 17+, mvn, go, python3.11 (with venv) and
-# node 20+ (interop/console/run.sh installs Debian's chromium when it is missing); a missing tool
-# is a failure.
+# binary), then the interop suites that drive the official Java (4.9.x and 5.x, and the RocketMQ 5
+# gRPC client) and Go clients against `ferrocket standalone`, the C++ client (PyPI `rocketmq`), the
+# web console in headless Chromium, and bounded fuzzing. Needs cargo, rustup, java 17+, mvn, go,
+# python3.11 (with venv) and node 20+ (interop/console/run.sh installs Debian's chromium when it is
+# missing); a missing tool is a failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -53,6 +53,9 @@ suite "fuzz: every decoder for a bounded time (scripts/fuzz.sh; nightly + cargo-
 
 suite "interop/java: official rocketmq-client 4.9.x and 5.x" \
   bash interop/java/run.sh
+
+suite "interop/java-v5: official RocketMQ 5 gRPC client (rocketmq-client-java) to a 4.9.x consumer" \
+  bash interop/java-v5/run.sh
 
 suite "interop/mqadmin: official mqadmin (rocketmq-tools 4.9.x and 5.x)" \
   bash interop/mqadmin/run.sh

@@ -108,6 +108,44 @@ pub struct BrokerConfig {
     pub server: ServerConfig,
     /// Bounded request queues and fast failure (`sendThreadPoolQueueCapacity`, ...).
     pub queues: RequestQueueConfig,
+    /// The gRPC endpoint for the RocketMQ 5 clients (`grpcServerPort`, ...).
+    pub grpc: GrpcServerSettings,
+}
+
+/// The gRPC endpoint (`apache.rocketmq.v2.MessagingService`) the broker serves to the RocketMQ 5
+/// clients, as Apache's proxy does in its local mode; the keys are Apache's `ProxyConfig` keys
+/// where one exists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrpcServerSettings {
+    /// `grpcServerEnable` (Ferrocket's own key, default true): serve the gRPC port.
+    pub enable: bool,
+    /// `grpcServerPort` (Apache's proxy key and default, 8081); 0 picks a free port.
+    pub port: u16,
+    /// `grpcMaxInboundMessageSize`: the largest gRPC request message, bytes. Apache's proxy
+    /// allows 130 MiB; Ferrocket keeps the remoting frame limit, 16 MiB, so one request can
+    /// commit no more memory on this port than on the remoting port.
+    pub max_inbound_message_size: usize,
+    /// `tlsCertPath` / `tlsKeyPath` (Apache's proxy keys): the PEM certificate chain and key of
+    /// the gRPC port; unset, it uses the remoting port's `tls.server.certPath` / `keyPath`.
+    pub tls_cert_path: Option<String>,
+    /// See `tls_cert_path`.
+    pub tls_key_path: Option<String>,
+    /// `tlsTestModeEnable` (Apache's proxy key, default true): without a certificate, the gRPC
+    /// port makes a self-signed one at start; false makes a missing certificate an error.
+    pub tls_test_mode_enable: bool,
+}
+
+impl Default for GrpcServerSettings {
+    fn default() -> Self {
+        GrpcServerSettings {
+            enable: true,
+            port: 8081,
+            max_inbound_message_size: 16 * 1024 * 1024,
+            tls_cert_path: None,
+            tls_key_path: None,
+            tls_test_mode_enable: true,
+        }
+    }
 }
 
 /// The per-processor request queues of RocketMQ's `BrokerConfig`, with its keys and defaults.
@@ -237,6 +275,7 @@ impl Default for BrokerConfig {
             tls: ferrocket_remoting::TlsSettings::default(),
             server: ServerConfig::default(),
             queues: RequestQueueConfig::default(),
+            grpc: GrpcServerSettings::default(),
         }
     }
 }

@@ -23,7 +23,7 @@ pub mod topic;
 pub mod transaction;
 
 pub use broker_config::{
-    BrokerConfig, BrokerConfigUpdate, BrokerConfigUpdater, RequestQueueConfig,
+    BrokerConfig, BrokerConfigUpdate, BrokerConfigUpdater, GrpcServerSettings, RequestQueueConfig,
 };
 pub use broker_controller::BrokerController;
 pub use error::BrokerError;

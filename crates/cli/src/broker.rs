@@ -46,6 +46,7 @@ pub async fn run(args: BrokerArgs) -> anyhow::Result<()> {
     let namesrv = settings.broker.namesrv_addrs().join(";");
     let broker = start_broker(settings, args.config.clone()).await?;
     let console = crate::console::start_console(&broker).await;
+    let grpc = crate::grpc::start_grpc(&broker).await;
     crate::ready::announce(&format!(
         "Ferrocket broker is ready: broker {}, name server {}",
         advertised_addr(&broker),
@@ -56,6 +57,9 @@ pub async fn run(args: BrokerArgs) -> anyhow::Result<()> {
     signals.exit_on_second_signal();
     if let Some(c) = &console {
         c.shutdown();
+    }
+    if let Some(g) = &grpc {
+        g.shutdown();
     }
     stop_broker(&broker).await
 }

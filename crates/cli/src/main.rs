@@ -12,6 +12,7 @@ mod config;
 mod console;
 mod consume;
 mod credentials;
+mod grpc;
 mod logging;
 mod namesrv;
 mod net;

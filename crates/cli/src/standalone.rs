@@ -82,6 +82,7 @@ pub async fn run(args: StandaloneArgs) -> anyhow::Result<()> {
     };
     wait_for_registration(&namesrv).await?;
     let console = crate::console::start_console(&broker).await;
+    let grpc = crate::grpc::start_grpc(&broker).await;
     crate::ready::announce(&format!(
         "Ferrocket standalone is ready: name server {namesrv_addr}, broker {}",
         advertised_addr(&broker)
@@ -92,6 +93,9 @@ pub async fn run(args: StandaloneArgs) -> anyhow::Result<()> {
     signals.exit_on_second_signal();
     if let Some(c) = &console {
         c.shutdown();
+    }
+    if let Some(g) = &grpc {
+        g.shutdown();
     }
     // The broker goes first: it unregisters from the name server that is still listening.
     let stopped = stop_broker(&broker).await;

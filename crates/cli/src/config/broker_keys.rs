@@ -70,6 +70,13 @@ pub const BROKER_KEYS: &[ConfigKey<BrokerConfig>] = config_keys!(BrokerConfig;
     "waitTimeMillsInLitePullQueue" => queues.wait_time_mills_in_lite_pull_queue: at_least(1u64),
     "waitTimeMillsInHeartbeatQueue" => queues.wait_time_mills_in_heartbeat_queue: at_least(1u64),
     "waitTimeMillsInTransactionQueue" => queues.wait_time_mills_in_transaction_queue: at_least(1u64),
+    // the gRPC endpoint for the RocketMQ 5 clients
+    "grpcServerEnable" => grpc.enable: boolean,
+    "grpcServerPort" => grpc.port: integer::<u16>,
+    "grpcMaxInboundMessageSize" => grpc.max_inbound_message_size: at_least(64usize * 1024),
+    "tlsCertPath" => grpc.tls_cert_path: optional,
+    "tlsKeyPath" => grpc.tls_key_path: optional,
+    "tlsTestModeEnable" => grpc.tls_test_mode_enable: boolean,
 );
 
 /// `{"accessKey":"…","secretKey":"…"}`; blank means none.

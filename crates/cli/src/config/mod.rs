@@ -265,6 +265,13 @@ pub const FERROCKET_OWN_KEYS: &[&str] = &[
     "serverMaxConnections",
     "serverPartialFrameBytesLimit",
     "serverMaxRequestsPerConnection",
+    "grpcServerEnable",
+    // Apache's proxy reads these from its own rmq-proxy.json, not from the broker's file
+    "grpcServerPort",
+    "grpcMaxInboundMessageSize",
+    "tlsCertPath",
+    "tlsKeyPath",
+    "tlsTestModeEnable",
 ];
 
 /// Every key Ferrocket reads from a broker properties file.

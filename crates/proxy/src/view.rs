@@ -1,0 +1,25 @@
+//! The part of the broker the gRPC endpoint uses. The endpoint never holds the broker's
+//! controller: the binary builds this view where it starts the endpoint, as it does for the
+//! console, so the gRPC and remoting transports stay on one service layer.
+
+use std::sync::Arc;
+
+use ferrocket_broker::broker_config::SharedBrokerConfig;
+use ferrocket_broker::service::SendService;
+use ferrocket_broker::subscription::SubscriptionGroupManager;
+use ferrocket_broker::topic::TopicConfigManager;
+
+/// The managers and services of a running broker that the gRPC activities call.
+#[derive(Clone)]
+pub struct ProxyBrokerView {
+    /// The live broker settings (name, advertised address, permission, ...).
+    pub config: SharedBrokerConfig,
+    /// Topics, for routes and queue selection.
+    pub topics: Arc<TopicConfigManager>,
+    /// Subscription groups, for the settings a consumer is told.
+    pub groups: Arc<SubscriptionGroupManager>,
+    /// The send path every transport shares.
+    pub send: Arc<SendService>,
+    /// The store's `maxMessageSize`, bytes: the largest body a producer is told it may send.
+    pub max_message_size: usize,
+}
