@@ -108,6 +108,16 @@ pub struct BrokerConfig {
     pub server: ServerConfig,
     /// Bounded request queues and fast failure (`sendThreadPoolQueueCapacity`, ...).
     pub queues: RequestQueueConfig,
+    /// `reviveQueueNum`: queues of the POP revive topic `rmq_sys_REVIVE_LOG_<cluster>`.
+    pub revive_queue_num: i32,
+    /// `reviveInterval` (ms): period of the POP revive scan.
+    pub revive_interval: u64,
+    /// `popFromRetryProbability` (percent): share of pops that read the pop retry topic first.
+    pub pop_from_retry_probability: i32,
+    /// `defaultMessageRequestMode`: `PULL` or `POP` for groups no SET_MESSAGE_REQUEST_MODE named.
+    pub default_message_request_mode: String,
+    /// `maxPopPollingSize`: parked POP requests at most; more are answered POLLING_FULL.
+    pub max_pop_polling_size: usize,
 }
 
 /// The per-processor request queues of RocketMQ's `BrokerConfig`, with its keys and defaults.
@@ -237,6 +247,11 @@ impl Default for BrokerConfig {
             tls: ferrocket_remoting::TlsSettings::default(),
             server: ServerConfig::default(),
             queues: RequestQueueConfig::default(),
+            revive_queue_num: 8,
+            revive_interval: 1000,
+            pop_from_retry_probability: 20,
+            default_message_request_mode: "PULL".into(),
+            max_pop_polling_size: 100_000,
         }
     }
 }
