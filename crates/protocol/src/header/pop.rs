@@ -31,7 +31,7 @@ command_header! {
         /// How long the broker may hold the request when nothing is available, ms.
         poll_time: i64 = "pollTime",
         /// Client clock when the request was sent, ms.
-        born_time: i64 = "bornTime",
+        born_time: i64 = "bornTime" or 0,
         /// [`consume_init_mode`] for a group without an offset.
         init_mode: i32 = "initMode",
         /// `TAG` or `SQL92`.
