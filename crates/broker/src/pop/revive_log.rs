@@ -67,14 +67,14 @@ impl ReviveLog {
 
     /// Stores a checkpoint in revive queue `revive_qid`.
     pub async fn append_ck(&self, ck: &PopCheckPoint, revive_qid: i32) -> Result<(), AppendError> {
-        let key = format!(
-            "{}@{}@{}@{}@{}@{}@{CK_TAG}",
-            ck.topic,
+        let key = unique_key(
+            &ck.topic,
             ck.queue_id,
             ck.start_offset,
-            ck.cid,
+            &ck.cid,
             ck.pop_time,
-            ck.broker_name.as_deref().unwrap_or_default()
+            ck.broker_name.as_deref(),
+            CK_TAG,
         );
         let body = ferrocket_protocol::body::encode(ck);
         self.append(CK_TAG, key, body, revive_qid).await
@@ -88,14 +88,14 @@ impl ReviveLog {
         } else {
             ACK_TAG
         };
-        let key = format!(
-            "{}@{}@{}@{}@{}@{}@{ACK_TAG}",
-            ack.topic,
+        let key = unique_key(
+            &ack.topic,
             ack.queue_id,
             ack.ack_offset,
-            ack.consumer_group,
+            &ack.consumer_group,
             ack.pop_time,
-            ack.broker_name.as_deref().unwrap_or_default()
+            ack.broker_name.as_deref(),
+            ACK_TAG,
         );
         let body = ferrocket_protocol::body::encode(ack);
         self.append(tag, key, body, revive_qid).await
@@ -126,4 +126,19 @@ impl ReviveLog {
             })
         }
     }
+}
+
+/// The UNIQ_KEY of a revive record: `topic@queueId@offset@group@popTime@brokerName@tag`
+/// (`genCkUniqueId`, `genAckUniqueId`).
+fn unique_key(
+    topic: &str,
+    queue_id: i32,
+    offset: i64,
+    group: &str,
+    pop_time: i64,
+    broker: Option<&str>,
+    tag: &str,
+) -> String {
+    let broker = broker.unwrap_or_default();
+    format!("{topic}@{queue_id}@{offset}@{group}@{pop_time}@{broker}@{tag}")
 }

@@ -45,30 +45,11 @@ pub async fn process(
 
 async fn ack_message(ctx: &AckMessageContext, request: RemotingCommand) -> Option<RemotingCommand> {
     let h = decode_header!(request, AckMessageRequestHeader);
-    let extra = match ExtraInfo::parse(&h.extra_info) {
-        Ok(e) => e,
-        Err(e) => return error(&request, response::MESSAGE_ILLEGAL, e.to_string()),
+    let extra = match check_handle(ctx, &h.extra_info, &h.topic, h.queue_id, h.offset, true) {
+        Ok(extra) => extra,
+        Err((code, remark)) => return error(&request, code, remark),
     };
-    if let Err((code, remark)) = check_queue(ctx, &h.topic, h.queue_id, h.offset, true) {
-        return error(&request, code, remark);
-    }
-    if extra.is_order() {
-        return error(
-            &request,
-            response::MESSAGE_ILLEGAL,
-            "orderly POP is not supported by this broker",
-        );
-    }
-    let ack = AckMsg {
-        ack_offset: h.offset,
-        start_offset: extra.ck_queue_offset,
-        consumer_group: h.consumer_group,
-        topic: h.topic,
-        queue_id: h.queue_id,
-        pop_time: extra.pop_time,
-        broker_name: Some(extra.broker_name),
-        ack_offset_list: None,
-    };
+    let ack = ack_of(&extra, h.consumer_group, h.topic, h.queue_id, h.offset);
     // as in RocketMQ the client is answered SUCCESS even when the record was not stored; the
     // message then simply comes back after its invisible time
     if let Err(e) = ctx.revive_log.append_ack(&ack, extra.revive_qid).await {
@@ -117,6 +98,48 @@ async fn batch_ack_message(
         }
     }
     Some(RemotingCommand::response_to(&request, response::SUCCESS))
+}
+
+/// Reads the handle and checks the message's queue and offset ([`check_queue`]); orderly
+/// handles are refused, as orderly POP is not served.
+pub(crate) fn check_handle(
+    ctx: &AckMessageContext,
+    extra_info: &str,
+    topic: &str,
+    queue_id: i32,
+    offset: i64,
+    max_inclusive: bool,
+) -> Result<ExtraInfo, (i32, String)> {
+    let extra =
+        ExtraInfo::parse(extra_info).map_err(|e| (response::MESSAGE_ILLEGAL, e.to_string()))?;
+    check_queue(ctx, topic, queue_id, offset, max_inclusive)?;
+    if extra.is_order() {
+        return Err((
+            response::MESSAGE_ILLEGAL,
+            "orderly POP is not supported by this broker".into(),
+        ));
+    }
+    Ok(extra)
+}
+
+/// The ack record of the message at `offset` popped with the handle `extra`.
+pub(crate) fn ack_of(
+    extra: &ExtraInfo,
+    consumer_group: String,
+    topic: String,
+    queue_id: i32,
+    offset: i64,
+) -> AckMsg {
+    AckMsg {
+        ack_offset: offset,
+        start_offset: extra.ck_queue_offset,
+        consumer_group,
+        topic,
+        queue_id,
+        pop_time: extra.pop_time,
+        broker_name: Some(extra.broker_name.clone()),
+        ack_offset_list: None,
+    }
 }
 
 /// The topic exists, the queue is one of its read queues and the offset lies in the queue

@@ -4,16 +4,16 @@
 //! old checkpoint's copy is acknowledged, in the same revive queue; the client builds the new
 //! handle from the answer. A consumer that fails a message uses this to have it back later.
 
-use ferrocket_protocol::body::pop::{AckMsg, PopCheckPoint};
+use ferrocket_protocol::body::pop::PopCheckPoint;
 use ferrocket_protocol::code::response;
 use ferrocket_protocol::header::pop::{
-    ChangeInvisibleTimeRequestHeader, ChangeInvisibleTimeResponseHeader, ExtraInfo,
+    ChangeInvisibleTimeRequestHeader, ChangeInvisibleTimeResponseHeader,
 };
 use ferrocket_protocol::util::now_millis;
 use ferrocket_protocol::RemotingCommand;
 use ferrocket_remoting::Channel;
 
-use super::ack_message_processor::{check_queue, AckMessageContext};
+use super::ack_message_processor::{ack_of, check_handle, AckMessageContext};
 use super::{decode_header, error, success_with};
 
 /// Handles CHANGE_MESSAGE_INVISIBLETIME.
@@ -23,20 +23,10 @@ pub async fn process(
     request: RemotingCommand,
 ) -> Option<RemotingCommand> {
     let h = decode_header!(request, ChangeInvisibleTimeRequestHeader);
-    let extra = match ExtraInfo::parse(&h.extra_info) {
-        Ok(e) => e,
-        Err(e) => return error(&request, response::MESSAGE_ILLEGAL, e.to_string()),
+    let extra = match check_handle(ctx, &h.extra_info, &h.topic, h.queue_id, h.offset, false) {
+        Ok(extra) => extra,
+        Err((code, remark)) => return error(&request, code, remark),
     };
-    if let Err((code, remark)) = check_queue(ctx, &h.topic, h.queue_id, h.offset, false) {
-        return error(&request, code, remark);
-    }
-    if extra.is_order() {
-        return error(
-            &request,
-            response::MESSAGE_ILLEGAL,
-            "orderly POP is not supported by this broker",
-        );
-    }
     let pop_time = now_millis();
     let ck = PopCheckPoint {
         start_offset: h.offset,
@@ -55,16 +45,7 @@ pub async fn process(
     if let Err(e) = ctx.revive_log.append_ck(&ck, extra.revive_qid).await {
         return error(&request, response::SYSTEM_ERROR, e.to_string());
     }
-    let ack = AckMsg {
-        ack_offset: h.offset,
-        start_offset: extra.ck_queue_offset,
-        consumer_group: h.consumer_group,
-        topic: h.topic,
-        queue_id: h.queue_id,
-        pop_time: extra.pop_time,
-        broker_name: Some(extra.broker_name),
-        ack_offset_list: None,
-    };
+    let ack = ack_of(&extra, h.consumer_group, h.topic, h.queue_id, h.offset);
     if let Err(e) = ctx.revive_log.append_ack(&ack, extra.revive_qid).await {
         tracing::warn!(error = %e, "ack of the old checkpoint not stored");
     }

@@ -11,7 +11,7 @@ use ferrocket_protocol::body::pop::{
     message_request_mode, MessageQueueAssignment, QueryAssignmentRequestBody,
     QueryAssignmentResponseBody, SetMessageRequestModeRequestBody,
 };
-use ferrocket_protocol::body::queue::MessageQueue;
+use ferrocket_protocol::body::queue::{allocate_averagely, MessageQueue};
 use ferrocket_protocol::code::{request as rq, response};
 use ferrocket_protocol::RemotingCommand;
 use ferrocket_remoting::{unsupported_request, Channel};
@@ -79,7 +79,7 @@ fn query_assignment(
         } else {
             let mut clients = ctx.consumers.client_ids(&body.consumer_group);
             clients.sort();
-            allocate_averagely(&all, &clients, &body.client_id)
+            allocate_averagely(&body.client_id, &all, &clients)
         }
     };
     let answer = QueryAssignmentResponseBody {
@@ -125,39 +125,6 @@ async fn set_message_request_mode(
     }
 }
 
-/// `AllocateMessageQueueAveragely`: a contiguous share of the queues for `client` among the
-/// sorted `clients`; nothing for a client the broker does not know (yet).
-fn allocate_averagely(
-    queues: &[MessageQueue],
-    clients: &[String],
-    client: &str,
-) -> Vec<MessageQueue> {
-    let Some(index) = clients.iter().position(|c| c == client) else {
-        return Vec::new();
-    };
-    let (n, c) = (queues.len(), clients.len());
-    if n == 0 {
-        return Vec::new();
-    }
-    let rem = n % c;
-    let size = if n <= c {
-        1
-    } else if rem > 0 && index < rem {
-        n / c + 1
-    } else {
-        n / c
-    };
-    let start = if rem > 0 && index < rem {
-        index * size
-    } else {
-        index * size + rem
-    };
-    let range = size.min(n.saturating_sub(start));
-    (0..range)
-        .map(|i| queues[(start + i) % n].clone())
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,7 +134,7 @@ mod tests {
         let queues: Vec<MessageQueue> = (0..5).map(|i| MessageQueue::new("T", "b", i)).collect();
         let clients = vec!["a".to_string(), "b".to_string()];
         let ids = |c: &str| -> Vec<i32> {
-            allocate_averagely(&queues, &clients, c)
+            allocate_averagely(c, &queues, &clients)
                 .iter()
                 .map(|q| q.queue_id)
                 .collect()
@@ -176,7 +143,7 @@ mod tests {
         assert_eq!(ids("b"), vec![3, 4]);
         assert!(ids("stranger").is_empty());
         let many: Vec<String> = (0..7).map(|i| format!("c{i}")).collect();
-        let last = allocate_averagely(&queues, &many, "c6");
+        let last = allocate_averagely("c6", &queues, &many);
         assert!(last.is_empty());
     }
 }
