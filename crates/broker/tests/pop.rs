@@ -26,6 +26,16 @@ async fn broker() -> TestBroker {
 }
 
 fn pop_request(topic: &str, invisible_millis: i64, poll_millis: i64) -> RemotingCommand {
+    pop_request_with(topic, ("TAG", "*"), invisible_millis, poll_millis)
+}
+
+/// A pop with the filter `(expType, exp)`.
+fn pop_request_with(
+    topic: &str,
+    (exp_type, exp): (&str, &str),
+    invisible_millis: i64,
+    poll_millis: i64,
+) -> RemotingCommand {
     let mut cmd = RemotingCommand::request(request::POP_MESSAGE);
     for (k, v) in [
         ("consumerGroup", GROUP.to_string()),
@@ -39,8 +49,8 @@ fn pop_request(topic: &str, invisible_millis: i64, poll_millis: i64) -> Remoting
             ferrocket_protocol::util::now_millis().to_string(),
         ),
         ("initMode", "0".into()),
-        ("expType", "TAG".into()),
-        ("exp", "*".into()),
+        ("expType", exp_type.into()),
+        ("exp", exp.into()),
     ] {
         cmd.ext_fields.insert(k, v);
     }
@@ -296,4 +306,76 @@ async fn a_popped_message_comes_back_after_a_restart() {
     assert_eq!(back.iter().map(body).collect::<Vec<_>>(), vec!["kept"]);
     assert_eq!(back[0].reconsume_times, 1);
     broker.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pops_filter_by_tag_and_by_sql92() {
+    let b = TestBroker::start_with(ferrocket_broker::BrokerConfig {
+        enable_property_filter: true,
+        ..broker_config()
+    })
+    .await;
+    let client = RemotingClient::new();
+    for (tag, text) in [("A", "a1"), ("B", "b1"), ("A", "a2")] {
+        send_ok(&client, &b.addr, "PopTags", 0, Some(tag), text.as_bytes()).await;
+    }
+    let r = call(
+        &client,
+        &b.addr,
+        pop_request_with("PopTags", ("TAG", "A"), 60_000, 0),
+    )
+    .await;
+    let found: Vec<String> = decode_messages(&r.body).unwrap().iter().map(body).collect();
+    assert_eq!(found, vec!["a1", "a2"]);
+    // the filtered-out message does not hold the group's offset back
+    let r = call(&client, &b.addr, pop_request("PopTags", 60_000, 0)).await;
+    assert_eq!(r.code, response::POLLING_TIMEOUT, "{r:?}");
+
+    let mut sql = pop_request_with("PopTags", ("SQL92", "TAGS = 'B'"), 60_000, 0);
+    sql.ext_fields.insert("consumerGroup", "pop_sql_group");
+    let r = call(&client, &b.addr, sql).await;
+    let found: Vec<String> = decode_messages(&r.body).unwrap().iter().map(body).collect();
+    assert_eq!(found, vec!["b1"]);
+    let mut bad = pop_request_with("PopTags", ("SQL92", "TAGS = "), 60_000, 0);
+    bad.ext_fields.insert("consumerGroup", "pop_bad_group");
+    let r = call(&client, &b.addr, bad).await;
+    assert_eq!(r.code, response::SUBSCRIPTION_PARSE_FAILED, "{r:?}");
+    b.broker.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_out_of_retries_goes_to_the_dead_letter_queue() {
+    let b = broker().await;
+    let mut group =
+        ferrocket_protocol::body::subscription_group_config::SubscriptionGroupConfig::new(GROUP);
+    group.retry_max_times = 1;
+    b.broker
+        .subscription_group_manager()
+        .update_subscription_group_config(group);
+    let client = RemotingClient::new();
+    send_ok(&client, &b.addr, "PopDlq", 0, None, b"doomed").await;
+    let (_, first) = pop(&client, &b, "PopDlq", 1_000, 0).await;
+    assert_eq!(first.len(), 1);
+    // never acknowledged: back once from the retry topic, then dead-lettered
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut retried = Vec::new();
+    while retried.is_empty() && Instant::now() < deadline {
+        retried = pop(&client, &b, "PopDlq", 1_000, 1_000).await.1;
+    }
+    assert_eq!(retried.len(), 1);
+    assert_eq!(retried[0].reconsume_times, 1);
+    let dlq = format!("%DLQ%{GROUP}");
+    let store = b.broker.message_store().clone();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while store.get_max_offset_in_queue(&dlq, 0) < 1 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        store.get_max_offset_in_queue(&dlq, 0),
+        1,
+        "dead-lettered once"
+    );
+    let (_, after) = pop(&client, &b, "PopDlq", 1_000, 0).await;
+    assert!(after.is_empty());
+    b.broker.shutdown().await;
 }

@@ -34,6 +34,9 @@ use crate::topic::TopicConfigManager;
 const SCAN_BATCH: i32 = 32;
 /// Store calls per revive queue and round, so one busy queue cannot hold up the others.
 const MAX_BATCHES_PER_ROUND: usize = 64;
+/// How long after its revive time a checkpoint is revived: an ack sent just before the deadline
+/// may still be on its way into the revive queue (RocketMQ waits about two seconds).
+const REVIVE_SLACK_MILLIS: i64 = 1_000;
 /// The client name offsets of the revive group are committed under.
 const REVIVE_CLIENT: &str = "PopReviveService";
 
@@ -149,7 +152,7 @@ impl PopReviveService {
         let due: Vec<i64> = q
             .pending
             .iter()
-            .filter(|(_, p)| p.ck.revive_time() <= now)
+            .filter(|(_, p)| p.ck.revive_time() + REVIVE_SLACK_MILLIS <= now)
             .map(|(&o, _)| o)
             .collect();
         for offset in due {
