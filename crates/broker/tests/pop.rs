@@ -379,3 +379,35 @@ async fn a_message_out_of_retries_goes_to_the_dead_letter_queue() {
     assert!(after.is_empty());
     b.broker.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_ack_acknowledges_the_offsets_of_its_bit_set() {
+    let b = broker().await;
+    let client = RemotingClient::new();
+    for i in 0..3 {
+        send_ok(
+            &client,
+            &b.addr,
+            "PopBatch",
+            0,
+            None,
+            format!("m{i}").as_bytes(),
+        )
+        .await;
+    }
+    let (_, popped) = pop(&client, &b, "PopBatch", 1_000, 0).await;
+    assert_eq!(popped.len(), 3);
+    let extra = ExtraInfo::parse(popped[0].message.property(property::POP_CK).unwrap()).unwrap();
+    // BitSet.toByteArray() of {0, 2} is [0b101]: base64 "BQ=="
+    let body_json = format!(
+        r#"{{"brokerName":"{}","acks":[{{"c":"{GROUP}","t":"PopBatch","r":"0","so":{},"q":0,"rq":{},"pt":{},"it":1000,"b":"BQ=="}}]}}"#,
+        extra.broker_name, extra.ck_queue_offset, extra.revive_qid, extra.pop_time
+    );
+    let mut cmd = RemotingCommand::request(request::BATCH_ACK_MESSAGE);
+    cmd.body = body_json.into_bytes().into();
+    let r = call(&client, &b.addr, cmd).await;
+    assert_eq!(r.code, response::SUCCESS, "{r:?}");
+    let back = pop_until_found(&client, &b, "PopBatch", Duration::from_secs(10)).await;
+    assert_eq!(back.iter().map(body).collect::<Vec<_>>(), vec!["m1"]);
+    b.broker.shutdown().await;
+}
