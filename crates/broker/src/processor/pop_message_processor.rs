@@ -39,6 +39,8 @@ use crate::topic::TopicConfigManager;
 /// How far behind its `pollTime` a request may arrive before it is refused
 /// (`PopMessageProcessor.isTimeoutTooMuch`).
 const POLL_LATENESS_MILLIS: i64 = 500;
+/// How soon a parked pop looks again at a queue another pop held.
+const LOCKED_QUEUE_RETRY: Duration = Duration::from_millis(200);
 /// The client name pop offsets are committed under.
 const POP_CLIENT: &str = "PopMessageProcessor";
 
@@ -72,6 +74,8 @@ struct Popped {
     rest_num: i64,
     start_offset_info: Vec<String>,
     msg_offset_info: Vec<String>,
+    /// A queue was skipped because another pop held it: what it holds may be left for us.
+    skipped_locked: bool,
 }
 
 /// Handles a pop: validate, pop, park while allowed and nothing was found.
@@ -128,7 +132,11 @@ pub async fn process(
             crate::processor::request_queue::release_worker();
             worker_released = true;
         }
-        let wait = Duration::from_millis((deadline - now_millis()).max(0) as u64);
+        let mut wait = Duration::from_millis((deadline - now_millis()).max(0) as u64);
+        if popped.skipped_locked {
+            // no arrival will wake us for what the other pop leaves behind: look again soon
+            wait = wait.min(LOCKED_QUEUE_RETRY);
+        }
         let mut stop = ctx.shutdown.clone();
         let woken = futures::future::select_all(tickets.iter().map(|t| Box::pin(t.notified())));
         tokio::select! {
