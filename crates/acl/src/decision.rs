@@ -47,7 +47,9 @@ pub fn broker_decision(code: i32) -> Option<AclDecision> {
         | rq::QUERY_CONSUMER_OFFSET
         | rq::POP_MESSAGE
         | rq::ACK_MESSAGE
-        | rq::CHANGE_MESSAGE_INVISIBLETIME => Resources,
+        | rq::CHANGE_MESSAGE_INVISIBLETIME
+        | rq::NOTIFICATION
+        | rq::POLLING_INFO => Resources,
         rq::UPDATE_AND_CREATE_TOPIC
         | rq::UPDATE_AND_CREATE_TOPIC_LIST
         | rq::UPDATE_BROKER_CONFIG

@@ -57,7 +57,11 @@ pub fn needed_resources(request: &RemotingCommand) -> Result<NeededResources, Ac
             add(&mut needed, group_of("group").as_deref(), SUB);
             add(&mut needed, field("originTopic"), PUB);
         }
-        rq::PULL_MESSAGE | rq::LITE_PULL_MESSAGE | rq::POP_MESSAGE => {
+        rq::PULL_MESSAGE
+        | rq::LITE_PULL_MESSAGE
+        | rq::POP_MESSAGE
+        | rq::NOTIFICATION
+        | rq::POLLING_INFO => {
             add(&mut needed, field("topic"), SUB);
             add(&mut needed, group_of("consumerGroup").as_deref(), SUB);
         }

@@ -33,6 +33,8 @@ use crate::processor::client_manage_processor::ClientManageContext;
 use crate::processor::consumer_manage_processor::ConsumerManageContext;
 use crate::processor::consumer_send_msg_back::SendBackContext;
 use crate::processor::end_transaction_processor::EndTransactionContext;
+use crate::processor::notification_processor::NotificationContext;
+use crate::processor::polling_info_processor::PollingInfoContext;
 use crate::processor::pop_message_processor::PopMessageContext;
 use crate::processor::query_assignment_processor::QueryAssignmentContext;
 use crate::processor::{BrokerRequestProcessor, Processors};
@@ -362,7 +364,23 @@ impl BrokerController {
                 hold: self.pull_request_hold_service.clone(),
                 locks: self.pop.locks.clone(),
                 revive_log: self.pop.revive_log.clone(),
+                polling: self.pop.polling.clone(),
                 shutdown: self.shutdown_tx.subscribe(),
+            },
+            notification: NotificationContext {
+                config: self.broker_config.clone(),
+                store: self.message_store.clone(),
+                topics: self.topic_config_manager.clone(),
+                groups: self.subscription_group_manager.clone(),
+                offsets: self.consumer_offset_manager.clone(),
+                hold: self.pull_request_hold_service.clone(),
+                polling: self.pop.polling.clone(),
+                shutdown: self.shutdown_tx.subscribe(),
+            },
+            polling_info: PollingInfoContext {
+                topics: self.topic_config_manager.clone(),
+                groups: self.subscription_group_manager.clone(),
+                polling: self.pop.polling.clone(),
             },
             ack: AckMessageContext {
                 config: self.broker_config.clone(),

@@ -411,3 +411,88 @@ async fn a_batch_ack_acknowledges_the_offsets_of_its_bit_set() {
     assert_eq!(back.iter().map(body).collect::<Vec<_>>(), vec!["m1"]);
     b.broker.shutdown().await;
 }
+
+fn notification_request(topic: &str, poll_millis: i64) -> RemotingCommand {
+    let mut cmd = RemotingCommand::request(request::NOTIFICATION);
+    for (k, v) in [
+        ("consumerGroup", GROUP.to_string()),
+        ("topic", topic.to_string()),
+        ("queueId", "-1".into()),
+        ("pollTime", poll_millis.to_string()),
+        (
+            "bornTime",
+            ferrocket_protocol::util::now_millis().to_string(),
+        ),
+    ] {
+        cmd.ext_fields.insert(k, v);
+    }
+    cmd
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notification_and_polling_info_follow_the_parked_requests() {
+    let b = broker().await;
+    let client = RemotingClient::new();
+    send_ok(&client, &b.addr, "PopNotify", 0, None, b"one").await;
+    let r = call(&client, &b.addr, notification_request("PopNotify", 0)).await;
+    assert_eq!((r.code, r.ext("hasMsg")), (response::SUCCESS, Some("true")));
+    let (_, popped) = pop(&client, &b, "PopNotify", 60_000, 0).await;
+    assert_eq!(popped.len(), 1);
+    let r = call(&client, &b.addr, notification_request("PopNotify", 0)).await;
+    assert_eq!(r.ext("hasMsg"), Some("false"));
+
+    // a parked pop is counted by POLLING_INFO until a message arrives for it
+    let addr = b.addr.clone();
+    let parked = tokio::spawn(async move {
+        let r = call(
+            &RemotingClient::new(),
+            &addr,
+            pop_request("PopNotify", 60_000, 10_000),
+        )
+        .await;
+        decode_messages(&r.body).unwrap().len()
+    });
+    let info = || {
+        let mut cmd = RemotingCommand::request(request::POLLING_INFO);
+        for (k, v) in [
+            ("consumerGroup", GROUP),
+            ("topic", "PopNotify"),
+            ("queueId", "-1"),
+        ] {
+            cmd.ext_fields.insert(k, v);
+        }
+        cmd
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut polling = String::new();
+    while Instant::now() < deadline {
+        polling = call(&client, &b.addr, info())
+            .await
+            .ext("pollingNum")
+            .unwrap()
+            .to_string();
+        if polling == "1" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(polling, "1");
+    let addr = b.addr.clone();
+    let waiting = tokio::spawn(async move {
+        call(
+            &RemotingClient::new(),
+            &addr,
+            notification_request("PopNotify", 10_000),
+        )
+        .await
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    send_ok(&client, &b.addr, "PopNotify", 1, None, b"two").await;
+    assert_eq!(parked.await.unwrap(), 1);
+    let notified = waiting.await.unwrap();
+    assert_eq!(notified.code, response::SUCCESS);
+    assert!(notified.ext("hasMsg").is_some());
+    let after = call(&client, &b.addr, info()).await;
+    assert_eq!(after.ext("pollingNum"), Some("0"));
+    b.broker.shutdown().await;
+}

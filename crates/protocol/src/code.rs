@@ -92,6 +92,10 @@ pub mod request {
     pub const ACK_MESSAGE: i32 = 200_051;
     /// RocketMQ 5.x POP consumption.
     pub const CHANGE_MESSAGE_INVISIBLETIME: i32 = 200_053;
+    /// RocketMQ 5.x POP consumption: is there anything to pop (long-polled)?
+    pub const NOTIFICATION: i32 = 200_054;
+    /// RocketMQ 5.x POP consumption: how many pops are parked on a queue.
+    pub const POLLING_INFO: i32 = 200_055;
     /// RocketMQ 5.x POP consumption.
     pub const BATCH_ACK_MESSAGE: i32 = 200_151;
 }

@@ -8,11 +8,13 @@
 //! topic `%RETRY%<group>_<topic>` (or the group's `%DLQ%` topic once out of retries).
 
 pub mod message_request_mode_manager;
+pub mod pop_polling_counter;
 pub mod pop_revive_service;
 pub mod queue_lock_manager;
 pub mod revive_log;
 
 pub use message_request_mode_manager::MessageRequestModeManager;
+pub use pop_polling_counter::PopPollingCounter;
 pub use pop_revive_service::PopReviveService;
 pub use queue_lock_manager::QueueLockManager;
 pub use revive_log::ReviveLog;
@@ -49,6 +51,8 @@ pub struct PopServices {
     pub revive_log: std::sync::Arc<ReviveLog>,
     /// One pop at a time per queue and group.
     pub locks: std::sync::Arc<QueueLockManager>,
+    /// Parked pops and notifications per queue and group.
+    pub polling: std::sync::Arc<PopPollingCounter>,
 }
 
 impl PopServices {
@@ -70,6 +74,7 @@ impl PopServices {
                 config.revive_queue_num,
             )),
             locks: std::sync::Arc::new(QueueLockManager::default()),
+            polling: std::sync::Arc::new(PopPollingCounter::default()),
         })
     }
 }

@@ -8,7 +8,9 @@ pub mod client_manage_processor;
 pub mod consumer_manage_processor;
 pub mod consumer_send_msg_back;
 pub mod end_transaction_processor;
+pub mod notification_processor;
 pub mod offset_moved_event;
+pub mod polling_info_processor;
 pub mod pop_message_processor;
 pub mod pull_message_processor;
 pub mod query_assignment_processor;
@@ -43,6 +45,8 @@ use client_manage_processor::ClientManageContext;
 use consumer_manage_processor::ConsumerManageContext;
 use consumer_send_msg_back::SendBackContext;
 use end_transaction_processor::EndTransactionContext;
+use notification_processor::NotificationContext;
+use polling_info_processor::PollingInfoContext;
 use pop_message_processor::PopMessageContext;
 use query_assignment_processor::QueryAssignmentContext;
 
@@ -69,6 +73,10 @@ pub struct Processors {
     pub ack: AckMessageContext,
     /// QUERY_ASSIGNMENT, SET_MESSAGE_REQUEST_MODE.
     pub query_assignment: QueryAssignmentContext,
+    /// NOTIFICATION.
+    pub notification: NotificationContext,
+    /// POLLING_INFO.
+    pub polling_info: PollingInfoContext,
     /// QUERY_MESSAGE, VIEW_MESSAGE_BY_ID.
     pub query: Arc<DefaultMessageStore>,
     /// Every admin code no other processor claims.
@@ -221,6 +229,10 @@ async fn dispatch(
         rq::CHANGE_MESSAGE_INVISIBLETIME => {
             change_invisible_time_processor::process(&p.ack, channel, request).await
         }
+        rq::NOTIFICATION => {
+            notification_processor::process(&p.notification, channel, request).await
+        }
+        rq::POLLING_INFO => polling_info_processor::process(&p.polling_info, channel, request),
         rq::QUERY_ASSIGNMENT | rq::SET_MESSAGE_REQUEST_MODE => {
             query_assignment_processor::process(&p.query_assignment, channel, request).await
         }

@@ -7,6 +7,7 @@
 //! `POP_CK` handle. With nothing to return the request is parked (bounded by
 //! `maxPopPollingSize`) until a message arrives on one of its queues or `pollTime` runs out.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -30,9 +31,10 @@ use tokio::sync::watch;
 use super::{decode_header, error};
 use crate::broker_config::SharedBrokerConfig;
 use crate::filter::{ConsumerFilterManager, ExpressionMessageFilter};
+use crate::longpolling::pull_request_hold_service::HoldTicket;
 use crate::longpolling::PullRequestHoldService;
 use crate::offset::ConsumerOffsetManager;
-use crate::pop::{lock_key, QueueLockManager, ReviveLog, MAX_POP_MSG_NUMS};
+use crate::pop::{lock_key, PopPollingCounter, QueueLockManager, ReviveLog, MAX_POP_MSG_NUMS};
 use crate::subscription::SubscriptionGroupManager;
 use crate::topic::TopicConfigManager;
 
@@ -55,6 +57,7 @@ pub struct PopMessageContext {
     pub hold: Arc<PullRequestHoldService>,
     pub locks: Arc<QueueLockManager>,
     pub revive_log: Arc<ReviveLog>,
+    pub polling: Arc<PopPollingCounter>,
     pub shutdown: watch::Receiver<bool>,
 }
 
@@ -137,13 +140,25 @@ pub async fn process(
             // no arrival will wake us for what the other pop leaves behind: look again soon
             wait = wait.min(LOCKED_QUEUE_RETRY);
         }
-        let mut stop = ctx.shutdown.clone();
-        let woken = futures::future::select_all(tickets.iter().map(|t| Box::pin(t.notified())));
-        tokio::select! {
-            _ = woken => {}
-            _ = tokio::time::sleep(wait) => {}
-            _ = stop.changed() => {}
-        }
+        let _counted = ctx
+            .polling
+            .enter(lock_key(&h.topic, &h.consumer_group, h.queue_id));
+        wait_for_arrival(&tickets, wait, &ctx.shutdown).await;
+    }
+}
+
+/// Waits until a ticket is woken, `wait` passes or the broker shuts down.
+pub(crate) async fn wait_for_arrival(
+    tickets: &[HoldTicket<'_>],
+    wait: Duration,
+    shutdown: &watch::Receiver<bool>,
+) {
+    let mut stop = shutdown.clone();
+    let woken = futures::future::select_all(tickets.iter().map(|t| Box::pin(t.notified())));
+    tokio::select! {
+        _ = woken => {}
+        _ = tokio::time::sleep(wait) => {}
+        _ = stop.changed() => {}
     }
 }
 
@@ -152,13 +167,31 @@ fn park<'a>(
     ctx: &'a PopMessageContext,
     h: &PopMessageRequestHeader,
     plan: &PopPlan,
-) -> Vec<crate::longpolling::pull_request_hold_service::HoldTicket<'a>> {
-    let codes = plan.filter.codes();
-    let mut tickets: Vec<_> = queue_ids(h, &plan.topic_config, 0)
+) -> Vec<HoldTicket<'a>> {
+    let queues = queue_ids(h.queue_id, &plan.topic_config, 0);
+    park_on(
+        &ctx.hold,
+        &h.topic,
+        queues,
+        &plan.retry_topic,
+        plan.filter.codes(),
+    )
+}
+
+/// Parks on `queues` of `topic` and on the queue of `retry_topic`, woken by messages whose tag
+/// code is in `codes` (`None`: any).
+pub(crate) fn park_on<'a>(
+    hold: &'a PullRequestHoldService,
+    topic: &str,
+    queues: Vec<i32>,
+    retry_topic: &str,
+    codes: Option<Arc<BTreeSet<i32>>>,
+) -> Vec<HoldTicket<'a>> {
+    let mut tickets: Vec<_> = queues
         .into_iter()
-        .map(|q| ctx.hold.suspend_pull_request(&h.topic, q, codes.clone()))
+        .map(|q| hold.suspend_pull_request(topic, q, codes.clone()))
         .collect();
-    tickets.push(ctx.hold.suspend_pull_request(&plan.retry_topic, 0, codes));
+    tickets.push(hold.suspend_pull_request(retry_topic, 0, codes));
     tickets
 }
 
@@ -260,10 +293,10 @@ fn build_filter(
     }
 }
 
-/// The queues of the topic a pop reads, starting from a random one for queue id -1.
-fn queue_ids(h: &PopMessageRequestHeader, topic: &TopicConfig, start: usize) -> Vec<i32> {
-    if h.queue_id >= 0 {
-        return vec![h.queue_id];
+/// The queues of the topic a pop reads, starting from `start` for queue id -1.
+pub(crate) fn queue_ids(queue_id: i32, topic: &TopicConfig, start: usize) -> Vec<i32> {
+    if queue_id >= 0 {
+        return vec![queue_id];
     }
     let n = topic.read_queue_nums.max(0) as usize;
     (0..n).map(|i| ((start + i) % n) as i32).collect()
@@ -279,7 +312,7 @@ async fn pop_once(ctx: &PopMessageContext, h: &PopMessageRequestHeader, plan: &P
     if retry_first && retry_exists {
         pop_from_queue(ctx, h, plan, &plan.retry_topic, 0, &mut popped).await;
     }
-    for q in queue_ids(h, &plan.topic_config, random) {
+    for q in queue_ids(h.queue_id, &plan.topic_config, random) {
         pop_from_queue(ctx, h, plan, &h.topic, q, &mut popped).await;
     }
     if !retry_first && retry_exists {

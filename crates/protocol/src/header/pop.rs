@@ -113,6 +113,56 @@ command_header! {
     }
 }
 
+command_header! {
+    /// `NotificationRequestHeader`.
+    pub struct NotificationRequestHeader {
+        /// Consumer group.
+        consumer_group: String = "consumerGroup",
+        /// The topic subscribed.
+        topic: String = "topic",
+        /// Queue to watch; -1 watches every readable queue.
+        queue_id: i32 = "queueId",
+        /// How long the broker may hold the request, ms.
+        poll_time: i64 = "pollTime",
+        /// Client clock when the request was sent, ms.
+        born_time: i64 = "bornTime" or 0,
+        /// Orderly consumption.
+        order: bool = "order" or false,
+        /// Idempotency token of orderly pops.
+        attempt_id: Option<String> = "attemptId",
+    }
+}
+
+command_header! {
+    /// `NotificationResponseHeader`.
+    pub struct NotificationResponseHeader {
+        /// A pop would find a message.
+        has_msg: bool = "hasMsg",
+        /// The broker holds too many requests to hold this one.
+        polling_full: bool = "pollingFull",
+    }
+}
+
+command_header! {
+    /// `PollingInfoRequestHeader`.
+    pub struct PollingInfoRequestHeader {
+        /// Consumer group.
+        consumer_group: String = "consumerGroup",
+        /// Topic.
+        topic: String = "topic",
+        /// Queue (-1: the requests that pop from every queue).
+        queue_id: i32 = "queueId",
+    }
+}
+
+command_header! {
+    /// `PollingInfoResponseHeader`.
+    pub struct PollingInfoResponseHeader {
+        /// Requests parked on `topic@group@queueId`.
+        polling_num: i32 = "pollingNum",
+    }
+}
+
 /// Retry flag of the extra info: the message came from the queue of the topic itself.
 pub const NORMAL_TOPIC_FLAG: &str = "0";
 /// Retry flag of the extra info: the message came from the pop retry topic `%RETRY%group_topic`.
