@@ -240,11 +240,14 @@ async fn query_assignment_follows_the_request_mode() {
     let r = call(&client, &b.addr, query()).await;
     assert_eq!(r.code, response::SUCCESS, "{r:?}");
     let pull: QueryAssignmentResponseBody = ferrocket_protocol::body::decode(&r.body).unwrap();
-    // no heartbeat from c1 yet: a PULL client gets no queue
-    assert!(pull
+    // the only client of the group (no heartbeat yet) pulls every queue
+    let assigned: Vec<(String, i32)> = pull
         .message_queue_assignments
         .iter()
-        .all(|a| a.mode == "PULL"));
+        .map(|a| (a.mode.clone(), a.message_queue.queue_id))
+        .collect();
+    let all: Vec<(String, i32)> = (0..4).map(|q| ("PULL".to_string(), q)).collect();
+    assert_eq!(assigned, all);
 
     let mut set = RemotingCommand::request(request::SET_MESSAGE_REQUEST_MODE);
     set.body = ferrocket_protocol::body::encode(&SetMessageRequestModeRequestBody {

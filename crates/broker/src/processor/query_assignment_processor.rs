@@ -78,6 +78,10 @@ fn query_assignment(
             all
         } else {
             let mut clients = ctx.consumers.client_ids(&body.consumer_group);
+            // the asking client is alive even if its first heartbeat has not arrived yet
+            if !clients.contains(&body.client_id) {
+                clients.push(body.client_id.clone());
+            }
             clients.sort();
             allocate_averagely(&body.client_id, &all, &clients)
         }

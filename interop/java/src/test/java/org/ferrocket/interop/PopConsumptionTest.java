@@ -2,6 +2,7 @@ package org.ferrocket.interop;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -72,6 +73,22 @@ class PopConsumptionTest extends FerrocketTestBase {
             MessageExt m = received.deliveries(key).get(0);
             assertNotNull(m.getProperty("POP_CK"), "message delivered without a POP_CK handle (pulled, not popped?): "
                     + m);
+        }
+    }
+
+    @Test
+    @Timeout(120)
+    void brokerAssignedConsumerPullsWhenTheModeIsPull() throws Exception {
+        String topic = "PopPullModeTopic";
+        String group = "pop_pull_mode_group";
+        List<String> sent = send(topic, "pulled", 20);
+        // no SET_MESSAGE_REQUEST_MODE: QUERY_ASSIGNMENT answers PULL with this client's share of the queues
+        Received received = new Received(m -> new String(m.getBody(), StandardCharsets.UTF_8));
+        start(popConsumer(group, topic, 60_000, received.listener()));
+        Await.until(Duration.ofSeconds(60), () -> received.containsAll(sent), () -> received.summary(sent));
+        for (String key : sent) {
+            MessageExt m = received.deliveries(key).get(0);
+            assertNull(m.getProperty("POP_CK"), "PULL mode, yet the message came with a POP_CK handle: " + m);
         }
     }
 
