@@ -94,6 +94,13 @@ fn ack_request(topic: &str, m: &MessageExt) -> RemotingCommand {
     cmd
 }
 
+/// Sends m0, m1, m2 to queue 0 of `topic`.
+async fn send_three(client: &RemotingClient, b: &TestBroker, topic: &str, tag: Option<&str>) {
+    for i in 0..3 {
+        send_ok(client, &b.addr, topic, 0, tag, format!("m{i}").as_bytes()).await;
+    }
+}
+
 fn body(m: &MessageExt) -> String {
     String::from_utf8_lossy(&m.message.body).into_owned()
 }
@@ -119,17 +126,7 @@ async fn pop_until_found(
 async fn unacknowledged_messages_come_back_through_the_retry_topic() {
     let b = broker().await;
     let client = RemotingClient::new();
-    for i in 0..3 {
-        send_ok(
-            &client,
-            &b.addr,
-            "PopT",
-            0,
-            Some("A"),
-            format!("m{i}").as_bytes(),
-        )
-        .await;
-    }
+    send_three(&client, &b, "PopT", Some("A")).await;
     let (code, first) = pop(&client, &b, "PopT", 1_000, 0).await;
     assert_eq!(code, response::SUCCESS);
     assert_eq!(first.len(), 3);
@@ -387,17 +384,7 @@ async fn a_message_out_of_retries_goes_to_the_dead_letter_queue() {
 async fn a_batch_ack_acknowledges_the_offsets_of_its_bit_set() {
     let b = broker().await;
     let client = RemotingClient::new();
-    for i in 0..3 {
-        send_ok(
-            &client,
-            &b.addr,
-            "PopBatch",
-            0,
-            None,
-            format!("m{i}").as_bytes(),
-        )
-        .await;
-    }
+    send_three(&client, &b, "PopBatch", None).await;
     let (_, popped) = pop(&client, &b, "PopBatch", 1_000, 0).await;
     assert_eq!(popped.len(), 3);
     let extra = ExtraInfo::parse(popped[0].message.property(property::POP_CK).unwrap()).unwrap();

@@ -16,7 +16,7 @@ use ferrocket_remoting::Channel;
 use ferrocket_store::DefaultMessageStore;
 use tokio::sync::watch;
 
-use super::pop_message_processor::{park_on, queue_ids, wait_for_arrival};
+use super::pop_message_processor::{park_on, queue_ids, topic_and_queue, wait_for_arrival};
 use super::{decode_header, error, success_with};
 use crate::broker_config::SharedBrokerConfig;
 use crate::longpolling::PullRequestHoldService;
@@ -85,21 +85,7 @@ fn validate(
     ctx: &NotificationContext,
     h: &NotificationRequestHeader,
 ) -> Result<TopicConfig, (i32, String)> {
-    let Some(topic_config) = ctx.topics.select_topic_config(&h.topic) else {
-        return Err((
-            response::TOPIC_NOT_EXIST,
-            format!("topic[{}] not exist, apply first please!", h.topic),
-        ));
-    };
-    if h.queue_id >= topic_config.read_queue_nums {
-        return Err((
-            response::INVALID_PARAMETER,
-            format!(
-                "queueId[{}] is illegal, topic:[{}] topicConfig.readQueueNums:[{}]",
-                h.queue_id, h.topic, topic_config.read_queue_nums
-            ),
-        ));
-    }
+    let topic_config = topic_and_queue(&ctx.topics, &h.topic, h.queue_id)?;
     if ctx
         .groups
         .find_subscription_group_config(&h.consumer_group)

@@ -8,6 +8,7 @@ use ferrocket_protocol::header::pop::{PollingInfoRequestHeader, PollingInfoRespo
 use ferrocket_protocol::RemotingCommand;
 use ferrocket_remoting::Channel;
 
+use super::pop_message_processor::topic_and_queue;
 use super::{decode_header, error, success_with};
 use crate::pop::{lock_key, PopPollingCounter};
 use crate::subscription::SubscriptionGroupManager;
@@ -27,22 +28,8 @@ pub fn process(
     request: RemotingCommand,
 ) -> Option<RemotingCommand> {
     let h = decode_header!(request, PollingInfoRequestHeader);
-    let Some(topic_config) = ctx.topics.select_topic_config(&h.topic) else {
-        return error(
-            &request,
-            response::TOPIC_NOT_EXIST,
-            format!("topic[{}] not exist, apply first please!", h.topic),
-        );
-    };
-    if h.queue_id >= topic_config.read_queue_nums {
-        return error(
-            &request,
-            response::INVALID_PARAMETER,
-            format!(
-                "queueId[{}] is illegal, topic:[{}] topicConfig.readQueueNums:[{}]",
-                h.queue_id, h.topic, topic_config.read_queue_nums
-            ),
-        );
+    if let Err((code, remark)) = topic_and_queue(&ctx.topics, &h.topic, h.queue_id) {
+        return error(&request, code, remark);
     }
     if !ctx.groups.contains(&h.consumer_group) {
         return error(

@@ -216,25 +216,11 @@ fn validate(
             ),
         ));
     }
-    let Some(topic_config) = ctx.topics.select_topic_config(&h.topic) else {
-        return Err((
-            response::TOPIC_NOT_EXIST,
-            format!("topic[{}] not exist, apply first please!", h.topic),
-        ));
-    };
+    let topic_config = topic_and_queue(&ctx.topics, &h.topic, h.queue_id)?;
     if !perm::is_readable(topic_config.perm) {
         return Err((
             response::NO_PERMISSION,
             format!("the topic[{}] peeking message is forbidden", h.topic),
-        ));
-    }
-    if h.queue_id >= topic_config.read_queue_nums {
-        return Err((
-            response::INVALID_PARAMETER,
-            format!(
-                "queueId[{}] is illegal, topic:[{}] topicConfig.readQueueNums:[{}]",
-                h.queue_id, h.topic, topic_config.read_queue_nums
-            ),
         ));
     }
     let Some(group) = ctx.groups.find_subscription_group_config(&h.consumer_group) else {
@@ -257,6 +243,30 @@ fn validate(
         revive_qid: ctx.revive_log.next_revive_qid(),
         pop_time: now_millis(),
     })
+}
+
+/// The topic's settings, when it exists and `queue_id` is one of its read queues (or -1).
+pub(crate) fn topic_and_queue(
+    topics: &TopicConfigManager,
+    topic: &str,
+    queue_id: i32,
+) -> Result<TopicConfig, (i32, String)> {
+    let Some(topic_config) = topics.select_topic_config(topic) else {
+        return Err((
+            response::TOPIC_NOT_EXIST,
+            format!("topic[{topic}] not exist, apply first please!"),
+        ));
+    };
+    if queue_id >= topic_config.read_queue_nums {
+        return Err((
+            response::INVALID_PARAMETER,
+            format!(
+                "queueId[{queue_id}] is illegal, topic:[{topic}] topicConfig.readQueueNums:[{}]",
+                topic_config.read_queue_nums
+            ),
+        ));
+    }
+    Ok(topic_config)
 }
 
 /// The pop's TAG or SQL92 filter.
