@@ -44,7 +44,12 @@ pub fn broker_decision(code: i32) -> Option<AclDecision> {
         | rq::UNREGISTER_CLIENT
         | rq::GET_CONSUMER_LIST_BY_GROUP
         | rq::UPDATE_CONSUMER_OFFSET
-        | rq::QUERY_CONSUMER_OFFSET => Resources,
+        | rq::QUERY_CONSUMER_OFFSET
+        | rq::POP_MESSAGE
+        | rq::ACK_MESSAGE
+        | rq::CHANGE_MESSAGE_INVISIBLETIME
+        | rq::NOTIFICATION
+        | rq::POLLING_INFO => Resources,
         rq::UPDATE_AND_CREATE_TOPIC
         | rq::UPDATE_AND_CREATE_TOPIC_LIST
         | rq::UPDATE_BROKER_CONFIG
@@ -56,7 +61,8 @@ pub fn broker_decision(code: i32) -> Option<AclDecision> {
         | crate::DELETE_ACL_CONFIG
         | crate::GET_BROKER_CLUSTER_ACL_INFO
         | crate::UPDATE_GLOBAL_WHITE_ADDRS_CONFIG
-        | crate::GET_BROKER_CLUSTER_ACL_CONFIG => Admin,
+        | crate::GET_BROKER_CLUSTER_ACL_CONFIG
+        | rq::SET_MESSAGE_REQUEST_MODE => Admin,
         // RocketMQ checks only the signature of these.
         rq::SEND_REPLY_MESSAGE
         | rq::SEND_REPLY_MESSAGE_V2
@@ -82,7 +88,10 @@ pub fn broker_decision(code: i32) -> Option<AclDecision> {
         | rq::GET_EARLIEST_MSG_STORETIME
         | rq::GET_BROKER_HA_STATUS
         | rq::GET_ALL_CONSUMER_OFFSET
-        | rq::GET_ALL_DELAY_OFFSET => Signed,
+        | rq::GET_ALL_DELAY_OFFSET
+        // the acks of a batch name their topics and groups in the body
+        | rq::BATCH_ACK_MESSAGE
+        | rq::QUERY_ASSIGNMENT => Signed,
         _ => return None,
     };
     Some(decision)

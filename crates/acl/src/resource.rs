@@ -57,8 +57,18 @@ pub fn needed_resources(request: &RemotingCommand) -> Result<NeededResources, Ac
             add(&mut needed, group_of("group").as_deref(), SUB);
             add(&mut needed, field("originTopic"), PUB);
         }
-        rq::PULL_MESSAGE | rq::LITE_PULL_MESSAGE => {
+        rq::PULL_MESSAGE
+        | rq::LITE_PULL_MESSAGE
+        | rq::POP_MESSAGE
+        | rq::NOTIFICATION
+        | rq::POLLING_INFO => {
             add(&mut needed, field("topic"), SUB);
+            add(&mut needed, group_of("consumerGroup").as_deref(), SUB);
+        }
+        rq::ACK_MESSAGE | rq::CHANGE_MESSAGE_INVISIBLETIME => {
+            // a retried message is acked on the group's pop retry topic: the group covers it
+            let topic = field("topic").filter(|t| !t.starts_with(RETRY_GROUP_TOPIC_PREFIX));
+            add(&mut needed, topic, SUB);
             add(&mut needed, group_of("consumerGroup").as_deref(), SUB);
         }
         rq::QUERY_MESSAGE => add(&mut needed, field("topic"), SUB),

@@ -110,6 +110,16 @@ pub struct BrokerConfig {
     pub queues: RequestQueueConfig,
     /// The gRPC endpoint for the RocketMQ 5 clients (`grpcServerPort`, ...).
     pub grpc: GrpcServerSettings,
+    /// `reviveQueueNum`: queues of the POP revive topic `rmq_sys_REVIVE_LOG_<cluster>`.
+    pub revive_queue_num: i32,
+    /// `reviveInterval` (ms): period of the POP revive scan.
+    pub revive_interval: u64,
+    /// `popFromRetryProbability` (percent): share of pops that read the pop retry topic first.
+    pub pop_from_retry_probability: i32,
+    /// `defaultMessageRequestMode`: `PULL` or `POP` for groups no SET_MESSAGE_REQUEST_MODE named.
+    pub default_message_request_mode: String,
+    /// `maxPopPollingSize`: parked POP requests at most; more are answered POLLING_FULL.
+    pub max_pop_polling_size: usize,
 }
 
 /// The gRPC endpoint (`apache.rocketmq.v2.MessagingService`) the broker serves to the RocketMQ 5
@@ -276,6 +286,11 @@ impl Default for BrokerConfig {
             server: ServerConfig::default(),
             queues: RequestQueueConfig::default(),
             grpc: GrpcServerSettings::default(),
+            revive_queue_num: 8,
+            revive_interval: 1000,
+            pop_from_retry_probability: 20,
+            default_message_request_mode: "PULL".into(),
+            max_pop_polling_size: 100_000,
         }
     }
 }

@@ -27,10 +27,16 @@ use crate::filter::ConsumerFilterManager;
 use crate::longpolling::PullRequestHoldService;
 use crate::offset::ConsumerOffsetManager;
 use crate::out_api::{BrokerOuterAPI, NameServerRegistration};
+use crate::pop::{PopReviveService, PopServices};
+use crate::processor::ack_message_processor::AckMessageContext;
 use crate::processor::client_manage_processor::ClientManageContext;
 use crate::processor::consumer_manage_processor::ConsumerManageContext;
 use crate::processor::consumer_send_msg_back::SendBackContext;
 use crate::processor::end_transaction_processor::EndTransactionContext;
+use crate::processor::notification_processor::NotificationContext;
+use crate::processor::polling_info_processor::PollingInfoContext;
+use crate::processor::pop_message_processor::PopMessageContext;
+use crate::processor::query_assignment_processor::QueryAssignmentContext;
 use crate::processor::{BrokerRequestProcessor, Processors};
 use crate::schedule::ScheduleMessageService;
 use crate::service::{AdminService, PullService, SendService};
@@ -61,6 +67,7 @@ pub struct BrokerController {
     pull_request_hold_service: Arc<PullRequestHoldService>,
     schedule_message_service: Arc<ScheduleMessageService>,
     timer_message_store: Arc<TimerMessageStore>,
+    pop: PopServices,
     registration: Arc<NameServerRegistration>,
     broker_stats_manager: Arc<BrokerStatsManager>,
     slave_synchronize: Arc<SlaveSynchronize>,
@@ -133,6 +140,12 @@ impl BrokerController {
         let slave = store_config.broker_role == BrokerRole::Slave;
         let services =
             Services::build(&name_servers, store_host, slave, &tables, &stores, &clients);
+        let pop = PopServices::open(
+            &store_config.store_path_root_dir,
+            &name_servers.config.get(),
+            stores.store.clone(),
+            store_host,
+        )?;
         let controller = Arc::new(BrokerController::assemble(StartedParts {
             store_config,
             acl_validator,
@@ -144,6 +157,7 @@ impl BrokerController {
             store_host,
             name_servers,
             services,
+            pop,
         }));
         // the server already accepts connections; until the processors are attached the
         // dispatcher answers SYSTEM_BUSY (the processors need the store host, known once bound)
@@ -166,6 +180,7 @@ impl BrokerController {
             store_host,
             name_servers,
             services,
+            pop,
         } = parts;
         BrokerController {
             registration: name_servers.registration,
@@ -185,6 +200,7 @@ impl BrokerController {
             pull_request_hold_service: stores.hold,
             schedule_message_service: stores.schedule,
             timer_message_store: stores.timer,
+            pop,
             broker_stats_manager: services.stats,
             slave_synchronize: name_servers.slave_synchronize,
             send_service: services.send,
@@ -261,6 +277,7 @@ impl BrokerController {
         } else {
             tasks.push(tokio::spawn(self.schedule_message_service.clone().run()));
             tasks.push(tokio::spawn(self.timer_message_store.clone().run()));
+            tasks.push(tokio::spawn(self.pop_revive_service().run()));
             tasks.push(tokio::spawn(transactional_message_check_service::run(
                 Arc::new(self.transaction_check_context()),
                 Duration::from_millis(self.broker_config().transaction_check_interval.max(1)),
@@ -337,11 +354,65 @@ impl BrokerController {
                 stats: self.broker_stats_manager.clone(),
                 store_host: self.store_host,
             },
+            pop: PopMessageContext {
+                config: self.broker_config.clone(),
+                store: self.message_store.clone(),
+                topics: self.topic_config_manager.clone(),
+                groups: self.subscription_group_manager.clone(),
+                offsets: self.consumer_offset_manager.clone(),
+                filters: self.consumer_filter_manager.clone(),
+                hold: self.pull_request_hold_service.clone(),
+                locks: self.pop.locks.clone(),
+                revive_log: self.pop.revive_log.clone(),
+                polling: self.pop.polling.clone(),
+                shutdown: self.shutdown_tx.subscribe(),
+            },
+            notification: NotificationContext {
+                config: self.broker_config.clone(),
+                store: self.message_store.clone(),
+                topics: self.topic_config_manager.clone(),
+                groups: self.subscription_group_manager.clone(),
+                offsets: self.consumer_offset_manager.clone(),
+                hold: self.pull_request_hold_service.clone(),
+                polling: self.pop.polling.clone(),
+                shutdown: self.shutdown_tx.subscribe(),
+            },
+            polling_info: PollingInfoContext {
+                topics: self.topic_config_manager.clone(),
+                groups: self.subscription_group_manager.clone(),
+                polling: self.pop.polling.clone(),
+            },
+            ack: AckMessageContext {
+                config: self.broker_config.clone(),
+                store: self.message_store.clone(),
+                topics: self.topic_config_manager.clone(),
+                revive_log: self.pop.revive_log.clone(),
+            },
+            query_assignment: QueryAssignmentContext {
+                config: self.broker_config.clone(),
+                topics: self.topic_config_manager.clone(),
+                consumers: self.consumer_manager.clone(),
+                request_modes: self.pop.request_modes.clone(),
+            },
             query: self.message_store.clone(),
             admin: self.admin_service.clone(),
             acl: self.acl_validator.clone(),
             slave: self.is_slave(),
         }
+    }
+
+    /// The POP revive service, given the managers it uses.
+    fn pop_revive_service(&self) -> Arc<PopReviveService> {
+        Arc::new(PopReviveService {
+            config: self.broker_config.clone(),
+            store: self.message_store.clone(),
+            topics: self.topic_config_manager.clone(),
+            groups: self.subscription_group_manager.clone(),
+            offsets: self.consumer_offset_manager.clone(),
+            revive_log: self.pop.revive_log.clone(),
+            store_host: self.store_host,
+            shutdown: self.shutdown_tx.subscribe(),
+        })
     }
 
     /// What the transaction check service uses.
@@ -1037,6 +1108,7 @@ struct StartedParts {
     store_host: SocketAddr,
     name_servers: NameServerSide,
     services: Services,
+    pop: PopServices,
 }
 
 /// Reads plain_acl.yml when `aclEnable` is on; a broker asked to enforce ACL does not start

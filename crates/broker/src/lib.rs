@@ -12,6 +12,7 @@ pub mod message_id;
 pub mod mix_all;
 pub mod offset;
 pub mod out_api;
+pub mod pop;
 pub mod processor;
 pub mod schedule;
 pub mod service;

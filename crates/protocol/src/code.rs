@@ -82,6 +82,22 @@ pub mod request {
     pub const GET_SUBSCRIPTIONGROUP_CONFIG: i32 = 352;
     pub const LITE_PULL_MESSAGE: i32 = 361;
     pub const BROKER_HEARTBEAT: i32 = 904;
+    /// RocketMQ 5.x POP consumption: which queues a client reads and whether it pulls or pops.
+    pub const QUERY_ASSIGNMENT: i32 = 400;
+    /// RocketMQ 5.x: sets PULL or POP for a topic and group (`mqadmin setConsumeMode`).
+    pub const SET_MESSAGE_REQUEST_MODE: i32 = 401;
+    /// RocketMQ 5.x POP consumption.
+    pub const POP_MESSAGE: i32 = 200_050;
+    /// RocketMQ 5.x POP consumption.
+    pub const ACK_MESSAGE: i32 = 200_051;
+    /// RocketMQ 5.x POP consumption.
+    pub const CHANGE_MESSAGE_INVISIBLETIME: i32 = 200_053;
+    /// RocketMQ 5.x POP consumption: is there anything to pop (long-polled)?
+    pub const NOTIFICATION: i32 = 200_054;
+    /// RocketMQ 5.x POP consumption: how many pops are parked on a queue.
+    pub const POLLING_INFO: i32 = 200_055;
+    /// RocketMQ 5.x POP consumption.
+    pub const BATCH_ACK_MESSAGE: i32 = 200_151;
 }
 
 /// Response codes (`ResponseCode.java`, `RemotingSysResponseCode.java`).
@@ -118,6 +134,8 @@ pub mod response {
     pub const CONSUMER_NOT_ONLINE: i32 = 206;
     pub const CONSUME_MSG_TIMEOUT: i32 = 207;
     pub const NO_MESSAGE: i32 = 208;
+    pub const POLLING_FULL: i32 = 209;
+    pub const POLLING_TIMEOUT: i32 = 210;
     pub const FLOW_CONTROL: i32 = 215;
     pub const ILLEGAL_OPERATION: i32 = 604;
     pub const GO_AWAY: i32 = 1500;

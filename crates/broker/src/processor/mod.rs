@@ -1,13 +1,19 @@
 //! Request processors and the dispatcher routing each request code to one of them
 //! (RocketMQ's `registerProcessor` table).
 
+pub mod ack_message_processor;
 pub mod admin_broker_processor;
+pub mod change_invisible_time_processor;
 pub mod client_manage_processor;
 pub mod consumer_manage_processor;
 pub mod consumer_send_msg_back;
 pub mod end_transaction_processor;
+pub mod notification_processor;
 pub mod offset_moved_event;
+pub mod polling_info_processor;
+pub mod pop_message_processor;
 pub mod pull_message_processor;
+pub mod query_assignment_processor;
 pub mod query_message_processor;
 pub mod reply_message_processor;
 pub mod request_queue;
@@ -34,10 +40,15 @@ use crate::broker_config::RequestQueueConfig;
 use crate::client::client_housekeeping::ClientHousekeepingService;
 use crate::client::ProducerManager;
 use crate::service::{AdminService, PullService, SendService};
+use ack_message_processor::AckMessageContext;
 use client_manage_processor::ClientManageContext;
 use consumer_manage_processor::ConsumerManageContext;
 use consumer_send_msg_back::SendBackContext;
 use end_transaction_processor::EndTransactionContext;
+use notification_processor::NotificationContext;
+use polling_info_processor::PollingInfoContext;
+use pop_message_processor::PopMessageContext;
+use query_assignment_processor::QueryAssignmentContext;
 
 /// The processors the dispatcher routes to, each with only what it uses (RocketMQ's processor
 /// table). Built once by the broker after its managers and services exist.
@@ -56,6 +67,16 @@ pub struct Processors {
     pub send_back: SendBackContext,
     /// END_TRANSACTION.
     pub end_transaction: EndTransactionContext,
+    /// POP_MESSAGE.
+    pub pop: PopMessageContext,
+    /// ACK_MESSAGE, BATCH_ACK_MESSAGE, CHANGE_MESSAGE_INVISIBLETIME.
+    pub ack: AckMessageContext,
+    /// QUERY_ASSIGNMENT, SET_MESSAGE_REQUEST_MODE.
+    pub query_assignment: QueryAssignmentContext,
+    /// NOTIFICATION.
+    pub notification: NotificationContext,
+    /// POLLING_INFO.
+    pub polling_info: PollingInfoContext,
     /// QUERY_MESSAGE, VIEW_MESSAGE_BY_ID.
     pub query: Arc<DefaultMessageStore>,
     /// Every admin code no other processor claims.
@@ -200,6 +221,20 @@ async fn dispatch(
         }
         rq::QUERY_MESSAGE | rq::VIEW_MESSAGE_BY_ID => {
             query_message_processor::process(&p.query, channel, request).await
+        }
+        rq::POP_MESSAGE => pop_message_processor::process(&p.pop, channel, request).await,
+        rq::ACK_MESSAGE | rq::BATCH_ACK_MESSAGE => {
+            ack_message_processor::process(&p.ack, channel, request).await
+        }
+        rq::CHANGE_MESSAGE_INVISIBLETIME => {
+            change_invisible_time_processor::process(&p.ack, channel, request).await
+        }
+        rq::NOTIFICATION => {
+            notification_processor::process(&p.notification, channel, request).await
+        }
+        rq::POLLING_INFO => polling_info_processor::process(&p.polling_info, channel, request),
+        rq::QUERY_ASSIGNMENT | rq::SET_MESSAGE_REQUEST_MODE => {
+            query_assignment_processor::process(&p.query_assignment, channel, request).await
         }
         code if ACL_ADMIN_CODES.contains(&code) => {
             let config = p.admin.broker_config();

@@ -55,14 +55,21 @@ impl QueueKind {
             | rq::SEND_MESSAGE_V2
             | rq::SEND_BATCH_MESSAGE
             | rq::CONSUMER_SEND_MSG_BACK => QueueKind::Send,
-            rq::PULL_MESSAGE => QueueKind::Pull,
+            rq::PULL_MESSAGE | rq::POP_MESSAGE | rq::NOTIFICATION => QueueKind::Pull,
             rq::LITE_PULL_MESSAGE => QueueKind::LitePull,
             rq::QUERY_MESSAGE | rq::VIEW_MESSAGE_BY_ID => QueueKind::Query,
             rq::HEART_BEAT => QueueKind::Heartbeat,
-            rq::UNREGISTER_CLIENT | rq::CHECK_CLIENT_CONFIG => QueueKind::ClientManager,
+            rq::UNREGISTER_CLIENT
+            | rq::CHECK_CLIENT_CONFIG
+            | rq::QUERY_ASSIGNMENT
+            | rq::SET_MESSAGE_REQUEST_MODE => QueueKind::ClientManager,
             rq::GET_CONSUMER_LIST_BY_GROUP
             | rq::QUERY_CONSUMER_OFFSET
-            | rq::UPDATE_CONSUMER_OFFSET => QueueKind::ConsumerManager,
+            | rq::UPDATE_CONSUMER_OFFSET
+            | rq::ACK_MESSAGE
+            | rq::BATCH_ACK_MESSAGE
+            | rq::CHANGE_MESSAGE_INVISIBLETIME
+            | rq::POLLING_INFO => QueueKind::ConsumerManager,
             rq::END_TRANSACTION => QueueKind::EndTransaction,
             _ => QueueKind::Admin,
         }

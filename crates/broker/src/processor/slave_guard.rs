@@ -27,6 +27,15 @@ pub(crate) fn refuse_on_slave(slave: bool, request: &RemotingCommand) -> Option<
              master broker."
                 .into(),
         ),
+        // a pop writes checkpoints and an ack writes ack records: only the master keeps them
+        rq::POP_MESSAGE
+        | rq::ACK_MESSAGE
+        | rq::BATCH_ACK_MESSAGE
+        | rq::CHANGE_MESSAGE_INVISIBLETIME
+        | rq::SET_MESSAGE_REQUEST_MODE => (
+            response::SLAVE_NOT_AVAILABLE,
+            "this broker is a slave: pop and acknowledge on the master".into(),
+        ),
         rq::INVOKE_BROKER_TO_RESET_OFFSET => (
             response::SYSTEM_ERROR,
             "Can not reset offset in slave broker".into(),

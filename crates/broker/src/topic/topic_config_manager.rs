@@ -95,6 +95,11 @@ impl TopicConfigManager {
             );
         }
         put(topic(RMQ_SYS_TRANS_HALF_TOPIC, 1, rw), &mut system_topics);
+        let revive = crate::pop::revive_topic(&config.broker_cluster_name);
+        put(
+            topic(&revive, config.revive_queue_num.max(1), rw),
+            &mut system_topics,
+        );
         put(topic(crate::timer::TIMER_TOPIC, 1, rw), &mut system_topics);
         put(
             topic(RMQ_SYS_TRANS_OP_HALF_TOPIC, 1, rw),

@@ -49,6 +49,12 @@ pub const BROKER_KEYS: &[ConfigKey<BrokerConfig>] = config_keys!(BrokerConfig;
     "aclEnable" => acl_enable: boolean,
     "aclPlainFile" => acl_plain_file: optional,
     "innerClientAuthenticationCredentials" => inner_client_credentials: credentials,
+    // POP consumption
+    "reviveQueueNum" => revive_queue_num: at_least(1i32),
+    "reviveInterval" => revive_interval: at_least(1u64),
+    "popFromRetryProbability" => pop_from_retry_probability: integer::<i32>,
+    "defaultMessageRequestMode" => default_message_request_mode: request_mode,
+    "maxPopPollingSize" => max_pop_polling_size: at_least(1usize),
     // bounded request queues and fast failure
     "sendMessageThreadPoolNums" => queues.send_message_thread_pool_nums: at_least(1usize),
     "sendThreadPoolQueueCapacity" => queues.send_thread_pool_queue_capacity: at_least(1usize),
@@ -78,6 +84,14 @@ pub const BROKER_KEYS: &[ConfigKey<BrokerConfig>] = config_keys!(BrokerConfig;
     "tlsKeyPath" => grpc.tls_key_path: optional,
     "tlsTestModeEnable" => grpc.tls_test_mode_enable: boolean,
 );
+
+/// `PULL` or `POP` (`MessageRequestMode`).
+fn request_mode(v: &str) -> Result<String, String> {
+    match v.trim() {
+        m @ ("PULL" | "POP") => Ok(m.to_string()),
+        other => Err(format!("expected PULL or POP, got {other:?}")),
+    }
+}
 
 /// `{"accessKey":"…","secretKey":"…"}`; blank means none.
 fn credentials(v: &str) -> Result<Option<ferrocket_acl::SessionCredentials>, String> {

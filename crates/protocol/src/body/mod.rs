@@ -9,6 +9,7 @@ pub mod consume_stats;
 pub mod ha_runtime_info;
 pub mod heartbeat;
 pub mod message_queue_map;
+pub mod pop;
 pub mod queue;
 pub mod reset_offset;
 pub mod route;

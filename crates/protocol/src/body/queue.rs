@@ -50,3 +50,39 @@ pub struct LockBatchResponseBody {
     #[serde(rename = "lockOKMQSet")]
     pub lock_ok_mq_set: BTreeSet<MessageQueue>,
 }
+
+/// `AllocateMessageQueueAveragely`: contiguous, near-equal ranges of the sorted `mq_all` for the
+/// sorted `cid_all`, the first `n mod c` consumers taking one queue more; nothing for a consumer
+/// not in `cid_all`. Shared by the clients and the broker's QUERY_ASSIGNMENT.
+pub fn allocate_averagely(
+    current_cid: &str,
+    mq_all: &[MessageQueue],
+    cid_all: &[String],
+) -> Vec<MessageQueue> {
+    let Some(index) = cid_all.iter().position(|c| c == current_cid) else {
+        return Vec::new();
+    };
+    if mq_all.is_empty() {
+        return Vec::new();
+    }
+    let n = mq_all.len();
+    let c = cid_all.len();
+    let m = n % c;
+    let average = if n <= c {
+        1
+    } else if m > 0 && index < m {
+        n / c + 1
+    } else {
+        n / c
+    };
+    let start = if m > 0 && index < m {
+        index * average
+    } else {
+        index * average + m
+    };
+    if start >= n {
+        return Vec::new();
+    }
+    let range = average.min(n - start);
+    mq_all[start..start + range].to_vec()
+}

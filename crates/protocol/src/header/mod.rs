@@ -5,6 +5,7 @@ pub mod client;
 pub mod command_custom_header;
 pub mod consumer_offset;
 pub mod consumer_send_msg_back;
+pub mod pop;
 pub mod pull_message;
 pub mod query_message;
 pub mod queue_offset;
