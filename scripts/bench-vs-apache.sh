@@ -200,12 +200,17 @@ wait_ports_free() {
 }
 
 # Polls until the cluster takes the benchmark topic and the name server routes it; prints the time in
-# ms since $1 (the spawn time). Fails if the broker process $2 exits or 120 s pass.
+# ms since $1 (the spawn time). Fails, with the broker's last log lines on stderr, if the broker
+# process $2 exits or 120 s pass.
 wait_route() {
     local t0=$1 pid=$2 log=$3 created=0
     local deadline=$(($(now_ms) + 120000))
     while (($(now_ms) < deadline)); do
-        kill -0 "$pid" 2>/dev/null || { tail -20 "$log" >&2; die "the broker exited during start (log above)"; }
+        if ! kill -0 "$pid" 2>/dev/null; then
+            tail -20 "$log" >&2
+            echo "bench-vs-apache: the broker exited during start (log above)" >&2
+            return 1
+        fi
         if ((created == 0)); then
             admin updateTopic -c DefaultCluster -t "$TOPIC" -r 8 -w 8 > "$log.route" 2>&1 && created=1
         fi
@@ -217,7 +222,8 @@ wait_route() {
     done
     tail -20 "$log" >&2
     cat "$log.route" >&2
-    die "no route for $TOPIC within 120 s (topic created: $created)"
+    echo "bench-vs-apache: no route for $TOPIC within 120 s (topic created: $created)" >&2
+    return 1
 }
 
 # Settings both brokers get; the store path is added per broker.
@@ -248,7 +254,7 @@ start_ferrocket() {
     spawn "$run/broker.log" "$BIN" standalone --store "$run/store" --namesrv-listen "$NS_ADDR" -c "$run/broker.conf"
     BROKER_PID=$LAST_PID
     NS_PID=""
-    ROUTE_MS=$(wait_route "$t0" "$BROKER_PID" "$run/broker.log") || exit 1
+    ROUTE_MS=$(wait_route "$t0" "$BROKER_PID" "$run/broker.log")
 }
 
 # Starts the Apache name server and broker (two JVMs, the broker with the JVM flags of Apache's
@@ -270,7 +276,7 @@ start_apache() {
         -XX:MaxDirectMemorySize=15g -XX:-UseLargePages -Duser.home="$run/home" \
         "${JAVA_OPENS[@]}" -cp "$SERVERS_CP" org.apache.rocketmq.broker.BrokerStartup -c "$run/broker.conf"
     BROKER_PID=$LAST_PID
-    ROUTE_MS=$(wait_route "$t0" "$BROKER_PID" "$run/broker.log") || exit 1
+    ROUTE_MS=$(wait_route "$t0" "$BROKER_PID" "$run/broker.log")
 }
 
 stop_brokers() {
@@ -464,7 +470,12 @@ run_case() {
     wait_ports_free
     local load
     load=$(load_avg)
-    "start_$broker" "$RUN_DIR" "$flush"
+    if ! "start_$broker" "$RUN_DIR" "$flush"; then
+        # A broker that did not come up costs this run only; the others go on.
+        stop_brokers
+        echo "$case $broker round $round: the broker did not start; run skipped (KEEP=1 keeps the logs in $RUN_DIR)"
+        return 0
+    fi
     measure_"$([[ "$case" == consume ]] && echo consume || echo send)" "$case"
     stop_brokers
     printf '%-8s %-9s round %s  msgs/s %-8s first10s %-8s failed %-5s cpu_s/100k %-6s rss_MB %-5s route_ms %-6s msgs/flush %-6s messages %-8s load %s\n' \
@@ -486,7 +497,7 @@ summarize() {
             return (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
         }
         function add(key, value) { if (value != "-" && value != "") vals[key] = vals[key] " " value }
-        function ratio(f, a) { return (f == "-" || a == "-" || a + 0 == 0) ? "-" : sprintf("%.2f", f / a) }
+        function ratio(f, a) { return (f == "-" || a == "-" || a + 0 == 0) ? "-" : sprintf("%.3g", f / a) }
         {
             if (!($1 in seen)) { seen[$1] = 1; order[++cases] = $1 }
             for (c = 4; c <= 10; c++) add($1 SUBSEP $2 SUBSEP c, $c)
