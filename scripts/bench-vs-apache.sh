@@ -99,12 +99,7 @@ cleanup() {
         kill "$pid" 2>/dev/null
     done
     for pid in "${STARTED_PIDS[@]}"; do
-        for _ in $(seq 1 50); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -9 "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
+        reap "$pid" 50
     done
     # The runs inside the network namespace leave the scratch directory to the script that started them.
     [[ "${BENCH_STAGE:-}" == runs ]] && return
@@ -127,16 +122,22 @@ spawn() {
     STARTED_PIDS+=("$LAST_PID")
 }
 
-# Stops one started process and waits for it to exit.
-stop_pid() {
-    local pid=$1
-    kill "$pid" 2>/dev/null
-    for _ in $(seq 1 100); do
+# Gives a process that was asked to stop up to $2 tenths of a second, then kills it and reaps it.
+reap() {
+    local pid=$1 tenths=$2
+    for _ in $(seq 1 "$tenths"); do
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.1
     done
     kill -9 "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
+}
+
+# Stops one started process and waits for it to exit.
+stop_pid() {
+    local pid=$1
+    kill "$pid" 2>/dev/null
+    reap "$pid" 100
     local kept=()
     local p
     for p in "${STARTED_PIDS[@]}"; do
