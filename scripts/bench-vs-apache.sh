@@ -296,11 +296,11 @@ spawn_tool() {
         "org.apache.rocketmq.example.benchmark.$class" -n "$NS_ADDR" -t "$TOPIC" "$@"
 }
 
-# Median of the numbers on standard input (one a line); "-" when there are none.
+# Median of the rates on standard input (one a line), rounded to a whole message; "-" when none.
 median() {
     sort -g | awk '{ v[NR] = $1 } END {
         if (NR == 0) { print "-"; exit }
-        if (NR % 2) { print v[(NR + 1) / 2] } else { printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 } }'
+        printf "%.0f\n", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
 # Rates printed by the tool: the first window and the median of the windows that start after it.
