@@ -32,7 +32,7 @@
 #               every 0.2 s), so the Consumer's JVM start and rebalance are not counted
 #   first10s    send cases: the tool's first window, the first 10 s of sending to a freshly started broker
 #   failed      the tool's final "Send Failed" + "Response Failed" ("Send Message Failed" for batches,
-#               "Consume Fail" for the consumer)
+#               "Consume Fail" for the consumer); the table adds up the rounds
 #   cpu/100k    utime+stime of the broker process (/proc/PID/stat) over the measured window, per 100,000
 #               messages stored (send cases, counted with `ferrocket admin topicStatus`) or pulled
 #               (consume); for Apache the broker JVM only, its separate name server JVM is not counted;
@@ -258,8 +258,9 @@ start_ferrocket() {
     ROUTE_MS=$(wait_route "$t0" "$BROKER_PID" "$run/broker.log")
 }
 
-# Starts the Apache name server and broker (two JVMs, the broker with the JVM flags of Apache's
-# bin/runbroker.sh and a HEAP heap) on a fresh store. Sets BROKER_PID, NS_PID and ROUTE_MS.
+# Starts the Apache name server and broker (two JVMs, the broker with the G1, heap pre-touch and
+# direct-memory flags of Apache's bin/runbroker.sh and a HEAP heap) on a fresh store. Sets BROKER_PID,
+# NS_PID and ROUTE_MS.
 start_apache() {
     local run=$1 flush=$2
     mkdir -p "$run/home"
@@ -489,7 +490,8 @@ run_case() {
 # Medians per case and broker, and ferrocket/Apache ratios of the medians.
 summarize() {
     echo
-    echo "Medians over $ROUNDS round(s); ratio = ferrocket / Apache (msgs/s: higher is better; cpu, rss, route: lower is better)"
+    echo "Medians over $ROUNDS round(s), failed summed over them; ratio = ferrocket / Apache" \
+        "(msgs/s: higher is better; cpu, rss, route: lower is better)"
     awk -F'\t' '
         function median(list,    n, v, i, j, t) {
             n = split(list, v, " ")
