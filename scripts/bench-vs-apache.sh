@@ -95,11 +95,14 @@ die() {
 # scratch directory with the stores unless KEEP=1.
 cleanup() {
     local pid
+    # The script that started the namespaced runs gives them time to stop their own processes.
+    local tenths=50
+    [[ "${BENCH_STAGE:-}" == runs ]] || tenths=600
     for pid in "${STARTED_PIDS[@]}"; do
         kill "$pid" 2>/dev/null
     done
     for pid in "${STARTED_PIDS[@]}"; do
-        reap "$pid" 50
+        reap "$pid" "$tenths"
     done
     # The runs inside the network namespace leave the scratch directory to the script that started them.
     [[ "${BENCH_STAGE:-}" == runs ]] && return
@@ -200,8 +203,8 @@ wait_ports_free() {
     die "ports $NS_PORT/$BROKER_PORT are still in use (another process? choose PORT_BASE)"
 }
 
-# Polls until the cluster takes the benchmark topic and the name server routes it; prints the time in
-# ms since $1 (the spawn time). Fails, with the broker's last log lines on stderr, if the broker
+# Polls until the cluster takes the benchmark topic and the name server routes it; sets ROUTE_MS to the
+# time since $1 (the spawn time, ms). Not run in a command substitution, so a TERM stops it at once. Fails, with the broker's last log lines on stderr, if the broker
 # process $2 exits or 120 s pass.
 wait_route() {
     local t0=$1 pid=$2 log=$3 created=0
@@ -216,7 +219,7 @@ wait_route() {
             admin updateTopic -c DefaultCluster -t "$TOPIC" -r 8 -w 8 > "$log.route" 2>&1 && created=1
         fi
         if ((created == 1)) && admin topicRoute -t "$TOPIC" > "$log.route" 2>&1; then
-            echo $(($(now_ms) - t0))
+            ROUTE_MS=$(($(now_ms) - t0))
             return 0
         fi
         sleep 0.05
@@ -255,7 +258,7 @@ start_ferrocket() {
     spawn "$run/broker.log" "$BIN" standalone --store "$run/store" --namesrv-listen "$NS_ADDR" -c "$run/broker.conf"
     BROKER_PID=$LAST_PID
     NS_PID=""
-    ROUTE_MS=$(wait_route "$t0" "$BROKER_PID" "$run/broker.log")
+    wait_route "$t0" "$BROKER_PID" "$run/broker.log"
 }
 
 # Starts the Apache name server and broker (two JVMs, the broker with the G1, heap pre-touch and
@@ -278,7 +281,7 @@ start_apache() {
         -XX:MaxDirectMemorySize=15g -XX:-UseLargePages -Duser.home="$run/home" \
         "${JAVA_OPENS[@]}" -cp "$SERVERS_CP" org.apache.rocketmq.broker.BrokerStartup -c "$run/broker.conf"
     BROKER_PID=$LAST_PID
-    ROUTE_MS=$(wait_route "$t0" "$BROKER_PID" "$run/broker.log")
+    wait_route "$t0" "$BROKER_PID" "$run/broker.log"
 }
 
 stop_brokers() {
@@ -378,7 +381,11 @@ measure_send() {
     n0=$(stored_messages)
     spawn_tool "$RUN_DIR/tool.log" "$class" "${args[@]}"
     tool=$LAST_PID
-    sleep "$DURATION"
+    # In the background, so a TERM is handled at once and not after the sleep.
+    spawn /dev/null sleep "$DURATION"
+    local pause=$LAST_PID
+    wait "$pause"
+    stop_pid "$pause"
     kill -0 "$tool" 2>/dev/null || echo "  the $class tool exited early (log: $RUN_DIR/tool.log)"
     c1=$(cpu_ticks "$BROKER_PID")
     n1=$(stored_messages)
