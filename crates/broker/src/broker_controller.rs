@@ -44,7 +44,7 @@ use crate::slave::{SlaveSynchronize, SYNC_INITIAL_DELAY, SYNC_PERIOD};
 use crate::stats::broker_stats_manager::{self, BrokerStatsManager};
 use crate::subscription::SubscriptionGroupManager;
 use crate::timer::{timer_checkpoint, TimerMessageStore};
-use crate::topic::TopicConfigManager;
+use crate::topic::{TopicConfigManager, TopicRouteInfoManager};
 use crate::transaction::transactional_message_check_service::{self, TransactionCheckContext};
 
 /// A running broker.
@@ -393,6 +393,10 @@ impl BrokerController {
                 topics: self.topic_config_manager.clone(),
                 consumers: self.consumer_manager.clone(),
                 request_modes: self.pop.request_modes.clone(),
+                routes: Arc::new(TopicRouteInfoManager::new(
+                    self.broker_config.clone(),
+                    self.registration.clone(),
+                )),
             },
             query: self.message_store.clone(),
             admin: self.admin_service.clone(),

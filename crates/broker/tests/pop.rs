@@ -268,6 +268,80 @@ async fn query_assignment_follows_the_request_mode() {
     b.broker.shutdown().await;
 }
 
+/// QUERY_ASSIGNMENT asked of one broker covers every broker of the topic, as the name server
+/// routes it: a consumer of a two-master cluster reads both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn query_assignment_covers_every_broker_of_the_topic() {
+    let ns = ferrocket_namesrv::NamesrvController::start(ferrocket_namesrv::NamesrvConfig {
+        listen: "127.0.0.1:0".into(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let member = |name: &str| ferrocket_broker::BrokerConfig {
+        broker_name: name.into(),
+        namesrv_addr: Some(ns.local_addr().to_string()),
+        ..broker_config()
+    };
+    let (a, b) = (
+        TestBroker::start_with(member("broker-a")).await,
+        TestBroker::start_with(member("broker-b")).await,
+    );
+    let client = RemotingClient::new();
+    // the sends auto-create the topic on both, registered with the name server before the answer
+    send_ok(&client, &a.addr, "TwoMasters", 0, None, b"x").await;
+    send_ok(&client, &b.addr, "TwoMasters", 0, None, b"y").await;
+    let query = || {
+        let mut cmd = RemotingCommand::request(request::QUERY_ASSIGNMENT);
+        cmd.body = br#"{"topic":"TwoMasters","consumerGroup":"pop_group","clientId":"c1","strategyName":"AVG","messageModel":"CLUSTERING"}"#.to_vec().into();
+        cmd
+    };
+    let assigned = |r: RemotingCommand| -> Vec<(String, String, i32)> {
+        assert_eq!(r.code, response::SUCCESS, "{r:?}");
+        let body: QueryAssignmentResponseBody = ferrocket_protocol::body::decode(&r.body).unwrap();
+        let mut v: Vec<_> = body
+            .message_queue_assignments
+            .into_iter()
+            .map(|a| {
+                (
+                    a.mode,
+                    a.message_queue.broker_name,
+                    a.message_queue.queue_id,
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    // PULL: the lone client gets the 4 queues of each broker
+    let pull = assigned(call(&client, &a.addr, query()).await);
+    let want: Vec<_> = ["broker-a", "broker-b"]
+        .iter()
+        .flat_map(|b| (0..4).map(move |q| ("PULL".to_string(), b.to_string(), q)))
+        .collect();
+    assert_eq!(pull, want);
+    // POP: queue -1 of each broker
+    let mut set = RemotingCommand::request(request::SET_MESSAGE_REQUEST_MODE);
+    set.body = ferrocket_protocol::body::encode(&SetMessageRequestModeRequestBody {
+        topic: "TwoMasters".into(),
+        consumer_group: GROUP.into(),
+        mode: "POP".into(),
+        pop_share_queue_num: 0,
+    });
+    assert_eq!(call(&client, &a.addr, set).await.code, response::SUCCESS);
+    let popped = assigned(call(&client, &a.addr, query()).await);
+    assert_eq!(
+        popped,
+        vec![
+            ("POP".to_string(), "broker-a".to_string(), -1),
+            ("POP".to_string(), "broker-b".to_string(), -1)
+        ]
+    );
+    a.broker.shutdown().await;
+    b.broker.shutdown().await;
+    ns.shutdown();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_popped_message_comes_back_after_a_restart() {
     let dir = tempfile::tempdir().unwrap();

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use ferrocket_acl::SessionCredentials;
+use ferrocket_protocol::body::route::TopicRouteData;
 use ferrocket_protocol::body::topic::RegisterBrokerBody;
 use ferrocket_protocol::code::{request, response};
 use ferrocket_protocol::header::register_broker::{
@@ -177,6 +178,35 @@ impl BrokerOuterAPI {
             Ok(r) => Err(format!("code {}: {}", r.code, r.remark.unwrap_or_default())),
             Err(e) => Err(e.to_string()),
         }
+    }
+
+    /// GET_ROUTEINFO_BY_TOPIC, asked of each name server in turn until one answers: the route,
+    /// or `None` when the name servers know no such topic (RocketMQ
+    /// `BrokerOuterAPI.getTopicRouteInfoFromNameServer`).
+    pub async fn get_topic_route(
+        &self,
+        namesrv_addrs: &[String],
+        topic: &str,
+    ) -> Result<Option<TopicRouteData>, String> {
+        let mut last = String::from("no name server configured (namesrvAddr)");
+        for addr in namesrv_addrs {
+            let mut cmd =
+                RemotingCommand::request(request::GET_ROUTEINFO_BY_TOPIC).with_ext("topic", topic);
+            self.sign(&mut cmd);
+            match self.client.invoke(addr, cmd, SYNC_TIMEOUT).await {
+                Ok(r) if r.code == response::SUCCESS => {
+                    return ferrocket_protocol::body::decode(&r.body)
+                        .map(Some)
+                        .map_err(|e| format!("route of {topic} from {addr}: {e}"));
+                }
+                Ok(r) if r.code == response::TOPIC_NOT_EXIST => return Ok(None),
+                Ok(r) => {
+                    last = format!("{addr}: code {}: {}", r.code, r.remark.unwrap_or_default())
+                }
+                Err(e) => last = format!("{addr}: {e}"),
+            }
+        }
+        Err(last)
     }
 
     /// Closes the connections to the name servers.

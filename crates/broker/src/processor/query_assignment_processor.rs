@@ -1,9 +1,10 @@
 //! `QueryAssignmentProcessor`: QUERY_ASSIGNMENT (400) and SET_MESSAGE_REQUEST_MODE (401).
 //!
 //! A 5.x push consumer with `clientRebalance=false` asks the broker which queues to read and
-//! whether to PULL or POP them. POP assigns this broker's queue -1 ("every queue") to each client;
-//! PULL divides this broker's read queues among the group's clients like
-//! `AllocateMessageQueueAveragely`. `%RETRY%` topics are always PULL.
+//! whether to PULL or POP them. The queues are those of every broker of the topic, as the name
+//! servers route it. POP assigns each broker's queue -1 ("every queue") to each client; PULL
+//! divides the read queues among the group's clients like `AllocateMessageQueueAveragely`.
+//! `%RETRY%` topics are always PULL.
 
 use std::sync::Arc;
 
@@ -21,7 +22,7 @@ use crate::broker_config::SharedBrokerConfig;
 use crate::client::ConsumerManager;
 use crate::mix_all;
 use crate::pop::MessageRequestModeManager;
-use crate::topic::TopicConfigManager;
+use crate::topic::{TopicConfigManager, TopicRouteInfoManager};
 
 /// What the assignment codes use.
 pub struct QueryAssignmentContext {
@@ -33,6 +34,8 @@ pub struct QueryAssignmentContext {
     pub consumers: Arc<ConsumerManager>,
     /// PULL or POP per topic and group.
     pub request_modes: Arc<MessageRequestModeManager>,
+    /// The topic's queues on every broker, from the name servers.
+    pub routes: Arc<TopicRouteInfoManager>,
 }
 
 /// Handles QUERY_ASSIGNMENT and SET_MESSAGE_REQUEST_MODE.
@@ -42,13 +45,13 @@ pub async fn process(
     request: RemotingCommand,
 ) -> Option<RemotingCommand> {
     match request.code {
-        rq::QUERY_ASSIGNMENT => query_assignment(ctx, request),
+        rq::QUERY_ASSIGNMENT => query_assignment(ctx, request).await,
         rq::SET_MESSAGE_REQUEST_MODE => set_message_request_mode(ctx, request).await,
         _ => Some(unsupported_request(&request)),
     }
 }
 
-fn query_assignment(
+async fn query_assignment(
     ctx: &QueryAssignmentContext,
     request: RemotingCommand,
 ) -> Option<RemotingCommand> {
@@ -69,23 +72,21 @@ fn query_assignment(
             .map(|m| m.mode)
             .unwrap_or_else(|| config.default_message_request_mode.clone())
     };
-    let queue = |queue_id| MessageQueue::new(&body.topic, &config.broker_name, queue_id);
-    let queues: Vec<MessageQueue> = if mode == message_request_mode::POP {
-        vec![queue(-1)]
-    } else {
-        let all: Vec<MessageQueue> = (0..topic_config.read_queue_nums).map(queue).collect();
-        if body.message_model == "BROADCASTING" {
-            all
-        } else {
-            let mut clients = ctx.consumers.client_ids(&body.consumer_group);
-            // the asking client is alive even if its first heartbeat has not arrived yet
-            if !clients.contains(&body.client_id) {
-                clients.push(body.client_id.clone());
-            }
-            clients.sort();
-            allocate_averagely(&body.client_id, &all, &clients)
-        }
+    // the queues of every broker of the topic, not only this one's (RocketMQ's broker asks the
+    // name servers too), so one answer covers a multi-master cluster
+    let local = || {
+        (0..topic_config.read_queue_nums)
+            .map(|id| MessageQueue::new(&body.topic, &config.broker_name, id))
+            .collect()
     };
+    let Some(all) = ctx.routes.subscribe_queues(&body.topic, local).await else {
+        return error(
+            &request,
+            response::TOPIC_NOT_EXIST,
+            format!("topic[{}] has no route on the name servers", body.topic),
+        );
+    };
+    let queues = assign(ctx, &body, &mode, &all);
     let answer = QueryAssignmentResponseBody {
         message_queue_assignments: queues
             .into_iter()
@@ -99,6 +100,35 @@ fn query_assignment(
     let mut reply = RemotingCommand::response_to(&request, response::SUCCESS);
     reply.body = ferrocket_protocol::body::encode(&answer);
     Some(reply)
+}
+
+/// The queues of `all` (sorted) for the asking client: under POP every broker's queue -1 ("every
+/// queue of that broker", RocketMQ `allocate4Pop` with `popShareQueueNum` 0), under PULL all of
+/// them when broadcasting, else the client's share as `AllocateMessageQueueAveragely` computes it.
+fn assign(
+    ctx: &QueryAssignmentContext,
+    body: &QueryAssignmentRequestBody,
+    mode: &str,
+    all: &[MessageQueue],
+) -> Vec<MessageQueue> {
+    if mode == message_request_mode::POP {
+        let mut per_broker: Vec<MessageQueue> = all
+            .iter()
+            .map(|q| MessageQueue::new(&q.topic, &q.broker_name, -1))
+            .collect();
+        per_broker.dedup();
+        return per_broker;
+    }
+    if body.message_model == "BROADCASTING" {
+        return all.to_vec();
+    }
+    let mut clients = ctx.consumers.client_ids(&body.consumer_group);
+    // the asking client is alive even if its first heartbeat has not arrived yet
+    if !clients.contains(&body.client_id) {
+        clients.push(body.client_id.clone());
+    }
+    clients.sort();
+    allocate_averagely(&body.client_id, all, &clients)
 }
 
 async fn set_message_request_mode(
