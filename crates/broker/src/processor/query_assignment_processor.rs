@@ -64,14 +64,17 @@ async fn query_assignment(
         );
     };
     let config = ctx.config.get();
-    let mode = if mix_all::is_retry_topic(&body.topic) {
-        message_request_mode::PULL.to_string()
+    let request_mode = if mix_all::is_retry_topic(&body.topic) {
+        None
     } else {
-        ctx.request_modes
-            .get(&body.topic, &body.consumer_group)
-            .map(|m| m.mode)
-            .unwrap_or_else(|| config.default_message_request_mode.clone())
+        ctx.request_modes.get(&body.topic, &body.consumer_group)
     };
+    let mode = match (&request_mode, mix_all::is_retry_topic(&body.topic)) {
+        (_, true) => message_request_mode::PULL.to_string(),
+        (Some(m), false) => m.mode.clone(),
+        (None, false) => config.default_message_request_mode.clone(),
+    };
+    let pop_share_queue_num = request_mode.map_or(0, |m| m.pop_share_queue_num);
     // the queues of every broker of the topic, not only this one's (RocketMQ's broker asks the
     // name servers too), so one answer covers a multi-master cluster
     let local = || {
@@ -86,7 +89,7 @@ async fn query_assignment(
             format!("topic[{}] has no route on the name servers", body.topic),
         );
     };
-    let queues = assign(ctx, &body, &mode, &all);
+    let queues = assign(ctx, &body, &mode, pop_share_queue_num, &all);
     let answer = QueryAssignmentResponseBody {
         message_queue_assignments: queues
             .into_iter()
@@ -102,23 +105,16 @@ async fn query_assignment(
     Some(reply)
 }
 
-/// The queues of `all` (sorted) for the asking client: under POP every broker's queue -1 ("every
-/// queue of that broker", RocketMQ `allocate4Pop` with `popShareQueueNum` 0), under PULL all of
-/// them when broadcasting, else the client's share as `AllocateMessageQueueAveragely` computes it.
+/// The queues of `all` (sorted) for the asking client: all of them when broadcasting (in either
+/// mode, as RocketMQ's `doLoadBalance`), else under POP as [`allocate_for_pop`] and under PULL the
+/// client's share as `AllocateMessageQueueAveragely` computes it.
 fn assign(
     ctx: &QueryAssignmentContext,
     body: &QueryAssignmentRequestBody,
     mode: &str,
+    pop_share_queue_num: i32,
     all: &[MessageQueue],
 ) -> Vec<MessageQueue> {
-    if mode == message_request_mode::POP {
-        let mut per_broker: Vec<MessageQueue> = all
-            .iter()
-            .map(|q| MessageQueue::new(&q.topic, &q.broker_name, -1))
-            .collect();
-        per_broker.dedup();
-        return per_broker;
-    }
     if body.message_model == "BROADCASTING" {
         return all.to_vec();
     }
@@ -128,7 +124,47 @@ fn assign(
         clients.push(body.client_id.clone());
     }
     clients.sort();
-    allocate_averagely(&body.client_id, all, &clients)
+    if mode == message_request_mode::POP {
+        allocate_for_pop(&body.client_id, all, &clients, pop_share_queue_num)
+    } else {
+        allocate_averagely(&body.client_id, all, &clients)
+    }
+}
+
+/// RocketMQ `allocate4Pop`: with `popShareQueueNum` ≤ 0 (the default) or at least the number of
+/// other clients, every client pops every broker (queue -1 of each); otherwise a client pops its
+/// own average share plus the shares of the `popShareQueueNum` clients after it, or, with more
+/// clients than queues, the one queue at its position.
+fn allocate_for_pop(
+    client: &str,
+    all: &[MessageQueue],
+    clients: &[String],
+    pop_share_queue_num: i32,
+) -> Vec<MessageQueue> {
+    let share = usize::try_from(pop_share_queue_num).unwrap_or(0);
+    if share == 0 || share + 1 >= clients.len() {
+        let mut per_broker: Vec<MessageQueue> = all
+            .iter()
+            .map(|q| MessageQueue::new(&q.topic, &q.broker_name, -1))
+            .collect();
+        per_broker.dedup();
+        return per_broker;
+    }
+    let Some(index) = clients.iter().position(|c| c == client) else {
+        return Vec::new();
+    };
+    if all.is_empty() {
+        return Vec::new();
+    }
+    if clients.len() > all.len() {
+        return vec![all[index % all.len()].clone()];
+    }
+    let mut queues = allocate_averagely(client, all, clients);
+    for step in 1..=share {
+        let next = &clients[(index + step) % clients.len()];
+        queues.extend(allocate_averagely(next, all, clients));
+    }
+    queues
 }
 
 async fn set_message_request_mode(
@@ -162,6 +198,32 @@ async fn set_message_request_mode(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pop_share_queue_num_follows_allocate4pop() {
+        let mq = |b: &str, q| MessageQueue::new("T", b, q);
+        let all: Vec<MessageQueue> = ["a", "b"]
+            .iter()
+            .flat_map(|b| (0..2).map(move |q| mq(b, q)))
+            .collect();
+        let clients: Vec<String> = ["c0", "c1", "c2", "c3"].map(String::from).to_vec();
+        // the default: every broker, queue -1
+        let every = vec![mq("a", -1), mq("b", -1)];
+        assert_eq!(allocate_for_pop("c1", &all, &clients, 0), every);
+        assert_eq!(allocate_for_pop("c1", &all, &clients, 3), every);
+        // one share: its own queue and the next client's
+        assert_eq!(
+            allocate_for_pop("c1", &all, &clients, 1),
+            vec![mq("a", 1), mq("b", 0)]
+        );
+        assert_eq!(
+            allocate_for_pop("c3", &all, &clients, 2),
+            vec![mq("b", 1), mq("a", 0), mq("a", 1)]
+        );
+        // more clients than queues: the queue at the client's position
+        let many: Vec<String> = (0..6).map(|i| format!("c{i}")).collect();
+        assert_eq!(allocate_for_pop("c5", &all, &many, 1), vec![mq("a", 1)]);
+    }
 
     #[test]
     fn averagely_splits_queues_like_the_java_strategy() {
