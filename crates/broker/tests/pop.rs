@@ -268,6 +268,48 @@ async fn query_assignment_follows_the_request_mode() {
     b.broker.shutdown().await;
 }
 
+/// `maxPopPollingSize` bounds the parked pops (each counts once, whatever its queues); one more
+/// is answered POLLING_FULL at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parked_pops_beyond_max_pop_polling_size_are_answered_polling_full() {
+    let b = TestBroker::start_with(ferrocket_broker::BrokerConfig {
+        max_pop_polling_size: 2,
+        ..broker_config()
+    })
+    .await;
+    let client = RemotingClient::new();
+    send_ok(&client, &b.addr, "PopFull", 0, None, b"x").await;
+    let (_, first) = pop(&client, &b, "PopFull", 60_000, 0).await;
+    assert_eq!(first.len(), 1);
+    // two pops of every queue park on the now empty topic, within the bound
+    let mut parked = Vec::new();
+    for _ in 0..2 {
+        let addr = b.addr.clone();
+        parked.push(tokio::spawn(async move {
+            let r = call(
+                &RemotingClient::new(),
+                &addr,
+                pop_request("PopFull", 60_000, 3_000),
+            )
+            .await;
+            r.code
+        }));
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let started = Instant::now();
+    let r = call(&client, &b.addr, pop_request("PopFull", 60_000, 3_000)).await;
+    assert_eq!(r.code, response::POLLING_FULL, "{r:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    for p in parked {
+        assert_eq!(p.await.unwrap(), response::POLLING_TIMEOUT);
+    }
+    b.broker.shutdown().await;
+}
+
 /// QUERY_ASSIGNMENT asked of one broker covers every broker of the topic, as the name server
 /// routes it: a consumer of a two-master cluster reads both.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -62,7 +62,7 @@ pub async fn process(
         h.born_time
     };
     let deadline = born_time + h.poll_time.max(0);
-    if h.poll_time > 0 && ctx.hold.parked() >= ctx.config.get().max_pop_polling_size {
+    if h.poll_time > 0 && ctx.polling.total() >= ctx.config.get().max_pop_polling_size {
         return answer(has_msg(ctx, &h, &topic_config, &retry_topic), true);
     }
     let queues = queue_ids(h.queue_id, &topic_config, 0);

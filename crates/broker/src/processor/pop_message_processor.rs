@@ -106,7 +106,7 @@ pub async fn process(
     loop {
         plan.pop_time = now_millis();
         let can_poll = h.poll_time > 0 && plan.pop_time < deadline && !*ctx.shutdown.borrow();
-        if can_poll && ctx.hold.parked() >= ctx.config.get().max_pop_polling_size {
+        if can_poll && ctx.polling.total() >= ctx.config.get().max_pop_polling_size {
             return Some(answer(
                 &request,
                 &h,

@@ -33,8 +33,8 @@ pub use layout::{
     MAX_TOPIC_LEN, V1_FIXED_OVERHEAD, V1_MAX_TOPIC_LEN,
 };
 pub use properties::{
-    find_properties_bytes, find_property, find_property_bytes, properties_to_string,
-    property_pairs, string_to_properties, write_properties, Properties, PropertyFinder,
+    find_property, find_property_bytes, properties_to_string, property_pairs, string_to_properties,
+    write_properties, Properties, PropertyFinder,
 };
 
 /// Magic code of a V1 record (one-byte topic length).

@@ -144,31 +144,19 @@ pub fn find_property<'a>(encoded: &'a str, name: &str) -> Option<&'a str> {
 /// value found is what `find_property` finds in the lossily decoded string, before its own
 /// decoding. The dispatch of every replicated or indexed record looks up two or three names.
 pub fn find_property_bytes<'a>(encoded: &'a [u8], name: &str) -> Option<&'a [u8]> {
-    let [found] = find_properties_bytes(encoded, [name]);
-    found
-}
-
-/// [`find_property_bytes`] for several names in one pass over the properties (the index
-/// builder looks up `KEYS` and `UNIQ_KEY` of every record).
-pub fn find_properties_bytes<'a, const N: usize>(
-    encoded: &'a [u8],
-    names: [&str; N],
-) -> [Option<&'a [u8]>; N] {
-    let mut found = [None; N];
+    let name = name.as_bytes();
+    // a name holding the separator never matches: the name is what precedes the first one
+    if name.is_empty() || name.contains(&(NAME_VALUE_SEPARATOR as u8)) {
+        return None;
+    }
+    let mut found = None;
     for chunk in split_at(encoded, PROPERTY_SEPARATOR as u8) {
-        let Some(eq) = memchr::memchr(NAME_VALUE_SEPARATOR as u8, chunk) else {
-            continue;
-        };
-        // a name holding the separator never matches: the name is what precedes the first one
-        let (name, value) = (&chunk[..eq], &chunk[eq + 1..]);
-        // like `property_pairs`, an empty value is no pair; a later pair wins
-        if value.is_empty() {
-            continue;
-        }
-        for (slot, wanted) in found.iter_mut().zip(names) {
-            if !wanted.is_empty() && name == wanted.as_bytes() {
-                *slot = Some(value);
-            }
+        let value = chunk
+            .strip_prefix(name)
+            .and_then(|rest| rest.strip_prefix(&[NAME_VALUE_SEPARATOR as u8]));
+        // like `property_pairs`, an empty value is no pair
+        if let Some(v) = value.filter(|v| !v.is_empty()) {
+            found = Some(v);
         }
     }
     found
@@ -216,8 +204,7 @@ impl PropertyFinder {
         let value = &rest[..memchr::memchr(PROPERTY_SEPARATOR as u8, rest).unwrap_or(rest.len())];
         if value.is_empty() {
             // an empty value is no pair: an earlier one may count (rare, so the slow way)
-            let [found] = find_properties_bytes(&encoded[..start], [self.name()]);
-            return found;
+            return find_property_bytes(&encoded[..start], self.name());
         }
         Some(value)
     }
@@ -275,10 +262,6 @@ mod tests {
             for name in ["K", "KK", "v", "", "K\u{1}", "\u{2}K"] {
                 prop_assert_eq!(PropertyFinder::new(name).find(&raw), find_property_bytes(&raw, name));
             }
-            let [k, kk, v] = find_properties_bytes(&raw, ["K", "KK", "v"]);
-            prop_assert_eq!(k, find_property_bytes(&raw, "K"));
-            prop_assert_eq!(kk, find_property_bytes(&raw, "KK"));
-            prop_assert_eq!(v, find_property_bytes(&raw, "v"));
         }
     }
 

@@ -75,8 +75,8 @@ pub(crate) fn run(inner: &Arc<StoreInner>) {
 /// position it is stuck at with the reason.
 fn catch_up(inner: &StoreInner, mut next: i64, mut skip_keys: usize) -> Result<i64, (i64, String)> {
     let mut since_check = 0u32;
-    // on a slave the dispatched end sits behind the lock the replication append holds: read it
-    // once per stretch of records, not once per record
+    // read the dispatched end once per stretch of records (on a master it looks up the newest
+    // segment), and again only when the stretch is done
     let mut end = inner.dispatched_max_offset();
     loop {
         if next >= end {
