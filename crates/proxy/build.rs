@@ -12,6 +12,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let descriptors = protox::compile(protos, ["proto"])?;
     tonic_prost_build::configure()
+        // a message body is split off the request buffer, not copied out of it
+        .bytes(".apache.rocketmq.v2.Message.body")
         .build_server(true)
         .build_client(true)
         .build_transport(false)

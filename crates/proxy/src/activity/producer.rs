@@ -3,7 +3,6 @@
 //! `__SHARDINGKEY`, TIMER_DELIVER_MS), then stored through the broker's `SendService`, the send
 //! path the remoting producers use.
 
-use bytes::Bytes;
 use ferrocket_broker::service::{SendError, SendMessageRequest as BrokerSendRequest, SendResult};
 use ferrocket_protocol::body::topic::{perm, TopicConfig};
 use ferrocket_protocol::header::send_message::{DEFAULT_TOPIC, DEFAULT_TOPIC_QUEUE_NUMS};
@@ -161,7 +160,7 @@ fn build_send(
         reconsume_times: 0,
         max_reconsume_times: None,
         batch: false,
-        body: Bytes::from(message.body),
+        body: message.body,
         born_host: context.remote_addr,
     };
     Ok((system.message_id, send))

@@ -176,7 +176,7 @@ pub fn message(id: &str, body: &[u8]) -> Message {
             message_type: MessageType::Normal as i32,
             ..Default::default()
         }),
-        body: body.to_vec(),
+        body: bytes::Bytes::copy_from_slice(body),
     }
 }
 
