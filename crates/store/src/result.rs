@@ -189,6 +189,20 @@ pub struct GetMessageResult {
 }
 
 impl GetMessageResult {
+    /// Reads one byte of every page the records span, so that cold pages are faulted in here
+    /// (call it on the blocking pool, next to the read) and not later on an async worker that
+    /// decodes or sends the records.
+    pub fn touch_pages(&self) {
+        const PAGE: usize = 4096;
+        let mut sum = 0u8;
+        for m in &self.messages {
+            for b in m.iter().step_by(PAGE) {
+                sum = sum.wrapping_add(*b);
+            }
+        }
+        std::hint::black_box(sum);
+    }
+
     pub(crate) fn empty(status: GetMessageStatus, next: i64, min: i64, max: i64) -> Self {
         GetMessageResult {
             status,

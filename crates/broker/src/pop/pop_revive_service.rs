@@ -329,7 +329,11 @@ async fn read(
 ) -> Option<GetMessageResult> {
     let (store, topic) = (store.clone(), topic.to_string());
     let read = ferrocket_store::blocking::run_blocking(move || {
-        store.get_message(REVIVE_GROUP, &topic, queue_id, offset, nums, i32::MAX, None)
+        let result =
+            store.get_message(REVIVE_GROUP, &topic, queue_id, offset, nums, i32::MAX, None);
+        // the records are parsed on the async worker: fault their pages in here
+        result.touch_pages();
+        result
     });
     match read.await {
         Ok(r) => Some(r),

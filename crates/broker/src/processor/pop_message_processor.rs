@@ -455,7 +455,7 @@ async fn read(
     let (store, filter) = (ctx.store.clone(), plan.filter.clone());
     let (group, topic) = (h.consumer_group.clone(), topic.to_string());
     let read = ferrocket_store::blocking::run_blocking(move || {
-        store.get_message(
+        let result = store.get_message(
             &group,
             &topic,
             queue_id,
@@ -463,7 +463,10 @@ async fn read(
             nums,
             i32::MAX,
             Some(&filter),
-        )
+        );
+        // the records are decoded on the async worker: fault their pages in here
+        result.touch_pages();
+        result
     });
     match read.await {
         Ok(r) => Some(r),
