@@ -147,6 +147,7 @@ impl CommitLog {
                 return Err(segment_not_ready());
             }
         }
+        file.begin_write(wrote + END_FILE_MIN_BLANK_LENGTH);
         // SAFETY: the put lock serializes writers; the range is past the published position.
         let blank = unsafe { file.region_mut(wrote, END_FILE_MIN_BLANK_LENGTH) };
         encode_blank_record_into(blank, remaining as i32).map_err(io::Error::other)?;

@@ -137,6 +137,15 @@ pub struct MessageStoreConfig {
     /// Verify body CRCs while recovering (`checkCRCOnRecover`).
     #[serde(rename = "checkCRCOnRecover")]
     pub check_crc_on_recover: bool,
+    /// Controller mode: on open, drop the CommitLog past this offset (where a deposed master's
+    /// log diverges from the new master's epochs). Not a RocketMQ key; set by the broker.
+    #[serde(skip)]
+    pub truncate_commit_log_at: Option<i64>,
+    /// Controller mode: refuse puts (SERVICE_NOT_AVAILABLE) from open until
+    /// `DefaultMessageStore::release_puts`, so that a new master records its epoch at the end
+    /// of its log before the first record of that epoch. Not a RocketMQ key; set by the broker.
+    #[serde(skip)]
+    pub puts_fenced_at_open: bool,
     /// Most bytes one pull returns (`maxTransferBytesOnMessageInMemory`).
     pub max_transfer_bytes_on_message_in_memory: usize,
     /// Most messages one pull returns (`maxTransferCountOnMessageInMemory`).
@@ -175,6 +184,9 @@ pub struct MessageStoreConfig {
     pub delete_file_batch_max: usize,
     /// Build the key index under `{root}/index` (`messageIndexEnable`).
     pub message_index_enable: bool,
+    /// Write zeros into the commit log ahead of the writer, off the put path
+    /// (`warmMapedFileEnable`; Ferrocket's default true, RocketMQ's false: see `warm.rs`).
+    pub warm_maped_file_enable: bool,
     /// Hash slots per index file (`maxHashSlotNum`).
     pub max_hash_slot_num: i32,
     /// Entries per index file (`maxIndexNum`).
@@ -234,6 +246,8 @@ impl Default for MessageStoreConfig {
             flush_consume_queue_thorough_interval: 60_000,
             max_message_size: 4 * 1024 * 1024,
             check_crc_on_recover: true,
+            truncate_commit_log_at: None,
+            puts_fenced_at_open: false,
             max_transfer_bytes_on_message_in_memory: 256 * 1024,
             max_transfer_count_on_message_in_memory: 32,
             access_message_in_memory_max_ratio: 40,
@@ -251,6 +265,7 @@ impl Default for MessageStoreConfig {
             destroy_maped_file_interval_forcibly: 120_000,
             delete_file_batch_max: 10,
             message_index_enable: true,
+            warm_maped_file_enable: true,
             max_hash_slot_num: 5_000_000,
             max_index_num: 5_000_000 * 4,
             max_msgs_num_batch: 64,

@@ -185,6 +185,8 @@ pub(crate) struct StoreInner {
     slave_ack_waiter: RwLock<Option<Arc<dyn SlaveAckWaiter>>>,
     shutdown: AtomicBool,
     writeable: AtomicBool,
+    /// Puts wait for `release_puts` (`puts_fenced_at_open`).
+    puts_fenced: AtomicBool,
 }
 
 /// The message store. Cheap to share (`Arc`), safe to use from any thread.
@@ -285,6 +287,7 @@ impl StoreInner {
         index_service: IndexService,
         allocator: Arc<MappedFileAllocator>,
     ) -> Self {
+        let puts_fenced = AtomicBool::new(config.puts_fenced_at_open);
         StoreInner {
             config,
             commit_log: files.commit_log,
@@ -307,6 +310,7 @@ impl StoreInner {
             slave_ack_waiter: RwLock::new(None),
             shutdown: AtomicBool::new(false),
             writeable: AtomicBool::new(true),
+            puts_fenced,
         }
     }
 
@@ -388,6 +392,7 @@ impl StoreInner {
             .map_err(|e| self.append_failure("commit log", self.commit_log.queue(), 0, &e))?;
         let wrote = file.wrote_position();
         let base_phy = file.file_from_offset() + wrote as i64;
+        file.begin_write(wrote + total);
         // SAFETY: the put lock makes this the only writer, and the range lies past the
         // published write position, so no reader sees it until `set_wrote_position`.
         let region = unsafe { file.region_mut(wrote, total) };
@@ -434,6 +439,7 @@ impl StoreInner {
     fn check_accepting_puts(&self) -> Result<(), PutMessageStatus> {
         // a slave's CommitLog is the master's byte for byte: only replication writes it
         if self.shutdown.load(Ordering::Acquire)
+            || self.puts_fenced.load(Ordering::Acquire)
             || !self.is_writeable()
             || self.clean.is_disk_full()
             || !self.config.broker_role.is_master()
@@ -1252,6 +1258,11 @@ impl DefaultMessageStore {
         self.inner.is_writeable() && !self.inner.shutdown.load(Ordering::Acquire)
     }
 
+    /// Lets puts in after an open with `puts_fenced_at_open` (a no-op otherwise).
+    pub fn release_puts(&self) {
+        self.inner.puts_fenced.store(false, Ordering::Release);
+    }
+
     /// Whether puts are refused for lack of disk space (RocketMQ's DISK_FULL running flag).
     pub fn is_disk_full(&self) -> bool {
         self.inner.clean.is_disk_full()
@@ -1469,6 +1480,14 @@ fn spawn_services(
         threads.push(spawn(
             "ReputMessageService",
             Box::new(move || reput::run_reput_service(&i)),
+        )?);
+    }
+    if inner.config.warm_maped_file_enable && inner.config.broker_role.is_master() {
+        // a slave appends whole pages with `pwrite`, which needs no warming
+        let i = inner.clone();
+        threads.push(spawn(
+            "WarmMappedFileService",
+            Box::new(move || crate::warm::run_warm_service(&i)),
         )?);
     }
     if inner.config.message_index_enable {

@@ -70,15 +70,31 @@ impl GroupCommitRequest {
 /// Requests handed from put paths to the flush thread.
 #[derive(Debug, Default)]
 pub struct GroupCommitQueue {
-    state: Mutex<(Vec<std::sync::Arc<GroupCommitRequest>>, bool)>,
+    state: Mutex<QueueState>,
     cv: Condvar,
 }
 
+#[derive(Debug, Default)]
+struct QueueState {
+    requests: Vec<std::sync::Arc<GroupCommitRequest>>,
+    stopped: bool,
+    /// While the flush thread sleeps: how many queued requests make it worth waking it
+    /// (0 when it is not sleeping).
+    wake_at: usize,
+}
+
 impl GroupCommitQueue {
-    /// Queues a request and wakes the flush thread.
+    /// Queues a request and wakes the flush thread once enough requests wait.
     pub fn submit(&self, req: std::sync::Arc<GroupCommitRequest>) {
-        self.state.lock().0.push(req);
-        self.cv.notify_one();
+        let mut st = self.state.lock();
+        st.requests.push(req);
+        let wake = st.wake_at > 0 && st.requests.len() >= st.wake_at;
+        drop(st);
+        // a wake-up per put would cost a futex call and a context switch per message while
+        // the flush thread gathers a group
+        if wake {
+            self.cv.notify_one();
+        }
     }
 
     /// Wakes the flush thread without a request.
@@ -92,21 +108,40 @@ impl GroupCommitQueue {
         timeout: std::time::Duration,
     ) -> (Vec<std::sync::Arc<GroupCommitRequest>>, bool) {
         let mut st = self.state.lock();
-        if st.0.is_empty() && !st.1 {
+        if st.requests.is_empty() && !st.stopped {
+            st.wake_at = 1;
             self.cv.wait_for(&mut st, timeout);
+            st.wake_at = 0;
         }
-        (std::mem::take(&mut st.0), st.1)
+        (std::mem::take(&mut st.requests), st.stopped)
+    }
+
+    /// Waits until `group` requests are queued or `until` passes, and returns what is queued
+    /// (possibly nothing). The flush thread calls this after taking the first requests of a
+    /// group, so that senders answered by the previous flush join the next one.
+    pub fn gather(
+        &self,
+        group: usize,
+        until: Instant,
+    ) -> (Vec<std::sync::Arc<GroupCommitRequest>>, bool) {
+        let mut st = self.state.lock();
+        if st.requests.len() < group && !st.stopped {
+            st.wake_at = group;
+            self.cv.wait_until(&mut st, until);
+            st.wake_at = 0;
+        }
+        (std::mem::take(&mut st.requests), st.stopped)
     }
 
     /// Stops the flush thread loop.
     pub fn stop(&self) {
-        self.state.lock().1 = true;
+        self.state.lock().stopped = true;
         self.cv.notify_all();
     }
 
     /// Takes every queued request (at shutdown).
     pub fn drain(&self) -> Vec<std::sync::Arc<GroupCommitRequest>> {
-        std::mem::take(&mut self.state.lock().0)
+        std::mem::take(&mut self.state.lock().requests)
     }
 }
 
@@ -119,9 +154,26 @@ pub struct FlushDiskWatcher {
 
 impl FlushDiskWatcher {
     /// Watches `req` until it completes or its deadline passes.
+    ///
+    /// Deadlines come from one constant timeout, so a new request never expires before the
+    /// ones already queued: the watcher, asleep until the front's deadline, only needs a
+    /// wake-up when the queue was empty. Requests already answered are dropped from the front
+    /// here, which keeps the queue short without waking the watcher for every put.
     pub fn add(&self, req: std::sync::Arc<GroupCommitRequest>) {
-        self.state.lock().0.push_back(req);
-        self.cv.notify_one();
+        let mut st = self.state.lock();
+        while st.0.front().is_some_and(|r| !r.is_pending()) {
+            st.0.pop_front();
+        }
+        debug_assert!(
+            st.0.back().is_none_or(|last| last.deadline <= req.deadline),
+            "flush deadlines must not decrease"
+        );
+        let was_empty = st.0.is_empty();
+        st.0.push_back(req);
+        drop(st);
+        if was_empty {
+            self.cv.notify_one();
+        }
     }
 
     /// The watcher thread body; returns after [`FlushDiskWatcher::stop`].
@@ -240,5 +292,51 @@ mod tests {
         assert!(!s.wait(Duration::from_millis(1)));
         s.stop();
         assert!(s.wait(Duration::from_secs(5)));
+    }
+
+    #[test]
+    fn watcher_queue_drops_answered_requests_on_add() {
+        let w = FlushDiskWatcher::default();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut answered = Vec::new();
+        for offset in 0..100 {
+            let (tx, rx) = oneshot::channel();
+            let r = Arc::new(GroupCommitRequest::new(offset, deadline, Some(tx), vec![]));
+            w.add(r.clone());
+            r.complete(PutMessageStatus::PutOk);
+            answered.push(rx);
+        }
+        // only the last one is still queued: every add dropped the answered ones before it
+        assert_eq!(w.state.lock().0.len(), 1);
+        assert!(answered
+            .into_iter()
+            .all(|mut rx| rx.try_recv() == Ok(PutMessageStatus::PutOk)));
+    }
+
+    #[test]
+    fn gather_returns_once_the_group_is_queued_or_at_the_deadline() {
+        let q = Arc::new(GroupCommitQueue::default());
+        let req = || Arc::new(GroupCommitRequest::new(1, Instant::now(), None, vec![]));
+        // nothing arrives: back at the deadline with nothing
+        let (reqs, stopped) = q.gather(2, Instant::now() + Duration::from_millis(5));
+        assert!(reqs.is_empty() && !stopped);
+        // the second request of a group of two wakes the gathering thread
+        let submitter = {
+            let q = q.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(20));
+                q.submit(req());
+                q.submit(req());
+            })
+        };
+        let (reqs, _) = q.gather(2, Instant::now() + Duration::from_secs(30));
+        submitter.join().unwrap();
+        let mut got = reqs.len();
+        while got < 2 {
+            got += q.wait_and_take(Duration::from_secs(5)).0.len();
+        }
+        assert_eq!(got, 2);
+        q.stop();
+        assert!(q.gather(5, Instant::now() + Duration::from_secs(30)).1);
     }
 }

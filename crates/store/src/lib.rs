@@ -36,6 +36,7 @@ mod replica;
 mod reput;
 mod result;
 mod services;
+mod warm;
 
 pub use allocate::{MappedFileAllocator, ALLOCATE_WAIT_TIMEOUT};
 pub use checkpoint::StoreCheckpoint;

@@ -43,6 +43,15 @@ impl AsRef<[u8]> for MmapOwner {
     }
 }
 
+/// How far the warm-ahead got in a segment (see [`crate::warm`]).
+#[derive(Debug, Default, Clone, Copy)]
+struct WarmState {
+    /// Bytes from the start that hold data or zeros written ahead through the page cache.
+    frontier: usize,
+    /// Bytes from the start the warm-ahead made durable (SYNC_FLUSH).
+    synced: usize,
+}
+
 /// A mapped segment.
 pub struct MappedFile {
     path: PathBuf,
@@ -55,6 +64,12 @@ pub struct MappedFile {
     flushed_position: AtomicUsize,
     /// Bytes from the start whose disk blocks are known to be allocated (sparse files).
     reserved: AtomicUsize,
+    /// End of the write in progress, or of the last one: the warm-ahead never zeroes below it.
+    write_end: AtomicUsize,
+    /// Start of the range the warm-ahead is zeroing right now, `usize::MAX` when none.
+    warm_claim: AtomicUsize,
+    /// Held by the warm-ahead while it zeroes a range.
+    warm: parking_lot::Mutex<WarmState>,
 }
 
 impl std::fmt::Debug for MappedFile {
@@ -171,6 +186,9 @@ impl MappedFile {
             wrote_position: AtomicUsize::new(0),
             flushed_position: AtomicUsize::new(0),
             reserved: AtomicUsize::new(0),
+            write_end: AtomicUsize::new(0),
+            warm_claim: AtomicUsize::new(usize::MAX),
+            warm: parking_lot::Mutex::new(WarmState::default()),
         })
     }
 
@@ -257,6 +275,80 @@ impl MappedFile {
         std::slice::from_raw_parts_mut(self.map.as_mut_ptr().add(pos), len)
     }
 
+    /// Announces a write of the bytes up to `end`, past the published write position. Every
+    /// writer of a commit log segment calls it before touching the bytes: the warm-ahead
+    /// ([`MappedFile::warm_ahead`]) zeroes only beyond the announced end, and a write that
+    /// reaches a range being zeroed right now waits here until that `pwrite` is done.
+    ///
+    /// The two sides follow Dekker's pattern: the writer publishes its end, then looks for a
+    /// claim; the warm-ahead publishes its claim, then looks at the end. With both in the
+    /// sequentially consistent order, at least one of them sees the other.
+    pub(crate) fn begin_write(&self, end: usize) {
+        self.write_end.fetch_max(end, Ordering::SeqCst);
+        if self.warm_claim.load(Ordering::SeqCst) < end {
+            drop(self.warm.lock());
+        }
+    }
+
+    /// Writes zeros into at most `zeros.len()` bytes past everything written or announced, up
+    /// to `ahead` bytes beyond it, through the file (`pwrite`) so that the page cache holds
+    /// those pages before the writer gets there. Returns the bytes zeroed (0: nothing to do).
+    ///
+    /// A store into a mapped page the page cache does not hold faults, and for a fresh segment
+    /// the fault reads its unwritten extent in as zeros, with the put lock held; zeroing ahead
+    /// moves that work to the warm-ahead thread.
+    pub(crate) fn warm_ahead(&self, ahead: usize, zeros: &[u8]) -> io::Result<usize> {
+        let mut warm = self.warm.lock();
+        let written = self
+            .write_end
+            .load(Ordering::SeqCst)
+            .max(self.wrote_position());
+        let start = warm.frontier.max(written.next_multiple_of(OS_PAGE_SIZE));
+        let end = written
+            .saturating_add(ahead)
+            .min(self.file_size)
+            .min(start.saturating_add(zeros.len()));
+        if start >= end {
+            return Ok(0);
+        }
+        self.warm_claim.store(start, Ordering::SeqCst);
+        let zeroed = if self.write_end.load(Ordering::SeqCst) > start {
+            // a writer announced bytes past `start` since the look above: leave them to it
+            Ok(0)
+        } else {
+            write_all_at(&self.file, &zeros[..end - start], start).map(|()| end - start)
+        };
+        self.warm_claim.store(usize::MAX, Ordering::SeqCst);
+        if let Ok(n) = zeroed {
+            if n > 0 {
+                warm.frontier = end;
+            }
+        }
+        zeroed
+    }
+
+    /// `msync`s what [`MappedFile::warm_ahead`] zeroed and has not synced yet, so that the disk
+    /// blocks under it are written extents before a SYNC_FLUSH flush reaches them: flushing
+    /// into an unwritten extent also commits the extent's conversion to the journal.
+    pub(crate) fn sync_warmed(&self) -> io::Result<usize> {
+        let (from, to) = {
+            let warm = self.warm.lock();
+            (warm.synced, warm.frontier)
+        };
+        if to <= from {
+            return Ok(0);
+        }
+        self.sync_range(from, to - from)?;
+        let mut warm = self.warm.lock();
+        warm.synced = warm.synced.max(to);
+        Ok(to - from)
+    }
+
+    /// Bytes from the start the warm-ahead has written zeros (or found data) in.
+    pub fn warm_frontier(&self) -> usize {
+        self.warm.lock().frontier
+    }
+
     /// Writes `data` at `pos` through the file (`pwrite`) rather than the mapping; readers of
     /// the mapping see the bytes, which share the page cache.
     ///
@@ -306,6 +398,10 @@ impl MappedFile {
         if pos >= self.file_size {
             return Ok(());
         }
+        // the warm-ahead waits, and starts again from `pos` (the range may be unwritten again)
+        let mut warm = self.warm.lock();
+        warm.frontier = warm.frontier.min(pos);
+        warm.synced = warm.synced.min(pos);
         if zero_range(&self.file, pos, self.file_size - pos)? {
             return Ok(());
         }
@@ -485,5 +581,98 @@ mod tests {
         let f = MappedFile::open(&p, 0, 4096).unwrap();
         assert_eq!(std::fs::metadata(&p).unwrap().len(), 4096);
         assert_eq!(f.read(0, 4), Some(&b"abc\0"[..]));
+    }
+}
+
+#[cfg(test)]
+mod warm_tests {
+    use super::*;
+
+    /// Appends `data` as the put path does: announce, store through the mapping, publish.
+    fn put(f: &MappedFile, data: &[u8]) {
+        let pos = f.wrote_position();
+        f.begin_write(pos + data.len());
+        unsafe { f.region_mut(pos, data.len()).copy_from_slice(data) };
+        f.set_wrote_position(pos + data.len());
+    }
+
+    /// [`put`] with a pause inside the store, widening the window a racing zeroing would hit.
+    fn put_slowly(f: &MappedFile, data: &[u8]) {
+        let pos = f.wrote_position();
+        f.begin_write(pos + data.len());
+        for (i, part) in data.chunks(1024).enumerate() {
+            let at = pos + i * 1024;
+            unsafe { f.region_mut(at, part.len()).copy_from_slice(part) };
+            std::thread::yield_now();
+        }
+        f.set_wrote_position(pos + data.len());
+    }
+
+    #[test]
+    fn warm_ahead_zeroes_only_past_the_writer_and_stops_at_the_window() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = MappedFile::create(dir.path(), 0, 64 * 4096).unwrap();
+        put(&f, &[7u8; 5000]);
+        let zeros = vec![0u8; 8 * 4096];
+        // the first page boundary past the written bytes, up to 10 pages past them
+        assert_eq!(f.warm_ahead(10 * 4096, &zeros).unwrap(), 8 * 4096);
+        assert_eq!(f.warm_frontier(), 2 * 4096 + 8 * 4096);
+        // what is left of the window: up to 5000 + 10 pages
+        assert_eq!(
+            f.warm_ahead(10 * 4096, &zeros).unwrap(),
+            5000 + 10 * 4096 - 10 * 4096
+        );
+        assert_eq!(f.warm_ahead(10 * 4096, &zeros).unwrap(), 0);
+        assert!(f.read(0, 5000).unwrap().iter().all(|b| *b == 7));
+        // the writer moves on: the window follows it, never below what it announced
+        put(&f, &vec![9u8; 20 * 4096]);
+        f.begin_write(f.wrote_position() + 3 * 4096);
+        let n = f.warm_ahead(10 * 4096, &zeros).unwrap();
+        assert_eq!(n, 8 * 4096);
+        assert!(f.warm_frontier() >= f.wrote_position() + 3 * 4096 + 8 * 4096);
+        assert!(f.read(0, f.wrote_position()).unwrap()[5000..]
+            .iter()
+            .all(|b| *b == 9));
+        assert!(f.sync_warmed().unwrap() > 0);
+        assert_eq!(f.sync_warmed().unwrap(), 0);
+    }
+
+    #[test]
+    fn a_writer_and_the_warm_ahead_never_overlap() {
+        let dir = tempfile::tempdir().unwrap();
+        let size = 16 << 20;
+        let f = Arc::new(MappedFile::create(dir.path(), 0, size).unwrap());
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let warmer = {
+            let (f, stop) = (f.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let zeros = vec![0u8; 4096];
+                while !stop.load(Ordering::Relaxed) {
+                    let _ = f.warm_ahead(1 << 20, &zeros).unwrap();
+                }
+            })
+        };
+        // records of varied sizes, each filled with a byte derived from its position
+        let mut pos = 0;
+        let mut n = 0usize;
+        while pos + 5000 < size {
+            let len = 1 + (n * 7919) % 4999;
+            put_slowly(&f, &vec![(n % 251) as u8 + 1; len]);
+            pos += len;
+            n += 1;
+        }
+        stop.store(true, Ordering::Relaxed);
+        warmer.join().unwrap();
+        let (mut at, mut i) = (0, 0usize);
+        while at < pos {
+            let len = 1 + (i * 7919) % 4999;
+            let rec = f.read(at, len).unwrap();
+            assert!(
+                rec.iter().all(|b| *b == (i % 251) as u8 + 1),
+                "record {i} at {at} zeroed"
+            );
+            at += len;
+            i += 1;
+        }
     }
 }

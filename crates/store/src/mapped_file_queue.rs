@@ -263,6 +263,17 @@ impl MappedFileQueue {
         self.slot.is_ready(self.next_segment_offset(start_offset))
     }
 
+    /// Runs `f` on the segment created ahead of need, if it is ready (the segment after the
+    /// newest; `start_offset` as for [`MappedFileQueue::next_ready`]).
+    pub(crate) fn with_next_ready<T>(
+        &self,
+        start_offset: i64,
+        f: impl FnOnce(&MappedFile) -> T,
+    ) -> Option<T> {
+        self.slot
+            .with_ready(self.next_segment_offset(start_offset), f)
+    }
+
     /// Appends the segment created ahead of need, if it is ready; otherwise asks for it and
     /// returns None. With `ahead`, the segment after it is asked for at once (the next one is
     /// then ready before it is needed). Never creates a file nor waits.

@@ -78,7 +78,18 @@ pub(crate) fn recover(inner: &StoreInner, abnormal: bool) -> Result<(), StoreErr
         "recovering commit log"
     );
 
-    let scan = scan(inner, &files[start..], check_crc, replay_from)?;
+    let mut scan = scan(inner, &files[start..], check_crc, replay_from)?;
+    if let Some(at) = inner.config.truncate_commit_log_at {
+        if (0..scan.process_offset).contains(&at) {
+            tracing::warn!(
+                from = scan.process_offset,
+                to = at,
+                "truncating the commit log to the new master's epoch boundary"
+            );
+            scan.process_offset = at;
+            scan.corruption = Some("past the new master's epoch boundary".into());
+        }
+    }
     if let Some(reason) = &scan.corruption {
         tracing::warn!(offset = scan.process_offset, reason = %reason, "commit log ends with an invalid record; truncating");
     }

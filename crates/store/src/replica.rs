@@ -17,4 +17,18 @@ pub trait SlaveAckWaiter: Send + Sync {
     /// appended), to SLAVE_NOT_AVAILABLE at once when no slave is in sync, or to
     /// FLUSH_SLAVE_TIMEOUT after `timeout`.
     fn wait_for_slave_ack(&self, next_offset: i64, timeout: Duration) -> SlaveAckFuture;
+
+    /// Like [`SlaveAckWaiter::wait_for_slave_ack`], but needs `slaves` distinct slaves to have
+    /// acknowledged `next_offset` (RocketMQ's `allAckInSyncStateSet`: every other member of the
+    /// sync state set). SLAVE_NOT_AVAILABLE at once when fewer are connected. The default
+    /// waits for one.
+    fn wait_for_slave_acks(
+        &self,
+        next_offset: i64,
+        slaves: usize,
+        timeout: Duration,
+    ) -> SlaveAckFuture {
+        let _ = slaves;
+        self.wait_for_slave_ack(next_offset, timeout)
+    }
 }

@@ -140,6 +140,7 @@ impl StoreInner {
         }
         // the put lock serializes writers and the range lies past the published write
         // position, so no reader sees it before `set_wrote_position`
+        file.begin_write(wrote + data.len());
         file.write_at(wrote, data)?;
         file.set_wrote_position(wrote + data.len());
         debug_assert_eq!(self.commit_log.max_offset(), offset + data.len() as i64);

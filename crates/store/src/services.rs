@@ -34,15 +34,36 @@ pub(crate) fn flush_real_time(inner: &Arc<StoreInner>) {
     }
 }
 
+/// Bounds of the time the flush thread waits for a group to gather after its first request.
+const GATHER_MIN: Duration = Duration::from_micros(100);
+const GATHER_MAX: Duration = Duration::from_millis(2);
+
 /// SYNC_FLUSH: flush whatever is written, then complete every request the flush covers.
+///
+/// Group commit: when the previous flush answered several requests, their senders are likely
+/// to send again as soon as they are answered, so after the first request the thread waits
+/// for as many requests as the previous flush answered, but no longer than that flush took
+/// (within `GATHER_MIN..=GATHER_MAX`). Concurrent senders then share one `msync` instead of
+/// each flush covering the few requests that happened to arrive during the previous one; a
+/// lone sender (a previous group of one) is flushed at once.
 pub(crate) fn group_commit(inner: &Arc<StoreInner>) {
     let mut pending: Vec<Arc<GroupCommitRequest>> = Vec::new();
+    let mut last_group = 0usize;
+    let mut last_flush = Duration::ZERO;
     loop {
-        let (reqs, stopped) = inner.group_commit.wait_and_take(GROUP_COMMIT_INTERVAL);
+        let (reqs, mut stopped) = inner.group_commit.wait_and_take(GROUP_COMMIT_INTERVAL);
         pending.extend(reqs);
+        if !stopped && !pending.is_empty() && pending.len() < last_group {
+            let until = Instant::now() + last_flush.clamp(GATHER_MIN, GATHER_MAX);
+            let (more, s) = inner.group_commit.gather(last_group - pending.len(), until);
+            pending.extend(more);
+            stopped = s;
+        }
+        let started = Instant::now();
         match inner.flush_commit_log(0) {
             Ok(_) => {
                 let flushed = inner.commit_log.flushed_where();
+                let before = pending.len();
                 pending.retain(|req| {
                     if req.next_offset > flushed {
                         return true;
@@ -53,6 +74,10 @@ pub(crate) fn group_commit(inner: &Arc<StoreInner>) {
                     }
                     false
                 });
+                if before > 0 {
+                    last_group = before - pending.len();
+                    last_flush = started.elapsed();
+                }
             }
             Err(e) => {
                 tracing::error!(error = %e, "commit log flush failed");

@@ -549,3 +549,20 @@ async fn failing_segment_creation_is_reported_not_fatal() {
     let all = read_all(&store, "T", 0);
     assert_eq!(&all[all.len() - 2].body[..], b"after");
 }
+
+/// A controller-mode master opens with its puts fenced until its epoch is recorded: nothing is
+/// stored before `release_puts`, everything after.
+#[tokio::test]
+async fn puts_fenced_at_open_wait_for_release_puts() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config(dir.path());
+    c.puts_fenced_at_open = true;
+    let store = open(c);
+    let r = store.put_message(msg("TopicA", 0, b"early", None)).await;
+    assert_eq!(r.status, PutMessageStatus::ServiceNotAvailable);
+    assert_eq!(store.get_max_phy_offset(), 0);
+    store.release_puts();
+    let r = store.put_message(msg("TopicA", 0, b"after", None)).await;
+    assert_eq!(r.status, PutMessageStatus::PutOk);
+    assert_eq!(r.append.unwrap().wrote_offset, 0);
+}
