@@ -39,6 +39,8 @@ pub(crate) struct TransferState {
     /// Bumped when new CommitLog data should be streamed (RocketMQ `WaitNotifyObject`).
     data_generation: parking_lot::Mutex<u64>,
     data_cond: parking_lot::Condvar,
+    /// Woken by every acknowledgement of every connection (puts that need several slaves).
+    acked: tokio::sync::Notify,
 }
 
 impl std::fmt::Debug for TransferState {
@@ -64,6 +66,7 @@ impl TransferState {
             master_max_offset,
             data_generation: parking_lot::Mutex::new(0),
             data_cond: parking_lot::Condvar::new(),
+            acked: tokio::sync::Notify::new(),
         }
     }
 
@@ -102,6 +105,7 @@ impl TransferState {
     /// A slave acknowledged `offset`: raise `push2SlaveMaxOffset` (never lower it) and wake
     /// the puts it satisfies (RocketMQ `notifyTransferSome`).
     pub(crate) fn notify_transfer_some(&self, offset: i64) {
+        self.acked.notify_waiters();
         let ready = {
             let mut w = self.waiters.lock();
             if offset <= self.push_to_slave_max.load(Ordering::Acquire) {
@@ -162,6 +166,15 @@ impl TransferState {
         self.connections.load(Ordering::Acquire)
     }
 
+    /// Connections whose slave acknowledged at least `offset`.
+    fn slaves_at(&self, offset: i64) -> usize {
+        self.acks
+            .lock()
+            .iter()
+            .filter(|(_, ack)| ack.load(Ordering::Acquire) >= offset)
+            .count()
+    }
+
     /// Slaves whose acknowledged offset is within `haMaxGapNotInSync` of the master's end.
     pub(crate) fn in_sync_slave_count(&self) -> usize {
         let master = (self.master_max_offset)();
@@ -220,11 +233,56 @@ impl GroupTransferHandle {
     }
 }
 
+impl GroupTransferHandle {
+    /// PUT_OK once `slaves` distinct connections acknowledged `next_offset`;
+    /// SLAVE_NOT_AVAILABLE at once when fewer are connected; FLUSH_SLAVE_TIMEOUT after
+    /// `timeout`. A connection is one slave: the HA protocol has no slave ids.
+    pub async fn wait_for_slave_acks(
+        &self,
+        next_offset: i64,
+        slaves: usize,
+        timeout: Duration,
+    ) -> PutMessageStatus {
+        if slaves <= 1 {
+            return self.wait_for_slave_ack(next_offset, timeout).await;
+        }
+        if self.state.connection_count() < slaves {
+            return PutMessageStatus::SlaveNotAvailable;
+        }
+        self.state.wakeup_all();
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            // armed before the count is read, so an acknowledgement in between is not missed
+            let acked = self.state.acked.notified();
+            tokio::pin!(acked);
+            acked.as_mut().enable();
+            if self.state.slaves_at(next_offset) >= slaves {
+                return PutMessageStatus::PutOk;
+            }
+            if tokio::time::timeout_at(deadline, acked).await.is_err() {
+                return PutMessageStatus::FlushSlaveTimeout;
+            }
+        }
+    }
+}
+
 impl SlaveAckWaiter for GroupTransferHandle {
     fn wait_for_slave_ack(&self, next_offset: i64, timeout: Duration) -> SlaveAckFuture {
         let this = self.clone();
         Box::pin(async move {
             GroupTransferHandle::wait_for_slave_ack(&this, next_offset, timeout).await
+        })
+    }
+
+    fn wait_for_slave_acks(
+        &self,
+        next_offset: i64,
+        slaves: usize,
+        timeout: Duration,
+    ) -> SlaveAckFuture {
+        let this = self.clone();
+        Box::pin(async move {
+            GroupTransferHandle::wait_for_slave_acks(&this, next_offset, slaves, timeout).await
         })
     }
 }
@@ -237,6 +295,34 @@ mod tests {
         GroupTransferHandle {
             state: Arc::new(TransferState::new(1000, Box::new(move || master_end))),
         }
+    }
+
+    #[tokio::test]
+    async fn a_put_needing_two_slaves_waits_for_the_second() {
+        let h = handle(100);
+        let (a, b) = (Arc::new(AtomicI64::new(0)), Arc::new(AtomicI64::new(0)));
+        h.state.add_connection(1, a.clone());
+        assert_eq!(
+            h.wait_for_slave_acks(100, 2, Duration::from_millis(50))
+                .await,
+            PutMessageStatus::SlaveNotAvailable
+        );
+        h.state.add_connection(2, b.clone());
+        a.store(100, Ordering::Release);
+        h.state.notify_transfer_some(100);
+        assert_eq!(
+            h.wait_for_slave_acks(100, 2, Duration::from_millis(50))
+                .await,
+            PutMessageStatus::FlushSlaveTimeout
+        );
+        let waiting = {
+            let h = h.clone();
+            tokio::spawn(async move { h.wait_for_slave_acks(100, 2, Duration::from_secs(5)).await })
+        };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        b.store(100, Ordering::Release);
+        h.state.notify_transfer_some(100);
+        assert_eq!(waiting.await.unwrap(), PutMessageStatus::PutOk);
     }
 
     #[tokio::test]

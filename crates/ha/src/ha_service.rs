@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use ferrocket_remoting::acceptor::AcceptErrors;
 use ferrocket_store::{BrokerRole, DefaultMessageStore};
 use parking_lot::{Mutex, RwLock};
 
@@ -152,6 +153,7 @@ impl HAService {
 
     fn accept_loop(self: Arc<Self>, listener: TcpListener) {
         let next_id = AtomicU64::new(1);
+        let mut errors = AcceptErrors::new("HA", listener.local_addr().ok());
         for socket in listener.incoming() {
             if self.stopped.load(Ordering::Acquire) {
                 return;
@@ -159,11 +161,11 @@ impl HAService {
             let socket = match socket {
                 Ok(s) => s,
                 Err(e) => {
-                    tracing::warn!(error = %e, "HA accept failed");
-                    std::thread::sleep(Duration::from_millis(100));
+                    std::thread::sleep(errors.failed(&e));
                     continue;
                 }
             };
+            errors.accepted();
             let id = next_id.fetch_add(1, Ordering::Relaxed);
             if let Err(e) = self.serve(id, socket) {
                 tracing::warn!(error = %e, "cannot serve an HA connection");

@@ -170,14 +170,7 @@ fn parse_bool(v: &str) -> Option<bool> {
 /// Reads the `key=value` lines RocketMQ's `MixAll.properties2String` writes (the body of
 /// UPDATE_NAMESRV_CONFIG): `#`/`!` comment lines and blank lines are skipped, `=` or `:` separates.
 pub fn parse_simple_properties(text: &str) -> Vec<(String, String)> {
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with('!'))
-        .filter_map(|l| {
-            let i = l.find(['=', ':'])?;
-            Some((l[..i].trim().to_string(), l[i + 1..].trim().to_string()))
-        })
-        .collect()
+    ferrocket_protocol::mix_all::string_to_properties(text)
 }
 
 #[cfg(test)]
