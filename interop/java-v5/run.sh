@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Runs the RocketMQ 5 gRPC interop suite: the official rocketmq-client-java producer against the gRPC
-# port of the ferrocket binary (FERROCKET_BIN, default ../../target/debug/ferrocket), read back by the
-# official 4.9.8 remoting consumer. Prints Surefire's counts and a final "N passed, N failed" line; exits
+# Runs the RocketMQ 5 gRPC interop suite: the official rocketmq-client-java producer and consumers against
+# the gRPC port of the ferrocket binary (FERROCKET_BIN, default ../../target/debug/ferrocket), with the
+# official 4.9.8 remoting client on the other side. Prints Surefire's counts and a final "N passed, N failed" line; exits
 # non-zero if anything failed.
 set -uo pipefail
 

@@ -46,10 +46,12 @@ pub fn broker_decision(code: i32) -> Option<AclDecision> {
         | rq::UPDATE_CONSUMER_OFFSET
         | rq::QUERY_CONSUMER_OFFSET
         | rq::POP_MESSAGE
+        | rq::PEEK_MESSAGE
         | rq::ACK_MESSAGE
         | rq::CHANGE_MESSAGE_INVISIBLETIME
         | rq::NOTIFICATION
-        | rq::POLLING_INFO => Resources,
+        | rq::POLLING_INFO
+        | rq::RECALL_MESSAGE => Resources,
         rq::UPDATE_AND_CREATE_TOPIC
         | rq::UPDATE_AND_CREATE_TOPIC_LIST
         | rq::UPDATE_BROKER_CONFIG
@@ -89,6 +91,9 @@ pub fn broker_decision(code: i32) -> Option<AclDecision> {
         | rq::GET_BROKER_HA_STATUS
         | rq::GET_ALL_CONSUMER_OFFSET
         | rq::GET_ALL_DELAY_OFFSET
+        // forwarded to the consumer, which answers them
+        | rq::GET_CONSUMER_RUNNING_INFO
+        | rq::CONSUME_MESSAGE_DIRECTLY
         // the acks of a batch name their topics and groups in the body
         | rq::BATCH_ACK_MESSAGE
         | rq::QUERY_ASSIGNMENT => Signed,

@@ -10,6 +10,7 @@
 mod admin;
 mod caller;
 pub mod decision;
+pub mod grpc;
 pub mod permission;
 pub mod plain_config;
 pub mod remote_address;
@@ -23,6 +24,7 @@ use std::path::PathBuf;
 pub use admin::{process_admin, AclAdminContext, ACL_ADMIN_CODES};
 pub use caller::{current_caller, with_caller, Authentication, Caller};
 pub use decision::{broker_decision, namesrv_code_needs_check, namesrv_decision, AclDecision};
+pub use grpc::{GrpcAccessChecker, GrpcCall, GrpcRefusal};
 pub use validator::AclRules;
 pub use watcher::{PlainAccessValidator, ACL_DIR_NAME, WATCH_INTERVAL};
 

@@ -60,6 +60,7 @@ pub fn needed_resources(request: &RemotingCommand) -> Result<NeededResources, Ac
         rq::PULL_MESSAGE
         | rq::LITE_PULL_MESSAGE
         | rq::POP_MESSAGE
+        | rq::PEEK_MESSAGE
         | rq::NOTIFICATION
         | rq::POLLING_INFO => {
             add(&mut needed, field("topic"), SUB);
@@ -72,6 +73,8 @@ pub fn needed_resources(request: &RemotingCommand) -> Result<NeededResources, Ac
             add(&mut needed, group_of("consumerGroup").as_deref(), SUB);
         }
         rq::QUERY_MESSAGE => add(&mut needed, field("topic"), SUB),
+        // withdrawing a message is publishing to its topic
+        rq::RECALL_MESSAGE => add(&mut needed, field("topic"), PUB),
         rq::HEART_BEAT => {
             let data: HeartbeatData = ferrocket_protocol::json::from_slice(&request.body)
                 .map_err(|e| AclError::Request(format!("undecodable heartbeat body: {e}")))?;
@@ -132,6 +135,10 @@ mod tests {
         assert!(n(req(17, &[("topic", "T")])).is_empty());
         // checked although RocketMQ 4.9 checks only their signature
         assert_eq!(n(req(320, &[("b", "T"), ("a", "P")])), [("T".into(), PUB)]);
+        assert_eq!(
+            n(req(370, &[("topic", "T"), ("recallHandle", "h")])),
+            [("T".into(), PUB)]
+        );
         assert_eq!(
             n(req(361, &[("topic", "T"), ("consumerGroup", "G")])),
             [("T".into(), SUB), ("%RETRY%G".into(), SUB)]

@@ -52,15 +52,25 @@ fn mac(secret_key: &str, content: &[u8]) -> HmacSha1 {
 
 /// `AclSigner.calSignature`: Base64 (standard, padded) of HMAC-SHA1 over `content`.
 pub fn calculate(secret_key: &str, content: &[u8]) -> String {
-    STANDARD.encode(mac(secret_key, content).finalize().into_bytes())
+    STANDARD.encode(calculate_raw(secret_key, content))
+}
+
+/// HMAC-SHA1 over `content`, unencoded.
+pub fn calculate_raw(secret_key: &str, content: &[u8]) -> Vec<u8> {
+    mac(secret_key, content).finalize().into_bytes().to_vec()
 }
 
 /// True when `signature` is the signature of `content` under `secret_key` (constant time).
 pub fn verify(secret_key: &str, content: &[u8], signature: &str) -> bool {
     match STANDARD.decode(signature.trim()) {
-        Ok(raw) => mac(secret_key, content).verify_slice(&raw).is_ok(),
+        Ok(raw) => verify_raw(secret_key, content, &raw),
         Err(_) => false,
     }
+}
+
+/// True when `signature` (unencoded) is HMAC-SHA1 of `content` under `secret_key` (constant time).
+pub fn verify_raw(secret_key: &str, content: &[u8], signature: &[u8]) -> bool {
+    mac(secret_key, content).verify_slice(signature).is_ok()
 }
 
 /// Signs `request` as `AclClientRPCHook.doBeforeRequest` does: adds `AccessKey` (and

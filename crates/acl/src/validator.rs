@@ -122,23 +122,43 @@ impl AclRules {
     /// text is RocketMQ's remark for the refusal.
     pub fn validate(&self, request: &RemotingCommand, peer: IpAddr) -> Result<Caller, AclError> {
         let needed = needed_resources(request)?;
+        let access_key = request.ext_fields.get(ACCESS_KEY);
+        self.authorize(
+            peer,
+            access_key,
+            |secret_key| signature_matches(request, secret_key),
+            Some(request.code),
+            &needed,
+        )
+        .map_err(|refusal| AclError::Denied(refusal.rocketmq_remark()))
+    }
+
+    /// The decision shared by every transport: the global white list, the account, its
+    /// white address, the signature (`signed_by` tells whether the request was signed with
+    /// a secret key), admin-only `code`s, then the permission on each `needed` resource.
+    pub(crate) fn authorize(
+        &self,
+        peer: IpAddr,
+        access_key: Option<&str>,
+        signed_by: impl FnOnce(&str) -> bool,
+        code: Option<i32>,
+        needed: &[(String, u8)],
+    ) -> Result<Caller, Refusal> {
         if self.global_white.iter().any(|p| p.matches(peer)) {
             return Ok(Caller::anonymous_white_listed());
         }
-        let Some(access_key) = request.ext_fields.get(ACCESS_KEY) else {
-            return Err(AclError::Denied("No accessKey is configured".into()));
+        let Some(access_key) = access_key else {
+            return Err(Refusal::NoAccessKey);
         };
         let Some(account) = self.accounts.get(access_key) else {
-            return Err(AclError::Denied(format!("No acl config for {access_key}")));
+            return Err(Refusal::UnknownAccessKey(access_key.to_string()));
         };
         let caller = Caller::account(access_key);
         if account.white.matches(peer) {
             return Ok(caller.by_address());
         }
-        if !signature_matches(request, &account.secret_key) {
-            return Err(AclError::Denied(format!(
-                "Check signature failed for accessKey={access_key}"
-            )));
+        if !signed_by(&account.secret_key) {
+            return Err(Refusal::BadSignature(access_key.to_string()));
         }
         if needed
             .iter()
@@ -146,8 +166,48 @@ impl AclRules {
         {
             return Ok(caller);
         }
-        check_perm(request.code, access_key, account, &needed)?;
+        check_perm(code, access_key, account, needed)?;
         Ok(caller)
+    }
+}
+
+/// Why a request is refused, before it is worded for one transport.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// The request names no account.
+    NoAccessKey,
+    /// The account is not in the ACL files.
+    UnknownAccessKey(String),
+    /// The signature is missing or not made with the account's secret key.
+    BadSignature(String),
+    /// The request code is admin-only and the account is not an admin.
+    NotAdmin { code: i32, access_key: String },
+    /// The account lacks `needed` on `resource` (a topic, or `%RETRY%<group>`).
+    NoPermission { resource: String, needed: u8 },
+}
+
+impl Refusal {
+    /// RocketMQ's remark for the refusal (what remoting clients are answered).
+    pub(crate) fn rocketmq_remark(&self) -> String {
+        match self {
+            Refusal::NoAccessKey => "No accessKey is configured".into(),
+            Refusal::UnknownAccessKey(ak) => format!("No acl config for {ak}"),
+            Refusal::BadSignature(ak) => format!("Check signature failed for accessKey={ak}"),
+            Refusal::NotAdmin { code, access_key } => format!(
+                "Need admin permission for request code={code}, but accessKey={access_key} is not"
+            ),
+            Refusal::NoPermission { resource, .. } => {
+                format!("No default permission for {}", describe_resource(resource))
+            }
+        }
+    }
+}
+
+/// `topic:<name>` or `group:<name>` for a checked resource name.
+pub(crate) fn describe_resource(resource: &str) -> String {
+    match resource.strip_prefix(RETRY_GROUP_TOPIC_PREFIX) {
+        Some(group) => format!("group:{group}"),
+        None => format!("topic:{resource}"),
     }
 }
 
@@ -166,49 +226,50 @@ fn signature_matches(request: &RemotingCommand, secret_key: &str) -> bool {
 }
 
 fn check_perm(
-    code: i32,
+    code: Option<i32>,
     access_key: &str,
     account: &Account,
     needed: &[(String, u8)],
-) -> Result<(), AclError> {
-    if permission::needs_admin(code) && !account.admin {
-        return Err(AclError::Denied(format!(
-            "Need admin permission for request code={code}, but accessKey={access_key} is not"
-        )));
+) -> Result<(), Refusal> {
+    if let Some(code) = code.filter(|c| permission::needs_admin(*c)) {
+        if !account.admin {
+            return Err(Refusal::NotAdmin {
+                code,
+                access_key: access_key.to_string(),
+            });
+        }
     }
     if account.admin && account.perms.is_none() {
         return Ok(());
     }
     for (resource, need) in needed {
-        let group = resource.strip_prefix(RETRY_GROUP_TOPIC_PREFIX);
+        let is_group = resource.starts_with(RETRY_GROUP_TOPIC_PREFIX);
         let owned = account
             .perms
             .as_ref()
             .and_then(|m| m.get(resource).copied())
-            .unwrap_or(if group.is_some() {
+            .unwrap_or(if is_group {
                 account.default_group_perm
             } else {
                 account.default_topic_perm
             });
         if !permission::check(*need, owned) {
-            let what = match group {
-                Some(g) => format!("group:{g}"),
-                None => format!("topic:{resource}"),
-            };
-            return Err(AclError::Denied(format!(
-                "No default permission for {what}"
-            )));
+            return Err(Refusal::NoPermission {
+                resource: resource.clone(),
+                needed: *need,
+            });
         }
     }
     Ok(())
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::signature::sign;
 
-    const FILE: &str = "
+    /// Accounts and white lists shared by the transports' tests.
+    pub(crate) const FILE: &str = "
 globalWhiteRemoteAddresses:
   - 10.10.103.*
 accounts:

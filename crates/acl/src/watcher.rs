@@ -201,6 +201,11 @@ impl PlainAccessValidator {
             .map(|f| f.path.clone())
     }
 
+    /// The rules in force (swapped as a whole on reload, so one check sees one version).
+    pub(crate) fn rules(&self) -> Arc<AclRules> {
+        self.loaded.read().rules.clone()
+    }
+
     /// Checks `request` from `peer`: the caller when it may run, else why not (answer it with
     /// [`crate::refusal`]).
     pub fn check(

@@ -1,8 +1,8 @@
 //! `GrpcMessagingApplication`: the MessagingService. Every unary call reads its caller from the
 //! metadata (CLIENT_ID_REQUIRED without `x-mq-client-id`), runs its activity and answers a
-//! normal response whose `status` says how it went, as Apache's proxy does. Calls this server
-//! does not serve yet answer NOT_IMPLEMENTED in that status (or the gRPC status UNIMPLEMENTED
-//! for the RPCs Apache's proxy does not serve either), never hang.
+//! normal response whose `status` says how it went, as Apache's proxy does. The RPCs Apache's
+//! proxy does not serve either (PullMessage, UpdateOffset, ...) answer the gRPC status
+//! UNIMPLEMENTED, never hang.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -12,10 +12,13 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Streaming};
 
-use crate::activity::{client, producer, route};
+use crate::activity::{client, consumer, producer, route, transaction};
 use crate::client_settings::GrpcClientSettingsManager;
 use crate::context::ProxyContext;
-use crate::status::{ok, status, ProxyError};
+use crate::receipt::ReceiptHandleManager;
+use crate::status::{ok, ProxyError};
+use crate::telemetry::{TelemetryClients, TelemetrySender};
+use crate::transaction::TransactionDataManager;
 use crate::v2::messaging_service_server::MessagingService;
 use crate::v2::*;
 use crate::view::ProxyBrokerView;
@@ -30,14 +33,10 @@ type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, tonic::Status>> + Send +
 pub struct GrpcMessagingApplication {
     broker: ProxyBrokerView,
     settings: Arc<GrpcClientSettingsManager>,
+    transactions: Arc<TransactionDataManager>,
+    telemetry: Arc<TelemetryClients>,
+    receipts: Arc<ReceiptHandleManager>,
     grpc_port: u16,
-}
-
-fn not_implemented(what: &str) -> Status {
-    status(
-        Code::NotImplemented,
-        format!("{what} is not served on Ferrocket's gRPC port yet"),
-    )
 }
 
 fn status_of<T>(result: &Result<T, ProxyError>) -> Status {
@@ -50,10 +49,33 @@ fn status_of<T>(result: &Result<T, ProxyError>) -> Status {
 impl GrpcMessagingApplication {
     /// The service for `broker`, whose routes point clients at `grpc_port`.
     pub fn new(broker: ProxyBrokerView, grpc_port: u16) -> Self {
+        let transactions = Arc::new(TransactionDataManager::new());
+        let telemetry = Arc::new(TelemetryClients::new(
+            broker.producers.clone(),
+            broker.consumers.clone(),
+            transactions.clone(),
+        ));
+        let settings = Arc::new(GrpcClientSettingsManager::new());
+        let receipts = Arc::new(ReceiptHandleManager::new(&broker, settings.clone()));
         GrpcMessagingApplication {
             broker,
-            settings: Arc::new(GrpcClientSettingsManager::new()),
+            settings,
+            transactions,
+            telemetry,
+            receipts,
             grpc_port,
+        }
+    }
+
+    /// The messages renewed for push consumers; its task is started by the server.
+    pub fn receipts(&self) -> &Arc<ReceiptHandleManager> {
+        &self.receipts
+    }
+
+    fn renewed_caller<'a>(&'a self, context: &'a ProxyContext) -> consumer::RenewedCaller<'a> {
+        consumer::RenewedCaller {
+            client_id: &context.client_id,
+            receipts: &self.receipts,
         }
     }
 
@@ -95,7 +117,13 @@ impl MessagingService for GrpcMessagingApplication {
                 entries: Vec::new(),
             },
             Ok(context) => {
-                match producer::send_message(&self.broker, &context, request.into_inner()).await {
+                let sent = producer::send_message(
+                    &self.broker,
+                    &self.transactions,
+                    &context,
+                    request.into_inner(),
+                );
+                match sent.await {
                     Ok(outcome) => SendMessageResponse {
                         status: Some(outcome.status),
                         entries: outcome.entries,
@@ -112,11 +140,14 @@ impl MessagingService for GrpcMessagingApplication {
 
     async fn query_assignment(
         &self,
-        _request: Request<QueryAssignmentRequest>,
+        request: Request<QueryAssignmentRequest>,
     ) -> GrpcResult<QueryAssignmentResponse> {
+        let result = ProxyContext::from_request(&request).and_then(|_| {
+            consumer::query_assignment(&self.broker, self.grpc_port, request.get_ref())
+        });
         Ok(Response::new(QueryAssignmentResponse {
-            status: Some(not_implemented("QueryAssignment (push consumers)")),
-            assignments: Vec::new(),
+            status: Some(status_of(&result)),
+            assignments: result.unwrap_or_default(),
         }))
     }
 
@@ -124,32 +155,68 @@ impl MessagingService for GrpcMessagingApplication {
 
     async fn receive_message(
         &self,
-        _request: Request<ReceiveMessageRequest>,
+        request: Request<ReceiveMessageRequest>,
     ) -> GrpcResult<Self::ReceiveMessageStream> {
-        let answer = ReceiveMessageResponse {
-            content: Some(receive_message_response::Content::Status(not_implemented(
-                "ReceiveMessage",
-            ))),
+        let answers = match ProxyContext::from_request(&request) {
+            Err(e) => vec![ReceiveMessageResponse {
+                content: Some(receive_message_response::Content::Status(e.to_status())),
+            }],
+            Ok(context) => {
+                let caller = consumer::ReceiveCaller {
+                    context: &context,
+                    time_remaining_millis: grpc_timeout_millis(request.metadata()),
+                };
+                consumer::receive_message(
+                    &self.broker,
+                    &self.settings,
+                    &self.receipts,
+                    caller,
+                    request.into_inner(),
+                )
+                .await
+            }
         };
-        Ok(Response::new(Box::pin(futures::stream::iter([Ok(answer)]))))
+        let stream = futures::stream::iter(answers.into_iter().map(Ok));
+        Ok(Response::new(Box::pin(stream)))
     }
 
     async fn ack_message(
         &self,
-        _request: Request<AckMessageRequest>,
+        request: Request<AckMessageRequest>,
     ) -> GrpcResult<AckMessageResponse> {
-        Ok(Response::new(AckMessageResponse {
-            status: Some(not_implemented("AckMessage")),
-            entries: Vec::new(),
+        let result = match ProxyContext::from_request(&request) {
+            Err(e) => Err(e),
+            Ok(context) => {
+                let caller = self.renewed_caller(&context);
+                consumer::ack_message(&self.broker.pop, &self.broker, caller, request.into_inner())
+                    .await
+            }
+        };
+        Ok(Response::new(match result {
+            Ok((status, entries)) => AckMessageResponse {
+                status: Some(status),
+                entries,
+            },
+            Err(e) => AckMessageResponse {
+                status: Some(e.to_status()),
+                entries: Vec::new(),
+            },
         }))
     }
 
     async fn forward_message_to_dead_letter_queue(
         &self,
-        _request: Request<ForwardMessageToDeadLetterQueueRequest>,
+        request: Request<ForwardMessageToDeadLetterQueueRequest>,
     ) -> GrpcResult<ForwardMessageToDeadLetterQueueResponse> {
+        let result = match ProxyContext::from_request(&request) {
+            Err(e) => Err(e),
+            Ok(context) => {
+                let (caller, request) = (self.renewed_caller(&context), request.into_inner());
+                consumer::forward_message_to_dead_letter_queue(&self.broker, caller, request).await
+            }
+        };
         Ok(Response::new(ForwardMessageToDeadLetterQueueResponse {
-            status: Some(not_implemented("ForwardMessageToDeadLetterQueue")),
+            status: Some(status_of(&result)),
         }))
     }
 
@@ -185,10 +252,17 @@ impl MessagingService for GrpcMessagingApplication {
 
     async fn end_transaction(
         &self,
-        _request: Request<EndTransactionRequest>,
+        request: Request<EndTransactionRequest>,
     ) -> GrpcResult<EndTransactionResponse> {
+        let result = match ProxyContext::from_request(&request) {
+            Ok(_) => {
+                transaction::end_transaction(&self.broker, &self.transactions, request.into_inner())
+                    .await
+            }
+            Err(e) => Err(e),
+        };
         Ok(Response::new(EndTransactionResponse {
-            status: Some(not_implemented("EndTransaction")),
+            status: Some(status_of(&result)),
         }))
     }
 
@@ -202,9 +276,14 @@ impl MessagingService for GrpcMessagingApplication {
             .map_err(|e| tonic::Status::invalid_argument(e.message))?;
         let inbound = request.into_inner();
         let (tx, rx) = mpsc::channel(TELEMETRY_OUTBOUND_QUEUE);
-        let settings = self.settings.clone();
-        let broker = self.broker.clone();
-        tokio::spawn(serve_telemetry(inbound, tx, settings, broker, context));
+        let stream = TelemetryStream {
+            settings: self.settings.clone(),
+            telemetry: self.telemetry.clone(),
+            broker: self.broker.clone(),
+            context,
+            tx,
+        };
+        tokio::spawn(stream.serve(inbound));
         Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
     }
 
@@ -212,8 +291,12 @@ impl MessagingService for GrpcMessagingApplication {
         &self,
         request: Request<NotifyClientTerminationRequest>,
     ) -> GrpcResult<NotifyClientTerminationResponse> {
-        let result = ProxyContext::from_request(&request)
-            .and_then(|context| client::notify_client_termination(&self.settings, &context));
+        let result = ProxyContext::from_request(&request).and_then(|context| {
+            // the messages it was consuming go to the group's other members
+            let group = request.get_ref().group.as_ref().map(|g| g.name.as_str());
+            self.receipts.clear_client(&context.client_id, group);
+            client::notify_client_termination(&self.settings, &context)
+        });
         Ok(Response::new(NotifyClientTerminationResponse {
             status: Some(status_of(&result)),
         }))
@@ -221,21 +304,35 @@ impl MessagingService for GrpcMessagingApplication {
 
     async fn change_invisible_duration(
         &self,
-        _request: Request<ChangeInvisibleDurationRequest>,
+        request: Request<ChangeInvisibleDurationRequest>,
     ) -> GrpcResult<ChangeInvisibleDurationResponse> {
+        let result = match ProxyContext::from_request(&request) {
+            Err(e) => Err(e),
+            Ok(context) => {
+                let (caller, request) = (self.renewed_caller(&context), request.into_inner());
+                let pop = &self.broker.pop;
+                consumer::change_invisible_duration(pop, &self.broker, caller, request).await
+            }
+        };
         Ok(Response::new(ChangeInvisibleDurationResponse {
-            status: Some(not_implemented("ChangeInvisibleDuration")),
-            receipt_handle: String::new(),
+            status: Some(status_of(&result)),
+            receipt_handle: result.unwrap_or_default(),
         }))
     }
 
     async fn recall_message(
         &self,
-        _request: Request<RecallMessageRequest>,
+        request: Request<RecallMessageRequest>,
     ) -> GrpcResult<RecallMessageResponse> {
+        let result = match ProxyContext::from_request(&request) {
+            Ok(context) => {
+                producer::recall_message(&self.broker, &context, request.into_inner()).await
+            }
+            Err(e) => Err(e),
+        };
         Ok(Response::new(RecallMessageResponse {
-            status: Some(not_implemented("RecallMessage")),
-            message_id: String::new(),
+            status: Some(status_of(&result)),
+            message_id: result.unwrap_or_default(),
         }))
     }
 
@@ -249,32 +346,53 @@ impl MessagingService for GrpcMessagingApplication {
     }
 }
 
-/// Reads one client's Telemetry commands until it closes its side, answering each Settings.
-/// A refused command ends the stream with a gRPC error, as Apache's proxy ends it:
-/// INVALID_ARGUMENT for a client's mistake, INTERNAL otherwise.
-async fn serve_telemetry(
-    mut inbound: Streaming<TelemetryCommand>,
-    tx: mpsc::Sender<Result<TelemetryCommand, tonic::Status>>,
+/// One client's Telemetry stream: what the server writes on it and what it needs to answer.
+struct TelemetryStream {
     settings: Arc<GrpcClientSettingsManager>,
+    telemetry: Arc<TelemetryClients>,
     broker: ProxyBrokerView,
     context: ProxyContext,
-) {
-    loop {
-        let command = match inbound.message().await {
-            Ok(Some(command)) => command,
-            Ok(None) => return,
-            Err(e) => {
-                tracing::debug!(client = %context.client_id, error = %e, "telemetry stream ended");
-                return;
-            }
-        };
-        match client::telemetry_command(&settings, &broker, &context, command) {
-            Ok(Some(reply)) => {
-                if tx.send(Ok(reply)).await.is_err() {
-                    return;
+    tx: TelemetrySender,
+}
+
+impl TelemetryStream {
+    /// Reads the client's commands until it closes its side, answering each Settings; the
+    /// stream is the client's way back from the server while it lasts. A refused command ends
+    /// the stream with a gRPC error, as Apache's proxy ends it: INVALID_ARGUMENT for a
+    /// client's mistake, INTERNAL otherwise.
+    async fn serve(self, mut inbound: Streaming<TelemetryCommand>) {
+        loop {
+            let command = match inbound.message().await {
+                Ok(Some(command)) => command,
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::debug!(client = %self.context.client_id, error = %e, "telemetry stream ended");
+                    break;
                 }
+            };
+            if !self.answer(command).await {
+                break;
             }
-            Ok(None) => {}
+        }
+        self.telemetry.on_closed(&self.context.client_id, &self.tx);
+    }
+
+    /// Handles one command; false when the stream is over.
+    async fn answer(&self, command: TelemetryCommand) -> bool {
+        if self.telemetry.on_answer(&command) {
+            return true;
+        }
+        let result =
+            client::telemetry_command(&self.settings, &self.broker, &self.context, command);
+        match result {
+            Ok(Some(reply)) => {
+                if let Some(telemetry_command::Command::Settings(settings)) = &reply.command {
+                    self.telemetry
+                        .on_settings(&self.context.client_id, settings, &self.tx);
+                }
+                self.tx.send(Ok(reply)).await.is_ok()
+            }
+            Ok(None) => true,
             Err(e) => {
                 let code = e.code as i32;
                 let grpc_code = if (40_000..50_000).contains(&code) {
@@ -282,9 +400,30 @@ async fn serve_telemetry(
                 } else {
                     tonic::Code::Internal
                 };
-                let _ = tx.send(Err(tonic::Status::new(grpc_code, e.message))).await;
-                return;
+                let _ = self
+                    .tx
+                    .send(Err(tonic::Status::new(grpc_code, e.message)))
+                    .await;
+                false
             }
         }
     }
+}
+
+/// The time left before a call's deadline, from its `grpc-timeout` header (`<digits><unit>`,
+/// unit H, M, S, m, u or n), in milliseconds.
+fn grpc_timeout_millis(metadata: &tonic::metadata::MetadataMap) -> Option<i64> {
+    let value = metadata.get("grpc-timeout")?.to_str().ok()?;
+    let (digits, unit) = value.split_at(value.len().checked_sub(1)?);
+    let amount: i64 = digits.parse().ok()?;
+    let millis = match unit {
+        "H" => amount.saturating_mul(3_600_000),
+        "M" => amount.saturating_mul(60_000),
+        "S" => amount.saturating_mul(1_000),
+        "m" => amount,
+        "u" => amount / 1_000,
+        "n" => amount / 1_000_000,
+        _ => return None,
+    };
+    Some(millis)
 }

@@ -101,6 +101,15 @@ impl GrpcClientSettingsManager {
         Some(client.settings.clone())
     }
 
+    /// Whether `client_id` sent its settings and was heard from within [`CLIENT_IDLE_TIME`];
+    /// asking does not count as hearing from it.
+    pub fn is_alive(&self, client_id: &str) -> bool {
+        self.clients
+            .lock()
+            .get(client_id)
+            .is_some_and(|c| c.last_seen.elapsed() < CLIENT_IDLE_TIME)
+    }
+
     /// Forgets `client_id`; returns its settings if it was known.
     pub fn remove(&self, client_id: &str) -> Option<Settings> {
         self.clients.lock().remove(client_id).map(|c| c.settings)

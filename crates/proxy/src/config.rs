@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ferrocket_broker::BrokerConfig;
-use ferrocket_remoting::{TlsError, TlsMode, TlsSettings};
+use ferrocket_remoting::{ServerTls, TlsError, TlsSettings};
 
 /// The HTTP/2 protocol identifier offered in TLS (ALPN); gRPC clients insist on it.
 const ALPN_H2: &[u8] = b"h2";
@@ -23,10 +23,8 @@ const MAX_STREAMS_PER_CONNECTION: usize = 4096;
 pub struct GrpcServerConfig {
     /// Address and port to bind (`bindAddress`, `grpcServerPort`).
     pub listen: SocketAddr,
-    /// `tls.server.mode` and, unless disabled, the rustls configuration (ALPN `h2`).
-    pub tls_mode: TlsMode,
-    /// The TLS configuration; `None` when the mode is disabled.
-    pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// `tls.server.mode` and, unless disabled, the certificate, offering ALPN `h2`.
+    pub tls: Arc<ServerTls>,
     /// Connections served at once (`serverMaxConnections`); the next ones are closed.
     pub max_connections: usize,
     /// HTTP/2 streams (calls) one connection may have in flight
@@ -53,20 +51,12 @@ impl GrpcServerConfig {
 }
 
 impl GrpcServerConfig {
-    /// Whether `broker` must not serve the gRPC port although `grpcServerEnable` is on: with
-    /// `aclEnable` every remoting request is checked against plain_acl.yml, and the gRPC port
-    /// does not authenticate the v5 clients yet, so it stays closed rather than open to anyone.
-    pub fn closed_by_acl(broker: &BrokerConfig) -> bool {
-        broker.grpc.enable && broker.acl_enable
-    }
-
-    /// The listener `broker` asks for, or `None` when `grpcServerEnable` is false or
-    /// [`closed_by_acl`](Self::closed_by_acl). TLS follows the broker's `tls.server.mode`; the
+    /// The listener `broker` asks for, or `None` when `grpcServerEnable` is false. TLS follows the broker's `tls.server.mode`; the
     /// certificate is `tlsCertPath` / `tlsKeyPath` (Apache's proxy keys), else the remoting
     /// port's, else a self-signed one made at start (`tlsTestModeEnable` and
     /// `tls.test.mode.enable`).
     pub fn from_broker_config(broker: &BrokerConfig) -> Result<Option<Self>, TlsError> {
-        if !broker.grpc.enable || Self::closed_by_acl(broker) {
+        if !broker.grpc.enable {
             return Ok(None);
         }
         let ip = broker
@@ -74,16 +64,10 @@ impl GrpcServerConfig {
             .trim()
             .parse::<IpAddr>()
             .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-        let server_tls = grpc_tls_settings(broker).server()?;
-        let tls = server_tls.rustls_config().map(|c| {
-            let mut config = (*c).clone();
-            config.alpn_protocols = vec![ALPN_H2.to_vec()];
-            Arc::new(config)
-        });
+        let tls = Arc::new(grpc_tls_settings(broker).server()?.with_alpn(&[ALPN_H2]));
         let server = &broker.server;
         Ok(Some(GrpcServerConfig {
             listen: SocketAddr::new(ip, broker.grpc.port),
-            tls_mode: server_tls.mode(),
             tls,
             max_connections: server.effective_max_connections(),
             max_concurrent_streams: server
@@ -118,22 +102,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_port_follows_its_switch_and_stays_closed_under_acl() {
+    fn the_port_follows_its_switch() {
         let mut broker = BrokerConfig::default();
         broker.grpc.port = 0;
         let config = GrpcServerConfig::from_broker_config(&broker)
             .unwrap()
             .unwrap();
         assert_eq!(config.listen.port(), 0);
-        assert_eq!(config.tls_mode, TlsMode::Permissive);
-        let alpn = &config.tls.as_ref().unwrap().alpn_protocols;
+        assert_eq!(config.tls.mode(), ferrocket_remoting::TlsMode::Permissive);
+        let alpn = &config.tls.rustls_config().unwrap().alpn_protocols;
         assert_eq!(alpn, &vec![ALPN_H2.to_vec()]);
+        // served under ACL too: the calls are checked one by one
         broker.acl_enable = true;
-        assert!(GrpcServerConfig::closed_by_acl(&broker));
         assert!(GrpcServerConfig::from_broker_config(&broker)
             .unwrap()
-            .is_none());
-        broker.acl_enable = false;
+            .is_some());
         broker.grpc.enable = false;
         assert!(GrpcServerConfig::from_broker_config(&broker)
             .unwrap()
@@ -166,6 +149,6 @@ mod tests {
         let config = GrpcServerConfig::from_broker_config(&broker)
             .unwrap()
             .unwrap();
-        assert!(config.tls.is_some());
+        assert!(config.tls.rustls_config().is_some());
     }
 }

@@ -22,25 +22,22 @@ use std::time::Duration;
 
 use ferrocket_protocol::util::now_millis;
 
-use ferrocket_remoting::tls::HANDSHAKE_MAGIC_CODE;
-use ferrocket_remoting::{TlsError, TlsMode};
+use ferrocket_remoting::acceptor::{accept_loop, ConnectionLimit, ConnectionSlot};
+use ferrocket_remoting::tls::{self, ServerStream};
+use ferrocket_remoting::TlsError;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
-use tokio_util::either::Either;
+use tokio::sync::watch;
 use tonic::codegen::Service;
 
 use crate::application::GrpcMessagingApplication;
+use crate::auth::AclMessagingService;
 use crate::config::GrpcServerConfig;
 use crate::context::PeerAddr;
 use crate::v2::messaging_service_server::MessagingServiceServer;
 use crate::view::ProxyBrokerView;
 
-/// The first pause after a failed `accept`; it doubles on each further failure of a burst.
-const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(5);
-/// The longest pause between `accept` attempts while they keep failing.
-const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
 /// How long a PING may go unanswered before the connection is closed.
 const KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long calls in flight may finish when the server stops.
@@ -76,8 +73,6 @@ pub struct GrpcServer {
     stop: watch::Sender<bool>,
 }
 
-type Connection = Either<TcpStream, tokio_rustls::server::TlsStream<TcpStream>>;
-
 impl GrpcServer {
     /// Binds `config.listen` and serves the MessagingService of `broker` on it.
     pub async fn start(
@@ -97,19 +92,32 @@ impl GrpcServer {
                 addr: config.listen,
                 source,
             })?;
+        let acl = broker.acl.clone();
         let application = GrpcMessagingApplication::new(broker, local_addr.port());
-        let service = MessagingServiceServer::new(application)
+        let (stop, stopped) = watch::channel(false);
+        application.receipts().start(stopped.clone());
+        let service = MessagingServiceServer::new(AclMessagingService::new(application, acl))
             .max_decoding_message_size(config.max_inbound_message_size)
             .max_encoding_message_size(config.max_inbound_message_size);
-        let (stop, stopped) = watch::channel(false);
-        let acceptor = Acceptor {
-            connections: Arc::new(Semaphore::new(
-                config.max_connections.min(Semaphore::MAX_PERMITS),
-            )),
-            config: Arc::new(config),
-            local_addr,
-        };
-        tokio::spawn(acceptor.run(listener, service, stopped));
+        let limit = ConnectionLimit::new(config.max_connections, "gRPC");
+        let config = Arc::new(config);
+        let stop_connections = stopped.clone();
+        tokio::spawn(accept_loop(
+            listener,
+            limit,
+            stopped,
+            move |stream, peer, slot| {
+                let _ = stream.set_nodelay(true);
+                tokio::spawn(serve_connection(
+                    stream,
+                    peer,
+                    config.clone(),
+                    service.clone(),
+                    stop_connections.clone(),
+                    slot,
+                ));
+            },
+        ));
         Ok(GrpcServer { local_addr, stop })
     }
 
@@ -130,80 +138,7 @@ impl Drop for GrpcServer {
     }
 }
 
-struct Acceptor {
-    config: Arc<GrpcServerConfig>,
-    connections: Arc<Semaphore>,
-    local_addr: SocketAddr,
-}
-
-type Messaging = MessagingServiceServer<GrpcMessagingApplication>;
-
-impl Acceptor {
-    async fn run(
-        self,
-        listener: TcpListener,
-        service: Messaging,
-        mut stopped: watch::Receiver<bool>,
-    ) {
-        let mut failures = 0u64;
-        let mut backoff = ACCEPT_BACKOFF_MIN;
-        loop {
-            let accepted = tokio::select! {
-                _ = stopped.changed() => return,
-                a = listener.accept() => a,
-            };
-            match accepted {
-                Ok((stream, peer)) => {
-                    if failures > 0 {
-                        tracing::info!(listen = %self.local_addr, failures, "gRPC port accepting again");
-                        failures = 0;
-                        backoff = ACCEPT_BACKOFF_MIN;
-                    }
-                    let Ok(permit) = self.connections.clone().try_acquire_owned() else {
-                        self.refuse(peer);
-                        continue;
-                    };
-                    let _ = stream.set_nodelay(true);
-                    let connection = serve_connection(
-                        stream,
-                        peer,
-                        self.config.clone(),
-                        service.clone(),
-                        stopped.clone(),
-                        permit,
-                    );
-                    tokio::spawn(connection);
-                }
-                Err(e) => {
-                    if failures == 0 {
-                        tracing::warn!(listen = %self.local_addr, error = %e, "gRPC accept failed; retrying with backoff");
-                    }
-                    failures += 1;
-                    tokio::select! {
-                        _ = stopped.changed() => return,
-                        _ = tokio::time::sleep(backoff) => {}
-                    }
-                    backoff = (backoff * 2).min(ACCEPT_BACKOFF_MAX);
-                }
-            }
-        }
-    }
-
-    /// Closes a connection over the limit, with at most one log line per 10 s.
-    fn refuse(&self, peer: SocketAddr) {
-        static LAST_LOG_MS: AtomicI64 = AtomicI64::new(0);
-        let now = now_millis();
-        if now - LAST_LOG_MS.load(Ordering::Relaxed) >= 10_000 {
-            LAST_LOG_MS.store(now, Ordering::Relaxed);
-            tracing::warn!(
-                listen = %self.local_addr,
-                %peer,
-                max = self.config.max_connections,
-                "gRPC connection limit reached (serverMaxConnections), closing new connections"
-            );
-        }
-    }
-}
+type Messaging = MessagingServiceServer<AclMessagingService>;
 
 /// Serves one connection: decide TLS or plaintext, then HTTP/2 until either side closes or the
 /// server stops.
@@ -213,7 +148,7 @@ async fn serve_connection(
     config: Arc<GrpcServerConfig>,
     service: Messaging,
     mut stopped: watch::Receiver<bool>,
-    _permit: OwnedSemaphorePermit,
+    _slot: ConnectionSlot,
 ) {
     let io = match tokio::time::timeout(config.handshake_timeout, accept(stream, &config)).await {
         Ok(Some(io)) => io,
@@ -278,7 +213,7 @@ async fn until_idle(last_read_ms: &AtomicI64, idle: Option<Duration>) {
 
 /// A connection that notes when it last read anything.
 struct ActivityIo {
-    inner: Connection,
+    inner: ServerStream,
     last_read_ms: Arc<AtomicI64>,
 }
 
@@ -334,31 +269,19 @@ async fn until_stopped(stopped: &mut watch::Receiver<bool>) {
     }
 }
 
-/// The connection after the TLS decision, or `None` when it is refused or fails its handshake.
-async fn accept(stream: TcpStream, config: &GrpcServerConfig) -> Option<Connection> {
+/// The connection after the TLS decision shared with the remoting port, or `None` when it is
+/// refused, fails its handshake, or is plaintext but not HTTP/2.
+async fn accept(stream: TcpStream, config: &GrpcServerConfig) -> Option<ServerStream> {
+    let stream = match tls::accept_server(stream, &config.tls).await? {
+        tls @ ServerStream::Tls(_) => return Some(tls),
+        ServerStream::Plain(stream) => stream,
+    };
     let mut first = [0u8; SNIFF_BYTES];
     let n = stream.peek(&mut first).await.ok()?;
-    if n == 0 {
-        return None;
-    }
-    if first[0] == HANDSHAKE_MAGIC_CODE {
-        let tls = match (config.tls_mode, &config.tls) {
-            (TlsMode::Disabled, _) | (_, None) => return None,
-            (_, Some(tls)) => tls.clone(),
-        };
-        let stream = tokio_rustls::TlsAcceptor::from(tls)
-            .accept(stream)
-            .await
-            .ok()?;
-        return Some(Either::Right(stream));
-    }
-    if config.tls_mode == TlsMode::Enforcing {
-        return None;
-    }
     let seen = &first[..n];
     let common = seen.len().min(H2_PREFACE_START.len());
-    if seen[..common] == H2_PREFACE_START[..common] {
-        return Some(Either::Left(stream));
+    if n > 0 && seen[..common] == H2_PREFACE_START[..common] {
+        return Some(ServerStream::Plain(stream));
     }
     if looks_like_http1(seen) {
         answer_http1(stream).await;

@@ -5,7 +5,8 @@
 use std::sync::Arc;
 
 use ferrocket_broker::broker_config::SharedBrokerConfig;
-use ferrocket_broker::service::SendService;
+use ferrocket_broker::client::{ConsumerManager, ProducerManager};
+use ferrocket_broker::service::{PopService, SendBackService, SendService, TransactionService};
 use ferrocket_broker::subscription::SubscriptionGroupManager;
 use ferrocket_broker::topic::TopicConfigManager;
 
@@ -20,6 +21,18 @@ pub struct ProxyBrokerView {
     pub groups: Arc<SubscriptionGroupManager>,
     /// The send path every transport shares.
     pub send: Arc<SendService>,
+    /// The end of transactions every transport shares.
+    pub transactions: Arc<TransactionService>,
+    /// Producer groups: v5 producers join them so the transaction check reaches them.
+    pub producers: Arc<ProducerManager>,
+    /// The POP path (receive, ack, invisible-time changes) every transport shares.
+    pub pop: Arc<PopService>,
+    /// The send-back path: a consumer's failed message to its retry or dead letter queue.
+    pub send_back: Arc<SendBackService>,
+    /// Consumer groups: v5 consumers join them so an admin tool's requests reach them.
+    pub consumers: Arc<ConsumerManager>,
+    /// The broker's ACL 1.0 check for gRPC calls (`aclEnable`); `None` when ACL is off.
+    pub acl: Option<ferrocket_acl::GrpcAccessChecker>,
     /// The store's `maxMessageSize`, bytes: the largest body a producer is told it may send.
     pub max_message_size: usize,
 }

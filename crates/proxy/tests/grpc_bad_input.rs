@@ -118,12 +118,25 @@ async fn bad_calls_get_a_clear_status_and_store_nothing() {
         ),
         Code::MessageCorrupted
     );
-    let mut transaction = message("01TX", b"x");
-    transaction.system_properties.as_mut().unwrap().message_type = MessageType::Transaction as i32;
-    assert_eq!(
-        code(&send(&mut client, vec![transaction]).await.status),
-        Code::NotImplemented
-    );
+    // an end of transaction names a transaction this server holds
+    for transaction_id in ["", "01NOSUCHTX"] {
+        let end = client
+            .end_transaction(request(
+                CLIENT,
+                EndTransactionRequest {
+                    topic: topic(TOPIC),
+                    message_id: "01TX".into(),
+                    transaction_id: transaction_id.into(),
+                    resolution: TransactionResolution::Commit as i32,
+                    source: TransactionSource::SourceClient as i32,
+                    trace_context: String::new(),
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(code(&end.status), Code::InvalidTransactionId, "{end:?}");
+    }
     let too_big = message("01BIG", &vec![b'x'; 4 * 1024 * 1024 + 1]);
     assert_eq!(
         code(&send(&mut client, vec![too_big]).await.status),
@@ -143,13 +156,14 @@ async fn bad_calls_get_a_clear_status_and_store_nothing() {
         .unwrap_err();
     assert_eq!(refused.code(), tonic::Code::OutOfRange, "{refused:?}");
 
-    // calls not served: a v2 status inside the answer, or gRPC UNIMPLEMENTED as Apache's proxy
+    // consumer calls without a topic: a v2 status inside the answer; a receive's stream ends
+    // with the delivery timestamp, as Apache's stream writer ends every one
     let ack = client
         .ack_message(request(CLIENT, AckMessageRequest::default()))
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(code(&ack.status), Code::NotImplemented);
+    assert_eq!(code(&ack.status), Code::IllegalTopic);
     let mut receive = client
         .receive_message(request(CLIENT, ReceiveMessageRequest::default()))
         .await
@@ -158,9 +172,15 @@ async fn bad_calls_get_a_clear_status_and_store_nothing() {
     let first = receive.message().await.unwrap().unwrap();
     assert!(matches!(
         first.content,
-        Some(receive_message_response::Content::Status(ref s)) if s.code == Code::NotImplemented as i32
+        Some(receive_message_response::Content::Status(ref s)) if s.code == Code::IllegalTopic as i32
+    ));
+    let last = receive.message().await.unwrap().unwrap();
+    assert!(matches!(
+        last.content,
+        Some(receive_message_response::Content::DeliveryTimestamp(_))
     ));
     assert!(receive.message().await.unwrap().is_none());
+    // calls not served: gRPC UNIMPLEMENTED as Apache's proxy
     let pull = client
         .update_offset(request(CLIENT, UpdateOffsetRequest::default()))
         .await

@@ -1,20 +1,25 @@
 //! `SendMessageActivity`: SendMessage. Each proto message is checked and turned into the
 //! properties a 4.x remoting consumer reads (TAGS, KEYS, UNIQ_KEY, user properties,
 //! `__SHARDINGKEY`, TIMER_DELIVER_MS), then stored through the broker's `SendService`, the send
-//! path the remoting producers use.
+//! path the remoting producers use. A TRANSACTION message is sent prepared (`TRAN_MSG`), so the
+//! broker stores it as a half message exactly as for a remoting producer; where it lies is
+//! recorded for the EndTransaction that follows.
 
-use ferrocket_broker::service::{SendError, SendMessageRequest as BrokerSendRequest, SendResult};
+use ferrocket_broker::service::{
+    RecallHandle, SendError, SendMessageRequest as BrokerSendRequest, SendResult,
+};
 use ferrocket_protocol::body::topic::{perm, TopicConfig};
 use ferrocket_protocol::header::send_message::{DEFAULT_TOPIC, DEFAULT_TOPIC_QUEUE_NUMS};
 use ferrocket_protocol::message::{property, sys_flag, Properties};
-use ferrocket_protocol::util::{java_hash, now_millis};
+use ferrocket_protocol::util::{decode_message_id, java_hash, now_millis};
 
 use crate::activity::validator;
 use crate::context::ProxyContext;
 use crate::status::{code_of_remoting, ok, status, ProxyError, ProxyResult};
+use crate::transaction::{TransactionData, TransactionDataManager};
 use crate::v2::{
-    Code, Encoding, Message, MessageType, SendMessageRequest, SendResultEntry, Status,
-    SystemProperties,
+    Code, Encoding, Message, MessageType, RecallMessageRequest, SendMessageRequest,
+    SendResultEntry, Status, SystemProperties,
 };
 use crate::view::ProxyBrokerView;
 
@@ -33,6 +38,7 @@ pub struct SendOutcome {
 /// is stored), then stores them one by one.
 pub async fn send_message(
     broker: &ProxyBrokerView,
+    transactions: &TransactionDataManager,
     context: &ProxyContext,
     request: SendMessageRequest,
 ) -> ProxyResult<SendOutcome> {
@@ -59,13 +65,40 @@ pub async fn send_message(
         .collect::<ProxyResult<Vec<_>>>()?;
     let mut entries = Vec::with_capacity(sends.len());
     for (message_id, send) in sends {
+        let prepared = sys_flag::transaction_value(send.sys_flag) == sys_flag::TRANSACTION_PREPARED;
         let result = broker.send.send_message(send).await;
+        if prepared {
+            record_transaction(transactions, &topic_name, &result);
+        }
         entries.push(result_entry(message_id, result));
     }
     Ok(SendOutcome {
         status: overall_status(&entries),
         entries,
     })
+}
+
+/// Remembers where a stored half message lies, by the topic (a v5 producer's group) and the
+/// transaction id the client is told.
+fn record_transaction(
+    transactions: &TransactionDataManager,
+    topic: &str,
+    result: &Result<SendResult, SendError>,
+) {
+    let Ok(r) = result else { return };
+    let (Some(transaction_id), Some((_, commit_log_offset))) =
+        (r.transaction_id.as_deref(), decode_message_id(&r.msg_id))
+    else {
+        return;
+    };
+    transactions.add(
+        topic,
+        transaction_id,
+        TransactionData {
+            tran_state_table_offset: r.queue_offset,
+            commit_log_offset,
+        },
+    );
 }
 
 /// The topic to send to: it must exist (as its route did) and take writes on this broker
@@ -122,13 +155,7 @@ fn build_send(
         ));
     }
     let message_type = MessageType::try_from(system.message_type).unwrap_or(MessageType::Normal);
-    if message_type == MessageType::Transaction {
-        return Err(ProxyError::new(
-            Code::NotImplemented,
-            "transactional messages are not served on the gRPC port yet; send them with a remoting producer",
-        ));
-    }
-    let properties = build_properties(
+    let mut properties = build_properties(
         context,
         &topic.topic_name,
         &message.user_properties,
@@ -139,11 +166,22 @@ fn build_send(
         Some(group) => (java_hash(group).unsigned_abs() % topic.write_queue_nums as u32) as i32,
         None => -1,
     };
-    let sys_flag = if system.body_encoding == Encoding::Gzip as i32 {
+    let mut sys_flag = if system.body_encoding == Encoding::Gzip as i32 {
         sys_flag::COMPRESSED
     } else {
         0
     };
+    if message_type == MessageType::Transaction {
+        sys_flag |= sys_flag::TRANSACTION_PREPARED;
+        properties.insert(property::TRAN_MSG, "true");
+        // how long the producer answers for itself before the broker checks back
+        if let Some(d) = &system.orphaned_transaction_recovery_duration {
+            properties.insert(
+                property::CHECK_IMMUNITY_TIME_IN_SECONDS,
+                d.seconds.max(0).to_string(),
+            );
+        }
+    }
     let send = BrokerSendRequest {
         topic: topic.topic_name.clone(),
         default_topic: DEFAULT_TOPIC.to_string(),
@@ -230,7 +268,7 @@ fn result_entry(message_id: String, result: Result<SendResult, SendError>) -> Se
             message_id,
             transaction_id: r.transaction_id.unwrap_or_default(),
             offset: r.queue_offset,
-            recall_handle: String::new(),
+            recall_handle: r.recall_handle.unwrap_or_default(),
         },
         Err(e) => SendResultEntry {
             status: Some(status(code_of_remoting(e.code), e.remark)),
@@ -240,6 +278,30 @@ fn result_entry(message_id: String, result: Result<SendResult, SendError>) -> Se
             recall_handle: String::new(),
         },
     }
+}
+
+/// RecallMessage (RocketMQ 5.3.2+): withdraws the timer message `recall_handle` names before it
+/// is due, through the broker's send path; returns its message id. A handle that cannot be
+/// read is INTERNAL_SERVER_ERROR, as Apache's proxy answers; the broker's refusals map as any
+/// broker response code.
+pub async fn recall_message(
+    broker: &ProxyBrokerView,
+    context: &ProxyContext,
+    request: RecallMessageRequest,
+) -> ProxyResult<String> {
+    let topic = validator::validate_topic(request.topic.as_ref(), broker)?;
+    if RecallHandle::decode(&request.recall_handle).is_none() {
+        return Err(ProxyError::new(
+            Code::InternalServerError,
+            "recall handle is invalid",
+        ));
+    }
+    // a v5 producer's group is the topic it sends to
+    broker
+        .send
+        .recall_message(&topic, &topic, &request.recall_handle, context.remote_addr)
+        .await
+        .map_err(|e| ProxyError::new(code_of_remoting(e.code), e.remark))
 }
 
 /// The response's status: the entries' common status, else MULTIPLE_RESULTS.

@@ -60,6 +60,24 @@ pub fn broker_endpoints(host: &str, grpc_port: u16) -> Endpoints {
     }
 }
 
+/// The settings of topic `name`; TOPIC_NOT_FOUND when it does not exist.
+pub fn existing_topic(broker: &ProxyBrokerView, name: &str) -> ProxyResult<TopicConfig> {
+    broker
+        .topics
+        .select_topic_config(name)
+        .ok_or_else(|| ProxyError::new(Code::TopicNotFound, format!("topic not found: {name}")))
+}
+
+/// This broker as routes and assignments name it: its name, id and gRPC endpoint.
+pub fn this_broker(broker: &ProxyBrokerView, grpc_port: u16) -> Broker {
+    let config = broker.config.get();
+    Broker {
+        name: config.broker_name.clone(),
+        id: i32::try_from(config.broker_id).unwrap_or(0),
+        endpoints: Some(broker_endpoints(&config.broker_ip1, grpc_port)),
+    }
+}
+
 /// QueryRoute: the topic's queues on this broker. Queue `i` is readable when `i` is below the
 /// topic's read queue count and the topic and broker permit reads, writable likewise; a queue
 /// that is neither is left out. An unknown topic is TOPIC_NOT_FOUND (the v5 clients need the
@@ -70,20 +88,11 @@ pub fn query_route(
     request: &QueryRouteRequest,
 ) -> ProxyResult<Vec<MessageQueue>> {
     let name = validator::validate_topic(request.topic.as_ref(), broker)?;
-    let Some(topic) = broker.topics.select_topic_config(&name) else {
-        return Err(ProxyError::new(
-            Code::TopicNotFound,
-            format!("topic not found: {name}"),
-        ));
-    };
+    let topic = existing_topic(broker, &name)?;
     let config = broker.config.get();
     let readable = perm::is_readable(topic.perm) && perm::is_readable(config.broker_permission);
     let writable = perm::is_writeable(topic.perm) && perm::is_writeable(config.broker_permission);
-    let broker_desc = Broker {
-        name: config.broker_name.clone(),
-        id: i32::try_from(config.broker_id).unwrap_or(0),
-        endpoints: Some(broker_endpoints(&config.broker_ip1, grpc_port)),
-    };
+    let broker_desc = this_broker(broker, grpc_port);
     let resource = Resource {
         resource_namespace: request
             .topic

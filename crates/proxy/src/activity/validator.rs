@@ -18,7 +18,7 @@ pub const MAX_USER_PROPERTY_BYTES: usize = 16 * 1024;
 pub const MAX_MESSAGE_ID_BYTES: usize = 128;
 
 /// Property names the broker and the clients give a meaning; a user property may not use them.
-const SYSTEM_PROPERTY_KEYS: &[&str] = &[
+pub(crate) const SYSTEM_PROPERTY_KEYS: &[&str] = &[
     property::KEYS,
     property::TAGS,
     property::WAIT,
@@ -82,6 +82,12 @@ const SYSTEM_PROPERTY_KEYS: &[&str] = &[
     property::DLQ_ORIGIN_MESSAGE_ID,
     property::START_DELIVER_TIME,
 ];
+
+/// Whether `key` is a property the broker or the clients give a meaning (Apache's
+/// `MessageConst.STRING_HASH_SET`): never a user property.
+pub fn is_system_property(key: &str) -> bool {
+    SYSTEM_PROPERTY_KEYS.contains(&key)
+}
 
 fn has_control_character(s: &str) -> bool {
     s.chars().any(char::is_control)

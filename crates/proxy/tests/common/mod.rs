@@ -2,6 +2,8 @@
 
 #![allow(dead_code)] // each test file uses a different part of this harness
 
+pub mod member;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,16 +29,37 @@ pub struct Server {
 
 /// Starts `ferrocket standalone` with [`TOPIC`] and a free gRPC port; `conf` is appended.
 pub fn start(conf: &str) -> Server {
+    start_with_groups(conf, None)
+}
+
+/// [`start`] with `config/subscriptionGroup.json` set to `groups` when given.
+pub fn start_with_groups(conf: &str, groups: Option<serde_json::Value>) -> Server {
+    start_in(None, conf, groups)
+}
+
+/// [`start_with_groups`] in `dir` (the store under `dir/store`) when given: a directory that
+/// outlives the server, so starting there again is a restart.
+pub fn start_in(
+    dir: Option<&std::path::Path>,
+    conf: &str,
+    groups: Option<serde_json::Value>,
+) -> Server {
     let grpc_port = free_port();
     let topics = serde_json::json!({"topicConfigTable": {
         TOPIC: {"topicName": TOPIC, "readQueueNums": QUEUES, "writeQueueNums": QUEUES, "perm": 6}
     }});
-    let standalone = Standalone::builder(ferrocket_testkit::ferrocket_bin!())
+    let mut builder = Standalone::builder(ferrocket_testkit::ferrocket_bin!())
         .conf(&format!(
             "consoleEnable=false\ngrpcServerPort={grpc_port}\n{conf}"
         ))
-        .file("config/topics.json", topics.to_string())
-        .start();
+        .file("config/topics.json", topics.to_string());
+    if let Some(groups) = groups {
+        builder = builder.file("config/subscriptionGroup.json", groups.to_string());
+    }
+    if let Some(dir) = dir {
+        builder = builder.dir(dir);
+    }
+    let standalone = builder.start();
     Server {
         standalone,
         grpc_port,
@@ -115,21 +138,98 @@ pub fn topic(name: &str) -> Option<Resource> {
     })
 }
 
-/// A producer's Settings for [`TOPIC`].
-pub fn producer_settings() -> Settings {
+/// The Settings of a `client_type` client with a 3 s request timeout.
+pub fn client_settings(client_type: ClientType, pub_sub: settings::PubSub) -> Settings {
     Settings {
-        client_type: Some(ClientType::Producer as i32),
+        client_type: Some(client_type as i32),
         request_timeout: Some(prost_types::Duration {
             seconds: 3,
             nanos: 0,
         }),
-        pub_sub: Some(settings::PubSub::Publishing(Publishing {
-            topics: vec![topic(TOPIC).unwrap()],
-            max_body_size: 0,
-            validate_message_type: true,
-        })),
+        pub_sub: Some(pub_sub),
         ..Default::default()
     }
+}
+
+/// The Settings of a `client_type` consumer of `group` taking the tags `tags` of [`TOPIC`].
+pub fn consumer_settings_of(client_type: ClientType, group: &str, tags: &str) -> Settings {
+    let subscription = Subscription {
+        group: topic(group),
+        subscriptions: vec![SubscriptionEntry {
+            topic: topic(TOPIC),
+            expression: Some(FilterExpression {
+                r#type: FilterType::Tag as i32,
+                expression: tags.to_string(),
+            }),
+        }],
+        ..Default::default()
+    };
+    client_settings(client_type, settings::PubSub::Subscription(subscription))
+}
+
+/// Queue -1 of [`TOPIC`]: every queue of it, as a push consumer's assignment names it.
+pub fn every_queue() -> Option<ferrocket_proxy::v2::MessageQueue> {
+    Some(ferrocket_proxy::v2::MessageQueue {
+        topic: topic(TOPIC),
+        id: -1,
+        ..Default::default()
+    })
+}
+
+/// A ChangeInvisibleDuration of message `message_id` of [`TOPIC`], named by `handle`, for
+/// `group`: visible again `invisible_ms` from now.
+pub fn change_invisible_request(
+    group: &str,
+    handle: &str,
+    message_id: &str,
+    invisible_ms: i64,
+) -> ChangeInvisibleDurationRequest {
+    ChangeInvisibleDurationRequest {
+        group: topic(group),
+        topic: topic(TOPIC),
+        receipt_handle: handle.to_string(),
+        invisible_duration: millis(invisible_ms),
+        message_id: message_id.to_string(),
+        ..Default::default()
+    }
+}
+
+/// `ms` milliseconds as a protobuf duration.
+pub fn millis(ms: i64) -> Option<prost_types::Duration> {
+    Some(prost_types::Duration {
+        seconds: ms / 1000,
+        nanos: ((ms % 1000) * 1_000_000) as i32,
+    })
+}
+
+/// A producer's Settings for [`TOPIC`].
+pub fn producer_settings() -> Settings {
+    let publishing = Publishing {
+        topics: vec![topic(TOPIC).unwrap()],
+        max_body_size: 0,
+        validate_message_type: true,
+    };
+    client_settings(
+        ClientType::Producer,
+        settings::PubSub::Publishing(publishing),
+    )
+}
+
+/// The client's side of a Telemetry stream, with `settings` already queued as its first command.
+async fn settings_first(
+    settings: Settings,
+) -> (
+    tokio::sync::mpsc::Sender<TelemetryCommand>,
+    tokio_stream::wrappers::ReceiverStream<TelemetryCommand>,
+) {
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    tx.send(TelemetryCommand {
+        status: None,
+        command: Some(telemetry_command::Command::Settings(settings)),
+    })
+    .await
+    .unwrap();
+    (tx, tokio_stream::wrappers::ReceiverStream::new(rx))
 }
 
 /// Opens Telemetry, sends `settings` and returns the server's answer (the stream stays open
@@ -142,14 +242,7 @@ pub async fn exchange_settings(
     Result<TelemetryCommand, tonic::Status>,
     tokio::sync::mpsc::Sender<TelemetryCommand>,
 ) {
-    let (tx, rx) = tokio::sync::mpsc::channel(4);
-    tx.send(TelemetryCommand {
-        status: None,
-        command: Some(telemetry_command::Command::Settings(settings)),
-    })
-    .await
-    .unwrap();
-    let outbound = tokio_stream::wrappers::ReceiverStream::new(rx);
+    let (tx, outbound) = settings_first(settings).await;
     let answer = async {
         let mut inbound = client
             .telemetry(request(client_id, outbound))
@@ -164,6 +257,31 @@ pub async fn exchange_settings(
         .await
         .expect("settings answered in time");
     (answer, tx)
+}
+
+/// Opens Telemetry, sends `settings` and asserts the answer is OK; keeps both directions: what
+/// the server sends after the settings answer arrives on the returned stream.
+pub async fn open_telemetry(
+    client: &mut MessagingServiceClient<Channel>,
+    client_id: &str,
+    settings: Settings,
+) -> (
+    tokio::sync::mpsc::Sender<TelemetryCommand>,
+    tonic::Streaming<TelemetryCommand>,
+) {
+    let (tx, outbound) = settings_first(settings).await;
+    let mut inbound = client
+        .telemetry(request(client_id, outbound))
+        .await
+        .unwrap()
+        .into_inner();
+    let answer = tokio::time::timeout(Duration::from_secs(10), inbound.message())
+        .await
+        .expect("settings answered in time")
+        .unwrap()
+        .expect("a settings answer");
+    assert_eq!(code(&answer.status), Code::Ok, "{answer:?}");
+    (tx, inbound)
 }
 
 /// A message for [`TOPIC`] with id `id`.
@@ -187,12 +305,17 @@ pub fn code(status: &Option<Status>) -> Code {
 
 /// Every message stored in [`TOPIC`], read by a remoting pull consumer.
 pub async fn stored_messages(server: &Server) -> Vec<MessageExt> {
-    let consumer = PullConsumer::start(PullConsumerConfig::new(
-        "grpc_test_reader",
-        server.standalone.namesrv.clone(),
-    ))
-    .await
-    .unwrap();
+    stored_messages_as(server, None).await
+}
+
+/// [`stored_messages`], the consumer signing its requests with `credentials` (ACL).
+pub async fn stored_messages_as(
+    server: &Server,
+    credentials: Option<ferrocket_acl::SessionCredentials>,
+) -> Vec<MessageExt> {
+    let mut config = PullConsumerConfig::new("grpc_test_reader", server.standalone.namesrv.clone());
+    config.client.credentials = credentials;
+    let consumer = PullConsumer::start(config).await.unwrap();
     let mut all = Vec::new();
     for queue_id in 0..QUEUES {
         let mq = MessageQueue {

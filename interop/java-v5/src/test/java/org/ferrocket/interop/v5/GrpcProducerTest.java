@@ -2,6 +2,7 @@ package org.ferrocket.interop.v5;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
@@ -15,6 +16,7 @@ import org.apache.rocketmq.client.apis.ClientConfiguration;
 import org.apache.rocketmq.client.apis.ClientServiceProvider;
 import org.apache.rocketmq.client.apis.message.Message;
 import org.apache.rocketmq.client.apis.producer.Producer;
+import org.apache.rocketmq.client.apis.producer.RecallReceipt;
 import org.apache.rocketmq.client.apis.producer.SendReceipt;
 import org.apache.rocketmq.client.consumer.DefaultMQPushConsumer;
 import org.apache.rocketmq.client.consumer.listener.ConsumeConcurrentlyStatus;
@@ -38,7 +40,7 @@ class GrpcProducerTest {
     private static Standalone ferrocket;
     private static DefaultMQPushConsumer consumer;
     /** Received messages by message id (UNIQ_KEY, the id the v5 producer reports). */
-    private static final Map<String, MessageExt> RECEIVED = new ConcurrentHashMap<>();
+    private static final Inbox RECEIVED = new Inbox();
     private static final Map<String, Long> RECEIVED_AT = new ConcurrentHashMap<>();
     private static final List<String> FIFO_ORDER = new ArrayList<>();
 
@@ -56,7 +58,7 @@ class GrpcProducerTest {
                     for (MessageExt m : msgs) {
                         String id = m.getProperty("UNIQ_KEY");
                         RECEIVED_AT.putIfAbsent(id, System.currentTimeMillis());
-                        RECEIVED.putIfAbsent(id, m);
+                        RECEIVED.add(m);
                         if (FIFO.equals(m.getTopic())) {
                             synchronized (FIFO_ORDER) {
                                 FIFO_ORDER.add(new String(m.getBody(), StandardCharsets.UTF_8));
@@ -90,18 +92,6 @@ class GrpcProducerTest {
                 .build();
     }
 
-    private static MessageExt await(String messageId, long timeoutMillis) throws InterruptedException {
-        long deadline = System.currentTimeMillis() + timeoutMillis;
-        while (System.currentTimeMillis() < deadline) {
-            MessageExt m = RECEIVED.get(messageId);
-            if (m != null) {
-                return m;
-            }
-            TimeUnit.MILLISECONDS.sleep(50);
-        }
-        throw new AssertionError("message " + messageId + " not received within " + timeoutMillis + " ms");
-    }
-
     @Test
     void tlsProducerSendsNormalMessagesWithTagKeysAndProperties() throws Exception {
         ClientServiceProvider provider = ClientServiceProvider.loadService();
@@ -116,7 +106,7 @@ class GrpcProducerTest {
                     .build();
             SendReceipt receipt = producer.send(message);
             String id = receipt.getMessageId().toString();
-            MessageExt received = await(id, 30_000);
+            MessageExt received = RECEIVED.await(id, 30_000);
             assertEquals("TagA", received.getTags());
             assertEquals("order-1 customer-7", received.getKeys());
             assertEquals("red", received.getUserProperty("color"));
@@ -143,7 +133,7 @@ class GrpcProducerTest {
         int queue = -1;
         long previousOffset = -1;
         for (String id : ids) {
-            MessageExt m = await(id, 30_000);
+            MessageExt m = RECEIVED.await(id, 30_000);
             assertEquals("group-42", m.getProperty("__SHARDINGKEY"));
             queue = queue < 0 ? m.getQueueId() : queue;
             assertEquals(queue, m.getQueueId(), "one message group, one queue");
@@ -164,11 +154,37 @@ class GrpcProducerTest {
                     .setBody("delayed".getBytes(StandardCharsets.UTF_8))
                     .build();
             String id = producer.send(message).getMessageId().toString();
-            MessageExt m = await(id, 30_000);
+            MessageExt m = RECEIVED.await(id, 30_000);
             assertTrue(RECEIVED_AT.get(id) >= deliverAt - 100,
                     "delivered " + (deliverAt - RECEIVED_AT.get(id)) + " ms early");
             assertEquals(String.valueOf(deliverAt), m.getProperty("TIMER_DELIVER_MS"));
             assertEquals("Later", m.getTags());
+        }
+    }
+
+    private static Message delayed(ClientServiceProvider provider, String tag, long deliverAt) {
+        return provider.newMessageBuilder()
+                .setTopic(DELAY)
+                .setTag(tag)
+                .setDeliveryTimestamp(deliverAt)
+                .setBody(tag.getBytes(StandardCharsets.UTF_8))
+                .build();
+    }
+
+    @Test
+    void recalledDelayMessageIsNeverDelivered() throws Exception {
+        ClientServiceProvider provider = ClientServiceProvider.loadService();
+        try (Producer producer = producer(true, DELAY)) {
+            long deliverAt = System.currentTimeMillis() + 3_000;
+            SendReceipt receipt = producer.send(delayed(provider, "Recalled", deliverAt));
+            String keptId = producer.send(delayed(provider, "Kept", deliverAt)).getMessageId().toString();
+            String id = receipt.getMessageId().toString();
+            assertNotNull(receipt.getRecallHandle(), "a delay message's send returns a recall handle");
+            RecallReceipt recall = producer.recallMessage(DELAY, receipt.getRecallHandle());
+            assertEquals(id, recall.getMessageId().toString());
+            RECEIVED.await(keptId, 30_000);
+            TimeUnit.SECONDS.sleep(2);
+            assertNull(RECEIVED.get(id), "a recalled message was delivered");
         }
     }
 
@@ -182,7 +198,7 @@ class GrpcProducerTest {
                     .setBody("no TLS".getBytes(StandardCharsets.UTF_8))
                     .build();
             String id = producer.send(message).getMessageId().toString();
-            MessageExt m = await(id, 30_000);
+            MessageExt m = RECEIVED.await(id, 30_000);
             assertNotNull(m);
             assertEquals("plain-key", m.getKeys());
         }
