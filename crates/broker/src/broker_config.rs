@@ -108,8 +108,13 @@ pub struct BrokerConfig {
     pub server: ServerConfig,
     /// Bounded request queues and fast failure (`sendThreadPoolQueueCapacity`, ...).
     pub queues: RequestQueueConfig,
+    /// RocketMQ 5 controller mode (`enableControllerMode` and the keys around it).
+    pub controller_mode: ControllerModeConfig,
     /// The gRPC endpoint for the RocketMQ 5 clients (`grpcServerPort`, ...).
     pub grpc: GrpcServerSettings,
+    /// Server-side renewal of the receipt handles of RocketMQ 5 push consumers
+    /// (`enableProxyAutoRenew`, `renewAheadTimeMillis`, ...).
+    pub receipt_renew: ReceiptRenewSettings,
     /// `reviveQueueNum`: queues of the POP revive topic `rmq_sys_REVIVE_LOG_<cluster>`.
     pub revive_queue_num: i32,
     /// `reviveInterval` (ms): period of the POP revive scan.
@@ -154,6 +159,57 @@ impl Default for GrpcServerSettings {
             tls_cert_path: None,
             tls_key_path: None,
             tls_test_mode_enable: true,
+        }
+    }
+}
+
+/// How the gRPC endpoint keeps the messages of a RocketMQ 5 push consumer invisible while its
+/// listener runs: a receive with `auto_renew` pops for `defaultInvisibleTimeMills` and the
+/// server extends that time until the message is acknowledged. The keys and defaults are those
+/// of Apache's `ProxyConfig`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceiptRenewSettings {
+    /// `enableProxyAutoRenew` (true): honour `auto_renew`; when false such a receive must carry
+    /// its own invisible duration, as any other.
+    pub enable_proxy_auto_renew: bool,
+    /// `defaultInvisibleTimeMills` (60 s): the invisible time of a receive with `auto_renew`.
+    pub default_invisible_time_mills: u64,
+    /// `renewAheadTimeMillis` (10 s): a handle is renewed once its message would become
+    /// visible within this time.
+    pub renew_ahead_time_millis: u64,
+    /// `renewMaxTimeMillis` (3 h): after this long since its receive a message is no longer
+    /// renewed; it is handed back for a later delivery as after a failed consumption.
+    pub renew_max_time_millis: u64,
+    /// `renewSchedulePeriodMillis` (5 s): the pause between two scans for handles to renew.
+    pub renew_schedule_period_millis: u64,
+    /// `maxRenewRetryTimes` (3): failed renewals in a row after which a handle is given up.
+    pub max_renew_retry_times: u32,
+    /// `invisibleTimeMillisWhenClear` (1 s): the invisible time left to the messages of a
+    /// consumer that went away, so another member gets them soon.
+    pub invisible_time_millis_when_clear: u64,
+    /// `lockTimeoutMsInHandleGroup` (3 s): how long an ack waits for a renewal of its message
+    /// in flight, to use the handle it produces.
+    pub lock_timeout_ms_in_handle_group: u64,
+    /// `renewMaxThreadPoolNums` (4): renewals in flight at once.
+    pub renew_max_thread_pool_nums: usize,
+    /// `renewThreadPoolQueueCapacity` (300): renewals waiting for their turn in one scan; the
+    /// least urgent ones beyond it wait for the next scan.
+    pub renew_thread_pool_queue_capacity: usize,
+}
+
+impl Default for ReceiptRenewSettings {
+    fn default() -> Self {
+        ReceiptRenewSettings {
+            enable_proxy_auto_renew: true,
+            default_invisible_time_mills: 60_000,
+            renew_ahead_time_millis: 10_000,
+            renew_max_time_millis: 3 * 3_600_000,
+            renew_schedule_period_millis: 5_000,
+            max_renew_retry_times: 3,
+            invisible_time_millis_when_clear: 1_000,
+            lock_timeout_ms_in_handle_group: 3_000,
+            renew_max_thread_pool_nums: 4,
+            renew_thread_pool_queue_capacity: 300,
         }
     }
 }
@@ -236,6 +292,72 @@ impl Default for RequestQueueConfig {
     }
 }
 
+/// Controller mode: the broker's id and role come from a controller quorum, which elects a new
+/// master among the sync state set when the master stops heart-beating. Keys and defaults are
+/// RocketMQ 5's (`BrokerConfig` and, for the last five, `MessageStoreConfig`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ControllerModeConfig {
+    /// `enableControllerMode`.
+    pub enable_controller_mode: bool,
+    /// `controllerAddr`: `;`-separated controller addresses.
+    pub controller_addr: String,
+    /// `syncBrokerMetadataPeriod` (ms): how often the broker reads its set's master from the
+    /// controller leader.
+    pub sync_broker_metadata_period: u64,
+    /// `checkSyncStateSetPeriod` (ms): how often a master reviews its sync state set.
+    pub check_sync_state_set_period: u64,
+    /// `brokerHeartbeatInterval` (ms) between BROKER_HEARTBEATs to every controller.
+    pub broker_heartbeat_interval: u64,
+    /// `controllerHeartBeatTimeoutMills` (ms): sent with each heartbeat; a controller that hears
+    /// nothing for this long counts the broker as gone.
+    pub controller_heart_beat_timeout_mills: u64,
+    /// `brokerElectionPriority`: lower wins among equally caught-up candidates.
+    pub broker_election_priority: i32,
+    /// `haMaxTimeSlaveNotCatchup` (ms): a slave that has not caught up for this long leaves the
+    /// sync state set.
+    pub ha_max_time_slave_not_catchup: u64,
+    /// `allAckInSyncStateSet`: a send is SEND_OK only once every sync-state-set member has it.
+    pub all_ack_in_sync_state_set: bool,
+    /// `minInSyncReplicas`: fewer sync-state-set members (master included) refuse sends.
+    pub min_in_sync_replicas: usize,
+    /// `inSyncReplicas`: replicas (master included) a send waits for without
+    /// `allAckInSyncStateSet`.
+    pub in_sync_replicas: usize,
+    /// `enableAutoInSyncReplicas`: lower `inSyncReplicas` to the sync state set's size.
+    pub enable_auto_in_sync_replicas: bool,
+}
+
+impl Default for ControllerModeConfig {
+    fn default() -> Self {
+        ControllerModeConfig {
+            enable_controller_mode: false,
+            controller_addr: String::new(),
+            sync_broker_metadata_period: 5_000,
+            check_sync_state_set_period: 5_000,
+            broker_heartbeat_interval: 1_000,
+            controller_heart_beat_timeout_mills: 10_000,
+            broker_election_priority: i32::MAX,
+            ha_max_time_slave_not_catchup: 15_000,
+            all_ack_in_sync_state_set: false,
+            min_in_sync_replicas: 1,
+            in_sync_replicas: 1,
+            enable_auto_in_sync_replicas: false,
+        }
+    }
+}
+
+impl ControllerModeConfig {
+    /// The controller addresses of `controllerAddr`.
+    pub fn controller_addrs(&self) -> Vec<String> {
+        self.controller_addr
+            .split(';')
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+}
+
 impl Default for BrokerConfig {
     fn default() -> Self {
         BrokerConfig {
@@ -285,7 +407,9 @@ impl Default for BrokerConfig {
             tls: ferrocket_remoting::TlsSettings::default(),
             server: ServerConfig::default(),
             queues: RequestQueueConfig::default(),
+            controller_mode: ControllerModeConfig::default(),
             grpc: GrpcServerSettings::default(),
+            receipt_renew: ReceiptRenewSettings::default(),
             revive_queue_num: 8,
             revive_interval: 1000,
             pop_from_retry_probability: 20,

@@ -28,18 +28,15 @@ use crate::longpolling::PullRequestHoldService;
 use crate::offset::ConsumerOffsetManager;
 use crate::out_api::{BrokerOuterAPI, NameServerRegistration};
 use crate::pop::{PopReviveService, PopServices};
-use crate::processor::ack_message_processor::AckMessageContext;
 use crate::processor::client_manage_processor::ClientManageContext;
 use crate::processor::consumer_manage_processor::ConsumerManageContext;
-use crate::processor::consumer_send_msg_back::SendBackContext;
-use crate::processor::end_transaction_processor::EndTransactionContext;
 use crate::processor::notification_processor::NotificationContext;
 use crate::processor::polling_info_processor::PollingInfoContext;
-use crate::processor::pop_message_processor::PopMessageContext;
 use crate::processor::query_assignment_processor::QueryAssignmentContext;
 use crate::processor::{BrokerRequestProcessor, Processors};
 use crate::schedule::ScheduleMessageService;
-use crate::service::{AdminService, PullService, SendService};
+use crate::service::{AdminService, PullService, SendService, TransactionService};
+use crate::service::{PopService, SendBackService};
 use crate::slave::{SlaveSynchronize, SYNC_INITIAL_DELAY, SYNC_PERIOD};
 use crate::stats::broker_stats_manager::{self, BrokerStatsManager};
 use crate::subscription::SubscriptionGroupManager;
@@ -74,6 +71,7 @@ pub struct BrokerController {
     send_service: Arc<SendService>,
     pull_service: Arc<PullService>,
     admin_service: Arc<AdminService>,
+    transaction_service: Arc<TransactionService>,
     request_processor: Arc<BrokerRequestProcessor>,
     /// `Some` when `aclEnable`: checks every request before it is dispatched.
     acl_validator: Option<Arc<PlainAccessValidator>>,
@@ -206,6 +204,7 @@ impl BrokerController {
             send_service: services.send,
             pull_service: services.pull,
             admin_service: services.admin,
+            transaction_service: services.transactions,
             request_processor,
             acl_validator,
             local_addr: listeners.local_addr,
@@ -250,6 +249,7 @@ impl BrokerController {
         tasks.push(self.spawn_registration());
 
         let offsets = self.consumer_offset_manager.clone();
+        let orders = self.pop.orders.clone();
         let interval =
             Duration::from_millis(self.broker_config().flush_consumer_offset_interval.max(1));
         tasks.push(tokio::spawn(async move {
@@ -258,11 +258,14 @@ impl BrokerController {
             tick.tick().await;
             loop {
                 tick.tick().await;
-                let offsets = offsets.clone();
-                let persisted =
-                    ferrocket_store::blocking::run_blocking(move || offsets.persist()).await;
+                let (offsets, orders) = (offsets.clone(), orders.clone());
+                let persisted = ferrocket_store::blocking::run_blocking(move || {
+                    // the orderly batches in flight go with the offsets they hold back
+                    offsets.persist().and_then(|()| orders.persist())
+                })
+                .await;
                 if let Ok(Err(e)) = persisted {
-                    tracing::error!(error = %e, "persisting consumer offsets failed");
+                    tracing::error!(error = %e, "persisting consumer offsets or orderly state failed");
                 }
             }
         }));
@@ -339,34 +342,9 @@ impl BrokerController {
                 consumers: self.consumer_manager.clone(),
                 offsets: self.consumer_offset_manager.clone(),
             },
-            send_back: SendBackContext {
-                config: self.broker_config.clone(),
-                store: self.message_store.clone(),
-                topics: self.topic_config_manager.clone(),
-                groups: self.subscription_group_manager.clone(),
-                schedule: self.schedule_message_service.clone(),
-                stats: self.broker_stats_manager.clone(),
-            },
-            end_transaction: EndTransactionContext {
-                store: self.message_store.clone(),
-                timer: self.timer_message_store.clone(),
-                schedule: self.schedule_message_service.clone(),
-                stats: self.broker_stats_manager.clone(),
-                store_host: self.store_host,
-            },
-            pop: PopMessageContext {
-                config: self.broker_config.clone(),
-                store: self.message_store.clone(),
-                topics: self.topic_config_manager.clone(),
-                groups: self.subscription_group_manager.clone(),
-                offsets: self.consumer_offset_manager.clone(),
-                filters: self.consumer_filter_manager.clone(),
-                hold: self.pull_request_hold_service.clone(),
-                locks: self.pop.locks.clone(),
-                revive_log: self.pop.revive_log.clone(),
-                polling: self.pop.polling.clone(),
-                shutdown: self.shutdown_tx.subscribe(),
-            },
+            send_back: self.send_back_service(),
+            end_transaction: self.transaction_service.clone(),
+            pop: self.pop_service(),
             notification: NotificationContext {
                 config: self.broker_config.clone(),
                 store: self.message_store.clone(),
@@ -377,16 +355,17 @@ impl BrokerController {
                 polling: self.pop.polling.clone(),
                 shutdown: self.shutdown_tx.subscribe(),
             },
+            peek: crate::processor::peek_message_processor::PeekMessageContext {
+                config: self.broker_config.clone(),
+                store: self.message_store.clone(),
+                topics: self.topic_config_manager.clone(),
+                groups: self.subscription_group_manager.clone(),
+                offsets: self.consumer_offset_manager.clone(),
+            },
             polling_info: PollingInfoContext {
                 topics: self.topic_config_manager.clone(),
                 groups: self.subscription_group_manager.clone(),
                 polling: self.pop.polling.clone(),
-            },
-            ack: AckMessageContext {
-                config: self.broker_config.clone(),
-                store: self.message_store.clone(),
-                topics: self.topic_config_manager.clone(),
-                revive_log: self.pop.revive_log.clone(),
             },
             query_assignment: QueryAssignmentContext {
                 config: self.broker_config.clone(),
@@ -403,6 +382,37 @@ impl BrokerController {
             acl: self.acl_validator.clone(),
             slave: self.is_slave(),
         }
+    }
+
+    /// The send-back path (retry or dead letter of a failed message) every transport shares.
+    pub fn send_back_service(&self) -> Arc<SendBackService> {
+        Arc::new(SendBackService {
+            config: self.broker_config.clone(),
+            store: self.message_store.clone(),
+            topics: self.topic_config_manager.clone(),
+            groups: self.subscription_group_manager.clone(),
+            schedule: self.schedule_message_service.clone(),
+            stats: self.broker_stats_manager.clone(),
+        })
+    }
+
+    /// The POP path (pop, ack, invisible-time change) every transport shares. It holds only
+    /// shared managers, so each transport may be given its own handle.
+    pub fn pop_service(&self) -> Arc<PopService> {
+        Arc::new(PopService {
+            config: self.broker_config.clone(),
+            store: self.message_store.clone(),
+            topics: self.topic_config_manager.clone(),
+            groups: self.subscription_group_manager.clone(),
+            offsets: self.consumer_offset_manager.clone(),
+            filters: self.consumer_filter_manager.clone(),
+            hold: self.pull_request_hold_service.clone(),
+            locks: self.pop.locks.clone(),
+            revive_log: self.pop.revive_log.clone(),
+            polling: self.pop.polling.clone(),
+            orders: self.pop.orders.clone(),
+            shutdown: self.shutdown_tx.subscribe(),
+        })
     }
 
     /// The POP revive service, given the managers it uses.
@@ -451,6 +461,12 @@ impl BrokerController {
         self.slave_synchronize.master_addr()
     }
 
+    /// Controller mode: a slave follows only name server answers naming `master`, the master
+    /// the controllers elected (see [`NameServerRegistration::expect_master`]).
+    pub fn expect_master(&self, master: Option<String>) {
+        self.registration.expect_master(master);
+    }
+
     /// The master's HA address a slave replicates from (fixed or from the name server).
     pub fn master_ha_addr(&self) -> Option<String> {
         self.ha_service.master_address()
@@ -487,12 +503,16 @@ impl BrokerController {
         // every config file is written before the store closes, on a blocking thread
         let persist = self.config_persist_service.clone();
         let offsets = self.consumer_offset_manager.clone();
+        let orders = self.pop.orders.clone();
         let schedule = self.schedule_message_service.clone();
         let timer = self.timer_message_store.clone();
         let flushed = ferrocket_store::blocking::run_blocking(move || {
             persist.shutdown();
             if let Err(e) = offsets.persist() {
                 tracing::error!(error = %e, "persisting consumer offsets failed");
+            }
+            if let Err(e) = orders.persist() {
+                tracing::error!(error = %e, "persisting the orderly consumption state failed");
             }
             if let Err(e) = schedule.persist() {
                 tracing::error!(error = %e, "persisting delay offsets failed");
@@ -541,6 +561,11 @@ impl BrokerController {
     /// The address stored in messages as their store host.
     pub fn store_host(&self) -> SocketAddr {
         self.store_host
+    }
+
+    /// Controller mode: hands NOTIFY_BROKER_ROLE_CHANGED and HA_SLAVE_PROGRESS to `handler`.
+    pub fn set_controller_mode_handler(&self, handler: crate::processor::ControllerModeHandler) {
+        self.request_processor.set_controller_mode_handler(handler);
     }
 
     /// A snapshot of the broker settings (`listen_port` is the real port).
@@ -666,6 +691,11 @@ impl BrokerController {
     /// The administration facade the admin processor and the console share.
     pub fn admin_service(&self) -> &Arc<AdminService> {
         &self.admin_service
+    }
+
+    /// The end-of-transaction service every transport shares.
+    pub fn transaction_service(&self) -> &Arc<TransactionService> {
+        &self.transaction_service
     }
 
     /// The pull path every transport shares.
@@ -1022,6 +1052,7 @@ struct Services {
     send: Arc<SendService>,
     pull: Arc<PullService>,
     admin: Arc<AdminService>,
+    transactions: Arc<TransactionService>,
     filters: Arc<ConsumerFilterManager>,
     locks: Arc<RebalanceLockManager>,
     stats: Arc<BrokerStatsManager>,
@@ -1088,10 +1119,18 @@ impl Services {
             boot_timestamp: ferrocket_protocol::util::now_millis(),
             config_updater: RwLock::new(None),
         });
+        let transactions = Arc::new(TransactionService {
+            store: stores.store.clone(),
+            timer: stores.timer.clone(),
+            schedule: stores.schedule.clone(),
+            stats: stats.clone(),
+            store_host,
+        });
         Services {
             send,
             pull,
             admin,
+            transactions,
             filters,
             locks,
             stats,

@@ -5,6 +5,7 @@ pub mod broker_controller;
 pub mod client;
 pub mod config_manager;
 pub mod config_persist;
+pub mod controller_mode;
 pub mod error;
 pub mod filter;
 pub mod longpolling;
@@ -24,7 +25,8 @@ pub mod topic;
 pub mod transaction;
 
 pub use broker_config::{
-    BrokerConfig, BrokerConfigUpdate, BrokerConfigUpdater, GrpcServerSettings, RequestQueueConfig,
+    BrokerConfig, BrokerConfigUpdate, BrokerConfigUpdater, ControllerModeConfig,
+    GrpcServerSettings, ReceiptRenewSettings, RequestQueueConfig,
 };
 pub use broker_controller::BrokerController;
 pub use error::BrokerError;

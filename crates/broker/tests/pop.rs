@@ -602,3 +602,94 @@ async fn notification_and_polling_info_follow_the_parked_requests() {
     assert_eq!(after.ext("pollingNum"), Some("0"));
     b.broker.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_orderly_pop_blocks_the_queue_until_its_batch_is_acknowledged() {
+    let b = broker().await;
+    let client = RemotingClient::new();
+    send_three(&client, &b, "PopOrderT", None).await;
+    let orderly = |invisible: i64| {
+        let mut cmd = pop_request("PopOrderT", invisible, 0);
+        cmd.ext_fields.insert("order", "true".to_string());
+        cmd.ext_fields.insert("maxMsgNums", "2".to_string());
+        cmd
+    };
+    let r = call(&client, &b.addr, orderly(60_000)).await;
+    assert_eq!(r.code, response::SUCCESS, "{r:?}");
+    let first = decode_messages(&r.body).unwrap();
+    assert_eq!(first.iter().map(body).collect::<Vec<_>>(), vec!["m0", "m1"]);
+    let extra = ExtraInfo::parse(first[0].message.property(property::POP_CK).unwrap()).unwrap();
+    assert!(extra.is_order(), "an orderly handle: revive queue 999");
+
+    // m2 waits while m0 and m1 are in flight, also after m0 alone is acknowledged
+    let r = call(&client, &b.addr, orderly(60_000)).await;
+    assert_eq!(r.code, response::POLLING_TIMEOUT, "{r:?}");
+    let acked = call(&client, &b.addr, ack_request("PopOrderT", &first[0])).await;
+    assert_eq!(acked.code, response::SUCCESS, "{acked:?}");
+    let r = call(&client, &b.addr, orderly(60_000)).await;
+    assert_eq!(r.code, response::POLLING_TIMEOUT, "{r:?}");
+    let acked = call(&client, &b.addr, ack_request("PopOrderT", &first[1])).await;
+    assert_eq!(acked.code, response::SUCCESS, "{acked:?}");
+
+    // m2, unacknowledged, comes back in place once its invisible time is over
+    let r = call(&client, &b.addr, orderly(500)).await;
+    let next = decode_messages(&r.body).unwrap();
+    assert_eq!(next.iter().map(body).collect::<Vec<_>>(), vec!["m2"]);
+    assert_eq!(next[0].reconsume_times, 0);
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let r = call(&client, &b.addr, orderly(60_000)).await;
+    let again = decode_messages(&r.body).unwrap();
+    assert_eq!(again.iter().map(body).collect::<Vec<_>>(), vec!["m2"]);
+    assert_eq!(again[0].reconsume_times, 1);
+    b.broker.shutdown().await;
+}
+
+fn peek_request(topic: &str, max: i32) -> RemotingCommand {
+    let mut cmd = RemotingCommand::request(request::PEEK_MESSAGE);
+    for (k, v) in [
+        ("consumerGroup", GROUP.to_string()),
+        ("topic", topic.to_string()),
+        ("queueId", "-1".into()),
+        ("maxMsgNums", max.to_string()),
+    ] {
+        cmd.ext_fields.insert(k, v);
+    }
+    cmd
+}
+
+/// PEEK_MESSAGE shows what a pop would return without taking it: the same messages come again
+/// on the next peek and a pop still gets them; once popped and acknowledged past the group's
+/// offset, a peek finds nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peek_reads_without_popping() {
+    let b = broker().await;
+    let client = RemotingClient::new();
+    send_three(&client, &b, "PeekT", None).await;
+    for _ in 0..2 {
+        let r = call(&client, &b.addr, peek_request("PeekT", 2)).await;
+        assert_eq!(r.code, response::SUCCESS, "{r:?}");
+        let peeked = decode_messages(&r.body).unwrap();
+        let bodies: Vec<_> = peeked.iter().map(body).collect();
+        assert_eq!(bodies, ["m0", "m1"]);
+        assert_eq!(r.ext("restNum"), Some("3"));
+        assert!(peeked
+            .iter()
+            .all(|m| m.message.property(property::POP_CK).is_none()));
+    }
+    let popped = pop_until_found(&client, &b, "PeekT", Duration::from_secs(10)).await;
+    assert_eq!(
+        popped.iter().map(body).collect::<Vec<_>>(),
+        ["m0", "m1", "m2"]
+    );
+    for m in &popped {
+        let r = call(&client, &b.addr, ack_request("PeekT", m)).await;
+        assert_eq!(r.code, response::SUCCESS, "{r:?}");
+    }
+    let r = call(&client, &b.addr, peek_request("PeekT", 32)).await;
+    assert_eq!(r.code, response::PULL_NOT_FOUND, "{r:?}");
+    assert_eq!(r.ext("restNum"), Some("0"));
+    let mut unknown = peek_request("NoSuchTopic", 1);
+    unknown.ext_fields.insert("queueId", "0".to_string());
+    let r = call(&client, &b.addr, unknown).await;
+    assert_eq!(r.code, response::TOPIC_NOT_EXIST, "{r:?}");
+}

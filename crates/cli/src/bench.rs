@@ -55,6 +55,10 @@ pub struct ProduceBenchArgs {
     /// How long to send, in seconds.
     #[arg(long, default_value_t = 30)]
     pub duration: u64,
+    /// Producer clients, each with its own connection to the broker; the senders are spread
+    /// over them round-robin.
+    #[arg(long, default_value_t = 1)]
+    pub connections: usize,
     /// Tag of every message.
     #[arg(long)]
     pub tag: Option<String>,
@@ -255,12 +259,23 @@ async fn report(
 
 async fn produce(args: ProduceBenchArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.size > 0, "--size must be positive");
-    let (producer, msg) = start_bench_producer(&args).await?;
+    anyhow::ensure!(
+        (1..=10_000).contains(&args.connections),
+        "--connections must be between 1 and 10000"
+    );
+    let mut producers = Vec::with_capacity(args.connections);
+    let mut msg = None;
+    for _ in 0..args.connections {
+        let (producer, m) = start_bench_producer(&args).await?;
+        producers.push(producer);
+        msg = Some(m);
+    }
+    let msg = msg.ok_or_else(|| anyhow::anyhow!("no producer started"))?;
 
     let senders = args.threads.max(1) * args.inflight.max(1);
     println!(
-        "bench produce: topic {} size {} B, {} senders x window {} = {} in flight, {} s, {:?} headers",
-        args.topic, args.size, args.threads, args.inflight, senders, args.duration, args.header
+        "bench produce: topic {} size {} B, {} senders x window {} = {} in flight over {} connection(s), {} s, {:?} headers",
+        args.topic, args.size, args.threads, args.inflight, senders, producers.len(), args.duration, args.header
     );
     let progress = Progress::new(senders);
     let stop = Arc::new(AtomicBool::new(false));
@@ -268,7 +283,7 @@ async fn produce(args: ProduceBenchArgs) -> anyhow::Result<()> {
     let mut tasks = Vec::with_capacity(senders);
     for i in 0..senders {
         let (producer, msg, progress, stop) = (
-            producer.clone(),
+            producers[i % producers.len()].clone(),
             msg.clone(),
             progress.clone(),
             stop.clone(),
@@ -303,7 +318,9 @@ async fn produce(args: ProduceBenchArgs) -> anyhow::Result<()> {
         "stored but not SEND_OK: {}",
         progress.not_ok.load(Ordering::Relaxed)
     );
-    producer.shutdown().await;
+    for producer in producers {
+        producer.shutdown().await;
+    }
     Ok(())
 }
 

@@ -43,6 +43,9 @@ pub async fn run(args: BrokerArgs) -> anyhow::Result<()> {
     for w in &warnings {
         tracing::warn!("{w}");
     }
+    if settings.broker.controller_mode.enable_controller_mode {
+        return crate::controller_mode::run(settings, args.config, signals).await;
+    }
     let namesrv = settings.broker.namesrv_addrs().join(";");
     let broker = start_broker(settings, args.config.clone()).await?;
     let console = crate::console::start_console(&broker).await;

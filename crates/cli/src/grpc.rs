@@ -1,5 +1,5 @@
 //! Starts the gRPC endpoint for the RocketMQ 5 clients next to a broker (`grpcServerEnable`,
-//! `grpcServerPort`).
+//! `grpcServerPort`), checking the v5 clients' credentials against plain_acl.yml under `aclEnable`.
 
 use std::sync::Arc;
 
@@ -10,13 +10,6 @@ use ferrocket_proxy::{GrpcServer, GrpcServerConfig, ProxyBrokerView};
 /// that cannot be opened is logged and the broker keeps serving its remoting clients.
 pub async fn start_grpc(broker: &Arc<BrokerController>) -> Option<GrpcServer> {
     let broker_config = broker.broker_config();
-    if GrpcServerConfig::closed_by_acl(&broker_config) {
-        tracing::warn!(
-            "the gRPC port is not served: aclEnable=true and the gRPC endpoint does not \
-             authenticate RocketMQ 5 clients yet (set grpcServerEnable=false to silence this)"
-        );
-        return None;
-    }
     let config = match GrpcServerConfig::from_broker_config(&broker_config) {
         Ok(config) => config?,
         Err(e) => {
@@ -52,6 +45,14 @@ fn broker_view(broker: &BrokerController) -> ProxyBrokerView {
         topics: broker.topic_config_manager().clone(),
         groups: broker.subscription_group_manager().clone(),
         send: broker.send_service().clone(),
+        transactions: broker.transaction_service().clone(),
+        producers: broker.producer_manager().clone(),
+        pop: broker.pop_service(),
+        send_back: broker.send_back_service(),
+        consumers: broker.consumer_manager().clone(),
+        acl: broker
+            .acl_validator()
+            .map(|v| ferrocket_acl::GrpcAccessChecker::new(v.clone())),
         max_message_size: broker.message_store_config().max_message_size,
     }
 }

@@ -11,6 +11,8 @@ mod broker;
 mod config;
 mod console;
 mod consume;
+mod controller;
+mod controller_mode;
 mod credentials;
 mod grpc;
 mod logging;
@@ -38,6 +40,8 @@ struct Cli {
 enum Command {
     /// Run a name server.
     Namesrv(namesrv::NamesrvArgs),
+    /// Run a controller of RocketMQ 5's controller mode.
+    Controller(controller::ControllerArgs),
     /// Run a broker.
     Broker(broker::BrokerArgs),
     /// Run a name server and a broker in one process with a local store.
@@ -64,6 +68,7 @@ fn main() -> anyhow::Result<()> {
     runtime.block_on(async move {
         match cli.command {
             Command::Namesrv(a) => namesrv::run(a).await,
+            Command::Controller(a) => controller::run(a).await,
             Command::Broker(a) => broker::run(a).await,
             Command::Standalone(a) => standalone::run(a).await,
             Command::Produce(a) => produce::run(a).await,

@@ -91,10 +91,21 @@ pub async fn run(args: NamesrvArgs) -> anyhow::Result<()> {
         tls,
         ..Default::default()
     };
+    let mut embedded = None;
     if let Some(path) = &args.config {
         apply_config_file(&mut config, path)?;
+        // RocketMQ 5: `enableControllerInNamesrv=true` runs a controller in this process, on
+        // its own `controllerDLegerPeers` address, configured by the same file.
+        let pairs = crate::controller::read_properties(path)?;
+        if crate::controller::enabled_in_namesrv(&pairs) {
+            let c = crate::controller::controller_config(&pairs, path)?;
+            embedded = Some(ferrocket_controller::ControllerManager::start(c).await?);
+        }
     }
     let namesrv = NamesrvController::start(config).await?;
+    if let Some(c) = &embedded {
+        tracing::info!(addr = %c.local_addr(), "controller embedded in the name server");
+    }
     crate::ready::announce(&format!(
         "Ferrocket name server is ready: {}",
         crate::net::connectable(namesrv.local_addr())
@@ -103,6 +114,9 @@ pub async fn run(args: NamesrvArgs) -> anyhow::Result<()> {
     tracing::info!("{name} received, shutting down");
     signals.exit_on_second_signal();
     namesrv.shutdown();
+    if let Some(c) = &embedded {
+        c.shutdown().await;
+    }
     Ok(())
 }
 

@@ -7,10 +7,11 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use ferrocket_broker::BrokerConfig;
+use ferrocket_remoting::acceptor::{accept_loop, ConnectionLimit};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tower::limit::ConcurrencyLimitLayer;
 use tower::{ServiceBuilder, ServiceExt};
@@ -82,7 +83,7 @@ impl ConsoleServer {
         })?;
         let local_addr = listener.local_addr()?;
         let tps = Arc::new(TpsHistory::new());
-        let (stop, mut stopped) = watch::channel(false);
+        let (stop, stopped) = watch::channel(false);
         let sampler = tokio::spawn(tps.clone().run(broker.stats.clone(), stop.subscribe()));
         let ctx = Arc::new(ConsoleContext { broker, tps });
         let service = ServiceBuilder::new()
@@ -93,37 +94,25 @@ impl ConsoleServer {
                 REQUEST_TIMEOUT,
             ))
             .service(router::app(ctx, Arc::new(security)));
-        let connections = Arc::new(Semaphore::new(MAX_CONNECTIONS));
-        let acceptor = tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    _ = stopped.changed() => return,
-                    accepted = listener.accept() => match accepted {
-                        Ok((stream, peer)) => {
-                            let Ok(permit) = connections.clone().try_acquire_owned() else {
-                                tracing::debug!(%peer, "console connection refused: too many open");
-                                continue;
-                            };
-                            // handlers and the audit log see who is calling
-                            let service = service.clone().map_request(
-                                move |mut r: hyper::Request<hyper::body::Incoming>| {
-                                    r.extensions_mut().insert(RemoteAddr(peer));
-                                    r
-                                },
-                            );
-                            tokio::spawn(async move {
-                                serve(stream, TowerToHyperService::new(service)).await;
-                                drop(permit);
-                            });
-                        }
-                        Err(e) => {
-                            tracing::warn!(error = %e, "console accept failed");
-                            tokio::time::sleep(Duration::from_millis(100)).await;
-                        }
+        let limit = ConnectionLimit::new(MAX_CONNECTIONS, "console");
+        let acceptor = tokio::spawn(accept_loop(
+            listener,
+            limit,
+            stopped,
+            move |stream, peer, slot| {
+                // handlers and the audit log see who is calling
+                let service = service.clone().map_request(
+                    move |mut r: hyper::Request<hyper::body::Incoming>| {
+                        r.extensions_mut().insert(RemoteAddr(peer));
+                        r
                     },
-                }
-            }
-        });
+                );
+                tokio::spawn(async move {
+                    serve(stream, TowerToHyperService::new(service)).await;
+                    drop(slot);
+                });
+            },
+        ));
         tracing::info!(listen = %local_addr, "console listening");
         Ok(ConsoleServer {
             local_addr,

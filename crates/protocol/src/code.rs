@@ -81,7 +81,39 @@ pub mod request {
     pub const GET_TOPIC_CONFIG: i32 = 351;
     pub const GET_SUBSCRIPTIONGROUP_CONFIG: i32 = 352;
     pub const LITE_PULL_MESSAGE: i32 = 361;
+    /// RocketMQ 5.3.2+: withdraws a timer message before it is due (`recallMessage`).
+    pub const RECALL_MESSAGE: i32 = 370;
     pub const BROKER_HEARTBEAT: i32 = 904;
+    /// RocketMQ 5 controller mode: a master reports its new sync state set to the controller.
+    pub const CONTROLLER_ALTER_SYNC_STATE_SET: i32 = 1001;
+    /// RocketMQ 5 controller mode: a broker asks the controller to elect a master.
+    pub const CONTROLLER_ELECT_MASTER: i32 = 1002;
+    /// RocketMQ 5 controller mode: a broker with an applied id reports its address.
+    pub const CONTROLLER_REGISTER_BROKER: i32 = 1003;
+    /// RocketMQ 5 controller mode: the master, its epoch and the sync state set of a broker set.
+    pub const CONTROLLER_GET_REPLICA_INFO: i32 = 1004;
+    /// RocketMQ 5 controller mode: the controller quorum and its leader.
+    pub const CONTROLLER_GET_METADATA_INFO: i32 = 1005;
+    /// RocketMQ 5 controller mode: the sync state sets of broker sets (`mqadmin getSyncStateSet`).
+    pub const CONTROLLER_GET_SYNC_STATE_DATA: i32 = 1006;
+    /// RocketMQ 5 controller mode: a broker's epoch entries (`mqadmin getBrokerEpoch`, and a
+    /// returning master comparing its log with the new master's).
+    pub const GET_BROKER_EPOCH_CACHE: i32 = 1007;
+    /// RocketMQ 5 controller mode: the controller tells a broker set its master changed.
+    pub const NOTIFY_BROKER_ROLE_CHANGED: i32 = 1008;
+    /// RocketMQ 5 controller mode: `mqadmin updateControllerConfig`.
+    pub const UPDATE_CONTROLLER_CONFIG: i32 = 1009;
+    /// RocketMQ 5 controller mode: `mqadmin getControllerConfig`.
+    pub const GET_CONTROLLER_CONFIG: i32 = 1010;
+    /// RocketMQ 5 controller mode: `mqadmin cleanBrokerMetadata`.
+    pub const CLEAN_BROKER_DATA: i32 = 1011;
+    /// Ferrocket's (controller mode): a slave tells its master its id and replicated offset,
+    /// from which the master keeps the sync state set.
+    pub const HA_SLAVE_PROGRESS: i32 = 310_020;
+    /// RocketMQ 5 controller mode: the id the next broker of a set should apply for.
+    pub const CONTROLLER_GET_NEXT_BROKER_ID: i32 = 1012;
+    /// RocketMQ 5 controller mode: a broker claims an id with its register check code.
+    pub const CONTROLLER_APPLY_BROKER_ID: i32 = 1013;
     /// RocketMQ 5.x POP consumption: which queues a client reads and whether it pulls or pops.
     pub const QUERY_ASSIGNMENT: i32 = 400;
     /// RocketMQ 5.x: sets PULL or POP for a topic and group (`mqadmin setConsumeMode`).
@@ -90,6 +122,8 @@ pub mod request {
     pub const POP_MESSAGE: i32 = 200_050;
     /// RocketMQ 5.x POP consumption.
     pub const ACK_MESSAGE: i32 = 200_051;
+    /// RocketMQ 5.x: reads what a pop would return, without a checkpoint or an offset change.
+    pub const PEEK_MESSAGE: i32 = 200_052;
     /// RocketMQ 5.x POP consumption.
     pub const CHANGE_MESSAGE_INVISIBLETIME: i32 = 200_053;
     /// RocketMQ 5.x POP consumption: is there anything to pop (long-polled)?
@@ -139,4 +173,20 @@ pub mod response {
     pub const FLOW_CONTROL: i32 = 215;
     pub const ILLEGAL_OPERATION: i32 = 604;
     pub const GO_AWAY: i32 = 1500;
+    // RocketMQ 5 controller mode (`ResponseCode.CONTROLLER_*`)
+    pub const CONTROLLER_FENCED_MASTER_EPOCH: i32 = 2000;
+    pub const CONTROLLER_FENCED_SYNC_STATE_SET_EPOCH: i32 = 2001;
+    pub const CONTROLLER_INVALID_MASTER: i32 = 2002;
+    pub const CONTROLLER_INVALID_REPLICAS: i32 = 2003;
+    pub const CONTROLLER_MASTER_NOT_AVAILABLE: i32 = 2004;
+    pub const CONTROLLER_INVALID_REQUEST: i32 = 2005;
+    pub const CONTROLLER_BROKER_NOT_ALIVE: i32 = 2006;
+    pub const CONTROLLER_NOT_LEADER: i32 = 2007;
+    pub const CONTROLLER_BROKER_METADATA_NOT_EXIST: i32 = 2008;
+    pub const CONTROLLER_INVALID_CLEAN_BROKER_METADATA: i32 = 2009;
+    pub const CONTROLLER_BROKER_NEED_TO_BE_REGISTERED: i32 = 2010;
+    pub const CONTROLLER_MASTER_STILL_EXIST: i32 = 2011;
+    pub const CONTROLLER_ELECT_MASTER_FAILED: i32 = 2012;
+    pub const CONTROLLER_ALTER_SYNC_STATE_SET_FAILED: i32 = 2013;
+    pub const CONTROLLER_BROKER_ID_INVALID: i32 = 2014;
 }

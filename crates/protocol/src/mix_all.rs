@@ -25,6 +25,20 @@ pub fn is_dlq_topic(topic: &str) -> bool {
     topic.starts_with(DLQ_GROUP_TOPIC_PREFIX)
 }
 
+/// Reads the `key=value` lines `MixAll.properties2String` writes (the bodies of the
+/// UPDATE_*_CONFIG requests, `MixAll.string2Properties`): `#`/`!` comment lines and blank lines
+/// are skipped, the first `=` or `:` separates, keys and values are trimmed.
+pub fn string_to_properties(text: &str) -> Vec<(String, String)> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with('!'))
+        .filter_map(|l| {
+            let i = l.find(['=', ':'])?;
+            Some((l[..i].trim().to_string(), l[i + 1..].trim().to_string()))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,7 @@
 //! Async TCP transport for RocketMQ remoting commands: a server that dispatches requests to a
 //! processor, and a client with per-address connections and opaque-matched responses.
 
+pub mod acceptor;
 pub mod audit;
 mod channel;
 mod client;

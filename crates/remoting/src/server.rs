@@ -2,18 +2,16 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use ferrocket_protocol::RemotingCommand;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{oneshot, watch};
 
+use crate::acceptor::{accept_loop, ConnectionLimit, ConnectionSlot};
 use crate::channel::Channel;
 use crate::config::{PartialFrameBudget, ServerConfig};
 use crate::connection::{self, Limits};
-use crate::throttle::LogThrottle;
 use crate::tls::{self, ServerTls};
 
 /// Handles the requests of a server.
@@ -81,7 +79,6 @@ impl RemotingServer {
         let (stop, stopped) = watch::channel(false);
         let acceptor = Acceptor {
             max_connections: config.effective_max_connections(),
-            open: Arc::new(AtomicUsize::new(0)),
             limits: Limits {
                 idle: config.idle_timeout(),
                 frame_deadline: config.frame_deadline(),
@@ -90,7 +87,6 @@ impl RemotingServer {
                     config.partial_frame_bytes_limit,
                 ))),
             },
-            local_addr,
             tls,
         };
         tokio::spawn(acceptor.run(listener, processor, stopped));
@@ -108,16 +104,9 @@ impl RemotingServer {
     }
 }
 
-/// The first pause after a failed `accept`; it doubles on each further failure of a burst.
-const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(5);
-/// The longest pause between `accept` attempts while they keep failing.
-const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
-
 struct Acceptor {
     max_connections: usize,
-    open: Arc<AtomicUsize>,
     limits: Limits,
-    local_addr: SocketAddr,
     tls: Option<Arc<ServerTls>>,
 }
 
@@ -126,72 +115,24 @@ impl Acceptor {
         self,
         listener: TcpListener,
         processor: Arc<P>,
-        mut stopped: watch::Receiver<bool>,
+        stopped: watch::Receiver<bool>,
     ) {
-        // failures of the current burst of accept errors (EMFILE, ENFILE, ENOBUFS...): the
-        // first is logged, the rest are counted and reported when accepting works again
-        let mut failures = 0u64;
-        let mut backoff = ACCEPT_BACKOFF_MIN;
-        loop {
-            let accepted = tokio::select! {
-                _ = stopped.changed() => break,
-                a = listener.accept() => a,
-            };
-            match accepted {
-                Ok((stream, peer)) => {
-                    if failures > 0 {
-                        tracing::info!(
-                            listen = %self.local_addr,
-                            failures,
-                            "accepting connections again after a burst of accept errors"
-                        );
-                        failures = 0;
-                        backoff = ACCEPT_BACKOFF_MIN;
-                    }
-                    self.serve(stream, peer, &processor, &stopped);
-                }
-                Err(e) => {
-                    if failures == 0 {
-                        tracing::warn!(
-                            listen = %self.local_addr,
-                            error = %e,
-                            "accept failed; retrying with backoff, further errors of this \
-                             burst are counted, not logged"
-                        );
-                    }
-                    failures += 1;
-                    tokio::select! {
-                        _ = stopped.changed() => break,
-                        _ = tokio::time::sleep(backoff) => {}
-                    }
-                    backoff = (backoff * 2).min(ACCEPT_BACKOFF_MAX);
-                }
-            }
-        }
+        let stop = stopped.clone();
+        let limit = ConnectionLimit::new(self.max_connections, "remoting");
+        accept_loop(listener, limit, stopped, |stream, peer, slot| {
+            self.serve(stream, peer, slot, &processor, &stop)
+        })
+        .await;
     }
 
     fn serve<P: RequestProcessor>(
         &self,
         stream: TcpStream,
         peer: SocketAddr,
+        open: ConnectionSlot,
         processor: &Arc<P>,
         stopped: &watch::Receiver<bool>,
     ) {
-        if self.open.load(Ordering::Acquire) >= self.max_connections {
-            static THROTTLE: LogThrottle = LogThrottle::new();
-            if let Some(suppressed) = THROTTLE.check(Duration::from_secs(10)) {
-                tracing::warn!(
-                    listen = %self.local_addr,
-                    %peer,
-                    max = self.max_connections,
-                    refused_since_last_line = suppressed,
-                    "connection limit reached (serverMaxConnections), closing new connections"
-                );
-            }
-            return; // dropping the stream closes it
-        }
-        // counted from accept, so connections still in their TLS handshake count too
-        let open = ConnectionSlot::take(&self.open);
         let Some(tls) = self.tls.clone() else {
             match connection::spawn(stream, self.limits.clone(), handler(processor)) {
                 Ok((channel, done)) => opened(processor.clone(), channel, done, open),
@@ -208,7 +149,7 @@ impl Acceptor {
                 return;
             };
             let _ = stream.set_nodelay(true);
-            let handshake = tls::accept(stream, &tls);
+            let handshake = tls::accept_server(stream, &tls);
             let wait = async {
                 match limits.idle.or(limits.frame_deadline) {
                     Some(limit) => match tokio::time::timeout(limit, handshake).await {
@@ -238,22 +179,6 @@ impl Acceptor {
                 opened(processor, channel, done, open);
             }
         });
-    }
-}
-
-/// One open connection in the acceptor's count; released when dropped.
-struct ConnectionSlot(Arc<AtomicUsize>);
-
-impl ConnectionSlot {
-    fn take(open: &Arc<AtomicUsize>) -> ConnectionSlot {
-        open.fetch_add(1, Ordering::AcqRel);
-        ConnectionSlot(open.clone())
-    }
-}
-
-impl Drop for ConnectionSlot {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 

@@ -617,6 +617,21 @@ impl ServerTls {
     pub fn rustls_config(&self) -> Option<Arc<rustls::ServerConfig>> {
         self.config.clone()
     }
+
+    /// The same mode and certificate, offering `protocols` in the handshake (ALPN): the gRPC
+    /// port offers `h2`, which gRPC clients insist on.
+    pub fn with_alpn(&self, protocols: &[&[u8]]) -> ServerTls {
+        let config = self.config.as_ref().map(|c| {
+            let mut config = (**c).clone();
+            config.alpn_protocols = protocols.iter().map(|p| p.to_vec()).collect();
+            Arc::new(config)
+        });
+        ServerTls {
+            mode: self.mode,
+            acceptor: config.clone().map(TlsAcceptor::from),
+            config,
+        }
+    }
 }
 
 /// The name a client puts in its ClientHello for `addr` (`HOST:PORT`): the host, or
@@ -629,16 +644,20 @@ pub fn server_name(addr: &str) -> io::Result<ServerName<'static>> {
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))
 }
 
-/// A connection after the TLS decision: plaintext or TLS over TCP.
-pub(crate) enum MaybeTls {
+/// An accepted connection after the TLS decision of [`accept_server`].
+pub enum ServerStream {
+    /// The client speaks plaintext.
     Plain(TcpStream),
-    ServerTls(Box<tokio_rustls::server::TlsStream<TcpStream>>),
-    ClientTls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+    /// The client opened TLS and finished its handshake.
+    Tls(Box<tokio_rustls::server::TlsStream<TcpStream>>),
 }
 
-/// Decides what to do with a freshly accepted connection from its first byte: `None` when it
-/// is refused by the mode, closed before sending anything, or fails its handshake.
-pub(crate) async fn accept(stream: TcpStream, tls: &ServerTls) -> Option<MaybeTls> {
+/// The TLS decision every TLS-capable port makes from a new connection's first byte, as
+/// RocketMQ's servers do: a TLS handshake is served when the mode allows it, plaintext unless
+/// the mode enforces TLS. `None` when the mode refuses the connection, the peer closes before
+/// sending anything, or its handshake fails or takes longer than [`HANDSHAKE_TIMEOUT`]; each
+/// refusal is logged.
+pub async fn accept_server(stream: TcpStream, tls: &ServerTls) -> Option<ServerStream> {
     let peer = stream.peer_addr().ok();
     let mut first = [0u8; 1];
     match stream.peek(&mut first).await {
@@ -654,10 +673,10 @@ pub(crate) async fn accept(stream: TcpStream, tls: &ServerTls) -> Option<MaybeTl
             );
             None
         }
-        (false, _, _) => Some(MaybeTls::Plain(stream)),
+        (false, _, _) => Some(ServerStream::Plain(stream)),
         (true, _, Some(acceptor)) if tls.mode != TlsMode::Disabled => {
             match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-                Ok(Ok(s)) => Some(MaybeTls::ServerTls(Box::new(s))),
+                Ok(Ok(s)) => Some(ServerStream::Tls(Box::new(s))),
                 Ok(Err(e)) => {
                     tracing::warn!(?peer, error = %e, "TLS handshake failed; connection closed");
                     None
@@ -678,61 +697,75 @@ pub(crate) async fn accept(stream: TcpStream, tls: &ServerTls) -> Option<MaybeTl
     }
 }
 
-/// Connects TLS over `stream` to `addr` (`HOST:PORT`).
-pub(crate) async fn connect(
-    connector: &TlsConnector,
-    addr: &str,
-    stream: TcpStream,
-) -> io::Result<MaybeTls> {
-    let name = server_name(addr)?;
-    let tls = tokio::time::timeout(HANDSHAKE_TIMEOUT, connector.connect(name, stream))
-        .await
-        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "TLS handshake timed out"))??;
-    Ok(MaybeTls::ClientTls(Box::new(tls)))
-}
-
-impl AsyncRead for MaybeTls {
+impl AsyncRead for ServerStream {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         match self.get_mut() {
-            MaybeTls::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            MaybeTls::ServerTls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
-            MaybeTls::ClientTls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+            ServerStream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            ServerStream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
         }
     }
 }
 
-impl AsyncWrite for MaybeTls {
+impl AsyncWrite for ServerStream {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
-            MaybeTls::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            MaybeTls::ServerTls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
-            MaybeTls::ClientTls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+            ServerStream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            ServerStream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            ServerStream::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            ServerStream::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            ServerStream::Plain(s) => s.is_write_vectored(),
+            ServerStream::Tls(s) => s.is_write_vectored(),
         }
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
-            MaybeTls::Plain(s) => Pin::new(s).poll_flush(cx),
-            MaybeTls::ServerTls(s) => Pin::new(s.as_mut()).poll_flush(cx),
-            MaybeTls::ClientTls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+            ServerStream::Plain(s) => Pin::new(s).poll_flush(cx),
+            ServerStream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
         }
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
-            MaybeTls::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            MaybeTls::ServerTls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
-            MaybeTls::ClientTls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+            ServerStream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            ServerStream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
         }
     }
+}
+
+/// Connects TLS over `stream` to `addr` (`HOST:PORT`).
+pub(crate) async fn connect(
+    connector: &TlsConnector,
+    addr: &str,
+    stream: TcpStream,
+) -> io::Result<tokio_rustls::client::TlsStream<TcpStream>> {
+    let name = server_name(addr)?;
+    let tls = tokio::time::timeout(HANDSHAKE_TIMEOUT, connector.connect(name, stream))
+        .await
+        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "TLS handshake timed out"))??;
+    Ok(tls)
 }
 
 #[cfg(test)]

@@ -110,7 +110,9 @@ impl StandaloneBuilder {
 
     /// The broker.conf this builder writes for `listen_port`.
     fn broker_conf(&self, listen_port: u16) -> String {
-        let mut conf = format!("listenPort={listen_port}\n");
+        // Apache's gRPC default (8081) would be contended by every broker a test suite starts
+        // at once; a free port keeps each one's gRPC endpoint its own.
+        let mut conf = format!("listenPort={listen_port}\ngrpcServerPort=0\n");
         if self.broker_ip1 {
             conf.push_str("brokerIP1=127.0.0.1\n");
         }
@@ -249,11 +251,11 @@ mod tests {
             .conf("a=1\n");
         assert_eq!(
             b.broker_conf(10911),
-            "listenPort=10911\nbrokerIP1=127.0.0.1\nmappedFileSizeCommitLog=67108864\nbrokerName=b1\na=1\n"
+            "listenPort=10911\ngrpcServerPort=0\nbrokerIP1=127.0.0.1\nmappedFileSizeCommitLog=67108864\nbrokerName=b1\na=1\n"
         );
         let b = Standalone::builder("ferrocket")
             .without_broker_ip1()
             .commit_log_size(None);
-        assert_eq!(b.broker_conf(10911), "listenPort=10911\n");
+        assert_eq!(b.broker_conf(10911), "listenPort=10911\ngrpcServerPort=0\n");
     }
 }

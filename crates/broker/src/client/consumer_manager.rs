@@ -12,12 +12,18 @@ use ferrocket_remoting::Channel;
 use parking_lot::RwLock;
 
 use super::consumer_ids_change_listener::ConsumerIdsChangeListener;
-use super::{ClientChannelInfo, ConsumerGroupInfo};
+use super::{ClientChannelInfo, ConsumerChannel, ConsumerClient, ConsumerGroupInfo};
+
+/// One group's consumers of other transports, by client id.
+type GroupClients = HashMap<String, Arc<dyn ConsumerClient>>;
 
 /// Consumer groups with at least one live member.
 pub struct ConsumerManager {
     table: RwLock<HashMap<String, ConsumerGroupInfo>>,
     listener: Arc<dyn ConsumerIdsChangeListener>,
+    /// Consumers of other transports, reached for admin requests only:
+    /// group -> client id -> client.
+    clients: RwLock<HashMap<String, GroupClients>>,
 }
 
 /// What one heartbeat says about a consumer group member.
@@ -42,7 +48,46 @@ impl ConsumerManager {
         ConsumerManager {
             table: RwLock::new(HashMap::new()),
             listener,
+            clients: RwLock::new(HashMap::new()),
         }
+    }
+
+    /// Registers a consumer of another transport as a member of `group` (replacing an earlier
+    /// registration of the same client id there).
+    pub fn register_client(&self, group: &str, client: Arc<dyn ConsumerClient>) {
+        self.clients
+            .write()
+            .entry(group.to_string())
+            .or_default()
+            .insert(client.client_id().to_string(), client);
+    }
+
+    /// Forgets a consumer of another transport in every group.
+    pub fn unregister_client(&self, client_id: &str) {
+        self.clients.write().retain(|_, members| {
+            members.remove(client_id);
+            !members.is_empty()
+        });
+    }
+
+    /// How to reach `client_id` of `group`: its remoting connection, else a live client of
+    /// another transport.
+    pub fn find_channel(&self, group: &str, client_id: &str) -> Option<ConsumerChannel> {
+        let remoting = self.table.read().get(group).and_then(|g| {
+            g.channel_info_table
+                .values()
+                .find(|c| c.client_id == client_id)
+                .cloned()
+        });
+        if let Some(info) = remoting {
+            return Some(ConsumerChannel::Remoting(info));
+        }
+        self.clients
+            .read()
+            .get(group)
+            .and_then(|members| members.get(client_id))
+            .filter(|c| c.is_active())
+            .map(|c| ConsumerChannel::Client(c.clone()))
     }
 
     /// Registers or refreshes a member. When a new channel joined or the subscribed topics

@@ -1,17 +1,24 @@
-//! `ProducerManager`: producer groups and their live connections.
+//! `ProducerManager`: producer groups and their live connections: remoting channels, and the
+//! producers other transports serve ([`ProducerClient`]s, such as gRPC clients).
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use ferrocket_protocol::util::now_millis;
 use ferrocket_remoting::Channel;
 use parking_lot::RwLock;
 
-use super::ClientChannelInfo;
+use super::{ClientChannelInfo, ProducerChannel, ProducerClient};
+
+/// One group's producers of other transports, by client id.
+type GroupClients = BTreeMap<String, Arc<dyn ProducerClient>>;
 
 /// Producer groups with at least one live connection.
 #[derive(Default)]
 pub struct ProducerManager {
     table: RwLock<HashMap<String, BTreeMap<u64, ClientChannelInfo>>>,
+    /// Producers of other transports: group -> client id -> client.
+    clients: RwLock<HashMap<String, GroupClients>>,
 }
 
 impl ProducerManager {
@@ -86,6 +93,40 @@ impl ProducerManager {
             .values()
             .map(|c| c.channel.clone())
             .find(Channel::is_active)
+    }
+
+    /// A live producer of the group, remoting connections first (transaction check-backs go
+    /// there).
+    pub fn get_available_producer(&self, group: &str) -> Option<ProducerChannel> {
+        if let Some(channel) = self.get_available_channel(group) {
+            return Some(ProducerChannel::Remoting(channel));
+        }
+        self.clients
+            .read()
+            .get(group)?
+            .values()
+            .find(|c| c.is_active())
+            .map(|c| ProducerChannel::Client(c.clone()))
+    }
+
+    /// Registers (or replaces) a producer of another transport as a member of `group`.
+    pub fn register_client(&self, group: &str, client: Arc<dyn ProducerClient>) {
+        let mut clients = self.clients.write();
+        let members = clients.entry(group.to_string()).or_default();
+        if members
+            .insert(client.client_id().to_string(), client)
+            .is_none()
+        {
+            tracing::debug!(group, "new producer client connected");
+        }
+    }
+
+    /// Removes the producer client `client_id` from every group.
+    pub fn unregister_client(&self, client_id: &str) {
+        self.clients.write().retain(|_, members| {
+            members.remove(client_id);
+            !members.is_empty()
+        });
     }
 
     /// The live connection of the producer client `client_id`, in any group (`findChannel`):

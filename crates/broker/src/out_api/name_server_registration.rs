@@ -9,6 +9,8 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use parking_lot::Mutex;
+
 use ferrocket_ha::HAService;
 use ferrocket_protocol::body::topic::{perm, RegisterBrokerBody, TopicConfigSerializeWrapper};
 
@@ -35,6 +37,10 @@ pub struct NameServerRegistration {
     fixed_master: bool,
     /// Set after the first registration round (logged at info, later rounds at debug).
     registered: AtomicBool,
+    /// In controller mode: the master the controllers elected. A name server's answer naming
+    /// another master (one that has not yet registered as master, or a deposed one that still
+    /// does) is not followed.
+    expected_master: Mutex<Option<String>>,
 }
 
 impl NameServerRegistration {
@@ -63,6 +69,7 @@ impl NameServerRegistration {
             fixed_master: ha_master_address
                 .is_some_and(|a| a.trim().len() >= HA_ADDRESS_MIN_LENGTH),
             registered: AtomicBool::new(false),
+            expected_master: Mutex::new(None),
         }
     }
 
@@ -172,12 +179,27 @@ impl NameServerRegistration {
     /// the HA client, unless a fixed `haMasterAddress` is configured (RocketMQ's
     /// `updateMasterHAServerAddrPeriodically`).
     fn on_register_answer(&self, answer: RegisterBrokerAnswer) {
+        let expected = self.expected_master.lock().clone();
+        if let Some(expected) = expected.filter(|e| answer.master_addr.as_ref() != Some(e)) {
+            // The name server's master is not the elected one: copy nobody until it is.
+            tracing::debug!(%expected, named = ?answer.master_addr, "name server names another master");
+            self.slave_synchronize.set_master_addr(None);
+            if self.slave && !self.fixed_master {
+                self.ha_service.update_master_address(None);
+            }
+            return;
+        }
         self.slave_synchronize.set_master_addr(answer.master_addr);
         if self.slave && !self.fixed_master {
             if let Some(ha_addr) = answer.ha_server_addr {
                 self.ha_service.update_master_address(Some(ha_addr));
             }
         }
+    }
+
+    /// Controller mode: follow only name server answers naming `master` (the elected one).
+    pub fn expect_master(&self, master: Option<String>) {
+        *self.expected_master.lock() = master;
     }
 
     /// Unregisters from every name server (shutdown) and closes their connections.

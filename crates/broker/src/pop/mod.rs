@@ -7,12 +7,14 @@
 //! checkpoints in memory, and re-delivers what was not acknowledged in time through the pop retry
 //! topic `%RETRY%<group>_<topic>` (or the group's `%DLQ%` topic once out of retries).
 
+pub mod consumer_order_info;
 pub mod message_request_mode_manager;
 pub mod pop_polling_counter;
 pub mod pop_revive_service;
 pub mod queue_lock_manager;
 pub mod revive_log;
 
+pub use consumer_order_info::{consumer_order_info_path, ConsumerOrderInfoManager, OrderedQueue};
 pub use message_request_mode_manager::MessageRequestModeManager;
 pub use pop_polling_counter::PopPollingCounter;
 pub use pop_revive_service::PopReviveService;
@@ -53,11 +55,13 @@ pub struct PopServices {
     pub locks: std::sync::Arc<QueueLockManager>,
     /// Parked pops and notifications per queue and group.
     pub polling: std::sync::Arc<PopPollingCounter>,
+    /// The batches orderly pops have in flight.
+    pub orders: std::sync::Arc<ConsumerOrderInfoManager>,
 }
 
 impl PopServices {
-    /// Loads `config/messageRequestMode.json` under `store_root` and prepares the revive log of
-    /// the broker's cluster.
+    /// Loads `config/messageRequestMode.json` and `config/consumerOrderInfo.json` under
+    /// `store_root` and prepares the revive log of the broker's cluster.
     pub fn open(
         store_root: &std::path::Path,
         config: &crate::BrokerConfig,
@@ -75,6 +79,9 @@ impl PopServices {
             )),
             locks: std::sync::Arc::new(QueueLockManager::default()),
             polling: std::sync::Arc::new(PopPollingCounter::default()),
+            orders: std::sync::Arc::new(ConsumerOrderInfoManager::open(consumer_order_info_path(
+                store_root,
+            ))?),
         })
     }
 }

@@ -122,8 +122,12 @@ impl PopReviveService {
             Some(&oldest) => oldest,
             None => q.next_offset.unwrap_or(start),
         };
-        self.offsets
-            .commit_offset(REVIVE_CLIENT, REVIVE_GROUP, &topic, q.qid, settled);
+        // an idle revive queue leaves the offset table (and consumerOffset.json) alone
+        let committed = self.offsets.query_offset(REVIVE_GROUP, &topic, q.qid);
+        if settled != committed.max(0) {
+            self.offsets
+                .commit_offset(REVIVE_CLIENT, REVIVE_GROUP, &topic, q.qid, settled);
+        }
     }
 
     /// Reads the records written since the last round.

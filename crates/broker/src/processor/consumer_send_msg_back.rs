@@ -1,194 +1,31 @@
-//! CONSUMER_SEND_MSG_BACK (36), part of RocketMQ's `SendMessageProcessor`: a failed message
-//! goes to `%RETRY%<group>` with a growing delay, or to `%DLQ%<group>` when out of retries.
+//! CONSUMER_SEND_MSG_BACK (36), part of RocketMQ's `SendMessageProcessor`: a codec over
+//! [`SendBackService`].
 
-use std::sync::Arc;
-
-use ferrocket_protocol::body::topic::perm;
 use ferrocket_protocol::code::response;
 use ferrocket_protocol::header::consumer_send_msg_back::ConsumerSendMsgBackRequestHeader;
-use ferrocket_protocol::message::{parse_record, property, string_to_properties};
-use ferrocket_protocol::util::create_message_id;
 use ferrocket_protocol::RemotingCommand;
 use ferrocket_remoting::Channel;
-use ferrocket_store::MessageExtBrokerInner;
 
-use super::decode_header;
-use super::error;
-use crate::broker_config::SharedBrokerConfig;
-use crate::mix_all;
-use crate::schedule::ScheduleMessageService;
-use crate::stats::broker_stats_manager::BrokerStatsManager;
-use crate::subscription::{SubscriptionGroupConfig, SubscriptionGroupManager};
-use crate::topic::TopicConfigManager;
-use ferrocket_store::DefaultMessageStore;
+use super::{decode_header, error};
+use crate::service::send_back_service::{SendBackRequest, SendBackService};
 
-/// `TopicSysFlag.buildSysFlag(false, true)`: the retry topic of a unit-mode consumer.
-const TOPIC_FLAG_UNIT_SUB: i32 = 1 << 1;
-/// Queues of a `%DLQ%` topic.
-const DLQ_NUMS_PER_GROUP: i32 = 1;
-/// `MQVersion.Version.V3_4_9.ordinal()`: from this client version on, the request's
-/// `maxReconsumeTimes` replaces the subscription group's `retryMaxTimes`.
-const V3_4_9: i32 = 121;
-
-/// What a send-back uses.
-pub struct SendBackContext {
-    /// The live settings (`brokerPermission`).
-    pub config: SharedBrokerConfig,
-    /// The failed message is read back and stored again.
-    pub store: Arc<DefaultMessageStore>,
-    /// `%RETRY%` and `%DLQ%` topics are created on demand.
-    pub topics: Arc<TopicConfigManager>,
-    /// The group's retry settings.
-    pub groups: Arc<SubscriptionGroupManager>,
-    /// Retries are delayed by level.
-    pub schedule: Arc<ScheduleMessageService>,
-    /// Message counters.
-    pub stats: Arc<BrokerStatsManager>,
-}
-
-/// A refusal: the response code and its remark.
-type Refusal = (i32, String);
-
-/// Handles a send-back: validate the group and the retry topic, read the failed message and
-/// route it (retry or dead letter), store it.
+/// Handles a send-back.
 pub async fn process(
-    ctx: &SendBackContext,
+    service: &SendBackService,
     _channel: &Channel,
     request: RemotingCommand,
 ) -> Option<RemotingCommand> {
     let h = decode_header!(request, ConsumerSendMsgBackRequestHeader);
-    let (group_config, retry) = match validate(ctx, &h) {
-        Ok(Some(checked)) => checked,
-        // a group without retry queues drops its failed messages
-        Ok(None) => return Some(RemotingCommand::response_to(&request, response::SUCCESS)),
-        Err((code, remark)) => return error(&request, code, remark),
+    let send_back = SendBackRequest {
+        offset: h.offset,
+        group: h.group,
+        delay_level: h.delay_level,
+        unit_mode: h.unit_mode,
+        max_reconsume_times: h.max_reconsume_times,
+        client_version: request.version,
     };
-    let msg = match read(ctx, &h, request.version, &group_config, retry) {
-        Ok(msg) => msg,
-        Err((code, remark)) => return error(&request, code, remark),
-    };
-    respond(ctx, &request, msg).await
-}
-
-/// The group's settings and its retry topic, or `None` when the group has no retry queues.
-fn validate(
-    ctx: &SendBackContext,
-    h: &ConsumerSendMsgBackRequestHeader,
-) -> Result<Option<(SubscriptionGroupConfig, String)>, Refusal> {
-    let Some(group_config) = ctx.groups.find_subscription_group_config(&h.group) else {
-        return Err((
-            response::SUBSCRIPTION_GROUP_NOT_EXIST,
-            format!("subscription group not exist, {}", h.group),
-        ));
-    };
-    if !perm::is_writeable(ctx.config.get().broker_permission) {
-        return Err((
-            response::NO_PERMISSION,
-            format!(
-                "the broker[{}] sending message is forbidden",
-                ctx.config.get().broker_ip1
-            ),
-        ));
-    }
-    if group_config.retry_queue_nums <= 0 {
-        return Ok(None);
-    }
-    // The retry topic is made sure of (and must be writable) even when the message will go to the
-    // DLQ, as RocketMQ does.
-    let retry = mix_all::retry_topic(&h.group);
-    let topic_sys_flag = if h.unit_mode { TOPIC_FLAG_UNIT_SUB } else { 0 };
-    let retry_config = ctx.topics.create_topic_in_send_message_back_method(
-        &retry,
-        group_config.retry_queue_nums,
-        perm::READ_WRITE,
-        topic_sys_flag,
-    );
-    if !perm::is_writeable(retry_config.perm) {
-        return Err((
-            response::NO_PERMISSION,
-            format!("the topic[{retry}] sending message is forbidden"),
-        ));
-    }
-    Ok(Some((group_config, retry)))
-}
-
-/// Reads the failed message back and builds its next attempt: `%RETRY%` with a delay level, or
-/// `%DLQ%` once out of retries.
-fn read(
-    ctx: &SendBackContext,
-    h: &ConsumerSendMsgBackRequestHeader,
-    client_version: i32,
-    group_config: &SubscriptionGroupConfig,
-    retry: String,
-) -> Result<MessageExtBrokerInner, Refusal> {
-    let Some(record) = ctx.store.look_message_by_offset(h.offset) else {
-        return Err((
-            response::SYSTEM_ERROR,
-            format!("look message by offset failed, {}", h.offset),
-        ));
-    };
-    let Ok(view) = parse_record(&record) else {
-        return Err((
-            response::SYSTEM_ERROR,
-            format!("the message at offset {} cannot be decoded", h.offset),
-        ));
-    };
-    let mut properties = string_to_properties(&view.properties_lossy());
-    if !properties.contains_key(property::RETRY_TOPIC) {
-        properties.insert(property::RETRY_TOPIC, view.topic_lossy().as_ref());
-    }
-    let mut max_reconsume_times = group_config.retry_max_times;
-    if client_version >= V3_4_9 {
-        if let Some(m) = h.max_reconsume_times {
-            max_reconsume_times = m;
-        }
-    }
-    let (topic, queue_id) = if view.reconsume_times >= max_reconsume_times || h.delay_level < 0 {
-        let dlq = mix_all::dlq_topic(&h.group);
-        ctx.topics.create_topic_in_send_message_back_method(
-            &dlq,
-            DLQ_NUMS_PER_GROUP,
-            perm::READ_WRITE,
-            0,
-        );
-        // RocketMQ stamps dead letters with delay level 0 (no delay).
-        properties.insert(property::DELAY, "0");
-        (dlq, 0)
-    } else {
-        let level = if h.delay_level == 0 {
-            3 + view.reconsume_times
-        } else {
-            h.delay_level
-        };
-        properties.insert(property::DELAY, level.to_string());
-        let queue_id = rand::random::<u32>() % group_config.retry_queue_nums as u32;
-        (retry, queue_id as i32)
-    };
-    if !properties.contains_key(property::ORIGIN_MESSAGE_ID) {
-        let origin = create_message_id(view.store_host, view.physical_offset);
-        properties.insert(property::ORIGIN_MESSAGE_ID, origin);
-    }
-    properties.insert(property::WAIT, "false");
-    let mut msg = MessageExtBrokerInner::from_stored(&view, &record, topic, queue_id, &properties);
-    msg.reconsume_times = view.reconsume_times + 1;
-    msg.prepared_transaction_offset = 0;
-    Ok(msg)
-}
-
-/// Stores the next attempt (delayed by its level) and answers.
-async fn respond(
-    ctx: &SendBackContext,
-    request: &RemotingCommand,
-    mut msg: MessageExtBrokerInner,
-) -> Option<RemotingCommand> {
-    ctx.schedule.transform_delay_level_message(&mut msg);
-    let topic_counters = ctx.stats.topic_stats().get(&msg.topic);
-    let result = ctx.store.put_message(msg).await;
-    if result.is_ok() {
-        ctx.stats.inc_put(1);
-        topic_counters.add_put_result(&result);
-        Some(RemotingCommand::response_to(request, response::SUCCESS))
-    } else {
-        error(request, response::SYSTEM_ERROR, result.status.as_str())
+    match service.send_back(&send_back).await {
+        Ok(()) => Some(RemotingCommand::response_to(&request, response::SUCCESS)),
+        Err(refusal) => error(&request, refusal.code, refusal.remark),
     }
 }

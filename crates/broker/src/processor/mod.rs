@@ -10,11 +10,13 @@ pub mod consumer_send_msg_back;
 pub mod end_transaction_processor;
 pub mod notification_processor;
 pub mod offset_moved_event;
+pub mod peek_message_processor;
 pub mod polling_info_processor;
 pub mod pop_message_processor;
 pub mod pull_message_processor;
 pub mod query_assignment_processor;
 pub mod query_message_processor;
+pub mod recall_message_processor;
 pub mod reply_message_processor;
 pub mod request_queue;
 pub mod send_message_processor;
@@ -39,15 +41,11 @@ use request_queue::RequestQueues;
 use crate::broker_config::RequestQueueConfig;
 use crate::client::client_housekeeping::ClientHousekeepingService;
 use crate::client::ProducerManager;
-use crate::service::{AdminService, PullService, SendService};
-use ack_message_processor::AckMessageContext;
+use crate::service::{AdminService, PullService, SendService, TransactionService};
 use client_manage_processor::ClientManageContext;
 use consumer_manage_processor::ConsumerManageContext;
-use consumer_send_msg_back::SendBackContext;
-use end_transaction_processor::EndTransactionContext;
 use notification_processor::NotificationContext;
 use polling_info_processor::PollingInfoContext;
-use pop_message_processor::PopMessageContext;
 use query_assignment_processor::QueryAssignmentContext;
 
 /// The processors the dispatcher routes to, each with only what it uses (RocketMQ's processor
@@ -64,19 +62,19 @@ pub struct Processors {
     /// GET_CONSUMER_LIST_BY_GROUP, QUERY_CONSUMER_OFFSET, UPDATE_CONSUMER_OFFSET.
     pub consumer_manage: ConsumerManageContext,
     /// CONSUMER_SEND_MSG_BACK.
-    pub send_back: SendBackContext,
+    pub send_back: Arc<crate::service::SendBackService>,
     /// END_TRANSACTION.
-    pub end_transaction: EndTransactionContext,
+    pub end_transaction: Arc<TransactionService>,
     /// POP_MESSAGE.
-    pub pop: PopMessageContext,
-    /// ACK_MESSAGE, BATCH_ACK_MESSAGE, CHANGE_MESSAGE_INVISIBLETIME.
-    pub ack: AckMessageContext,
+    pub pop: Arc<crate::service::PopService>,
     /// QUERY_ASSIGNMENT, SET_MESSAGE_REQUEST_MODE.
     pub query_assignment: QueryAssignmentContext,
     /// NOTIFICATION.
     pub notification: NotificationContext,
     /// POLLING_INFO.
     pub polling_info: PollingInfoContext,
+    /// PEEK_MESSAGE.
+    pub peek: peek_message_processor::PeekMessageContext,
     /// QUERY_MESSAGE, VIEW_MESSAGE_BY_ID.
     pub query: Arc<DefaultMessageStore>,
     /// Every admin code no other processor claims.
@@ -94,7 +92,13 @@ pub struct BrokerRequestProcessor {
     housekeeping: Arc<ClientHousekeepingService>,
     channels: Mutex<HashMap<u64, Channel>>,
     queues: RequestQueues,
+    /// Controller mode: who serves NOTIFY_BROKER_ROLE_CHANGED and HA_SLAVE_PROGRESS.
+    controller_mode_handler: OnceLock<ControllerModeHandler>,
 }
+
+/// Serves the controller-mode codes (NOTIFY_BROKER_ROLE_CHANGED from a controller,
+/// HA_SLAVE_PROGRESS from a slave) and returns the response.
+pub type ControllerModeHandler = Arc<dyn Fn(&RemotingCommand) -> RemotingCommand + Send + Sync>;
 
 impl BrokerRequestProcessor {
     /// A dispatcher whose closed connections are reported to `housekeeping`, with request
@@ -105,7 +109,14 @@ impl BrokerRequestProcessor {
             housekeeping,
             channels: Mutex::new(HashMap::new()),
             queues: RequestQueues::new(queues),
+            controller_mode_handler: OnceLock::new(),
         }
+    }
+
+    /// Controller mode: hands NOTIFY_BROKER_ROLE_CHANGED and HA_SLAVE_PROGRESS to `handler`;
+    /// without one they are refused as unsupported codes.
+    pub fn set_controller_mode_handler(&self, handler: ControllerModeHandler) {
+        let _ = self.controller_mode_handler.set(handler);
     }
 
     /// Installs the processors once the broker's services are built (the server is bound
@@ -154,6 +165,14 @@ impl RequestProcessor for BrokerRequestProcessor {
             },
             None => Caller::anonymous(Authentication::Disabled),
         };
+        if matches!(
+            request.code,
+            rq::NOTIFY_BROKER_ROLE_CHANGED | rq::GET_BROKER_EPOCH_CACHE | rq::HA_SLAVE_PROGRESS
+        ) {
+            if let Some(handler) = self.controller_mode_handler.get() {
+                return Some(handler(&request));
+            }
+        }
         let code = request.code;
         let skeleton = RemotingCommand::response_to(&request, response::SYSTEM_ERROR);
         let audited = ferrocket_remoting::audit::admin_request(&request);
@@ -204,6 +223,7 @@ async fn dispatch(
         rq::SEND_REPLY_MESSAGE | rq::SEND_REPLY_MESSAGE_V2 => {
             reply_message_processor::process(&p.send, &p.producers, channel, request).await
         }
+        rq::RECALL_MESSAGE => recall_message_processor::process(&p.send, channel, request).await,
         rq::END_TRANSACTION => {
             end_transaction_processor::process(&p.end_transaction, channel, request).await
         }
@@ -224,15 +244,16 @@ async fn dispatch(
         }
         rq::POP_MESSAGE => pop_message_processor::process(&p.pop, channel, request).await,
         rq::ACK_MESSAGE | rq::BATCH_ACK_MESSAGE => {
-            ack_message_processor::process(&p.ack, channel, request).await
+            ack_message_processor::process(&p.pop, channel, request).await
         }
         rq::CHANGE_MESSAGE_INVISIBLETIME => {
-            change_invisible_time_processor::process(&p.ack, channel, request).await
+            change_invisible_time_processor::process(&p.pop, channel, request).await
         }
         rq::NOTIFICATION => {
             notification_processor::process(&p.notification, channel, request).await
         }
         rq::POLLING_INFO => polling_info_processor::process(&p.polling_info, channel, request),
+        rq::PEEK_MESSAGE => peek_message_processor::process(&p.peek, channel, request).await,
         rq::QUERY_ASSIGNMENT | rq::SET_MESSAGE_REQUEST_MODE => {
             query_assignment_processor::process(&p.query_assignment, channel, request).await
         }

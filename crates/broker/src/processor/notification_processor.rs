@@ -16,12 +16,12 @@ use ferrocket_remoting::Channel;
 use ferrocket_store::DefaultMessageStore;
 use tokio::sync::watch;
 
-use super::pop_message_processor::{park_on, queue_ids, topic_and_queue, wait_for_arrival};
 use super::{decode_header, error, success_with};
 use crate::broker_config::SharedBrokerConfig;
 use crate::longpolling::PullRequestHoldService;
 use crate::offset::ConsumerOffsetManager;
 use crate::pop::{lock_key, PopPollingCounter};
+use crate::service::pop_service::{park_on, queue_ids, topic_and_queue, wait_for_arrival};
 use crate::subscription::SubscriptionGroupManager;
 use crate::topic::TopicConfigManager;
 

@@ -8,9 +8,9 @@ use ferrocket_protocol::header::pop::{PollingInfoRequestHeader, PollingInfoRespo
 use ferrocket_protocol::RemotingCommand;
 use ferrocket_remoting::Channel;
 
-use super::pop_message_processor::topic_and_queue;
 use super::{decode_header, error, success_with};
 use crate::pop::{lock_key, PopPollingCounter};
+use crate::service::pop_service::topic_and_queue;
 use crate::subscription::SubscriptionGroupManager;
 use crate::topic::TopicConfigManager;
 

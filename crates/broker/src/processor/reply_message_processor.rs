@@ -94,6 +94,7 @@ fn stored_answer(
         queue_offset,
         transaction_id: None,
         batch_uniq_id: None,
+        recall_handle: None,
     }
     .write_to(&mut r);
     r

@@ -54,8 +54,11 @@ impl QueueKind {
             rq::SEND_MESSAGE
             | rq::SEND_MESSAGE_V2
             | rq::SEND_BATCH_MESSAGE
-            | rq::CONSUMER_SEND_MSG_BACK => QueueKind::Send,
-            rq::PULL_MESSAGE | rq::POP_MESSAGE | rq::NOTIFICATION => QueueKind::Pull,
+            | rq::CONSUMER_SEND_MSG_BACK
+            | rq::RECALL_MESSAGE => QueueKind::Send,
+            rq::PULL_MESSAGE | rq::POP_MESSAGE | rq::PEEK_MESSAGE | rq::NOTIFICATION => {
+                QueueKind::Pull
+            }
             rq::LITE_PULL_MESSAGE => QueueKind::LitePull,
             rq::QUERY_MESSAGE | rq::VIEW_MESSAGE_BY_ID => QueueKind::Query,
             rq::HEART_BEAT => QueueKind::Heartbeat,

@@ -71,6 +71,7 @@ fn send_response(request: &RemotingCommand, result: SendResult) -> RemotingComma
         queue_offset: result.queue_offset,
         transaction_id: result.transaction_id,
         batch_uniq_id: result.batch_uniq_id,
+        recall_handle: result.recall_handle,
     };
     let mut r = RemotingCommand::response_to(request, result.code);
     header.write_to(&mut r);

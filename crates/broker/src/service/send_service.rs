@@ -18,6 +18,7 @@ use ferrocket_store::{
     DefaultMessageStore, MessageExtBrokerInner, PutMessageResult, PutMessageStatus,
 };
 
+use super::recall::RecallHandle;
 use crate::broker_config::{BrokerConfig, SharedBrokerConfig};
 use crate::client::RebalanceLockManager;
 use crate::message_id;
@@ -82,6 +83,8 @@ pub struct SendResult {
     pub transaction_id: Option<String>,
     /// `batchUniqId`.
     pub batch_uniq_id: Option<String>,
+    /// The recall handle of a timer message (RocketMQ 5.3.2+), see [`super::recall`].
+    pub recall_handle: Option<String>,
 }
 
 /// A refused send: the response code RocketMQ clients expect and a remark saying why.
@@ -360,6 +363,7 @@ impl SendService {
             reconsume_times: req.reconsume_times,
             ..Default::default()
         };
+        let mut recall_handle = None;
         if prepared {
             parse_half_message_inner(&mut msg, &mut properties);
         } else {
@@ -367,10 +371,13 @@ impl SendService {
             if let Err(status) = self.transform(&mut msg) {
                 return self.put_result(PutMessageResult::failure(status), queue_id, None, None);
             }
+            recall_handle = RecallHandle::of_timer_message(&msg, &config.broker_name);
         }
         let result = self.store.put_message(msg).await;
         self.stats.on_put(&req.topic, &result);
-        self.put_result(result, queue_id, Some(uniq_key), None)
+        let mut sent = self.put_result(result, queue_id, Some(uniq_key), None)?;
+        sent.recall_handle = recall_handle;
+        Ok(sent)
     }
 
     /// Checks a reply of request-reply (SEND_REPLY_MESSAGE) as a send is checked, and returns
@@ -517,6 +524,7 @@ impl SendService {
             queue_offset: append.logics_offset,
             transaction_id,
             batch_uniq_id,
+            recall_handle: None,
         })
     }
 

@@ -9,7 +9,7 @@
 //! none and delivers none early. A timer is never delivered before the time the producer asked
 //! for, even though `TIMER_OUT_MS` is rounded down to `timerPrecisionMs` as in RocketMQ.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,6 +34,9 @@ const FLUSH_INTERVAL: Duration = Duration::from_millis(1000);
 const BATCH: i32 = 32;
 /// Timer-queue records read per round at most, so delivery keeps going during a long rebuild.
 const MAX_ENQUEUE_PER_ROUND: usize = 4096;
+/// How long a recall marker outlives its due time: the recalled message falls due within one
+/// precision of it, and a delivery retried after a store error a little later.
+const RECALL_GRACE_MS: i64 = 60_000;
 
 /// The timers read and not yet delivered, and the progress the checkpoint may claim.
 #[derive(Default)]
@@ -48,6 +51,8 @@ struct TimerState {
     recovered: TimerCheckpoint,
     /// Progress proven by the last fully successful delivery round: `(read offset, time)`.
     progress: (i64, i64),
+    /// Recalled timers not yet fallen due: `REAL_TOPIC+UNIQ_KEY` -> the recall marker's due ms.
+    recalled: HashMap<String, i64>,
 }
 
 /// The broker settings that decide whether and how a timer message is accepted.
@@ -238,6 +243,7 @@ impl TimerMessageStore {
         };
         let mut read = 0;
         let mut found = Vec::new();
+        let mut recalls = Vec::new();
         while offset < max && read < MAX_ENQUEUE_PER_ROUND {
             let r = self
                 .store
@@ -258,6 +264,12 @@ impl TimerMessageStore {
                     tracing::warn!(offset = qo, "timer message without delivery time skipped");
                     continue;
                 };
+                // a recall marker is kept even behind the checkpoint: the message it recalls
+                // may fall due after it
+                if let Some(key) = recall_key(&properties, property::TIMER_DEL_UNIQKEY) {
+                    recalls.push((key, due));
+                    continue;
+                }
                 // delivered before the last checkpoint
                 if *qo < recovered.last_timer_queue_offset && due <= recovered.last_read_time_ms {
                     continue;
@@ -268,6 +280,7 @@ impl TimerMessageStore {
         }
         let mut state = self.state.lock();
         state.pending.extend(found);
+        state.recalled.extend(recalls);
         state.read_offset = offset;
         read
     }
@@ -275,8 +288,12 @@ impl TimerMessageStore {
     /// Delivers every pending timer that is due; returns how many were delivered.
     pub async fn dequeue(&self) -> usize {
         let now = now_millis();
+        let grace = self.policy.precision_ms + RECALL_GRACE_MS;
         let (due, read_offset) = {
             let mut state = self.state.lock();
+            state
+                .recalled
+                .retain(|_, marker_due| *marker_due + grace > now);
             let later = state.pending.split_off(&(now + 1, i64::MIN));
             let due = std::mem::replace(&mut state.pending, later);
             (due, state.read_offset)
@@ -315,6 +332,10 @@ impl TimerMessageStore {
             tracing::warn!(commit_log_offset = phy, "unreadable timer message dropped");
             return Ok(());
         };
+        if self.take_recall(&view) {
+            tracing::debug!(commit_log_offset = phy, "recalled timer message dropped");
+            return Ok(());
+        }
         let Some(msg) = convert(&view, &record, now) else {
             tracing::warn!(
                 commit_log_offset = phy,
@@ -334,6 +355,17 @@ impl TimerMessageStore {
             }
             other => Err(other),
         }
+    }
+
+    /// Whether the timer message `view` was recalled; the recall is used up.
+    fn take_recall(&self, view: &RecordView<'_>) -> bool {
+        let mut state = self.state.lock();
+        if state.recalled.is_empty() {
+            return false;
+        }
+        let properties = string_to_properties(&view.properties_lossy());
+        recall_key(&properties, property::UNIQ_KEY)
+            .is_some_and(|key| state.recalled.remove(&key).is_some())
     }
 
     /// Writes `config/timercheck` with the proven delivery progress.
@@ -378,6 +410,14 @@ impl TimerMessageStore {
             }
         }
     }
+}
+
+/// `REAL_TOPIC+ID` of a timer message, with ID from the property `id` (UNIQ_KEY of a message,
+/// TIMER_DEL_UNIQKEY of a recall marker), as RocketMQ keys its timer deletions.
+fn recall_key(properties: &Properties, id: &str) -> Option<String> {
+    let topic = properties.get(property::REAL_TOPIC)?;
+    let id = properties.get(id)?;
+    Some(format!("{topic}+{id}"))
 }
 
 /// RocketMQ accepts only 100, 200, 500 or 1000 ms (`setTimerPrecisionMs`).

@@ -23,7 +23,7 @@ use ferrocket_protocol::RemotingCommand;
 
 use super::transactional_message_bridge::{build_op_message, parse_op_body};
 use crate::broker_config::SharedBrokerConfig;
-use crate::client::ProducerManager;
+use crate::client::{ProducerChannel, ProducerManager};
 use crate::mix_all::CID_SYS_RMQ_TRANS;
 use crate::offset::ConsumerOffsetManager;
 use crate::topic::topic_validator::{
@@ -317,9 +317,6 @@ async fn send_check_message(
     }
     msg.commit_log_offset = commit_log_offset;
     msg.queue_offset = queue_offset;
-    let Ok(body) = encode_message_ext(&msg) else {
-        return;
-    };
     let uniq = msg.message.property(property::UNIQ_KEY).map(str::to_string);
     let header = CheckTransactionStateRequestHeader {
         topic: real_topic,
@@ -334,16 +331,24 @@ async fn send_check_message(
         offset_msg_id: Some(offset_msg_id.to_string()),
         broker_name: Some(ctx.config.get().broker_name.clone()),
     };
-    let mut cmd = RemotingCommand::request(request::CHECK_TRANSACTION_STATE);
-    header.write_to(&mut cmd);
-    cmd.body = body.into();
     let group = string_to_properties(&view.properties_lossy())
         .get(property::PGROUP)
         .map(str::to_string)
         .unwrap_or_default();
-    match ctx.producers.get_available_channel(&group) {
-        Some(ch) => {
+    match ctx.producers.get_available_producer(&group) {
+        Some(ProducerChannel::Remoting(ch)) => {
+            let Ok(body) = encode_message_ext(&msg) else {
+                return;
+            };
+            let mut cmd = RemotingCommand::request(request::CHECK_TRANSACTION_STATE);
+            header.write_to(&mut cmd);
+            cmd.body = body.into();
             if let Err(e) = ch.send_oneway(cmd).await {
+                tracing::debug!(group = %group, error = %e, "transaction check not sent");
+            }
+        }
+        Some(ProducerChannel::Client(client)) => {
+            if let Err(e) = client.check_transaction_state(header, msg) {
                 tracing::debug!(group = %group, error = %e, "transaction check not sent");
             }
         }

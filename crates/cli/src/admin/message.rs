@@ -112,6 +112,12 @@ pub struct QueryMsgByIdArgs {
     /// Print the body in this charset (UTF-8 only).
     #[arg(short = 'f', long = "bodyFormat")]
     body_format: Option<String>,
+    /// With `-d`: have this group's member consume the message now.
+    #[arg(short = 'g', long = "consumerGroup", requires = "client_id")]
+    group: Option<String>,
+    /// With `-g`: the member that consumes the message.
+    #[arg(short = 'd', long = "clientId", requires = "group")]
+    client_id: Option<String>,
 }
 
 pub(super) async fn query_msg_by_id(
@@ -133,6 +139,15 @@ pub(super) async fn query_msg_by_id(
                 None => return Err(e.into()),
             },
         };
+        if let (Some(group), Some(client_id)) = (&a.group, &a.client_id) {
+            let topic = &msg.message.topic;
+            let result = admin
+                .consume_message_directly(group, client_id, topic, msg.offset_msg_id())
+                .await?;
+            line!(text, "{}", serde_json::to_string(&result)?);
+            found.push(serde_json::to_value(&result)?);
+            continue;
+        }
         print_detail(&mut text, &msg, a.body_format.is_some());
         found.push(message_json(&msg));
     }

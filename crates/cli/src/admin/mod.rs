@@ -2,6 +2,7 @@
 //! names, option letters and table columns, plus `--json` for scripts.
 
 mod cluster;
+mod consumer;
 mod group;
 mod message;
 mod namesrv;
@@ -91,6 +92,9 @@ pub enum AdminCommand {
     /// Print a consumer group's members and subscriptions.
     #[command(name = "consumerConnection")]
     ConsumerConnection(group::ConsumerConnectionArgs),
+    /// Print what a consumer group's members report about themselves.
+    #[command(name = "consumerStatus")]
+    ConsumerStatus(consumer::ConsumerStatusArgs),
     /// Print a producer group's connections.
     #[command(name = "producerConnection")]
     ProducerConnection(group::ProducerConnectionArgs),
@@ -159,6 +163,7 @@ async fn dispatch(admin: &MQAdminExt, command: AdminCommand) -> anyhow::Result<R
         C::DeleteSubGroup(a) => group::delete_sub_group(admin, a).await,
         C::ConsumerProgress(a) => group::consumer_progress(admin, a).await,
         C::ConsumerConnection(a) => group::consumer_connection(admin, a).await,
+        C::ConsumerStatus(a) => consumer::consumer_status(admin, a).await,
         C::ProducerConnection(a) => group::producer_connection(admin, a).await,
         C::QueryMsgById(a) => message::query_msg_by_id(admin, a).await,
         C::QueryMsgByKey(a) => message::query_msg_by_key(admin, a).await,

@@ -79,6 +79,7 @@ impl BrokerSettings {
             let text = properties::decode_text(&bytes);
             let props =
                 properties::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            refuse_dledger_commit_log(&props, &path.display().to_string())?;
             warnings = settings.apply_properties(&props, &path.display().to_string())?;
             broker_ip_configured = props.iter().any(|p| p.key == "brokerIP1");
         }
@@ -232,7 +233,11 @@ pub fn apply_tls_properties(
 
 /// `brokerId` follows `brokerRole` as in RocketMQ's `BrokerStartup`: a master is always id 0, a
 /// slave needs an id above 0 (its place among the slaves of its `brokerName`).
+/// In controller mode the controller assigns both, and the key is not read.
 fn apply_broker_role(settings: &mut BrokerSettings) -> Result<(), String> {
+    if settings.broker.controller_mode.enable_controller_mode {
+        return Ok(());
+    }
     if settings.store.broker_role.is_master() {
         settings.broker.broker_id = 0;
     } else if settings.broker.broker_id <= 0 {
@@ -265,6 +270,17 @@ pub const FERROCKET_OWN_KEYS: &[&str] = &[
     "serverMaxConnections",
     "serverPartialFrameBytesLimit",
     "serverMaxRequestsPerConnection",
+    // Apache's proxy reads these from rmq-proxy.json; here the gRPC endpoint is the broker's
+    "enableProxyAutoRenew",
+    "defaultInvisibleTimeMills",
+    "renewAheadTimeMillis",
+    "renewMaxTimeMillis",
+    "renewSchedulePeriodMillis",
+    "maxRenewRetryTimes",
+    "invisibleTimeMillisWhenClear",
+    "lockTimeoutMsInHandleGroup",
+    "renewMaxThreadPoolNums",
+    "renewThreadPoolQueueCapacity",
     "grpcServerEnable",
     // Apache's proxy reads these from its own rmq-proxy.json, not from the broker's file
     "grpcServerPort",
@@ -283,6 +299,38 @@ pub fn supported_keys() -> impl Iterator<Item = &'static str> {
         .chain(ferrocket_remoting::tls::TLS_KEYS.iter().copied())
         .chain(server_keys::SERVER_KEYS.iter().map(|k| k.name))
         .chain(std::iter::once(LOG_LEVEL_KEY))
+}
+
+/// A DLedger commit log (`enableDLegerCommitLog=true`) is refused: Ferrocket replicates through
+/// RocketMQ 5's controller mode instead, and the message says which settings to use.
+fn refuse_dledger_commit_log(props: &[Property], source: &str) -> anyhow::Result<()> {
+    let Some(p) = props
+        .iter()
+        .find(|p| p.key == "enableDLegerCommitLog" && p.value.trim().eq_ignore_ascii_case("true"))
+    else {
+        return Ok(());
+    };
+    let value = |key: &str| {
+        props
+            .iter()
+            .find(|q| q.key == key)
+            .map_or("<unset>".to_string(), |q| q.value.clone())
+    };
+    anyhow::bail!(
+        "{source}:{}: enableDLegerCommitLog=true (DLedger mode, dLegerGroup={}, dLegerPeers={}, \
+         dLegerSelfId={}) is not supported. Ferrocket follows RocketMQ 5's controller mode \
+         instead: controllers (`ferrocket controller -c controller.conf`, or \
+         enableControllerInNamesrv=true in the name server's config) with controllerDLegerGroup, \
+         controllerDLegerPeers (id-host:port;...), controllerDLegerSelfId and controllerStorePath, \
+         and brokers with enableControllerMode=true and controllerAddr=<the controllers' \
+         addresses> in place of enableDLegerCommitLog, dLegerGroup, dLegerPeers and dLegerSelfId \
+         (see docs/FAILOVER.md for what is available; classic master/slave replication with \
+         brokerRole=SYNC_MASTER/ASYNC_MASTER/SLAVE works today)",
+        p.line,
+        value("dLegerGroup"),
+        value("dLegerPeers"),
+        value("dLegerSelfId"),
+    )
 }
 
 fn unknown_key_warning(source: &str, p: &Property) -> String {
@@ -396,6 +444,32 @@ mod tests {
             err.contains("brokerRole") && err.contains("LEADER"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_dledger_commit_log_is_refused_naming_controller_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("broker.conf");
+        std::fs::write(
+            &path,
+            "brokerIP1=127.0.0.1\nenableDLegerCommitLog=true\ndLegerGroup=RaftNode00\n\
+             dLegerPeers=n0-127.0.0.1:40911;n1-127.0.0.1:40912\ndLegerSelfId=n0\n",
+        )
+        .unwrap();
+        let err = BrokerSettings::load(Some(&path), &Overrides::default(), None)
+            .unwrap_err()
+            .to_string();
+        for want in [
+            "controller mode",
+            "enableControllerMode=true",
+            "controllerAddr",
+            "RaftNode00",
+            "controllerDLegerPeers",
+        ] {
+            assert!(err.contains(want), "{want}: {err}");
+        }
+        std::fs::write(&path, "brokerIP1=127.0.0.1\nenableDLegerCommitLog=false\n").unwrap();
+        BrokerSettings::load(Some(&path), &Overrides::default(), None).unwrap();
     }
 
     #[test]

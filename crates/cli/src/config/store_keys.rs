@@ -43,6 +43,7 @@ pub const STORE_KEYS: &[ConfigKey<MessageStoreConfig>] = config_keys!(MessageSto
     "destroyMapedFileIntervalForcibly" => destroy_maped_file_interval_forcibly: integer::<u64>,
     "deleteFileBatchMax" => delete_file_batch_max: at_least(1usize),
     "messageIndexEnable" => message_index_enable: boolean,
+    "warmMapedFileEnable" => warm_maped_file_enable: boolean,
     "messageIndexSafe" => message_index_safe: boolean,
     "maxHashSlotNum" => max_hash_slot_num: at_least(1i32),
     "maxIndexNum" => max_index_num: at_least(2i32),

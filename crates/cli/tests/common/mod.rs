@@ -40,3 +40,18 @@ pub fn assert_standalone_rejects(conf: &str, named: &[&str]) {
     assert!(!status.success());
     assert!(named.iter().all(|n| err.contains(n)), "{err}");
 }
+
+/// Polls `f` every 200 ms until it yields a value; panics after `wait`.
+pub fn eventually<T>(what: &str, wait: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + wait;
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}

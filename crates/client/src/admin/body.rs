@@ -4,6 +4,9 @@ pub use ferrocket_protocol::body::connection::{
     Connection, ConsumerConnection, GroupList, ProducerConnection,
 };
 pub use ferrocket_protocol::body::consume_stats::{ConsumeStats, OffsetWrapper};
+pub use ferrocket_protocol::body::consumer_running_info::{
+    CMResult, ConsumeMessageDirectlyResult, ConsumerRunningInfo,
+};
 pub use ferrocket_protocol::body::message_queue_map;
 pub use ferrocket_protocol::body::reset_offset::ResetOffsetBody;
 pub use ferrocket_protocol::body::subscription_group_config::SubscriptionGroupConfig;

@@ -5,7 +5,10 @@ use ferrocket_protocol::body::encode;
 use ferrocket_protocol::code::request;
 use ferrocket_protocol::RemotingCommand;
 
-use super::body::{ConsumeStats, ConsumerConnection, ProducerConnection, SubscriptionGroupConfig};
+use super::body::{
+    ConsumeMessageDirectlyResult, ConsumeStats, ConsumerConnection, ConsumerRunningInfo,
+    ProducerConnection, SubscriptionGroupConfig,
+};
 use super::MQAdminExt;
 use crate::error::{ClientError, Result};
 
@@ -78,6 +81,49 @@ impl MQAdminExt {
             }
         }
         Err(last.unwrap_or(ClientError::BrokerNotFound("any".into())))
+    }
+
+    /// GET_CONSUMER_RUNNING_INFO (307): the broker `client_id` of `group` is connected to
+    /// asks it for its running info (with its thread dump when `jstack`). Every master is
+    /// tried until one knows the client.
+    pub async fn get_consumer_running_info(
+        &self,
+        group: &str,
+        client_id: &str,
+        jstack: bool,
+    ) -> Result<ConsumerRunningInfo> {
+        let mut last = None;
+        for addr in self.master_addrs(None).await? {
+            let req = RemotingCommand::request(request::GET_CONSUMER_RUNNING_INFO)
+                .with_ext("consumerGroup", group)
+                .with_ext("clientId", client_id)
+                .with_ext("jstackEnable", jstack.to_string());
+            match self.call_broker(&addr, req).await {
+                Ok(resp) => return Ok(decode(&resp.body)?),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or(ClientError::BrokerNotFound("any".into())))
+    }
+
+    /// CONSUME_MESSAGE_DIRECTLY (309): the broker storing `msg_id` hands the message to
+    /// `client_id` of `group`, which consumes it now and says how it went.
+    pub async fn consume_message_directly(
+        &self,
+        group: &str,
+        client_id: &str,
+        topic: &str,
+        msg_id: &str,
+    ) -> Result<ConsumeMessageDirectlyResult> {
+        let message = self.view_message(msg_id).await?;
+        let addr = message.store_host.to_string();
+        let req = RemotingCommand::request(request::CONSUME_MESSAGE_DIRECTLY)
+            .with_ext("consumerGroup", group)
+            .with_ext("clientId", client_id)
+            .with_ext("msgId", msg_id)
+            .with_ext("topic", topic);
+        let resp = self.call_broker(&addr, req).await?;
+        Ok(decode(&resp.body)?)
     }
 
     /// GET_PRODUCER_CONNECTION_LIST (204) on the masters serving `topic`, merged.

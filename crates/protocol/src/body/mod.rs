@@ -6,6 +6,7 @@
 
 pub mod connection;
 pub mod consume_stats;
+pub mod consumer_running_info;
 pub mod ha_runtime_info;
 pub mod heartbeat;
 pub mod message_queue_map;

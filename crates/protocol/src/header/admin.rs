@@ -98,6 +98,41 @@ command_header! {
     }
 }
 
+command_header! {
+    /// `GetConsumerRunningInfoRequestHeader` (GET_CONSUMER_RUNNING_INFO, 307): sent by an admin
+    /// tool to the broker, which forwards it unchanged to the consumer.
+    pub struct GetConsumerRunningInfoRequestHeader {
+        /// Consumer group.
+        consumer_group: String = "consumerGroup",
+        /// The member asked.
+        client_id: String = "clientId",
+        /// Whether the answer carries the client's thread dump.
+        jstack_enable: bool = "jstackEnable" or false,
+    }
+}
+
+command_header! {
+    /// `ConsumeMessageDirectlyResultRequestHeader` (CONSUME_MESSAGE_DIRECTLY, 309): an admin
+    /// tool asks one consumer to consume the message `msgId` now; the broker adds `brokerName`
+    /// and the stored message as body before forwarding it.
+    pub struct ConsumeMessageDirectlyResultRequestHeader {
+        /// Consumer group.
+        consumer_group: String = "consumerGroup",
+        /// The member asked.
+        client_id: Option<String> = "clientId",
+        /// Offset message id of the message.
+        msg_id: Option<String> = "msgId",
+        /// The broker holding the message (set by the broker).
+        broker_name: Option<String> = "brokerName",
+        /// The message's topic.
+        topic: Option<String> = "topic",
+        /// Topic system flag.
+        topic_sys_flag: Option<i32> = "topicSysFlag",
+        /// Group system flag.
+        group_sys_flag: Option<i32> = "groupSysFlag",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

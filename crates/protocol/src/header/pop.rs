@@ -144,6 +144,20 @@ command_header! {
 }
 
 command_header! {
+    /// `PeekMessageRequestHeader`.
+    pub struct PeekMessageRequestHeader {
+        /// Consumer group whose offsets the peek starts from.
+        consumer_group: String = "consumerGroup",
+        /// Topic.
+        topic: String = "topic",
+        /// Queue (-1: every readable queue).
+        queue_id: i32 = "queueId",
+        /// Most messages returned.
+        max_msg_nums: i32 = "maxMsgNums",
+    }
+}
+
+command_header! {
     /// `PollingInfoRequestHeader`.
     pub struct PollingInfoRequestHeader {
         /// Consumer group.

@@ -224,6 +224,8 @@ command_header! {
         transaction_id: Option<String> = "transactionId",
         /// Inner-batch id.
         batch_uniq_id: Option<String> = "batchUniqId",
+        /// RocketMQ 5.3.2+: the handle that recalls a timer message before it is due.
+        recall_handle: Option<String> = "recallHandle",
     }
 }
 
@@ -311,6 +313,7 @@ mod tests {
             queue_offset: 42,
             transaction_id: Some("AB".into()),
             batch_uniq_id: None,
+            recall_handle: None,
         };
         let mut cmd = RemotingCommand::request(0);
         h.write_to(&mut cmd);

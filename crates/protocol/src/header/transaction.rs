@@ -1,5 +1,5 @@
 //! Transaction headers: END_TRANSACTION (37, producer → broker) and CHECK_TRANSACTION_STATE
-//! (39, broker → producer).
+//! (39, broker → producer); and RECALL_MESSAGE (370), which withdraws a timer message.
 
 use super::command_custom_header::command_header;
 
@@ -42,5 +42,27 @@ command_header! {
         offset_msg_id: Option<String> = "offsetMsgId",
         /// Broker name.
         broker_name: Option<String> = "bname",
+    }
+}
+
+command_header! {
+    /// `RecallMessageRequestHeader` (RECALL_MESSAGE, RocketMQ 5.3.2+).
+    pub struct RecallMessageRequestHeader {
+        /// The producer's group, informational.
+        producer_group: Option<String> = "producerGroup",
+        /// The topic the timer message was sent to; must be the handle's.
+        topic: String = "topic",
+        /// The handle the send returned.
+        recall_handle: String = "recallHandle",
+        /// Broker name, as every 5.x RPC header carries it.
+        broker_name: Option<String> = "bname",
+    }
+}
+
+command_header! {
+    /// `RecallMessageResponseHeader`.
+    pub struct RecallMessageResponseHeader {
+        /// UNIQ_KEY of the recalled message.
+        msg_id: String = "msgId",
     }
 }

@@ -352,6 +352,17 @@ pub fn decode_messages_bytes(
 /// V1 unless the topic is longer than 127 bytes; the IPv6 bits of the stored sys flag follow
 /// the hosts; TOTALSIZE is computed, so `store_size` and `msg_id` are not read.
 pub fn encode_message_ext(msg: &MessageExt) -> Result<Vec<u8>, MessageEncodeError> {
+    let mut out = Vec::new();
+    encode_message_ext_into(msg, &mut out)?;
+    Ok(out)
+}
+
+/// [`encode_message_ext`] appended to `out`: a batch of records is built in one buffer, each
+/// body copied once.
+pub fn encode_message_ext_into(
+    msg: &MessageExt,
+    out: &mut Vec<u8>,
+) -> Result<(), MessageEncodeError> {
     let properties = properties_to_string(&msg.message.properties);
     let rec = StoredRecord {
         body_crc: msg.body_crc,
@@ -370,7 +381,8 @@ pub fn encode_message_ext(msg: &MessageExt) -> Result<Vec<u8>, MessageEncodeErro
         topic: msg.message.topic.as_bytes(),
         properties: properties.as_bytes(),
     };
-    let mut out = vec![0u8; rec.layout()?.total_size()];
-    encode_stored_record_into(&mut out, &rec)?;
-    Ok(out)
+    let start = out.len();
+    out.resize(start + rec.layout()?.total_size(), 0);
+    encode_stored_record_into(&mut out[start..], &rec)?;
+    Ok(())
 }

@@ -22,8 +22,8 @@ use bytes::Bytes;
 pub use batch::{decode_batch_body, encode_batch_body, BatchMessage};
 pub use decoder::{
     decode_message, decode_message_with, decode_messages, decode_messages_bytes,
-    decode_messages_with, encode_message_ext, inflate_body, parse_record, peek_record_header,
-    DecodeOptions, RecordView, DEFAULT_MAX_INFLATED_BODY_SIZE,
+    decode_messages_with, encode_message_ext, encode_message_ext_into, inflate_body, parse_record,
+    peek_record_header, DecodeOptions, RecordView, DEFAULT_MAX_INFLATED_BODY_SIZE,
 };
 pub use error::{MessageDecodeError, MessageEncodeError};
 pub use ext::MessageExt;

@@ -4,6 +4,7 @@
 
 mod broker_config_admin;
 mod connection_admin;
+mod consumer_admin;
 mod fastjson_body;
 mod group_admin;
 mod ha_admin;
@@ -73,6 +74,12 @@ pub async fn process(
         ),
         rq::LOCK_BATCH_MQ => lock_admin::lock_batch_mq(ctx, request),
         rq::UNLOCK_BATCH_MQ => lock_admin::unlock_batch_mq(ctx, request),
+        rq::GET_CONSUMER_RUNNING_INFO => {
+            consumer_admin::get_consumer_running_info(ctx, request).await
+        }
+        rq::CONSUME_MESSAGE_DIRECTLY => {
+            consumer_admin::consume_message_directly(ctx, request).await
+        }
         _ => Some(unsupported_request(&request)),
     }
 }

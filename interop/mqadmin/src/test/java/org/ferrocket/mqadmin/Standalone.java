@@ -41,8 +41,10 @@ final class Standalone implements AutoCloseable {
         int brokerPort = freePort();
         Path conf = dir.resolve("broker.conf");
         // brokerIP1 pinned to loopback (the default is an interface address); small commit log
-        // files keep the store cheap to create and delete
-        Files.writeString(conf, "brokerName=" + BROKER + "\nlistenPort=" + brokerPort
+        // files keep the store cheap to create and delete. The HA port is chosen too unless given:
+        // its default, listenPort + 1, is not known to be free.
+        String haPort = extraConf.contains("haListenPort=") ? "" : "\nhaListenPort=" + freePort();
+        Files.writeString(conf, "brokerName=" + BROKER + "\nlistenPort=" + brokerPort + haPort
                 + "\nbrokerIP1=127.0.0.1\nmappedFileSizeCommitLog=" + (64 * 1024 * 1024) + "\n" + extraConf);
         Path logDir = Paths.get(System.getProperty("interop.logdir", "target/ferrocket-logs"));
         Files.createDirectories(logDir);
