@@ -17,7 +17,9 @@
 # Environment: BIN (target/release/ferrocket), BENCH_DIR (/tmp/ha-catchup; needs about 3 x GB of
 #   free disk), GB (2), SIZE (1024: body bytes of the produced messages), ROUNDS (2),
 #   PORT_BASE (21900), KEEP=1 keeps the stores for another run (which then skips step 1-2),
-#   PERF=1 records `perf record -g` of the slave while it catches up ($BENCH_DIR/perf.slave.N.data).
+#   PERF=1 records `perf record -g` of the slave and of the master while the slave catches up
+#   ($BENCH_DIR/perf.slave.N.data, $BENCH_DIR/perf.master.N.data); CACHED=1 reads the master's
+#   commit log into the page cache instead of dropping the caches before the slave starts.
 set -u
 BIN=${BIN:-target/release/ferrocket}
 D=${BENCH_DIR:-/tmp/ha-catchup}
@@ -121,7 +123,8 @@ for r in $(seq "$ROUNDS"); do
   drop_caches
   # the master maps its files; its pages stay cached while mapped, so it restarts on cold caches
   master
-  drop_caches
+  # CACHED=1: the master's commit log in the page cache, so the disk is out of the picture
+  if [ "${CACHED:-0}" = 1 ]; then cat "$D"/master/commitlog/* > /dev/null; else drop_caches; fi
   m=$(max_offset "$MASTER")
   [ "$m" = "$end" ] || { echo "the master's commit log ends at $m, expected $end" >&2; exit 1; }
   echo "slave at $from, master at $m; $(cached) MB of the master's commit log cached before the slave starts"
@@ -131,6 +134,8 @@ for r in $(seq "$ROUNDS"); do
   if [ "${PERF:-0}" = 1 ]; then
     perf record -g -o "$D/perf.slave.$r.data" -p "$SLAVE_PID" > /dev/null 2>&1 &
     PERF_PID=$!
+    perf record -g -o "$D/perf.master.$r.data" -p "$MASTER_PID" > /dev/null 2>&1 &
+    PERF_MASTER_PID=$!
   fi
   s=0
   while [ "${s:-0}" != "$m" ]; do
@@ -141,7 +146,9 @@ for r in $(seq "$ROUNDS"); do
   # caught up means readable too: every copied record has its consume queue entry
   while [ "$(status_field "$SLAVE" dispatchBehindBytes)" != 0 ]; do sleep 0.05; done
   t1=$(date +%s.%N)
-  if [ "${PERF:-0}" = 1 ]; then kill -INT "$PERF_PID"; wait "$PERF_PID" 2>/dev/null; fi
+  if [ "${PERF:-0}" = 1 ]; then
+    kill -INT "$PERF_PID" "$PERF_MASTER_PID"; wait "$PERF_PID" "$PERF_MASTER_PID" 2>/dev/null
+  fi
   cpu="slave used $(cpu_s "$SLAVE_PID") s of CPU, master $(awk -v a="$master_cpu0" -v b="$(cpu_s "$MASTER_PID")" 'BEGIN { printf "%.1f", b - a }') s"
   stop "$SLAVE_PID"
   stop "$MASTER_PID"

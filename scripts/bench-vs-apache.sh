@@ -23,6 +23,8 @@
 #   BENCH_DIR scratch directory (a new one under /tmp), removed at the end unless KEEP=1
 #   QUICK=1 short settings to check the harness; FSYNC_PROBE seconds of the strace window (10, 0 = off)
 #   FERROCKET_BIN use this binary instead of building target/release/ferrocket
+#   BROKERS which brokers to run ("apache ferrocket"; "ferrocket" alone compares builds of ferrocket
+#               against each other without the Apache runs, and needs no Apache jars)
 #
 # What is measured, per run:
 #   msgs/s      send cases: median of the tool's "Send TPS" (Producer) / "Send MPS" (BatchProducer) lines,
@@ -63,6 +65,7 @@ BACKLOG=${BACKLOG:-1000000}
 FSYNC_PROBE=${FSYNC_PROBE:-10}
 BATCH_SIZE=${BATCH_SIZE:-16}
 CASES=${CASES:-send1 send16 send64 sync16 batch consume}
+BROKERS=${BROKERS:-apache ferrocket}
 APACHE_VERSION=${APACHE_VERSION:-5.5.0}
 TOOLS_VERSION=${TOOLS_VERSION:-$APACHE_VERSION}
 HEAP=${HEAP:-1g}
@@ -557,13 +560,14 @@ prepare() {
 
 # Every round of every case, then the table.
 run_all() {
-    local round first second case
+    local round first second case broker
     for round in $(seq 1 "$ROUNDS"); do
         # Alternate which broker goes first so neither always runs on a warmer page cache.
         if ((round % 2)); then first=apache second=ferrocket; else first=ferrocket second=apache; fi
         for case in $CASES; do
-            run_case "$first" "$case" "$round"
-            run_case "$second" "$case" "$round"
+            for broker in "$first" "$second"; do
+                [[ " $BROKERS " == *" $broker "* ]] && run_case "$broker" "$case" "$round"
+            done
         done
     done
     summarize
@@ -576,7 +580,7 @@ run_isolated() {
     if [[ "${NETNS:-1}" != 0 && "$(id -u)" == 0 ]] && command -v unshare > /dev/null && command -v ip > /dev/null \
         && unshare --net true 2>/dev/null; then
         echo "brokers run in a private network namespace (loopback only)"
-        export ROUNDS DURATION BACKLOG FSYNC_PROBE BATCH_SIZE CASES APACHE_VERSION TOOLS_VERSION HEAP CLIENT_HEAP \
+        export ROUNDS DURATION BACKLOG FSYNC_PROBE BATCH_SIZE CASES BROKERS APACHE_VERSION TOOLS_VERSION HEAP CLIENT_HEAP \
             PORT_BASE KEEP QUICK BENCH_DIR BIN SERVERS_CP TOOLS_CP
         # shellcheck disable=SC2016 # expanded by the inner shell
         BENCH_STAGE=runs unshare --net -- bash -c 'ip link set lo up && exec "$0"' "$SELF" &
@@ -598,6 +602,10 @@ main() {
     local case
     for case in $CASES; do
         [[ " send1 send16 send64 sync16 batch consume " == *" $case "* ]] || die "unknown case '$case'"
+    done
+    local broker
+    for broker in $BROKERS; do
+        [[ "$broker" == apache || "$broker" == ferrocket ]] || die "unknown broker '$broker'"
     done
     mkdir -p "$BENCH_DIR"
     : > "$RESULTS"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: the Rust workspace (unit, property and end-to-end tests against the real
 # binary), then the interop suites that drive the official Java (4.9.x and 5.x, and the RocketMQ 5
-# gRPC client) and Go clients against `ferrocket standalone`, the C++ client (PyPI `rocketmq`), the
+# gRPC client) and Go clients against `ferrocket standalone` (and the Java client against a
+# controller-mode broker set under kill -9 and a partition), the C++ client (PyPI `rocketmq`), the
 # web console in headless Chromium, and bounded fuzzing. Needs cargo, rustup, java 17+, mvn, go,
 # python3.11 (with venv) and node 20+ (interop/console/run.sh installs Debian's chromium when it is
 # missing); a missing tool is a failure.
@@ -66,8 +67,14 @@ suite "interop/apache-store: a store written by the Apache RocketMQ broker (4.9.
 suite "interop/replication: Apache RocketMQ masters and slaves (4.9.x, 5.x) replicating with ferrocket" \
   bash interop/replication/run.sh
 
+suite "interop/failover: controller mode under kill -9 and a partition, official rocketmq-client 5.x" \
+  bash interop/failover/run.sh
+
 suite "interop/go: official rocketmq-client-go/v2" \
   bash -c 'cd interop/go && go test -count=1 ./...'
+
+suite "interop/go-v5: official RocketMQ 5 gRPC Go client (rocketmq-clients/golang/v5)" \
+  bash -c 'cd interop/go-v5 && go test -count=1 ./...'
 
 suite "interop/cpp: official C++ client (librocketmq via PyPI rocketmq 0.4.4)" \
   bash interop/cpp/run.sh

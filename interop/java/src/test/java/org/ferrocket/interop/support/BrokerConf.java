@@ -19,6 +19,8 @@ public final class BrokerConf {
                 .set("brokerIP1", "127.0.0.1")
                 .set("autoCreateTopicEnable", "true")
                 .set("flushDiskType", "ASYNC_FLUSH")
+                // Apache's gRPC default (8081) would be contended by every broker a test starts.
+                .set("grpcServerPort", "0")
                 // Small commit-log files keep each test's store cheap to create and delete.
                 .set("mappedFileSizeCommitLog", String.valueOf(64 * 1024 * 1024));
     }
