@@ -67,7 +67,7 @@ suite "interop/apache-store: a store written by the Apache RocketMQ broker (4.9.
 suite "interop/replication: Apache RocketMQ masters and slaves (4.9.x, 5.x) replicating with ferrocket" \
   bash interop/replication/run.sh
 
-suite "interop/failover: controller mode under kill -9 and a partition, official rocketmq-client 5.x" \
+suite "interop/failover: controller mode under kill -9 and a partition, and Apache brokers driven by ferrocket controllers, official rocketmq-client 5.x" \
   bash interop/failover/run.sh
 
 suite "interop/go: official rocketmq-client-go/v2" \

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the controller-mode fault tests with the official RocketMQ client (rocketmq-client 5.x) against the
-# ferrocket binary (FERROCKET_BIN, default ../../target/debug/ferrocket), prints the figures the tests
-# measured and Surefire's summary, and exits non-zero if any test failed.
+# ferrocket binary (FERROCKET_BIN, default ../../target/debug/ferrocket), and ApacheBrokersTest (Apache
+# RocketMQ brokers and mqadmin of the same version, driven by the Ferrocket controllers), prints the
+# figures the tests measured and Surefire's summary, and exits non-zero if any test failed.
 #
 #   interop/failover/run.sh
 #   ROCKETMQ_CLIENT_VERSION=5.5.0 interop/failover/run.sh -Dtest=PartitionTest

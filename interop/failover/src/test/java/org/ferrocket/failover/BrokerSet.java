@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.Paths;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -23,9 +24,10 @@ import org.ferrocket.failover.support.FreePorts;
 import org.ferrocket.failover.support.Proc;
 
 /**
- * Three `ferrocket controller` processes (one Raft quorum), a name server and one broker set of three
- * controller-mode brokers, all on loopback. Broker 0 can be made to reach the controllers only through
- * {@link CutProxy} forwarders.
+ * Three `ferrocket controller` processes (one Raft quorum), a name server and one broker set of controller-mode
+ * brokers, all on loopback: three `ferrocket broker` processes, or Apache RocketMQ 5 brokers each in a JVM of its
+ * own ({@link ApacheBrokerMain}). Broker 0 can be made to reach the controllers only through {@link CutProxy}
+ * forwarders.
  */
 final class BrokerSet implements AutoCloseable {
     static final String CLUSTER = "FailoverCluster";
@@ -70,12 +72,30 @@ final class BrokerSet implements AutoCloseable {
         }
     }
 
+    /** Which broker the set runs. */
+    enum Brokers {
+        FERROCKET,
+        APACHE
+    }
+
     /**
-     * Writes every configuration and starts the controllers and the name server (not the brokers).
+     * Writes every configuration and starts the controllers and the name server (not the brokers) of a set of
+     * three Ferrocket brokers.
      *
      * @param proxiedBroker0 whether broker 0 reaches the controllers through cuttable forwarders
      */
     BrokerSet(String label, boolean proxiedBroker0) throws Exception {
+        this(label, proxiedBroker0, BROKERS, Brokers.FERROCKET);
+    }
+
+    /**
+     * Writes every configuration and starts the controllers and the name server (not the brokers).
+     *
+     * @param proxiedBroker0 whether broker 0 reaches the controllers through cuttable forwarders
+     * @param brokerCount how many brokers the set has
+     * @param kind whose brokers they are
+     */
+    BrokerSet(String label, boolean proxiedBroker0, int brokerCount, Brokers kind) throws Exception {
         dir = Files.createTempDirectory("ferrocket-failover-" + label + "-");
         client = new NettyRemotingClient(new NettyClientConfig());
         client.start();
@@ -97,7 +117,7 @@ final class BrokerSet implements AutoCloseable {
         }
         namesrv = "127.0.0.1:" + FreePorts.next();
         nameServer = new Proc(label + "-namesrv", List.of("namesrv", "--listen", namesrv));
-        for (int i = 0; i < BROKERS; i++) {
+        for (int i = 0; i < brokerCount; i++) {
             String controllerAddr = String.join(";", controllerAddrs);
             if (i == 0 && proxiedBroker0) {
                 List<String> viaProxy = new ArrayList<>();
@@ -110,8 +130,18 @@ final class BrokerSet implements AutoCloseable {
             }
             int port = FreePorts.next();
             brokerAddrs.add("127.0.0.1:" + port);
-            Path conf = write("broker" + i + ".conf", brokerConf(port, controllerAddr, dir.resolve("store" + i)));
-            brokers.add(new Proc(label + "-broker" + i, List.of("broker", "-c", conf.toString())));
+            String text = brokerConf(port, controllerAddr, dir.resolve("store" + i));
+            if (kind == Brokers.APACHE) {
+                // The HA address the Apache broker registers is brokerIP2:haListenPort. An Apache slave learns its
+                // master's HA address only from its name server registrations: after a switch it may have to
+                // wait for the next one, so they are as frequent as Apache allows (every 10 s).
+                Path conf = write("apache-broker" + i + ".conf", text + "brokerIP2=127.0.0.1\n"
+                        + "registerNameServerPeriod=10000\n");
+                brokers.add(Proc.program(label + "-apache-broker" + i, apacheCommand(label + "-apache-broker" + i, conf)));
+            } else {
+                Path conf = write("broker" + i + ".conf", text);
+                brokers.add(new Proc(label + "-broker" + i, List.of("broker", "-c", conf.toString())));
+            }
         }
         for (Proc c : controllers) {
             c.start();
@@ -135,6 +165,41 @@ final class BrokerSet implements AutoCloseable {
                 + "controllerHeartBeatTimeoutMills=" + HEARTBEAT_TIMEOUT_MS + "\n"
                 + "mappedFileSizeCommitLog=" + (4 * 1024 * 1024) + "\n"
                 + "grpcServerPort=0\nconsoleEnable=false\n";
+    }
+
+    /**
+     * The JVM of one Apache broker: this JVM's class path (the rocketmq-broker jars of the pom), a small heap, the
+     * opens the 5.x store needs on Java 17, and user.home (where the broker writes its own logs,
+     * logs/rocketmqlogs) in the log directory so the logs outlive the test's temporary directory.
+     */
+    private static List<String> apacheCommand(String name, Path conf) throws IOException {
+        Path home = apacheHome(name);
+        deleteTree(home);
+        Files.createDirectories(home);
+        return List.of(Paths.get(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx320m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+                "--add-opens", "java.base/jdk.internal.ref=ALL-UNNAMED",
+                "--add-exports", "java.base/jdk.internal.ref=ALL-UNNAMED",
+                "--add-opens", "java.base/java.nio=ALL-UNNAMED",
+                "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED",
+                "--add-opens", "java.base/java.lang=ALL-UNNAMED",
+                "--add-opens", "java.base/java.util=ALL-UNNAMED",
+                "-Duser.home=" + home,
+                // no TLS on the remoting port: building its self-signed certificate takes seconds
+                "-Dtls.server.mode=disabled",
+                "-cp", System.getProperty("java.class.path"),
+                ApacheBrokerMain.class.getName(), conf.toString());
+    }
+
+    /** The store log (store.log, where the HA service logs) of Apache broker `index`. */
+    Path apacheStoreLog(int index) {
+        return apacheHome(brokers.get(index).name()).resolve("logs/rocketmqlogs/store.log");
+    }
+
+    /** The user.home of an Apache broker's JVM, beside the process logs. */
+    private static Path apacheHome(String name) {
+        return Paths.get(System.getProperty("interop.logdir", "target/ferrocket-logs")).toAbsolutePath()
+                .resolve(name + "-home");
     }
 
     private Path write(String name, String text) throws IOException {
@@ -223,7 +288,7 @@ final class BrokerSet implements AutoCloseable {
      * and synchronize their topic config from the master).
      */
     void createTopic(String topic, int queues) throws Exception {
-        String master = awaitSyncStateSet(BROKERS, Duration.ofSeconds(60)).masterAddress;
+        String master = awaitSyncStateSet(brokers.size(), Duration.ofSeconds(60)).masterAddress;
         RemotingCommand r = invoke(master, UPDATE_AND_CREATE_TOPIC, Map.of("topic", topic, "defaultTopic", "TBW102",
                 "readQueueNums", String.valueOf(queues), "writeQueueNums", String.valueOf(queues), "perm", "6",
                 "topicFilterType", "SINGLE_TAG", "topicSysFlag", "0", "order", "false"), null, 5000);
@@ -264,10 +329,17 @@ final class BrokerSet implements AutoCloseable {
         for (CutProxy p : proxies) {
             p.close();
         }
-        try (Stream<Path> walk = Files.walk(dir)) {
+        deleteTree(dir);
+    }
+
+    private static void deleteTree(Path root) {
+        if (!Files.exists(root)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(root)) {
             walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         } catch (IOException ignored) {
-            // a leftover temporary directory is not a test failure
+            // a leftover directory is not a test failure
         }
     }
 }

@@ -16,8 +16,8 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * One ferrocket process (controller, name server or broker) whose output goes to a log file. It can be killed
- * with SIGKILL and started again with the same command line (same ports, same store).
+ * One ferrocket process (controller, name server or broker), or another program, whose output goes to a log
+ * file. It can be killed with SIGKILL and started again with the same command line (same ports, same store).
  */
 public final class Proc {
     /** How long a start may take until the ready line appears (a broker waits for a controller leader). */
@@ -34,10 +34,30 @@ public final class Proc {
      * @param args the ferrocket sub-command and its arguments
      */
     public Proc(String name, List<String> args) throws IOException {
-        this.name = name;
-        this.command = new ArrayList<>();
+        this(withFerrocket(args), name);
+    }
+
+    /**
+     * Any other program (the Apache broker's JVM) under the same rules: its output goes to the log, and it is
+     * ready once it prints a line containing "is ready".
+     *
+     * @param command the full command line
+     */
+    public static Proc program(String name, List<String> command) throws IOException {
+        return new Proc(new ArrayList<>(command), name);
+    }
+
+    private static List<String> withFerrocket(List<String> args) {
+        List<String> command = new ArrayList<>();
         command.add(FerrocketBinary.resolve().toString());
         command.addAll(args);
+        return command;
+    }
+
+    /** The full command line first: (String, List) is the ferrocket constructor. */
+    private Proc(List<String> command, String name) throws IOException {
+        this.name = name;
+        this.command = command;
         Path logDir = Paths.get(System.getProperty("interop.logdir", "target/ferrocket-logs")).toAbsolutePath();
         Files.createDirectories(logDir);
         this.logFile = logDir.resolve(name + ".log");
