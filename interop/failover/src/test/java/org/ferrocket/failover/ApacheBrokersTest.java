@@ -30,6 +30,7 @@ import org.junit.jupiter.api.Test;
  * state set;</li>
  * <li>the master is killed -9: the controllers elect the slave and the writes resume on it;</li>
  * <li>the killed broker restarts and rejoins as a slave (Apache's auto-switch HA truncates and catches up);</li>
+ * <li>the controller leader is killed -9: the new leader keeps the live master;</li>
  * <li>mqadmin electMaster hands the master role back to broker 1 and the writes follow it; every acknowledged
  * message is then at its queue and offset on that master;</li>
  * <li>mqadmin cleanBrokerMetadata removes the stopped broker 2 from the controllers' metadata.</li>
@@ -101,6 +102,7 @@ class ApacheBrokersTest {
                 assertTrue(sync.contains("#MasterBrokerId\t2\n"), sync);
                 assertEquals(List.of("1=" + first, "2=" + second), inSync(sync), sync);
                 awaitWrites(ledger, second, ledger.acks.size() + 200, set);
+                controllerLeaderKill(set, ledger, rejoined);
 
                 // d) mqadmin electMaster designates broker 1; the brokers follow and the writes move to it
                 long elect = System.nanoTime();
@@ -147,6 +149,34 @@ class ApacheBrokersTest {
                     killToWriteMs, electToWriteMs, ledger.acks.size(), stored.messages, ledger.failedAttempts.get(),
                     ledger.failures, duplicates);
         }
+    }
+
+    /**
+     * Kills -9 the controller leader: the other two elect a new one, which must keep the live Apache master (the
+     * brokers heartbeat every controller, so the new leader knows it is alive) while the writes go on; then the
+     * killed controller restarts and rejoins the quorum.
+     */
+    private static void controllerLeaderKill(BrokerSet set, Ledger ledger, BrokerSet.Replicas before)
+            throws Exception {
+        String oldLeader = set.controllerLeader();
+        int index = set.controllerAddrs.indexOf(oldLeader);
+        set.controllers.get(index).kill9();
+        long killed = System.nanoTime();
+        String[] newLeader = new String[1];
+        Await.until(SET_FORMS, () -> (newLeader[0] = set.controllerLeader()) != null && !newLeader[0].equals(oldLeader),
+                () -> "no new controller leader after " + oldLeader + " was killed" + set.logs());
+        long electedMs = (System.nanoTime() - killed) / 1_000_000;
+        // longer than controllerHeartBeatTimeoutMills plus a scan: a master the new leader thought silent would
+        // have been replaced by now
+        Thread.sleep(BrokerSet.HEARTBEAT_TIMEOUT_MS + 1500);
+        BrokerSet.Replicas after = set.replicas();
+        assertTrue(after != null && before.masterAddress.equals(after.masterAddress)
+                && after.masterEpoch == before.masterEpoch, "the new controller leader changed the master: " + after
+                + " (before " + before + ")" + set.logs());
+        awaitWrites(ledger, before.masterAddress, ledger.acks.size() + 200, set);
+        set.controllers.get(index).start();
+        System.out.printf("kill -9 of controller leader %s: %s leads after %d ms and keeps %s%n", oldLeader,
+                newLeader[0], electedMs, after);
     }
 
     /** mqadmin getSyncStateSet of the set, asked of the first controller (any one answers from its state). */
