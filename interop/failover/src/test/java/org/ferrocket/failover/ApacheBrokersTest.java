@@ -62,6 +62,12 @@ class ApacheBrokersTest {
             assertTrue(sync.contains("#MasterBrokerId\t1\n") && sync.contains("#MasterAddr\t" + first + "\n")
                     && sync.contains("#SyncStateSetNums\t2\n"), sync);
             assertEquals(List.of("1=" + first, "2=" + second), inSync(sync), sync);
+            // each broker stored the id it applied for (Apache's BrokerMetadata file: cluster#name#id)
+            for (int i = 0; i < 2; i++) {
+                String identity = Files.readString(set.dir.resolve("store" + i).resolve("brokerIdentity"),
+                        StandardCharsets.UTF_8).trim();
+                assertEquals(BrokerSet.CLUSTER + "#" + BrokerSet.BROKER_NAME + "#" + (i + 1), identity);
+            }
 
             set.createTopic(TOPIC, 4);
             Ledger ledger = new Ledger();
