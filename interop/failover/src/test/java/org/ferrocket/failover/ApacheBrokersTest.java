@@ -103,7 +103,9 @@ class ApacheBrokersTest {
                 // at the first offset they disagree on (only a tail the slave never confirmed is actually cut)
                 String truncate = lastLine(set.apacheStoreLog(0), "truncateOffset is");
                 assertTrue(truncate != null, "the restarted broker never ran the auto-switch HA handshake");
-                System.out.println("rejoined as slave of " + second + ": " + truncate);
+                String cut = lastLine(set.apacheStoreLog(0), "truncate dirty files to");
+                System.out.println("rejoined as slave of " + second + ": " + truncate + "; "
+                        + (cut == null ? "nothing to cut" : cut));
                 sync = syncStateSet(admin, set);
                 assertTrue(sync.contains("#MasterBrokerId\t2\n"), sync);
                 assertEquals(List.of("1=" + first, "2=" + second), inSync(sync), sync);
