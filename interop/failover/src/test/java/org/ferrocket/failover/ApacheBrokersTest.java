@@ -33,6 +33,8 @@ import org.junit.jupiter.api.Test;
  * <li>the controller leader is killed -9: the new leader keeps the live master;</li>
  * <li>mqadmin electMaster hands the master role back to broker 1 and the writes follow it; every acknowledged
  * message is then at its queue and offset on that master;</li>
+ * <li>both brokers are killed; the controllers keep the set without a master, do not elect broker 2 (outside the
+ * sync state set) when it alone returns, and elect broker 1 when it returns;</li>
  * <li>mqadmin cleanBrokerMetadata removes the stopped broker 2 from the controllers' metadata.</li>
  * </ol>
  */
@@ -134,6 +136,12 @@ class ApacheBrokersTest {
             Ledger.Stored stored = Ledger.readAll(set.namesrv, TOPIC);
             int duplicates = ledger.check(stored);
 
+            long restartToMasterMs = fullOutage(set, first, second);
+            // everything acknowledged is still there, on the master elected after the outage
+            Ledger.Stored afterOutage = Ledger.readAll(set.namesrv, TOPIC);
+            ledger.check(afterOutage);
+            assertEquals(stored.messages, afterOutage.messages, "messages stored before and after the outage");
+
             // e) broker 2 stops; once the controllers see it gone, cleanBrokerMetadata removes it
             set.brokers.get(1).stop();
             sync = syncStateSet(admin, set);
@@ -153,8 +161,9 @@ class ApacheBrokersTest {
 
             System.out.printf("APACHE BROKERS FIGURES: kill -9 of the Apache master -> first write by the elected "
                             + "Apache slave: %d ms; mqadmin electMaster -> first write by the designated broker: %d ms; "
+                            + "full outage: restart of the sync state set's broker -> elected %d ms; "
                             + "acked=%d stored=%d failed attempts=%d %s duplicates=%d%n",
-                    killToWriteMs, electToWriteMs, ledger.acks.size(), stored.messages, ledger.failedAttempts.get(),
+                    killToWriteMs, electToWriteMs, restartToMasterMs, ledger.acks.size(), stored.messages, ledger.failedAttempts.get(),
                     ledger.failures, duplicates);
         }
     }
@@ -185,6 +194,41 @@ class ApacheBrokersTest {
         set.controllers.get(index).start();
         System.out.printf("kill -9 of controller leader %s: %s leads after %d ms and keeps %s%n", oldLeader,
                 newLeader[0], electedMs, after);
+    }
+
+    /**
+     * Both brokers go down: broker 2 (the slave) first, so that the master shrinks the sync state set to itself,
+     * then the master. The controllers keep the set without a master. Broker 2 restarts first and must not be
+     * elected (it is outside the sync state set, and unclean elections are off); broker 1 restarts and is elected,
+     * and broker 2 rejoins as its slave.
+     *
+     * @return milliseconds from broker 1's restart to its election
+     */
+    private static long fullOutage(BrokerSet set, String first, String second) throws Exception {
+        set.brokers.get(1).kill9();
+        BrokerSet.Replicas[] r = new BrokerSet.Replicas[1];
+        Await.until(SET_FORMS, () -> (r[0] = set.replicas()) != null && r[0].syncStateSet.equals(Set.of(1L)),
+                () -> "the master never dropped the killed slave from the sync state set: " + r[0] + set.logs());
+        set.brokers.get(0).kill9();
+        Await.until(SET_FORMS, () -> (r[0] = set.replicas()) != null
+                        && (r[0].masterAddress == null || r[0].masterAddress.isEmpty()),
+                () -> "the controllers still name a master with both brokers down: " + r[0] + set.logs());
+        set.brokers.get(1).start();
+        // longer than a heartbeat timeout and an inactive-master scan, with broker 2 asking to be elected
+        Thread.sleep(BrokerSet.HEARTBEAT_TIMEOUT_MS + 1500);
+        BrokerSet.Replicas waiting = set.replicas();
+        assertTrue(waiting != null && (waiting.masterAddress == null || waiting.masterAddress.isEmpty())
+                && waiting.syncStateSet.equals(Set.of(1L)), "broker 2 was elected from outside the sync state set: "
+                + waiting + set.logs());
+        long restart = System.nanoTime();
+        set.brokers.get(0).start();
+        Await.until(SET_FORMS, () -> set.masterIndex() == 0, () -> "broker 1 was not elected" + set.logs());
+        long electedMs = (System.nanoTime() - restart) / 1_000_000;
+        BrokerSet.Replicas whole = set.awaitSyncStateSet(2, SET_FORMS);
+        assertEquals(first, whole.masterAddress, whole.toString());
+        System.out.printf("full outage: no master while only %s (outside the sync state set) ran (%s); %s elected "
+                + "%d ms after its restart; %s%n", second, waiting, first, electedMs, whole);
+        return electedMs;
     }
 
     /** mqadmin getSyncStateSet of the set, asked of the first controller (any one answers from its state). */
