@@ -49,9 +49,9 @@ public final class ApacheBrokerMain {
             System.exit(2);
         }
         broker.start();
-        System.out.println("Apache RocketMQ broker " + brokerConfig.getBrokerName() + " at " + brokerConfig.getBrokerIP1()
-                + ":" + serverConfig.getListenPort() + " (controller mode " + brokerConfig.isEnableControllerMode()
-                + ") is ready");
+        System.out.println("Apache RocketMQ broker " + brokerConfig.getBrokerName() + " at "
+                + brokerConfig.getBrokerIP1() + ":" + serverConfig.getListenPort() + " (controller mode "
+                + brokerConfig.isEnableControllerMode() + ") is ready");
         Thread.currentThread().join();
     }
 }

@@ -23,8 +23,8 @@ import org.junit.jupiter.api.Test;
 /**
  * Three `ferrocket controller` processes and the Ferrocket name server manage a set of two Apache RocketMQ 5
  * brokers in controller mode (the rocketmq-broker jars of the client's version, each in a JVM of its own,
- * allAckInSyncStateSet). With the official producer sending all along, and the official mqadmin reading and
- * changing the controllers' metadata:
+ * allAckInSyncStateSet). With the official producer sending through the first five steps, and the official mqadmin
+ * reading and changing the controllers' metadata:
  * <ol>
  * <li>the brokers take ids 1 and 2 from the controllers, the first is elected master and the second joins the sync
  * state set;</li>
@@ -42,9 +42,10 @@ class ApacheBrokersTest {
     private static final String TOPIC = "ApacheBrokersLoad";
     private static final int SENDERS = 4;
     private static final Duration SET_FORMS = Duration.ofSeconds(60);
-    private static final Pattern IN_SYNC = Pattern.compile("InSyncReplica:\\tReplicaIdentity\\{[^}]*brokerId=(\\d+), "
-            + "brokerAddress='([^']*)'");
-    private static final Pattern NOT_IN_SYNC = Pattern.compile("NotInSyncReplica:\\tReplicaIdentity\\{[^}]*brokerId=(\\d+)");
+    private static final Pattern IN_SYNC = Pattern.compile(
+            "InSyncReplica:\\tReplicaIdentity\\{[^}]*brokerId=(\\d+), brokerAddress='([^']*)'");
+    private static final Pattern NOT_IN_SYNC = Pattern.compile(
+            "NotInSyncReplica:\\tReplicaIdentity\\{[^}]*brokerId=(\\d+)");
 
     @Test
     void ferrocketControllersDriveApacheBrokers() throws Exception {
@@ -78,7 +79,8 @@ class ApacheBrokersTest {
             List<Thread> senders = new ArrayList<>();
             for (int t = 0; t < SENDERS; t++) {
                 int thread = t;
-                Thread s = new Thread(() -> ledger.sendLoop(producer, TOPIC, "a" + thread + "-", running), "sender-" + t);
+                Thread s = new Thread(() -> ledger.sendLoop(producer, TOPIC, "a" + thread + "-", running),
+                        "sender-" + t);
                 s.start();
                 senders.add(s);
             }
@@ -112,9 +114,10 @@ class ApacheBrokersTest {
                 assertTrue(sync.contains("#MasterBrokerId\t2\n"), sync);
                 assertEquals(List.of("1=" + first, "2=" + second), inSync(sync), sync);
                 awaitWrites(ledger, second, ledger.acks.size() + 200, set);
+                // d) kill -9 the controller leader: the new leader keeps the live master
                 controllerLeaderKill(set, ledger, rejoined);
 
-                // d) mqadmin electMaster designates broker 1; the brokers follow and the writes move to it
+                // e) mqadmin electMaster designates broker 1; the brokers follow and the writes move to it
                 long elect = System.nanoTime();
                 String elected = admin.ok("electMaster", "-a", set.controllerLeader(), "-c", BrokerSet.CLUSTER,
                         "-bn", BrokerSet.BROKER_NAME, "-b", "1");
@@ -136,16 +139,18 @@ class ApacheBrokersTest {
             Ledger.Stored stored = Ledger.readAll(set.namesrv, TOPIC);
             int duplicates = ledger.check(stored);
 
+            // f) both brokers down; only the one in the retained sync state set may be elected
             long restartToMasterMs = fullOutage(set, first, second);
             // everything acknowledged is still there, on the master elected after the outage
             Ledger.Stored afterOutage = Ledger.readAll(set.namesrv, TOPIC);
             ledger.check(afterOutage);
             assertEquals(stored.messages, afterOutage.messages, "messages stored before and after the outage");
 
-            // e) broker 2 stops; once the controllers see it gone, cleanBrokerMetadata removes it
+            // g) broker 2 stops; once the controllers see it gone, cleanBrokerMetadata removes it
             set.brokers.get(1).stop();
             sync = syncStateSet(admin, set);
-            assertTrue(sync.contains("brokerId=2, brokerAddress='" + second + "'"), "broker 2 is not listed:\n" + sync);
+            assertTrue(sync.contains("brokerId=2, brokerAddress='" + second + "'"),
+                    "broker 2 is not listed:\n" + sync);
             String leader = set.controllerLeader();
             MqAdmin.Result[] clean = new MqAdmin.Result[1];
             Await.until(Duration.ofSeconds(30), () -> !(clean[0] = admin.run("cleanBrokerMetadata", "-a", leader,
@@ -157,14 +162,16 @@ class ApacheBrokersTest {
             assertEquals(List.of("1=" + first), inSync(sync), sync);
             assertTrue(!NOT_IN_SYNC.matcher(sync).find(), "broker 2 is still known to the controllers:\n" + sync);
             BrokerSet.Replicas cleaned = set.replicas();
-            assertTrue(cleaned != null && cleaned.syncStateSet.equals(new TreeSet<>(Set.of(1L))), String.valueOf(cleaned));
+            assertTrue(cleaned != null && cleaned.syncStateSet.equals(new TreeSet<>(Set.of(1L))),
+                    String.valueOf(cleaned));
 
             System.out.printf("APACHE BROKERS FIGURES: kill -9 of the Apache master -> first write by the elected "
-                            + "Apache slave: %d ms; mqadmin electMaster -> first write by the designated broker: %d ms; "
+                            + "Apache slave: %d ms; mqadmin electMaster -> first write by the designated broker: "
+                            + "%d ms; "
                             + "full outage: restart of the sync state set's broker -> elected %d ms; "
                             + "acked=%d stored=%d failed attempts=%d %s duplicates=%d%n",
-                    killToWriteMs, electToWriteMs, restartToMasterMs, ledger.acks.size(), stored.messages, ledger.failedAttempts.get(),
-                    ledger.failures, duplicates);
+                    killToWriteMs, electToWriteMs, restartToMasterMs, ledger.acks.size(), stored.messages,
+                    ledger.failedAttempts.get(), ledger.failures, duplicates);
         }
     }
 
@@ -258,7 +265,8 @@ class ApacheBrokersTest {
     }
 
     /** Waits until `count` messages are acknowledged in all, the last of them stored by `broker`. */
-    private static void awaitWrites(Ledger ledger, String broker, int count, BrokerSet set) throws InterruptedException {
+    private static void awaitWrites(Ledger ledger, String broker, int count, BrokerSet set)
+            throws InterruptedException {
         Await.until(Duration.ofSeconds(60), () -> ledger.acks.size() >= count && broker.equals(lastStoreHost(ledger)),
                 () -> "fewer than " + count + " writes, or not on " + broker + ": " + ledger.acks.size() + " "
                         + ledger.failures + set.logs());

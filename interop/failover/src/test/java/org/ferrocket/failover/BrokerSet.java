@@ -137,7 +137,8 @@ final class BrokerSet implements AutoCloseable {
                 // wait for the next one, so they are as frequent as Apache allows (every 10 s).
                 Path conf = write("apache-broker" + i + ".conf", text + "brokerIP2=127.0.0.1\n"
                         + "registerNameServerPeriod=10000\n");
-                brokers.add(Proc.program(label + "-apache-broker" + i, apacheCommand(label + "-apache-broker" + i, conf)));
+                String name = label + "-apache-broker" + i;
+                brokers.add(Proc.program(name, apacheCommand(name, conf)));
             } else {
                 Path conf = write("broker" + i + ".conf", text);
                 brokers.add(new Proc(label + "-broker" + i, List.of("broker", "-c", conf.toString())));
