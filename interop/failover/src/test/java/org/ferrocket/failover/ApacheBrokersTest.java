@@ -44,7 +44,7 @@ class ApacheBrokersTest {
     private static final Duration SET_FORMS = Duration.ofSeconds(60);
     private static final Pattern IN_SYNC = Pattern.compile(
             "InSyncReplica:\\tReplicaIdentity\\{[^}]*brokerId=(\\d+), brokerAddress='([^']*)'");
-    private static final Pattern NOT_IN_SYNC = Pattern.compile(
+    static final Pattern NOT_IN_SYNC = Pattern.compile(
             "NotInSyncReplica:\\tReplicaIdentity\\{[^}]*brokerId=(\\d+)");
 
     @Test
@@ -239,7 +239,7 @@ class ApacheBrokersTest {
     }
 
     /** mqadmin getSyncStateSet of the set, asked of the first controller (any one answers from its state). */
-    private static String syncStateSet(MqAdmin admin, BrokerSet set) {
+    static String syncStateSet(MqAdmin admin, BrokerSet set) {
         return admin.ok("getSyncStateSet", "-a", String.join(";", set.controllerAddrs), "-b", BrokerSet.BROKER_NAME);
     }
 
@@ -255,7 +255,7 @@ class ApacheBrokersTest {
     }
 
     /** The "id=address" of every InSyncReplica line, in id order. */
-    private static List<String> inSync(String sync) {
+    static List<String> inSync(String sync) {
         TreeSet<String> ids = new TreeSet<>();
         Matcher m = IN_SYNC.matcher(sync);
         while (m.find()) {
@@ -265,7 +265,7 @@ class ApacheBrokersTest {
     }
 
     /** Waits until `count` messages are acknowledged in all, the last of them stored by `broker`. */
-    private static void awaitWrites(Ledger ledger, String broker, int count, BrokerSet set)
+    static void awaitWrites(Ledger ledger, String broker, int count, BrokerSet set)
             throws InterruptedException {
         Await.until(Duration.ofSeconds(60), () -> ledger.acks.size() >= count && broker.equals(lastStoreHost(ledger)),
                 () -> "fewer than " + count + " writes, or not on " + broker + ": " + ledger.acks.size() + " "
@@ -281,7 +281,7 @@ class ApacheBrokersTest {
     }
 
     /** Milliseconds from `sinceNanos` to the first acknowledgement by `broker` of a send started after it. */
-    private static long firstWriteBy(Ledger ledger, String broker, long sinceNanos, BrokerSet set)
+    static long firstWriteBy(Ledger ledger, String broker, long sinceNanos, BrokerSet set)
             throws InterruptedException {
         Ledger.Ack[] first = new Ledger.Ack[1];
         Await.until(Duration.ofSeconds(60), () -> {
