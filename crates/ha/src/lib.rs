@@ -13,6 +13,7 @@
 //! Sockets are blocking and served by dedicated threads, as in RocketMQ: the slave's appends
 //! create and fill CommitLog files, which must stay off the async reactor.
 
+pub mod autoswitch;
 mod error;
 mod group_transfer;
 pub mod ha_client;
@@ -21,6 +22,7 @@ mod ha_service;
 pub mod runtime_stats;
 pub mod tls;
 
+pub use autoswitch::{AutoSwitchListener, EpochFile};
 pub use error::HaError;
 pub use group_transfer::GroupTransferHandle;
 pub use ha_service::{HAService, MAX_SLAVE_CONNECTIONS};
