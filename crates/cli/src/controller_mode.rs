@@ -53,16 +53,7 @@ pub async fn run(
         let assignment = roles.borrow_and_update().clone();
         truncations.borrow_and_update();
         let mut role_settings = in_role(&settings, &assignment);
-        // asked by the HA handshake of the previous open, if that is why the broker reopens
-        let mut cut = manager.take_truncation();
-        if !assignment.is_master() && assignment.master_address.is_some() {
-            // compared before opening, so that the usual case needs no second reopen
-            if let Some(at) = manager.truncation_point(&assignment).await {
-                cut = Some(cut.map_or(at, |c| c.min(at)));
-            }
-        }
-        role_settings.store.truncate_commit_log_at =
-            if assignment.is_master() { None } else { cut };
+        role_settings.store.truncate_commit_log_at = store_cut(&manager, &assignment).await;
         let broker = start_broker(role_settings, config_file.clone()).await?;
         attach(&manager, &broker);
         let follower = follow_elected_master(&broker, &assignment);
@@ -103,34 +94,61 @@ pub async fn run(
         if let Some(g) = &grpc {
             g.shutdown();
         }
-        match stop {
-            Stop::Signal(name) => {
-                tracing::info!("{name} received, shutting down");
-                manager.shutdown();
-                return stop_broker(&broker).await;
-            }
-            Stop::Truncate(at) => {
-                tracing::warn!(
-                    offset = at,
-                    "reopening the broker to cut its commit log where it diverges from the master's"
-                );
-                stop_broker(&broker).await?;
-                manager.detach_store();
-                // the next open takes it back with `take_truncation`
-                manager.request_truncation(at);
-            }
-            Stop::RoleChanged => {
-                let next = roles.borrow().clone();
-                tracing::info!(
-                    from = role_name(&assignment),
-                    to = role_name(&next),
-                    master_epoch = next.master_epoch,
-                    "reopening the broker in its new role"
-                );
-                stop_broker(&broker).await?;
-                manager.detach_store();
-            }
+        if let Stop::Signal(name) = stop {
+            tracing::info!("{name} received, shutting down");
+            manager.shutdown();
+            return stop_broker(&broker).await;
         }
+        let next = roles.borrow().clone();
+        reopen(&manager, &broker, stop, &assignment, &next).await?;
+    }
+}
+
+/// Closes the broker for a reopen: in a new role, or cut where its log diverges.
+async fn reopen(
+    manager: &ReplicasManager,
+    broker: &BrokerController,
+    stop: Stop,
+    from: &RoleAssignment,
+    to: &RoleAssignment,
+) -> anyhow::Result<()> {
+    match stop {
+        Stop::Truncate(at) => tracing::warn!(
+            offset = at,
+            "reopening the broker to cut its commit log where it diverges from the master's"
+        ),
+        _ => tracing::info!(
+            from = role_name(from),
+            to = role_name(to),
+            master_epoch = to.master_epoch,
+            "reopening the broker in its new role"
+        ),
+    }
+    stop_broker(broker).await?;
+    manager.detach_store();
+    if let Stop::Truncate(at) = stop {
+        // the next open takes it back with `take_truncation`
+        manager.request_truncation(at);
+    }
+    Ok(())
+}
+
+/// Where a slave's CommitLog is cut when its store opens: where the HA handshake of the
+/// previous open found it diverging from the master's (if that is why the broker reopens), and
+/// where the master's epochs, asked over the remoting port before opening, say it diverges (so
+/// that the usual case needs no second reopen); the lower of the two. Never on a master.
+async fn store_cut(manager: &ReplicasManager, assignment: &RoleAssignment) -> Option<i64> {
+    let asked = manager.take_truncation();
+    if assignment.is_master() {
+        return None;
+    }
+    let compared = match assignment.master_address {
+        Some(_) => manager.truncation_point(assignment).await,
+        None => None,
+    };
+    match (asked, compared) {
+        (Some(a), Some(c)) => Some(a.min(c)),
+        (a, c) => a.or(c),
     }
 }
 
