@@ -8,6 +8,10 @@
 //!   exactly its physical offset and reports its new max offset;
 //! * SYNC_MASTER puts wait on a [`GroupTransferHandle`] for a slave acknowledgement.
 //!
+//! In controller mode the same port speaks RocketMQ 5's auto-switch HA protocol instead
+//! ([`autoswitch`]: handshakes with the slave's broker id and the master's epochs, frames that
+//! carry their epoch, the epoch file).
+//!
 //! The HA port follows the broker's TLS settings ([`tls`]).
 //!
 //! Sockets are blocking and served by dedicated threads, as in RocketMQ: the slave's appends

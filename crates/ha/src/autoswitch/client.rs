@@ -174,7 +174,7 @@ impl<'a> Session<'a> {
                     h.state, self.state
                 ));
             }
-            let body = at + h.len();
+            let body = at + h.header_len();
             if self.filled - body < size {
                 break; // body not complete yet
             }

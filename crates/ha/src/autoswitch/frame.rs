@@ -112,17 +112,12 @@ pub struct FrameHeader {
 
 impl FrameHeader {
     /// The size of this header on the wire.
-    pub fn len(&self) -> usize {
+    pub fn header_len(&self) -> usize {
         if self.state == STATE_TRANSFER {
             TRANSFER_HEADER_SIZE
         } else {
             MASTER_HANDSHAKE_HEADER_SIZE
         }
-    }
-
-    /// Whether the header is empty (never: a header has a fixed size).
-    pub fn is_empty(&self) -> bool {
-        false
     }
 
     /// The 36 bytes of a TRANSFER header.
@@ -273,7 +268,7 @@ mod tests {
             (h.state, h.body_size, h.offset, h.epoch),
             (1, 24, 0x0A0B, 2)
         );
-        assert_eq!(h.len(), 20);
+        assert_eq!(h.header_len(), 20);
         assert_eq!(decode_epoch_entries(&wire[20..]), vec![(1, 0), (2, 0x500)]);
         // no epochs: last epoch -1, empty body
         assert_eq!(
@@ -303,7 +298,7 @@ mod tests {
         ];
         assert_eq!(h.encode_transfer(), expected);
         assert_eq!(FrameHeader::decode(&expected), Some(h));
-        assert_eq!(h.len(), 36);
+        assert_eq!(h.header_len(), 36);
         // a TRANSFER header is not read before all 36 bytes are there
         assert_eq!(FrameHeader::decode(&expected[..30]), None);
     }
