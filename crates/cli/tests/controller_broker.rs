@@ -38,6 +38,11 @@ type Acked = (u32, u64, String);
 
 impl Cluster {
     fn new() -> Cluster {
+        Cluster::with("")
+    }
+
+    /// A cluster whose brokers also have the `extra` properties lines.
+    fn with(extra: &str) -> Cluster {
         let dir = tempfile::tempdir().unwrap();
         let namesrv = format!("127.0.0.1:{}", free_port());
         let controller = format!("127.0.0.1:{}", free_port());
@@ -71,7 +76,7 @@ impl Cluster {
                  listenPort={port}\nhaListenPort={}\nnamesrvAddr={namesrv}\nstorePathRootDir={}\n\
                  enableControllerMode=true\ncontrollerAddr={controller}\nconsoleEnable=false\n\
                  grpcServerEnable=false\nallAckInSyncStateSet=true\ncheckSyncStateSetPeriod=500\n\
-                 syncBrokerMetadataPeriod=500\nmapedFileSizeCommitLog=1048576\n",
+                 syncBrokerMetadataPeriod=500\nmapedFileSizeCommitLog=1048576\n{extra}",
                 port + 1,
                 dir.path().join(format!("store{i}")).display()
             );
@@ -399,4 +404,41 @@ fn a_master_streams_to_a_hand_written_auto_switch_slave() {
     s.write_all(&master_max.to_be_bytes()).unwrap();
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(c.replica_info(), Some((Some(1), vec![1])));
+}
+
+#[test]
+fn a_divergence_found_in_the_handshake_reopens_the_slave_cut() {
+    // no epoch comparison over remoting before opening: the HA handshake finds the divergence
+    let mut c = Cluster::with("compareEpochsBeforeOpen=false\n");
+    c.start(0, "master");
+    c.start(1, "slave");
+    c.wait_replicas(1, &[1, 2]);
+    let (mut acked, other) = c.produce(4);
+    assert_eq!((acked.len(), other.len()), (4, 0), "{other:?}");
+    // the slave goes away; the master stores messages nobody acknowledges, then dies
+    c.kill9(1);
+    let (none, unacked) = c.produce(3);
+    assert!(
+        none.is_empty() && !unacked.is_empty(),
+        "{none:?} {unacked:?}"
+    );
+    c.kill9(0);
+    c.start(1, "");
+    c.wait_replicas(2, &[2]);
+    let (more, other) = c.produce(3);
+    assert_eq!((more.len(), other.len()), (3, 0), "{other:?}");
+    acked.extend(more);
+    // the old master opens as a slave with its tail, is told in the handshake where the logs
+    // part, and reopens cut there
+    c.start(0, "slave");
+    if let Some(b) = c.brokers[0].as_mut() {
+        b.wait_stderr("reopening the broker to cut its commit log", WAIT);
+        b.wait_stderr(
+            "truncating the commit log to the new master's epoch boundary",
+            WAIT,
+        );
+    }
+    c.wait_replicas(2, &[1, 2]);
+    c.wait_stores_equal();
+    c.assert_readable(&acked);
 }

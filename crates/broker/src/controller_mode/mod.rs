@@ -336,6 +336,9 @@ impl ReplicasManager {
     /// Before opening the store as a slave of `a`'s master: the offset past which the local
     /// log diverges from the master's (per the two epoch files), if it may.
     pub async fn truncation_point(&self, a: &RoleAssignment) -> Option<i64> {
+        if !self.config.compare_epochs_before_open {
+            return None;
+        }
         let local = match self.epoch_entries() {
             Ok(l) if !l.is_empty() => l,
             Ok(_) => return None,
