@@ -43,6 +43,8 @@ pub(crate) struct SlaveSide {
     handshake_pending: AtomicBool,
     /// The master's max offset at the last transfer (`lastMasterMaxOffset`).
     last_master_max_offset: AtomicI64,
+    /// An offset without an epoch was already reported (once per connection).
+    reported_no_epoch: AtomicBool,
 }
 
 impl SlaveSide {
@@ -54,6 +56,7 @@ impl SlaveSide {
             sync_from_last_file: AtomicBool::new(false),
             handshake_pending: AtomicBool::new(false),
             last_master_max_offset: AtomicI64::new(i64::MAX),
+            reported_no_epoch: AtomicBool::new(false),
         }
     }
 
@@ -248,10 +251,10 @@ impl SlaveSide {
                 break;
             };
             let Some((epoch, start, end)) = epoch_at(&epochs, next) else {
-                tracing::error!(
-                    offset = next,
-                    "no epoch entry covers this commit log offset"
-                );
+                if !self.reported_no_epoch.swap(true, Ordering::AcqRel) {
+                    tracing::error!(offset = next, epochs = ?epochs,
+                        "no epoch entry covers this commit log offset; not streaming it");
+                }
                 break;
             };
             let in_epoch = end.map_or(usize::MAX, |e| (e - next) as usize);
