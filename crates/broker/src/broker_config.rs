@@ -325,6 +325,10 @@ pub struct ControllerModeConfig {
     pub in_sync_replicas: usize,
     /// `enableAutoInSyncReplicas`: lower `inSyncReplicas` to the sync state set's size.
     pub enable_auto_in_sync_replicas: bool,
+    /// Ferrocket's `compareEpochsBeforeOpen`: before opening its store as a slave, ask the
+    /// master for its epochs over the remoting port (GET_BROKER_EPOCH_CACHE) and cut the log at
+    /// open where they disagree. Off, the HA handshake finds the cut and the broker reopens.
+    pub compare_epochs_before_open: bool,
 }
 
 impl Default for ControllerModeConfig {
@@ -342,6 +346,7 @@ impl Default for ControllerModeConfig {
             min_in_sync_replicas: 1,
             in_sync_replicas: 1,
             enable_auto_in_sync_replicas: false,
+            compare_epochs_before_open: true,
         }
     }
 }

@@ -563,7 +563,7 @@ impl BrokerController {
         self.store_host
     }
 
-    /// Controller mode: hands NOTIFY_BROKER_ROLE_CHANGED and HA_SLAVE_PROGRESS to `handler`.
+    /// Controller mode: hands NOTIFY_BROKER_ROLE_CHANGED and GET_BROKER_EPOCH_CACHE to `handler`.
     pub fn set_controller_mode_handler(&self, handler: crate::processor::ControllerModeHandler) {
         self.request_processor.set_controller_mode_handler(handler);
     }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use ferrocket_broker::controller_mode::{
-    BrokerMember, InSyncStateSetWaiter, ReplicasManager, RoleAssignment,
+    BrokerMember, InSyncStateSetWaiter, ReplicasManager, ReplicationListener, RoleAssignment,
 };
 use ferrocket_broker::BrokerController;
 use ferrocket_protocol::code::response;
@@ -22,6 +22,8 @@ use crate::signals::ShutdownSignals;
 enum Stop {
     Signal(&'static str),
     RoleChanged,
+    /// As slave: the HA handshake found the local log diverging from the master's.
+    Truncate(i64),
 }
 
 /// Runs the broker under the controller until SIGINT or SIGTERM.
@@ -45,14 +47,13 @@ pub async fn run(
         .await
         .context("controller mode start-up failed")?;
     let mut roles = manager.subscribe();
+    let mut truncations = manager.subscribe_truncations();
     let mut announced = false;
     loop {
         let assignment = roles.borrow_and_update().clone();
+        truncations.borrow_and_update();
         let mut role_settings = in_role(&settings, &assignment);
-        if !assignment.is_master() && assignment.master_address.is_some() {
-            role_settings.store.truncate_commit_log_at =
-                manager.truncation_point(&assignment).await;
-        }
+        role_settings.store.truncate_commit_log_at = store_cut(&manager, &assignment).await;
         let broker = start_broker(role_settings, config_file.clone()).await?;
         attach(&manager, &broker);
         let follower = follow_elected_master(&broker, &assignment);
@@ -76,6 +77,12 @@ pub async fn run(
                         break Stop::RoleChanged;
                     }
                 }
+                changed = truncations.changed(), if !assignment.is_master() => {
+                    let at = *truncations.borrow_and_update();
+                    if let (Ok(()), Some(at)) = (changed, at) {
+                        break Stop::Truncate(at);
+                    }
+                }
             }
         };
         if let Some(f) = &follower {
@@ -87,23 +94,61 @@ pub async fn run(
         if let Some(g) = &grpc {
             g.shutdown();
         }
-        match stop {
-            Stop::Signal(name) => {
-                tracing::info!("{name} received, shutting down");
-                manager.shutdown();
-                return stop_broker(&broker).await;
-            }
-            Stop::RoleChanged => {
-                let next = roles.borrow().clone();
-                tracing::info!(
-                    from = role_name(&assignment),
-                    to = role_name(&next),
-                    master_epoch = next.master_epoch,
-                    "reopening the broker in its new role"
-                );
-                stop_broker(&broker).await?;
-            }
+        if let Stop::Signal(name) = stop {
+            tracing::info!("{name} received, shutting down");
+            manager.shutdown();
+            return stop_broker(&broker).await;
         }
+        let next = roles.borrow().clone();
+        reopen(&manager, &broker, stop, &assignment, &next).await?;
+    }
+}
+
+/// Closes the broker for a reopen: in a new role, or cut where its log diverges.
+async fn reopen(
+    manager: &ReplicasManager,
+    broker: &BrokerController,
+    stop: Stop,
+    from: &RoleAssignment,
+    to: &RoleAssignment,
+) -> anyhow::Result<()> {
+    match stop {
+        Stop::Truncate(at) => tracing::warn!(
+            offset = at,
+            "reopening the broker to cut its commit log where it diverges from the master's"
+        ),
+        _ => tracing::info!(
+            from = role_name(from),
+            to = role_name(to),
+            master_epoch = to.master_epoch,
+            "reopening the broker in its new role"
+        ),
+    }
+    stop_broker(broker).await?;
+    manager.detach_store();
+    if let Stop::Truncate(at) = stop {
+        // the next open takes it back with `take_truncation`
+        manager.request_truncation(at);
+    }
+    Ok(())
+}
+
+/// Where a slave's CommitLog is cut when its store opens: where the HA handshake of the
+/// previous open found it diverging from the master's (if that is why the broker reopens), and
+/// where the master's epochs, asked over the remoting port before opening, say it diverges (so
+/// that the usual case needs no second reopen); the lower of the two. Never on a master.
+async fn store_cut(manager: &ReplicasManager, assignment: &RoleAssignment) -> Option<i64> {
+    let asked = manager.take_truncation();
+    if assignment.is_master() {
+        return None;
+    }
+    let compared = match assignment.master_address {
+        Some(_) => manager.truncation_point(assignment).await,
+        None => None,
+    };
+    match (asked, compared) {
+        (Some(a), Some(c)) => Some(a.min(c)),
+        (a, c) => a.or(c),
     }
 }
 
@@ -125,6 +170,8 @@ fn in_role(settings: &BrokerSettings, assignment: &RoleAssignment) -> BrokerSett
     if !assignment.is_master() {
         s.store.ha_master_address = None;
     }
+    // replicate with RocketMQ 5's auto-switch HA protocol, under the controller's id
+    s.store.ha_auto_switch_broker_id = Some(assignment.broker_id as i64);
     // a master takes sends only once its epoch is recorded (`ReplicasManager::role_started`)
     s.store.puts_fenced_at_open = assignment.is_master();
     s
@@ -133,7 +180,12 @@ fn in_role(settings: &BrokerSettings, assignment: &RoleAssignment) -> BrokerSett
 /// The broker's store feeds the heartbeats, its dispatcher hands the controller-mode codes to
 /// the manager, and a master's sends are gated by the sync state set.
 fn attach(manager: &Arc<ReplicasManager>, broker: &Arc<BrokerController>) {
-    manager.attach_store(broker.message_store());
+    let ha = broker.ha_service();
+    manager.attach_store(broker.message_store(), ha.epoch_file());
+    ha.set_auto_switch_listener(Arc::new(ReplicationListener::new(
+        Arc::downgrade(manager),
+        ha.group_transfer(),
+    )));
     let weak = Arc::downgrade(manager);
     broker.set_controller_mode_handler(Arc::new(move |cmd| match weak.upgrade() {
         Some(m) => m.handle(cmd),
@@ -144,7 +196,7 @@ fn attach(manager: &Arc<ReplicasManager>, broker: &Arc<BrokerController>) {
             .message_store()
             .set_slave_ack_waiter(Arc::new(InSyncStateSetWaiter {
                 manager: Arc::downgrade(manager),
-                replication: Arc::new(broker.ha_service().group_transfer()),
+                replication: ha.group_transfer(),
             }));
     }
 }

@@ -5,6 +5,10 @@
 //! master written to while its slave is down is killed, the slave is elected, and the old
 //! master, restarting, truncates what the new master never had. Every acknowledged message is
 //! read back at the queue and offset it was acknowledged at, and both stores end up equal.
+//!
+//! Replication is RocketMQ 5's auto-switch HA protocol: a second test talks to a master's HA
+//! port as a slave written by hand from the protocol's byte layout, and the epoch files are
+//! RocketMQ's checkpoint format.
 
 mod common;
 
@@ -34,6 +38,11 @@ type Acked = (u32, u64, String);
 
 impl Cluster {
     fn new() -> Cluster {
+        Cluster::with("")
+    }
+
+    /// A cluster whose brokers also have the `extra` properties lines.
+    fn with(extra: &str) -> Cluster {
         let dir = tempfile::tempdir().unwrap();
         let namesrv = format!("127.0.0.1:{}", free_port());
         let controller = format!("127.0.0.1:{}", free_port());
@@ -67,7 +76,7 @@ impl Cluster {
                  listenPort={port}\nhaListenPort={}\nnamesrvAddr={namesrv}\nstorePathRootDir={}\n\
                  enableControllerMode=true\ncontrollerAddr={controller}\nconsoleEnable=false\n\
                  grpcServerEnable=false\nallAckInSyncStateSet=true\ncheckSyncStateSetPeriod=500\n\
-                 syncBrokerMetadataPeriod=500\nmapedFileSizeCommitLog=1048576\n",
+                 syncBrokerMetadataPeriod=500\nmapedFileSizeCommitLog=1048576\n{extra}",
                 port + 1,
                 dir.path().join(format!("store{i}")).display()
             );
@@ -310,6 +319,126 @@ fn a_broker_set_fails_over_and_a_deposed_master_rejoins_as_slave() {
         );
     }
     c.wait_replicas(1, &[1, 2]);
+    c.wait_stores_equal();
+    c.assert_readable(&acked);
+    // the slave recorded the epochs from the frames: both files agree, in RocketMQ's layout
+    eventually("equal epoch files", || {
+        let (a, b) = (epoch_lines(&c.store(0)), epoch_lines(&c.store(1)));
+        (a == b && a.len() >= 3).then_some(())
+    });
+}
+
+/// The entry lines of a store's `epochFileCheckpoint`, after checking its count line.
+fn epoch_lines(store: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(store.join("epochFileCheckpoint")).unwrap_or_default();
+    let lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let Some(count) = lines.first().and_then(|l| l.parse::<usize>().ok()) else {
+        return Vec::new();
+    };
+    assert_eq!(lines.len(), count + 2, "count, crc, entries: {text}");
+    lines[2..].to_vec()
+}
+
+fn read_n(s: &mut std::net::TcpStream, n: usize) -> Vec<u8> {
+    use std::io::Read;
+    let mut b = vec![0u8; n];
+    s.read_exact(&mut b).unwrap();
+    b
+}
+
+#[test]
+fn a_master_streams_to_a_hand_written_auto_switch_slave() {
+    use std::io::Write;
+    let mut c = Cluster::new();
+    c.start(0, "master");
+    let (acked, other) = c.produce(5);
+    assert_eq!((acked.len(), other.len()), (5, 0), "{other:?}");
+    let lines = epoch_lines(&c.store(0));
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let (epoch, start) = lines[0].split_once('-').unwrap();
+    let (epoch, start): (i32, i64) = (epoch.parse().unwrap(), start.parse().unwrap());
+    assert_eq!(start, 0);
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", c.ports[0] + 1)).unwrap();
+    s.set_read_timeout(Some(WAIT)).unwrap();
+    // HANDSHAKE, not from the last file, an async learner (never in the sync state set),
+    // broker id 5
+    s.write_all(&[0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 5])
+        .unwrap();
+    let h = read_n(&mut s, 20);
+    assert_eq!(
+        &h[..8],
+        &[0, 0, 0, 1, 0, 0, 0, 12],
+        "HANDSHAKE, one epoch entry"
+    );
+    let master_max = i64::from_be_bytes(h[8..16].try_into().unwrap());
+    assert!(master_max > 0);
+    assert_eq!(&h[16..20], &epoch.to_be_bytes());
+    let entry = read_n(&mut s, 12);
+    assert_eq!(&entry[..4], &epoch.to_be_bytes());
+    assert_eq!(&entry[4..], &[0; 8]);
+    // an empty replica: the master streams from its first byte
+    s.write_all(&[0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0]).unwrap();
+    let mut copied = Vec::new();
+    while (copied.len() as i64) < master_max {
+        let f = read_n(&mut s, 36);
+        assert_eq!(&f[..4], &[0, 0, 0, 2], "TRANSFER");
+        let size = u32::from_be_bytes(f[4..8].try_into().unwrap()) as usize;
+        assert_eq!(
+            &f[8..16],
+            &(copied.len() as i64).to_be_bytes(),
+            "contiguous frames"
+        );
+        assert_eq!(&f[16..20], &epoch.to_be_bytes());
+        assert_eq!(&f[20..28], &[0; 8]);
+        copied.extend(read_n(&mut s, size));
+    }
+    assert_eq!(copied.len() as i64, master_max);
+    let log = commit_log(&c.store(0));
+    assert_eq!(
+        &log[0][..copied.len()],
+        &copied[..],
+        "the master's commit log bytes"
+    );
+    // acknowledging a learner's copy changes nothing in the sync state set
+    s.write_all(&[0, 0, 0, 2]).unwrap();
+    s.write_all(&master_max.to_be_bytes()).unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(c.replica_info(), Some((Some(1), vec![1])));
+}
+
+#[test]
+fn a_divergence_found_in_the_handshake_reopens_the_slave_cut() {
+    // no epoch comparison over remoting before opening: the HA handshake finds the divergence
+    let mut c = Cluster::with("compareEpochsBeforeOpen=false\n");
+    c.start(0, "master");
+    c.start(1, "slave");
+    c.wait_replicas(1, &[1, 2]);
+    let (mut acked, other) = c.produce(4);
+    assert_eq!((acked.len(), other.len()), (4, 0), "{other:?}");
+    // the slave goes away; the master stores messages nobody acknowledges, then dies
+    c.kill9(1);
+    let (none, unacked) = c.produce(3);
+    assert!(
+        none.is_empty() && !unacked.is_empty(),
+        "{none:?} {unacked:?}"
+    );
+    c.kill9(0);
+    c.start(1, "");
+    c.wait_replicas(2, &[2]);
+    let (more, other) = c.produce(3);
+    assert_eq!((more.len(), other.len()), (3, 0), "{other:?}");
+    acked.extend(more);
+    // the old master opens as a slave with its tail, is told in the handshake where the logs
+    // part, and reopens cut there
+    c.start(0, "slave");
+    if let Some(b) = c.brokers[0].as_mut() {
+        b.wait_stderr("reopening the broker to cut its commit log", WAIT);
+        b.wait_stderr(
+            "truncating the commit log to the new master's epoch boundary",
+            WAIT,
+        );
+    }
+    c.wait_replicas(2, &[1, 2]);
     c.wait_stores_equal();
     c.assert_readable(&acked);
 }

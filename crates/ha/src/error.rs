@@ -14,6 +14,9 @@ pub enum HaError {
         #[source]
         source: std::io::Error,
     },
+    /// The epoch file (controller mode) cannot be read.
+    #[error(transparent)]
+    Epoch(crate::autoswitch::EpochFileError),
     /// A service thread cannot be started.
     #[error("cannot start the {name} thread: {source}")]
     Thread {

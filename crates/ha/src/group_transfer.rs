@@ -22,6 +22,13 @@ struct AckWaiters {
     waiting: BTreeMap<(i64, u64), oneshot::Sender<()>>,
 }
 
+/// One live connection as the waiting puts see it.
+struct ConnectionAck {
+    id: u64,
+    ack: Arc<AtomicI64>,
+    slave_id: Arc<AtomicI64>,
+}
+
 /// Replication progress shared by the HA connections and the waiting puts.
 pub(crate) struct TransferState {
     /// Highest offset any slave acknowledged (`push2SlaveMaxOffset`); raised under the
@@ -30,8 +37,9 @@ pub(crate) struct TransferState {
     waiters: parking_lot::Mutex<AckWaiters>,
     /// Connected slaves.
     connections: AtomicUsize,
-    /// Acknowledged offset of each live connection, for the in-sync count.
-    acks: parking_lot::Mutex<Vec<(u64, Arc<AtomicI64>)>>,
+    /// Acknowledged offset of each live connection, for the in-sync count, with the slave's
+    /// broker id (auto-switch HA; -1 until its handshake, and always on classic HA).
+    acks: parking_lot::Mutex<Vec<ConnectionAck>>,
     /// `haMaxGapNotInSync`.
     max_gap_not_in_sync: i64,
     /// The master's CommitLog end (`masterPutWhere`), read when judging a slave in sync.
@@ -148,15 +156,15 @@ impl TransferState {
     }
 
     /// Registers a connection's acknowledged-offset cell; returns its key.
-    pub(crate) fn add_connection(&self, id: u64, ack: Arc<AtomicI64>) {
-        self.acks.lock().push((id, ack));
+    pub(crate) fn add_connection(&self, id: u64, ack: Arc<AtomicI64>, slave_id: Arc<AtomicI64>) {
+        self.acks.lock().push(ConnectionAck { id, ack, slave_id });
         self.connections.fetch_add(1, Ordering::AcqRel);
     }
 
     pub(crate) fn remove_connection(&self, id: u64) {
         let mut acks = self.acks.lock();
         let before = acks.len();
-        acks.retain(|(i, _)| *i != id);
+        acks.retain(|c| c.id != id);
         if acks.len() < before {
             self.connections.fetch_sub(1, Ordering::AcqRel);
         }
@@ -171,8 +179,44 @@ impl TransferState {
         self.acks
             .lock()
             .iter()
-            .filter(|(_, ack)| ack.load(Ordering::Acquire) >= offset)
+            .filter(|c| c.ack.load(Ordering::Acquire) >= offset)
             .count()
+    }
+
+    /// Whether every slave of `members` has a connection, and whether each acknowledged
+    /// `offset` (a slave connected twice counts with its best connection).
+    fn members_at(&self, members: &[u64], offset: i64) -> (bool, bool) {
+        let acks = self.acks.lock();
+        let mut all_connected = true;
+        let mut all_acked = true;
+        for m in members {
+            let best = acks
+                .iter()
+                .filter(|c| c.slave_id.load(Ordering::Acquire) == *m as i64)
+                .map(|c| c.ack.load(Ordering::Acquire))
+                .max();
+            match best {
+                None => {
+                    all_connected = false;
+                    all_acked = false;
+                }
+                Some(a) if a < offset => all_acked = false,
+                Some(_) => {}
+            }
+        }
+        (all_connected, all_acked)
+    }
+
+    /// The acknowledged offset of each connected slave that told its broker id.
+    pub(crate) fn member_acks(&self) -> Vec<(u64, i64)> {
+        self.acks
+            .lock()
+            .iter()
+            .filter_map(|c| {
+                let id = c.slave_id.load(Ordering::Acquire);
+                (id >= 0).then(|| (id as u64, c.ack.load(Ordering::Acquire)))
+            })
+            .collect()
     }
 
     /// Slaves whose acknowledged offset is within `haMaxGapNotInSync` of the master's end.
@@ -181,8 +225,8 @@ impl TransferState {
         self.acks
             .lock()
             .iter()
-            .filter(|(_, ack)| {
-                let a = ack.load(Ordering::Acquire);
+            .filter(|c| {
+                let a = c.ack.load(Ordering::Acquire);
                 a >= 0 && master - a < self.max_gap_not_in_sync
             })
             .count()
@@ -266,6 +310,44 @@ impl GroupTransferHandle {
     }
 }
 
+impl GroupTransferHandle {
+    /// Auto-switch HA: PUT_OK once each slave of `members` (broker ids) acknowledged
+    /// `next_offset`; SLAVE_NOT_AVAILABLE at once when one of them is not connected;
+    /// FLUSH_SLAVE_TIMEOUT after `timeout`. Other connected slaves do not count.
+    pub async fn wait_for_member_acks(
+        &self,
+        next_offset: i64,
+        members: &[u64],
+        timeout: Duration,
+    ) -> PutMessageStatus {
+        if members.is_empty() {
+            return PutMessageStatus::PutOk;
+        }
+        if !self.state.members_at(members, next_offset).0 {
+            return PutMessageStatus::SlaveNotAvailable;
+        }
+        self.state.wakeup_all();
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            // armed before the offsets are read, so an acknowledgement in between is not missed
+            let acked = self.state.acked.notified();
+            tokio::pin!(acked);
+            acked.as_mut().enable();
+            if self.state.members_at(members, next_offset).1 {
+                return PutMessageStatus::PutOk;
+            }
+            if tokio::time::timeout_at(deadline, acked).await.is_err() {
+                return PutMessageStatus::FlushSlaveTimeout;
+            }
+        }
+    }
+
+    /// Each connected slave's broker id and acknowledged offset (auto-switch HA).
+    pub fn member_acks(&self) -> Vec<(u64, i64)> {
+        self.state.member_acks()
+    }
+}
+
 impl SlaveAckWaiter for GroupTransferHandle {
     fn wait_for_slave_ack(&self, next_offset: i64, timeout: Duration) -> SlaveAckFuture {
         let this = self.clone();
@@ -301,13 +383,15 @@ mod tests {
     async fn a_put_needing_two_slaves_waits_for_the_second() {
         let h = handle(100);
         let (a, b) = (Arc::new(AtomicI64::new(0)), Arc::new(AtomicI64::new(0)));
-        h.state.add_connection(1, a.clone());
+        h.state
+            .add_connection(1, a.clone(), Arc::new(AtomicI64::new(-1)));
         assert_eq!(
             h.wait_for_slave_acks(100, 2, Duration::from_millis(50))
                 .await,
             PutMessageStatus::SlaveNotAvailable
         );
-        h.state.add_connection(2, b.clone());
+        h.state
+            .add_connection(2, b.clone(), Arc::new(AtomicI64::new(-1)));
         a.store(100, Ordering::Release);
         h.state.notify_transfer_some(100);
         assert_eq!(
@@ -326,6 +410,38 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_put_waits_for_the_members_by_id_not_for_any_slave() {
+        let h = handle(100);
+        let ack = |v| Arc::new(AtomicI64::new(v));
+        // slave 3 (not a member) is at the end; member 2 is connected but behind
+        let (a2, a3) = (ack(50), ack(100));
+        h.state.add_connection(1, a2.clone(), ack(2));
+        h.state.add_connection(2, a3.clone(), ack(3));
+        let short = Duration::from_millis(50);
+        assert_eq!(
+            h.wait_for_member_acks(100, &[2], short).await,
+            PutMessageStatus::FlushSlaveTimeout
+        );
+        // member 4 has no connection at all
+        assert_eq!(
+            h.wait_for_member_acks(100, &[2, 4], short).await,
+            PutMessageStatus::SlaveNotAvailable
+        );
+        let waiting = {
+            let h = h.clone();
+            tokio::spawn(async move {
+                h.wait_for_member_acks(100, &[2, 3], Duration::from_secs(5))
+                    .await
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        a2.store(100, Ordering::Release);
+        h.state.notify_transfer_some(100);
+        assert_eq!(waiting.await.unwrap(), PutMessageStatus::PutOk);
+        assert_eq!(h.member_acks(), vec![(2, 100), (3, 100)]);
+    }
+
+    #[tokio::test]
     async fn no_slave_is_not_available_at_once() {
         let h = handle(100);
         let started = std::time::Instant::now();
@@ -337,7 +453,8 @@ mod tests {
     #[tokio::test]
     async fn a_slave_too_far_behind_is_not_available() {
         let h = handle(5000);
-        h.state.add_connection(1, Arc::new(AtomicI64::new(0)));
+        h.state
+            .add_connection(1, Arc::new(AtomicI64::new(0)), Arc::new(AtomicI64::new(-1)));
         let s = h.wait_for_slave_ack(5000, Duration::from_secs(5)).await;
         assert_eq!(s, PutMessageStatus::SlaveNotAvailable);
         assert_eq!(h.state.in_sync_slave_count(), 0);
@@ -347,7 +464,8 @@ mod tests {
     async fn an_ack_releases_the_put_and_silence_times_out() {
         let h = handle(200);
         let ack = Arc::new(AtomicI64::new(100));
-        h.state.add_connection(1, ack.clone());
+        h.state
+            .add_connection(1, ack.clone(), Arc::new(AtomicI64::new(-1)));
         h.state.notify_transfer_some(100);
         assert_eq!(h.state.in_sync_slave_count(), 1);
         let waiting = tokio::spawn({
@@ -370,7 +488,8 @@ mod tests {
     #[tokio::test]
     async fn one_ack_releases_every_put_it_covers_and_only_those() {
         let h = handle(1000);
-        h.state.add_connection(1, Arc::new(AtomicI64::new(0)));
+        h.state
+            .add_connection(1, Arc::new(AtomicI64::new(0)), Arc::new(AtomicI64::new(-1)));
         let puts: Vec<_> = [100, 200, 300]
             .into_iter()
             .map(|offset| {

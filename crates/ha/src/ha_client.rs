@@ -45,7 +45,7 @@ pub(crate) struct ClientSignal {
 
 impl ClientSignal {
     /// Sleeps up to `d`; returns whether the client is stopped.
-    fn pause(&self, d: Duration) -> bool {
+    pub(crate) fn pause(&self, d: Duration) -> bool {
         let mut stopped = self.stopped.lock();
         if !*stopped {
             self.cond.wait_for(&mut stopped, d);
@@ -53,7 +53,7 @@ impl ClientSignal {
         *stopped
     }
 
-    fn is_stopped(&self) -> bool {
+    pub(crate) fn is_stopped(&self) -> bool {
         *self.stopped.lock()
     }
 
@@ -68,7 +68,7 @@ impl ClientSignal {
     }
 }
 
-/// The client loop; returns once `signal` is stopped.
+/// The classic client loop; returns once `signal` is stopped.
 pub(crate) fn run(
     store: Arc<DefaultMessageStore>,
     master_address: Arc<RwLock<Option<String>>>,
@@ -76,6 +76,21 @@ pub(crate) fn run(
     cfg: ClientConfig,
     tls: Option<Arc<rustls::ClientConfig>>,
     stats: Arc<ClientStats>,
+) {
+    let session = |socket| Session::new(&store, socket, cfg, &stats).run(&signal);
+    connect_loop(&store, &master_address, &signal, cfg, tls, &stats, session);
+}
+
+/// Connects to the master, runs `session` on each connection until it fails, and connects
+/// again after a pause; returns once `signal` is stopped.
+pub(crate) fn connect_loop(
+    store: &DefaultMessageStore,
+    master_address: &RwLock<Option<String>>,
+    signal: &ClientSignal,
+    cfg: ClientConfig,
+    tls: Option<Arc<rustls::ClientConfig>>,
+    stats: &ClientStats,
+    session: impl Fn(Box<dyn HaStream>) -> String,
 ) {
     let pause = cfg.heartbeat_interval.min(MAX_RECONNECT_PAUSE);
     let mut last_failure: Option<String> = None;
@@ -90,8 +105,7 @@ pub(crate) fn run(
                 stats
                     .last_read_timestamp
                     .store(now_millis(), Ordering::Release);
-                let mut session = Session::new(&store, socket, cfg, &stats);
-                let reason = session.run(&signal);
+                let reason = session(socket);
                 stats.last_read_timestamp.store(0, Ordering::Release);
                 tracing::warn!(master = %addr, reason = %reason, "HA connection to the master closed; reconnecting");
                 reason

@@ -26,6 +26,7 @@ use ferrocket_remoting::ServerTls;
 use ferrocket_store::DefaultMessageStore;
 use parking_lot::Mutex;
 
+use crate::autoswitch::connection::SlaveSide;
 use crate::group_transfer::TransferState;
 use crate::runtime_stats::{now_millis, ConnectionRuntimeInfo, FlowMonitor};
 use crate::tls::{self, ServerStream};
@@ -37,12 +38,12 @@ pub const REPORT_SIZE: usize = 8;
 /// How often blocked reads look at the stop flag and the housekeeping deadline.
 const POLL: Duration = Duration::from_millis(200);
 /// Longest wait for new CommitLog data before looking again (RocketMQ: 100 ms).
-const DATA_WAIT: Duration = Duration::from_millis(100);
+pub(crate) const DATA_WAIT: Duration = Duration::from_millis(100);
 /// Most frames, and body bytes, sent in one socket write while the slave is behind.
 const WRITE_MAX_FRAMES: usize = 64;
 const WRITE_MAX_BYTES: usize = 1024 * 1024;
 /// How far ahead of a catching-up slave the CommitLog is read into the page cache.
-const PREFETCH_AHEAD: usize = 16 * 1024 * 1024;
+pub(crate) const PREFETCH_AHEAD: usize = 16 * 1024 * 1024;
 
 /// Settings of a connection.
 #[derive(Debug, Clone, Copy)]
@@ -63,16 +64,19 @@ pub(crate) struct HAConnection {
     /// The TLS stream, once a TLS slave finished its handshake.
     tls: OnceLock<Mutex<ServerStream>>,
     /// First report: where streaming starts (-1 until then).
-    slave_request_offset: AtomicI64,
+    pub(crate) slave_request_offset: AtomicI64,
     /// Latest report (`slaveAckOffset`).
     pub(crate) slave_ack_offset: Arc<AtomicI64>,
     /// Where the next frame starts (`nextTransferFromWhere`; -1 before streaming starts).
-    transfer_from_where: AtomicI64,
+    pub(crate) transfer_from_where: AtomicI64,
     /// Bytes written to the slave, per second.
-    flow: FlowMonitor,
+    pub(crate) flow: FlowMonitor,
     /// Last frame written / report read, ms since the epoch.
-    last_write_timestamp: AtomicI64,
+    pub(crate) last_write_timestamp: AtomicI64,
     last_read_timestamp: AtomicI64,
+    /// Auto-switch HA (controller mode): what the slave said in its handshake and the
+    /// master's epochs; `None` on classic HA.
+    pub(crate) auto_switch: Option<SlaveSide>,
     closed: AtomicBool,
 }
 
@@ -82,6 +86,7 @@ impl HAConnection {
         socket: TcpStream,
         peer: SocketAddr,
         server_tls: Option<Arc<ServerTls>>,
+        auto_switch: Option<SlaveSide>,
     ) -> Arc<HAConnection> {
         Arc::new(HAConnection {
             id,
@@ -95,6 +100,7 @@ impl HAConnection {
             flow: FlowMonitor::default(),
             last_write_timestamp: AtomicI64::new(0),
             last_read_timestamp: AtomicI64::new(0),
+            auto_switch,
             closed: AtomicBool::new(false),
         })
     }
@@ -118,7 +124,7 @@ impl HAConnection {
         }
     }
 
-    fn is_closed(&self) -> bool {
+    pub(crate) fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Acquire)
     }
 
@@ -138,7 +144,7 @@ impl HAConnection {
     }
 
     /// The socket for one half.
-    fn half_socket(&self) -> Result<TcpStream, String> {
+    pub(crate) fn half_socket(&self) -> Result<TcpStream, String> {
         self.socket
             .try_clone()
             .map_err(|e| format!("cannot use the socket: {e}"))
@@ -208,21 +214,38 @@ impl HAConnection {
                     cfg.housekeeping_interval.as_millis()
                 );
             }
-            let complete = filled - filled % REPORT_SIZE;
-            if complete == 0 {
-                continue;
-            }
-            let last = &buf[complete - REPORT_SIZE..complete];
-            let offset = i64::from_be_bytes(last.try_into().unwrap_or_default());
-            buf.copy_within(complete..filled, 0);
-            filled -= complete;
-            if let Err(reason) = self.on_report(offset, store, transfer) {
-                return reason;
+            let consumed = match &self.auto_switch {
+                None => self.consume_reports(&buf[..filled], store, transfer),
+                Some(side) => side.consume(self, &buf[..filled], store, transfer),
+            };
+            match consumed {
+                Ok(n) => {
+                    buf.copy_within(n..filled, 0);
+                    filled -= n;
+                }
+                Err(reason) => return reason,
             }
         }
     }
 
-    fn on_report(
+    /// Classic HA: takes the last complete 8-byte report of `buf`; returns the bytes used.
+    fn consume_reports(
+        &self,
+        buf: &[u8],
+        store: &DefaultMessageStore,
+        transfer: &TransferState,
+    ) -> Result<usize, String> {
+        let complete = buf.len() - buf.len() % REPORT_SIZE;
+        if complete == 0 {
+            return Ok(0);
+        }
+        let last = &buf[complete - REPORT_SIZE..complete];
+        let offset = i64::from_be_bytes(last.try_into().unwrap_or_default());
+        self.on_report(offset, store, transfer)?;
+        Ok(complete)
+    }
+
+    pub(crate) fn on_report(
         &self,
         offset: i64,
         store: &DefaultMessageStore,
@@ -270,6 +293,9 @@ impl HAConnection {
         if let Err(e) = socket.set_write_timeout(Some(cfg.housekeeping_interval)) {
             return format!("cannot set a write timeout: {e}");
         }
+        if let Some(side) = &self.auto_switch {
+            return side.write_frames(self, socket, store, transfer, cfg);
+        }
         let mut next = loop {
             if self.is_closed() {
                 return "closed".into();
@@ -308,24 +334,35 @@ impl HAConnection {
                 }
                 frames.push(next, Bytes::new());
             }
-            let written = match self.tls.get() {
-                None => frames.write_to(&mut socket),
-                Some(tls) => {
-                    let mut tls = tls.lock();
-                    frames.write_to(&mut *tls).and_then(|()| tls.flush())
-                }
-            };
-            let sent = frames.wire_len();
-            frames.clear();
-            if let Err(e) = written {
-                return format!("write failed: {e}");
+            if let Err(e) = self.send(&mut socket, &mut frames, next) {
+                return e;
             }
             last_write = Instant::now();
-            self.flow.add(sent);
-            self.transfer_from_where.store(next, Ordering::Release);
-            self.last_write_timestamp
-                .store(now_millis(), Ordering::Release);
         }
+    }
+
+    /// Writes the queued frames (over TLS when the slave uses it) and records the progress.
+    pub(crate) fn send<const H: usize>(
+        &self,
+        socket: &mut TcpStream,
+        frames: &mut Frames<H>,
+        next: i64,
+    ) -> Result<(), String> {
+        let written = match self.tls.get() {
+            None => frames.write_to(socket),
+            Some(tls) => {
+                let mut tls = tls.lock();
+                frames.write_to(&mut *tls).and_then(|()| tls.flush())
+            }
+        };
+        let sent = frames.wire_len();
+        frames.clear();
+        written.map_err(|e| format!("write failed: {e}"))?;
+        self.flow.add(sent);
+        self.transfer_from_where.store(next, Ordering::Release);
+        self.last_write_timestamp
+            .store(now_millis(), Ordering::Release);
+        Ok(())
     }
 }
 
@@ -333,45 +370,29 @@ impl HAConnection {
 /// `WriteSocketService` sends (at most `haTransferBatchSize` body bytes, never across a
 /// segment); while the slave is behind, up to [`WRITE_MAX_FRAMES`] of them go out in one
 /// vectored write, the bodies straight from the CommitLog mapping.
-#[derive(Default)]
-struct Frames {
-    headers: Vec<[u8; TRANSFER_HEADER_SIZE]>,
+pub(crate) struct Frames<const H: usize> {
+    headers: Vec<[u8; H]>,
     bodies: Vec<Bytes>,
 }
 
-impl Frames {
-    fn is_empty(&self) -> bool {
-        self.headers.is_empty()
+impl<const H: usize> Default for Frames<H> {
+    fn default() -> Self {
+        Frames {
+            headers: Vec::new(),
+            bodies: Vec::new(),
+        }
     }
+}
 
-    /// Whether the last fill stopped at the write limit, i.e. the slave is behind.
-    fn is_full(&self) -> bool {
-        self.headers.len() >= WRITE_MAX_FRAMES || self.body_len() >= WRITE_MAX_BYTES
-    }
-
-    fn body_len(&self) -> usize {
-        self.bodies.iter().map(Bytes::len).sum()
-    }
-
-    /// Bytes the queued frames take on the wire.
-    fn wire_len(&self) -> usize {
-        self.headers.len() * TRANSFER_HEADER_SIZE + self.body_len()
-    }
-
-    fn clear(&mut self) {
-        self.headers.clear();
-        self.bodies.clear();
-    }
-
+impl Frames<TRANSFER_HEADER_SIZE> {
     fn push(&mut self, offset: i64, body: Bytes) {
-        self.headers.push(frame_header(offset, body.len()));
-        self.bodies.push(body);
+        self.push_frame(frame_header(offset, body.len()), body);
     }
 
     /// Queues frames of the CommitLog from `next` on; returns the offset after the last one.
     fn fill(&mut self, store: &DefaultMessageStore, mut next: i64, batch_size: usize) -> i64 {
         let mut bytes = 0usize;
-        while self.headers.len() < WRITE_MAX_FRAMES && bytes < WRITE_MAX_BYTES {
+        while !self.at_write_limit(bytes) {
             let Some(data) = store.get_commit_log_data(next) else {
                 break;
             };
@@ -381,6 +402,42 @@ impl Frames {
             bytes += n;
         }
         next
+    }
+}
+
+impl<const H: usize> Frames<H> {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.headers.is_empty()
+    }
+
+    /// Whether the last fill stopped at the write limit, i.e. the slave is behind.
+    pub(crate) fn is_full(&self) -> bool {
+        self.at_write_limit(self.body_len())
+    }
+
+    /// Whether one more frame would exceed one socket write, `bytes` being queued.
+    pub(crate) fn at_write_limit(&self, bytes: usize) -> bool {
+        self.headers.len() >= WRITE_MAX_FRAMES || bytes >= WRITE_MAX_BYTES
+    }
+
+    fn body_len(&self) -> usize {
+        self.bodies.iter().map(Bytes::len).sum()
+    }
+
+    /// Bytes the queued frames take on the wire.
+    fn wire_len(&self) -> usize {
+        self.headers.len() * H + self.body_len()
+    }
+
+    fn clear(&mut self) {
+        self.headers.clear();
+        self.bodies.clear();
+    }
+
+    /// Queues one frame.
+    pub(crate) fn push_frame(&mut self, header: [u8; H], body: Bytes) {
+        self.headers.push(header);
+        self.bodies.push(body);
     }
 
     /// Writes every queued frame, in order.

@@ -11,6 +11,8 @@ use ferrocket_remoting::acceptor::AcceptErrors;
 use ferrocket_store::{BrokerRole, DefaultMessageStore};
 use parking_lot::{Mutex, RwLock};
 
+use crate::autoswitch::connection::SlaveSide;
+use crate::autoswitch::{self, AutoSwitchListener, AutoSwitchShared, EpochFile};
 use crate::error::HaError;
 use crate::group_transfer::{GroupTransferHandle, TransferState};
 use crate::ha_client::{self, ClientConfig, ClientSignal};
@@ -36,6 +38,8 @@ pub struct HAService {
     local_addr: Mutex<Option<SocketAddr>>,
     /// The broker's TLS settings for this port and for the slave's connection.
     tls: Mutex<HaTls>,
+    /// Controller mode: the auto-switch protocol's state; `None` runs classic HA.
+    auto_switch: Option<Arc<AutoSwitchShared>>,
     stopped: Arc<AtomicBool>,
     threads: Mutex<Vec<JoinHandle<()>>>,
 }
@@ -66,7 +70,23 @@ impl HAService {
             config.ha_max_gap_not_in_sync,
             Box::new(move || weak.upgrade().map_or(0, |s| s.get_max_phy_offset())),
         ));
+        let auto_switch = match config.ha_auto_switch_broker_id {
+            None => None,
+            Some(id) => {
+                let epochs =
+                    EpochFile::open(&config.store_path_root_dir).map_err(HaError::Epoch)?;
+                Some(Arc::new(AutoSwitchShared {
+                    local_broker_id: id,
+                    sync_from_last_file: config.sync_from_last_file,
+                    async_learner: config.async_learner,
+                    epochs: Arc::new(epochs),
+                    listener: RwLock::new(None),
+                    confirm_offset: std::sync::atomic::AtomicI64::new(-1),
+                }))
+            }
+        };
         let service = Arc::new(HAService {
+            auto_switch,
             store,
             role,
             transfer,
@@ -125,9 +145,22 @@ impl HAService {
                 self.client_signal.clone(),
                 self.client_stats.clone(),
             );
-            self.spawn("HAClient", move || {
-                ha_client::run(store, addr, signal, client_cfg, client_tls, stats)
-            })?;
+            match self.auto_switch.clone() {
+                None => self.spawn("HAClient", move || {
+                    ha_client::run(store, addr, signal, client_cfg, client_tls, stats)
+                })?,
+                Some(shared) => self.spawn("AutoSwitchHAClient", move || {
+                    let session = |socket| {
+                        autoswitch::client::Session::new(
+                            &store, socket, client_cfg, &stats, &shared,
+                        )
+                        .run(&signal)
+                    };
+                    ha_client::connect_loop(
+                        &store, &addr, &signal, client_cfg, client_tls, &stats, session,
+                    )
+                })?,
+            }
         }
         Ok(local)
     }
@@ -182,11 +215,16 @@ impl HAService {
         }
         socket.set_nodelay(true)?;
         let server_tls = self.tls.lock().server.clone();
-        let conn = HAConnection::new(id, socket, peer, server_tls);
+        let side = self.auto_switch.clone().map(SlaveSide::new);
+        let slave_id = side.as_ref().map_or_else(
+            || Arc::new(std::sync::atomic::AtomicI64::new(-1)),
+            |s| s.slave_id.clone(),
+        );
+        let conn = HAConnection::new(id, socket, peer, server_tls, side);
         tracing::info!(slave = %peer, "HA connection accepted");
         self.connections.lock().push(conn.clone());
         self.transfer
-            .add_connection(id, conn.slave_ack_offset.clone());
+            .add_connection(id, conn.slave_ack_offset.clone(), slave_id);
         let cfg = self.connection_config();
         let (c, store, transfer) = (conn.clone(), self.store.clone(), self.transfer.clone());
         let reader = std::thread::Builder::new()
@@ -307,6 +345,27 @@ impl HAService {
             last_write_timestamp: s.last_write_timestamp.load(Ordering::Acquire),
             transferred_byte_in_second: s.flow.transferred_byte_in_second(),
         }
+    }
+
+    /// Controller mode: the epoch file this service replicates with (`None` on classic HA).
+    pub fn epoch_file(&self) -> Option<Arc<EpochFile>> {
+        self.auto_switch.as_ref().map(|a| a.epochs.clone())
+    }
+
+    /// Controller mode: who receives the slaves' acknowledgements, answers the confirm
+    /// offset and reopens the store for a truncation (ignored on classic HA).
+    pub fn set_auto_switch_listener(&self, listener: Arc<dyn AutoSwitchListener>) {
+        if let Some(a) = &self.auto_switch {
+            *a.listener.write() = Some(listener);
+        }
+    }
+
+    /// Controller mode, as slave: the master's last confirm offset, capped at the local
+    /// CommitLog end (-1 before the first frame, and on classic HA).
+    pub fn slave_confirm_offset(&self) -> i64 {
+        self.auto_switch
+            .as_ref()
+            .map_or(-1, |a| a.confirm_offset.load(Ordering::Acquire))
     }
 
     /// What a SYNC_MASTER send waits on for a slave acknowledgement.

@@ -8,11 +8,16 @@
 //!   exactly its physical offset and reports its new max offset;
 //! * SYNC_MASTER puts wait on a [`GroupTransferHandle`] for a slave acknowledgement.
 //!
+//! In controller mode the same port speaks RocketMQ 5's auto-switch HA protocol instead
+//! ([`autoswitch`]: handshakes with the slave's broker id and the master's epochs, frames that
+//! carry their epoch, the epoch file).
+//!
 //! The HA port follows the broker's TLS settings ([`tls`]).
 //!
 //! Sockets are blocking and served by dedicated threads, as in RocketMQ: the slave's appends
 //! create and fill CommitLog files, which must stay off the async reactor.
 
+pub mod autoswitch;
 mod error;
 mod group_transfer;
 pub mod ha_client;
@@ -21,6 +26,7 @@ mod ha_service;
 pub mod runtime_stats;
 pub mod tls;
 
+pub use autoswitch::{AutoSwitchListener, EpochFile};
 pub use error::HaError;
 pub use group_transfer::GroupTransferHandle;
 pub use ha_service::{HAService, MAX_SLAVE_CONNECTIONS};

@@ -107,9 +107,6 @@ pub mod request {
     pub const GET_CONTROLLER_CONFIG: i32 = 1010;
     /// RocketMQ 5 controller mode: `mqadmin cleanBrokerMetadata`.
     pub const CLEAN_BROKER_DATA: i32 = 1011;
-    /// Ferrocket's (controller mode): a slave tells its master its id and replicated offset,
-    /// from which the master keeps the sync state set.
-    pub const HA_SLAVE_PROGRESS: i32 = 310_020;
     /// RocketMQ 5 controller mode: the id the next broker of a set should apply for.
     pub const CONTROLLER_GET_NEXT_BROKER_ID: i32 = 1012;
     /// RocketMQ 5 controller mode: a broker claims an id with its register check code.

@@ -146,6 +146,16 @@ pub struct MessageStoreConfig {
     /// of its log before the first record of that epoch. Not a RocketMQ key; set by the broker.
     #[serde(skip)]
     pub puts_fenced_at_open: bool,
+    /// Controller mode: replicate with RocketMQ 5's auto-switch HA protocol, this being the
+    /// broker's controller-assigned id (sent in a slave's handshake). Not a RocketMQ key; set
+    /// by the broker. `None` runs classic HA.
+    #[serde(skip)]
+    pub ha_auto_switch_broker_id: Option<i64>,
+    /// Controller mode: an empty slave starts at its master's last CommitLog file instead of
+    /// its first (`syncFromLastFile`).
+    pub sync_from_last_file: bool,
+    /// Controller mode: this slave never joins the sync state set (`asyncLearner`).
+    pub async_learner: bool,
     /// Most bytes one pull returns (`maxTransferBytesOnMessageInMemory`).
     pub max_transfer_bytes_on_message_in_memory: usize,
     /// Most messages one pull returns (`maxTransferCountOnMessageInMemory`).
@@ -248,6 +258,9 @@ impl Default for MessageStoreConfig {
             check_crc_on_recover: true,
             truncate_commit_log_at: None,
             puts_fenced_at_open: false,
+            ha_auto_switch_broker_id: None,
+            sync_from_last_file: false,
+            async_learner: false,
             max_transfer_bytes_on_message_in_memory: 256 * 1024,
             max_transfer_count_on_message_in_memory: 32,
             access_message_in_memory_max_ratio: 40,

@@ -15,10 +15,10 @@ mod sync_state_set;
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
+use ferrocket_ha::EpochFile;
 use ferrocket_protocol::code::{request, response};
 use ferrocket_protocol::RemotingCommand;
 use ferrocket_remoting::RemotingClient;
@@ -29,7 +29,9 @@ use tokio::task::JoinHandle;
 
 pub use controller_client::{ControllerClient, ControllerModeError};
 pub use identity::BrokerIdentityFile;
-pub use sync_state_set::{InSyncStateSetWaiter, SlaveAdmissions, SlaveProgressTable};
+pub use sync_state_set::{
+    InSyncStateSetWaiter, ReplicationListener, SlaveAdmissions, SlaveProgressTable,
+};
 
 use crate::broker_config::ControllerModeConfig;
 
@@ -125,11 +127,13 @@ pub struct ReplicasManager {
     admitting: SlaveAdmissions,
     /// As master: review the sync state set at once (a slave caught up).
     review: Notify,
-    /// As slave: reports progress to the master.
+    /// Asks a master for its epochs (GET_BROKER_EPOCH_CACHE) before opening as its slave.
     broker_client: RemotingClient,
-    epochs: epoch::EpochFile,
-    /// As slave, once the log was checked against the master's epochs: keep copying them.
-    epochs_follow_master: AtomicBool,
+    /// The running broker's epoch file (its HA service's); `None` while no broker runs.
+    epochs: Mutex<Option<Arc<EpochFile>>>,
+    /// As slave: the offset the HA client found the local log must be cut at (the broker
+    /// reopens its store cut there).
+    truncation: watch::Sender<Option<i64>>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -155,7 +159,6 @@ impl ReplicasManager {
         tracing::info!(broker_id, master = ?first.master_broker_id, epoch = first.master_epoch,
             "registered with the controller");
         let (state, _) = watch::channel(first);
-        let epochs = epoch::EpochFile::new(&member.store_root);
         let manager = Arc::new(ReplicasManager {
             config,
             member,
@@ -168,8 +171,8 @@ impl ReplicasManager {
             admitting: SlaveAdmissions::default(),
             review: Notify::new(),
             broker_client: RemotingClient::new(),
-            epochs,
-            epochs_follow_master: AtomicBool::new(false),
+            epochs: Mutex::new(None),
+            truncation: watch::channel(None).0,
             tasks: Mutex::new(Vec::new()),
         });
         let heartbeat = tokio::spawn(manager.clone().heartbeat_loop());
@@ -189,12 +192,50 @@ impl ReplicasManager {
         self.state.subscribe()
     }
 
-    /// The store of the broker now running, whose max offset heartbeats report.
-    pub fn attach_store(&self, store: &Arc<DefaultMessageStore>) {
+    /// The store of the broker now running, whose max offset heartbeats report, and the
+    /// epoch file its HA service replicates with.
+    pub fn attach_store(&self, store: &Arc<DefaultMessageStore>, epochs: Option<Arc<EpochFile>>) {
         *self.store.lock() = Arc::downgrade(store);
+        *self.epochs.lock() = epochs;
     }
 
-    /// Serves NOTIFY_BROKER_ROLE_CHANGED, GET_BROKER_EPOCH_CACHE and HA_SLAVE_PROGRESS.
+    /// The broker stopped: the epoch file is read from disk until the next one attaches.
+    pub fn detach_store(&self) {
+        *self.store.lock() = Weak::new();
+        *self.epochs.lock() = None;
+    }
+
+    /// Receives the offsets the local log must be cut at before replication can go on.
+    pub fn subscribe_truncations(&self) -> watch::Receiver<Option<i64>> {
+        self.truncation.subscribe()
+    }
+
+    /// As slave: the HA client found the local log diverging from the master's past
+    /// `offset`; the broker reopens its store cut there.
+    pub fn request_truncation(&self, offset: i64) {
+        self.truncation.send_if_modified(|t| {
+            let changed = *t != Some(offset);
+            *t = Some(offset);
+            changed
+        });
+    }
+
+    /// The truncation asked for, if any, now being carried out.
+    pub fn take_truncation(&self) -> Option<i64> {
+        self.truncation.send_replace(None)
+    }
+
+    /// The epoch entries: the running broker's, else the file's.
+    fn epoch_entries(&self) -> Result<Vec<(i32, i64)>, ControllerModeError> {
+        if let Some(e) = self.epochs.lock().clone() {
+            return Ok(e.entries());
+        }
+        EpochFile::open(&self.member.store_root)
+            .map(|e| e.entries())
+            .map_err(|e| ControllerModeError::Refused(e.to_string()))
+    }
+
+    /// Serves NOTIFY_BROKER_ROLE_CHANGED and GET_BROKER_EPOCH_CACHE.
     pub fn handle(&self, cmd: &RemotingCommand) -> RemotingCommand {
         if cmd.code == request::NOTIFY_BROKER_ROLE_CHANGED {
             self.on_role_change_notified(cmd);
@@ -206,32 +247,27 @@ impl ReplicasManager {
                 Err(e) => RemotingCommand::error_to(cmd, response::SYSTEM_ERROR, e.to_string()),
             };
         }
-        let num = |k: &str| cmd.ext(k).and_then(|v| v.parse::<i64>().ok());
-        let (Some(slave), Some(offset)) = (num("brokerId"), num("maxOffset")) else {
-            return RemotingCommand::error_to(
-                cmd,
-                response::SYSTEM_ERROR,
-                "brokerId and maxOffset are required",
-            );
-        };
-        let a = self.assignment();
-        if !a.is_master() {
-            return RemotingCommand::error_to(cmd, response::SYSTEM_ERROR, "not the master");
-        }
-        self.on_slave_progress(&a, slave as u64, offset);
-        RemotingCommand::response_to(cmd, response::SUCCESS)
+        RemotingCommand::error_to(
+            cmd,
+            response::REQUEST_CODE_NOT_SUPPORTED,
+            "not a controller-mode code",
+        )
     }
 
-    /// As master: records a slave's report; a caught-up slave outside the sync state set is
-    /// admitted, then joins (see [`SlaveAdmissions`]).
-    fn on_slave_progress(&self, a: &RoleAssignment, slave: u64, offset: i64) {
+    /// As master: records a slave's acknowledgement (from its HA connection); a caught-up
+    /// slave outside the sync state set is admitted, then joins (see [`SlaveAdmissions`]).
+    pub fn on_slave_ack(&self, slave: u64, offset: i64, caught_up: bool) {
+        let a = self.assignment();
+        if !a.is_master() || slave == a.broker_id {
+            return;
+        }
         let master_end = self.max_offset();
         let p = self
             .progress
-            .report(slave, offset, master_end, a.master_epoch);
+            .report(slave, offset, master_end, a.master_epoch, caught_up);
         if self
             .admitting
-            .on_report(a, slave, offset, master_end, p.caught_up)
+            .on_report(&a, slave, offset, master_end, p.caught_up)
             && self.joining.lock().insert(slave)
         {
             self.review.notify_one();
@@ -241,8 +277,17 @@ impl ReplicasManager {
     /// As master: how many replicas must hold a message before it is acknowledged (the sync
     /// state set and the slaves admitted to it), at least one.
     pub fn acknowledging_members(&self) -> usize {
+        self.acknowledging_slaves().len() + 1
+    }
+
+    /// As master: the slaves (by id) that must hold a message before it is acknowledged:
+    /// the other members of the sync state set and the slaves admitted to it.
+    pub fn acknowledging_slaves(&self) -> Vec<u64> {
         let a = self.assignment();
-        (a.sync_state_set.len() + self.admitting.outside_set(&a)).max(1)
+        let mut ids: BTreeSet<u64> = a.sync_state_set.clone();
+        ids.extend(self.admitting.outside_set_ids(&a));
+        ids.remove(&a.broker_id);
+        ids.into_iter().collect()
     }
 
     /// The `EpochEntryCache` JSON of GET_BROKER_EPOCH_CACHE.
@@ -253,7 +298,7 @@ impl ReplicasManager {
             "clusterName": self.member.cluster_name,
             "brokerName": self.member.broker_name,
             "brokerId": a.broker_id,
-            "epochList": epoch::with_end_offsets(&self.epochs.load()?, max),
+            "epochList": epoch::with_end_offsets(&self.epoch_entries()?, max),
             "maxOffset": max,
         });
         Ok(body.to_string().into_bytes())
@@ -279,15 +324,22 @@ impl ReplicasManager {
         }
         let body: serde_json::Value = serde_json::from_slice(&answer.full_body())
             .map_err(|e| ControllerModeError::Refused(format!("epoch cache: {e}")))?;
-        serde_json::from_value(body["epochList"].clone())
-            .map_err(|e| ControllerModeError::Refused(format!("epoch cache: {e}")))
+        let mut list: Vec<epoch::EpochEntry> = serde_json::from_value(body["epochList"].clone())
+            .map_err(|e| ControllerModeError::Refused(format!("epoch cache: {e}")))?;
+        // RocketMQ leaves the last entry open (Long.MAX_VALUE): it ends at the master's end
+        if let (Some(last), Some(max)) = (list.last_mut(), body["maxOffset"].as_i64()) {
+            last.end_offset = last.end_offset.min(max);
+        }
+        Ok(list)
     }
 
     /// Before opening the store as a slave of `a`'s master: the offset past which the local
     /// log diverges from the master's (per the two epoch files), if it may.
     pub async fn truncation_point(&self, a: &RoleAssignment) -> Option<i64> {
-        self.epochs_follow_master.store(false, Ordering::Release);
-        let local = match self.epochs.load() {
+        if !self.config.compare_epochs_before_open {
+            return None;
+        }
+        let local = match self.epoch_entries() {
             Ok(l) if !l.is_empty() => l,
             Ok(_) => return None,
             Err(e) => {
@@ -312,46 +364,35 @@ impl ReplicasManager {
         None
     }
 
-    /// After the store opened in `a`'s role: a master records its epoch, a slave copies its
-    /// master's epochs (and keeps copying them).
+    /// After the store opened in `a`'s role: a master records its epoch at the end of its
+    /// log, then lets sends in. (A slave records its master's epochs as frames arrive.)
     pub async fn role_started(&self, a: &RoleAssignment) {
-        if a.is_master() {
-            // the store opened with its puts fenced (`puts_fenced_at_open`): nothing lands
-            // between reading the end of the log and recording the epoch that starts there
-            let store = self.store.lock().upgrade();
-            match self.epochs.begin_epoch(a.master_epoch, self.max_offset()) {
-                Ok(()) => {
-                    if let Some(store) = store {
-                        store.release_puts();
-                    }
-                }
-                // puts stay refused: records of an unrecorded epoch could not be told apart
-                // from the previous master's when a deposed master compares epochs
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot record the master epoch; sends are refused")
-                }
-            }
+        if !a.is_master() {
             return;
         }
-        self.epochs_follow_master.store(true, Ordering::Release);
-        self.copy_master_epochs(a).await;
-    }
-
-    async fn copy_master_epochs(&self, a: &RoleAssignment) {
-        if !self.epochs_follow_master.load(Ordering::Acquire) || a.master_address.is_none() {
+        // the store opened with its puts fenced (`puts_fenced_at_open`): nothing lands
+        // between reading the end of the log and recording the epoch that starts there
+        let store = self.store.lock().upgrade();
+        let Some(epochs) = self.epochs.lock().clone() else {
+            tracing::error!("no epoch file attached; sends are refused");
             return;
-        }
-        match self.master_epochs(a).await {
-            Ok(list) => {
-                let entries: Vec<(i32, i64)> =
-                    list.iter().map(|e| (e.epoch, e.start_offset)).collect();
-                if self.epochs.load().ok().as_ref() != Some(&entries) {
-                    if let Err(e) = self.epochs.save(&entries) {
-                        tracing::warn!(error = %e, "cannot write the epoch file");
-                    }
+        };
+        let (epoch, max) = (a.master_epoch, self.max_offset());
+        let recorded = tokio::task::spawn_blocking(move || epochs.begin_epoch(epoch, max)).await;
+        match recorded {
+            Ok(Ok(())) => {
+                if let Some(store) = store {
+                    store.release_puts();
                 }
             }
-            Err(e) => tracing::debug!(error = %e, "cannot read the master's epochs"),
+            // puts stay refused: records of an unrecorded epoch could not be told apart
+            // from the previous master's when a deposed master compares epochs
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "cannot record the master epoch; sends are refused")
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot record the master epoch; sends are refused")
+            }
         }
     }
 
@@ -429,23 +470,6 @@ impl ReplicasManager {
         Ok(())
     }
 
-    /// As slave: HA_SLAVE_PROGRESS to the master, so it can keep this broker in its set.
-    async fn report_progress(&self, a: &RoleAssignment) {
-        let Some(master) = a.master_address.as_deref().filter(|_| !a.is_master()) else {
-            return;
-        };
-        let cmd = RemotingCommand::request(request::HA_SLAVE_PROGRESS)
-            .with_ext("brokerId", a.broker_id)
-            .with_ext("maxOffset", self.max_offset());
-        if let Err(e) = self
-            .broker_client
-            .invoke(master, cmd, CONTROLLER_TIMEOUT)
-            .await
-        {
-            tracing::debug!(%master, error = %e, "progress report to the master failed");
-        }
-    }
-
     /// Stops heart-beating and watching.
     pub fn shutdown(&self) {
         for t in self.tasks.lock().drain(..) {
@@ -480,10 +504,7 @@ impl ReplicasManager {
                     self.config.controller_heart_beat_timeout_mills,
                 )
                 .with_ext("electionPriority", self.config.broker_election_priority);
-            tokio::join!(
-                self.client.send_to_all(cmd, CONTROLLER_TIMEOUT),
-                self.report_progress(&a)
-            );
+            self.client.send_to_all(cmd, CONTROLLER_TIMEOUT).await;
         }
     }
 
@@ -492,10 +513,6 @@ impl ReplicasManager {
     async fn sync_metadata_loop(self: Arc<Self>) {
         loop {
             period_or(self.config.sync_broker_metadata_period, &self.notified).await;
-            let current = self.assignment();
-            if !current.is_master() {
-                self.copy_master_epochs(&current).await;
-            }
             match self.sync_metadata().await {
                 Ok(next) => {
                     self.state.send_if_modified(|current| {

@@ -1,6 +1,6 @@
-//! The master's side of the sync state set: which slaves are caught up, from their
-//! HA_SLAVE_PROGRESS reports, and the send gate that follows `allAckInSyncStateSet` and
-//! `minInSyncReplicas`.
+//! The master's side of the sync state set: which slaves are caught up, from the
+//! acknowledgements of their auto-switch HA connections (each carries the slave's broker id),
+//! and the send gate that follows `allAckInSyncStateSet` and `minInSyncReplicas`.
 //!
 //! A slave counts as caught up when its replicated offset reaches the master's max offset at
 //! the time of its previous report (RocketMQ's `lastCaughtUpTimestamp` idea): under steady
@@ -9,9 +9,11 @@
 //! offset at or past the master's current end joins it.
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, Weak};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Weak;
 use std::time::{Duration, Instant};
 
+use ferrocket_ha::{AutoSwitchListener, GroupTransferHandle};
 use ferrocket_store::{PutMessageStatus, SlaveAckFuture, SlaveAckWaiter};
 use parking_lot::Mutex;
 
@@ -43,13 +45,15 @@ pub struct SlaveProgressTable {
 
 impl SlaveProgressTable {
     /// Records a report: whether the slave has everything the master had (`fully`), and
-    /// whether it reached the master's end as of its previous report (`caught_up`).
+    /// whether it reached the master's end as of its previous report, or had everything the
+    /// master sent it (`sent_all`: the HA connection's view), (`caught_up`).
     pub fn report(
         &self,
         slave: u64,
         slave_offset: i64,
         master_offset: i64,
         master_epoch: i32,
+        sent_all: bool,
     ) -> Progress {
         let now = Instant::now();
         let mut slaves = self.slaves.lock();
@@ -63,7 +67,7 @@ impl SlaveProgressTable {
             entry.master_offset_at_report = i64::MAX;
         }
         let fully = slave_offset >= master_offset;
-        let caught_up = fully || slave_offset >= entry.master_offset_at_report;
+        let caught_up = fully || sent_all || slave_offset >= entry.master_offset_at_report;
         if caught_up {
             entry.last_caught_up = now;
         }
@@ -154,11 +158,17 @@ impl SlaveAdmissions {
 
     /// Admitted slaves of this mastership not yet in the set (sends wait for them too).
     pub fn outside_set(&self, a: &RoleAssignment) -> usize {
+        self.outside_set_ids(a).len()
+    }
+
+    /// The ids of [`SlaveAdmissions::outside_set`].
+    pub fn outside_set_ids(&self, a: &RoleAssignment) -> Vec<u64> {
         self.admitted
             .lock()
             .iter()
             .filter(|(id, (epoch, _))| *epoch == a.master_epoch && !a.sync_state_set.contains(id))
-            .count()
+            .map(|(id, _)| *id)
+            .collect()
     }
 
     /// Drops the admissions of members, of other masterships, and of slaves that stopped
@@ -184,39 +194,102 @@ impl SlaveAdmissions {
 
 /// The store's slave-acknowledgement gate in controller mode. A send needs at least
 /// `minInSyncReplicas` members in the sync state set (else IN_SYNC_REPLICAS_NOT_ENOUGH); a
-/// master alone in its set answers at once; otherwise the send waits until as many slaves as
-/// the set has other members acknowledged it (RocketMQ's `allAckInSyncStateSet`). Waiting for
-/// one slave only would let the controllers elect a member that never had an acknowledged
-/// message.
+/// master alone in its set answers at once; otherwise, with `allAckInSyncStateSet`, the send
+/// waits until every other member (and every admitted slave) acknowledged it, each by its
+/// broker id (RocketMQ's `allAckInSyncStateSet`); a member without a connection answers
+/// SLAVE_NOT_AVAILABLE at once. `inSyncReplicas > 1` alone asks for that many copies from
+/// any slaves.
 pub struct InSyncStateSetWaiter {
     pub manager: Weak<ReplicasManager>,
-    pub replication: Arc<dyn SlaveAckWaiter>,
+    pub replication: GroupTransferHandle,
 }
 
 impl SlaveAckWaiter for InSyncStateSetWaiter {
     fn wait_for_slave_ack(&self, next_offset: i64, timeout: Duration) -> SlaveAckFuture {
         let Some(manager) = self.manager.upgrade() else {
-            return self.replication.wait_for_slave_ack(next_offset, timeout);
+            return SlaveAckWaiter::wait_for_slave_ack(&self.replication, next_offset, timeout);
         };
-        let members = manager.acknowledging_members();
-        if members < manager.config.min_in_sync_replicas {
+        let slaves = manager.acknowledging_slaves();
+        if slaves.len() + 1 < manager.config.min_in_sync_replicas {
             return Box::pin(async { PutMessageStatus::InSyncReplicasNotEnough });
         }
-        if members == 1 {
+        if slaves.is_empty() {
             return Box::pin(async { PutMessageStatus::PutOk });
         }
-        // inSyncReplicas alone (without allAckInSyncStateSet) asks for that many copies
-        let slaves = if manager.config.all_ack_in_sync_state_set {
-            members - 1
-        } else {
-            manager
-                .config
-                .in_sync_replicas
-                .saturating_sub(1)
-                .clamp(1, members - 1)
+        let replication = self.replication.clone();
+        if manager.config.all_ack_in_sync_state_set {
+            return Box::pin(async move {
+                replication
+                    .wait_for_member_acks(next_offset, &slaves, timeout)
+                    .await
+            });
+        }
+        let copies = manager
+            .config
+            .in_sync_replicas
+            .saturating_sub(1)
+            .clamp(1, slaves.len());
+        SlaveAckWaiter::wait_for_slave_acks(&replication, next_offset, copies, timeout)
+    }
+}
+
+/// What the HA service tells the controller-mode side (see [`AutoSwitchListener`]).
+pub struct ReplicationListener {
+    pub manager: Weak<ReplicasManager>,
+    pub replication: GroupTransferHandle,
+    /// The last confirm offset computed (kept while a member has no connection).
+    last_confirm: AtomicI64,
+}
+
+impl ReplicationListener {
+    pub fn new(manager: Weak<ReplicasManager>, replication: GroupTransferHandle) -> Self {
+        ReplicationListener {
+            manager,
+            replication,
+            last_confirm: AtomicI64::new(0),
+        }
+    }
+}
+
+impl AutoSwitchListener for ReplicationListener {
+    fn on_slave_ack(&self, slave_id: u64, offset: i64, caught_up: bool) {
+        if let Some(m) = self.manager.upgrade() {
+            m.on_slave_ack(slave_id, offset, caught_up);
+        }
+    }
+
+    /// RocketMQ's `computeConfirmOffset`: everything written, unless `allAckInSyncStateSet`
+    /// with other members: then the lowest acknowledgement among them (the previous value
+    /// while one of them has no connection).
+    fn confirm_offset(&self, master_max: i64) -> i64 {
+        let Some(m) = self.manager.upgrade() else {
+            return master_max;
         };
-        self.replication
-            .wait_for_slave_acks(next_offset, slaves, timeout)
+        let a = m.assignment();
+        if !m.config.all_ack_in_sync_state_set || a.sync_state_set.len() <= 1 {
+            return master_max;
+        }
+        let acks = self.replication.member_acks();
+        let mut confirm = master_max;
+        for member in a.sync_state_set.iter().filter(|id| **id != a.broker_id) {
+            let best = acks
+                .iter()
+                .filter(|(id, ack)| id == member && *ack > 0)
+                .map(|(_, ack)| *ack)
+                .max();
+            match best {
+                Some(ack) => confirm = confirm.min(ack),
+                None => return self.last_confirm.load(Ordering::Acquire).min(master_max),
+            }
+        }
+        self.last_confirm.store(confirm, Ordering::Release);
+        confirm
+    }
+
+    fn on_truncation_needed(&self, offset: i64) {
+        if let Some(m) = self.manager.upgrade() {
+            m.request_truncation(offset);
+        }
     }
 }
 
@@ -264,8 +337,8 @@ mod tests {
     #[test]
     fn a_slave_joins_when_caught_up_and_leaves_when_behind_too_long() {
         let t = SlaveProgressTable::default();
-        assert!(!t.report(2, 50, 100, 1).fully);
-        assert!(t.report(2, 100, 100, 1).fully);
+        assert!(!t.report(2, 50, 100, 1, false).fully);
+        assert!(t.report(2, 100, 100, 1, false).fully);
         let current = BTreeSet::from([1]);
         let joining = BTreeSet::from([2]);
         let grace = Duration::from_millis(30);
@@ -274,15 +347,15 @@ mod tests {
             BTreeSet::from([1, 2])
         );
         // behind the previous report's master offset: no longer caught up
-        assert!(!t.report(2, 120, 200, 1).fully);
+        assert!(!t.report(2, 120, 200, 1, false).fully);
         let both = BTreeSet::from([1, 2]);
         let none = BTreeSet::new();
         assert_eq!(t.wanted_set(1, 1, &both, &none, grace), both);
         std::thread::sleep(Duration::from_millis(50));
-        assert!(!t.report(2, 150, 300, 1).caught_up);
+        assert!(!t.report(2, 150, 300, 1, false).caught_up);
         assert_eq!(t.wanted_set(1, 1, &both, &none, grace), BTreeSet::from([1]));
         // reaching the master's offset at the previous report counts as caught up
-        let p = t.report(2, 300, 400, 1);
+        let p = t.report(2, 300, 400, 1, false);
         assert!(p.caught_up && !p.fully);
         assert_eq!(t.wanted_set(1, 1, &both, &none, grace), both);
     }

@@ -92,12 +92,12 @@ pub struct BrokerRequestProcessor {
     housekeeping: Arc<ClientHousekeepingService>,
     channels: Mutex<HashMap<u64, Channel>>,
     queues: RequestQueues,
-    /// Controller mode: who serves NOTIFY_BROKER_ROLE_CHANGED and HA_SLAVE_PROGRESS.
+    /// Controller mode: who serves NOTIFY_BROKER_ROLE_CHANGED and GET_BROKER_EPOCH_CACHE.
     controller_mode_handler: OnceLock<ControllerModeHandler>,
 }
 
 /// Serves the controller-mode codes (NOTIFY_BROKER_ROLE_CHANGED from a controller,
-/// HA_SLAVE_PROGRESS from a slave) and returns the response.
+/// GET_BROKER_EPOCH_CACHE from mqadmin or a returning replica) and returns the response.
 pub type ControllerModeHandler = Arc<dyn Fn(&RemotingCommand) -> RemotingCommand + Send + Sync>;
 
 impl BrokerRequestProcessor {
@@ -113,7 +113,7 @@ impl BrokerRequestProcessor {
         }
     }
 
-    /// Controller mode: hands NOTIFY_BROKER_ROLE_CHANGED and HA_SLAVE_PROGRESS to `handler`;
+    /// Controller mode: hands NOTIFY_BROKER_ROLE_CHANGED and GET_BROKER_EPOCH_CACHE to `handler`;
     /// without one they are refused as unsupported codes.
     pub fn set_controller_mode_handler(&self, handler: ControllerModeHandler) {
         let _ = self.controller_mode_handler.set(handler);
@@ -167,7 +167,7 @@ impl RequestProcessor for BrokerRequestProcessor {
         };
         if matches!(
             request.code,
-            rq::NOTIFY_BROKER_ROLE_CHANGED | rq::GET_BROKER_EPOCH_CACHE | rq::HA_SLAVE_PROGRESS
+            rq::NOTIFY_BROKER_ROLE_CHANGED | rq::GET_BROKER_EPOCH_CACHE
         ) {
             if let Some(handler) = self.controller_mode_handler.get() {
                 return Some(handler(&request));

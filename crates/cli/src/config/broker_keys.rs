@@ -62,6 +62,7 @@ pub const BROKER_KEYS: &[ConfigKey<BrokerConfig>] = config_keys!(BrokerConfig;
     "minInSyncReplicas" => controller_mode.min_in_sync_replicas: at_least(1usize),
     "inSyncReplicas" => controller_mode.in_sync_replicas: at_least(1usize),
     "enableAutoInSyncReplicas" => controller_mode.enable_auto_in_sync_replicas: boolean,
+    "compareEpochsBeforeOpen" => controller_mode.compare_epochs_before_open: boolean,
     // POP consumption
     "reviveQueueNum" => revive_queue_num: at_least(1i32),
     "reviveInterval" => revive_interval: at_least(1u64),

@@ -270,6 +270,8 @@ pub const FERROCKET_OWN_KEYS: &[&str] = &[
     "serverMaxConnections",
     "serverPartialFrameBytesLimit",
     "serverMaxRequestsPerConnection",
+    // controller mode: skip the epoch comparison over remoting before a slave opens its store
+    "compareEpochsBeforeOpen",
     // Apache's proxy reads these from rmq-proxy.json; here the gRPC endpoint is the broker's
     "enableProxyAutoRenew",
     "defaultInvisibleTimeMills",
