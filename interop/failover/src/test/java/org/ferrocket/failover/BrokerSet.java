@@ -75,7 +75,9 @@ final class BrokerSet implements AutoCloseable {
     /** Which broker the set runs. */
     enum Brokers {
         FERROCKET,
-        APACHE
+        APACHE,
+        /** Ferrocket brokers at even indexes, Apache brokers at odd ones. */
+        MIXED
     }
 
     /**
@@ -131,7 +133,7 @@ final class BrokerSet implements AutoCloseable {
             int port = FreePorts.next();
             brokerAddrs.add("127.0.0.1:" + port);
             String text = brokerConf(port, controllerAddr, dir.resolve("store" + i));
-            if (kind == Brokers.APACHE) {
+            if (kind == Brokers.APACHE || (kind == Brokers.MIXED && i % 2 == 1)) {
                 // The HA address the Apache broker registers is brokerIP2:haListenPort. An Apache slave learns its
                 // master's HA address only from its name server registrations: after a switch it may have to
                 // wait for the next one, so they are as frequent as Apache allows (every 10 s).
