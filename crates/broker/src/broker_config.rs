@@ -329,6 +329,11 @@ pub struct ControllerModeConfig {
     /// master for its epochs over the remoting port (GET_BROKER_EPOCH_CACHE) and cut the log at
     /// open where they disagree. Off, the HA handshake finds the cut and the broker reopens.
     pub compare_epochs_before_open: bool,
+    /// Not a key: the master epoch the broker runs under, set by the process that opens it in
+    /// its role. Sent as the topic DataVersion's `stateVersion`, as RocketMQ's
+    /// `nextVersion(masterEpoch)` does, so that a name server takes a newly elected master's
+    /// registration over the deposed master's (it keeps the higher `stateVersion` of one id).
+    pub registration_state_version: i64,
 }
 
 impl Default for ControllerModeConfig {
@@ -347,6 +352,7 @@ impl Default for ControllerModeConfig {
             in_sync_replicas: 1,
             enable_auto_in_sync_replicas: false,
             compare_epochs_before_open: true,
+            registration_state_version: 0,
         }
     }
 }

@@ -159,6 +159,7 @@ async fn store_cut(manager: &ReplicasManager, assignment: &RoleAssignment) -> Op
 fn in_role(settings: &BrokerSettings, assignment: &RoleAssignment) -> BrokerSettings {
     let mut s = settings.clone();
     s.broker.broker_id = assignment.name_server_broker_id();
+    s.broker.controller_mode.registration_state_version = i64::from(assignment.master_epoch);
     let cm = &s.broker.controller_mode;
     s.store.broker_role = if !assignment.is_master() {
         BrokerRole::Slave

@@ -117,6 +117,10 @@ impl TopicConfigManager {
             data_version = saved.data_version;
         }
         data_version.next_version();
+        let state_version = config.controller_mode.registration_state_version;
+        if config.controller_mode.enable_controller_mode && state_version > 0 {
+            data_version.state_version = state_version;
+        }
         Ok(TopicConfigManager {
             path,
             table: RwLock::new(TopicTable {
@@ -439,6 +443,21 @@ mod tests {
         assert!(m.is_system_topic("broker-a"));
         assert!(m.is_system_topic("rmq_sys_anything"));
         assert!(!m.is_system_topic("TopicTest"));
+    }
+
+    #[test]
+    fn a_controller_mode_broker_registers_its_master_epoch_as_state_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = BrokerConfig::default();
+        cfg.controller_mode.registration_state_version = 3;
+        // outside controller mode the epoch is not a broker's to claim
+        let plain = TopicConfigManager::new(dir.path().join("a.json"), &cfg).unwrap();
+        assert_eq!(plain.data_version().state_version, 0);
+        cfg.controller_mode.enable_controller_mode = true;
+        let m = TopicConfigManager::new(dir.path().join("b.json"), &cfg).unwrap();
+        assert_eq!(m.data_version().state_version, 3);
+        m.next_data_version();
+        assert_eq!(m.data_version().state_version, 3);
     }
 
     #[test]
