@@ -195,31 +195,24 @@ impl<'a> Session<'a> {
                     return e;
                 }
             }
-            match self.socket.read(&mut self.buf[self.filled..]) {
-                Ok(0) => return "the master closed the connection".into(),
-                Ok(n) => {
-                    self.filled += n;
-                    self.last_read = Instant::now();
-                    self.stats.flow.add(n);
-                    self.stats
-                        .last_read_timestamp
-                        .store(now_millis(), Ordering::Release);
+            let read = read_from_master(
+                &mut self.socket,
+                &mut self.buf,
+                &mut self.filled,
+                &mut self.last_read,
+                self.stats,
+            );
+            match read {
+                Ok(true) => {
                     if let Err(e) = self.dispatch() {
                         return e;
                     }
                 }
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
-                    ) => {}
-                Err(e) => return format!("read failed: {e}"),
+                Ok(false) => {}
+                Err(e) => return e,
             }
-            if self.last_read.elapsed() > self.cfg.housekeeping_interval {
-                return format!(
-                    "nothing from the master for {} ms (haHousekeepingInterval)",
-                    self.cfg.housekeeping_interval.as_millis()
-                );
+            if let Err(e) = master_heard_within(self.last_read, self.cfg.housekeeping_interval) {
+                return e;
             }
         }
     }
@@ -280,4 +273,52 @@ impl<'a> Session<'a> {
         }
         Ok(())
     }
+}
+
+/// One read from the master into `buf[*filled..]`: `Ok(true)` when bytes arrived (counted in
+/// `stats`), `Ok(false)` when the read timed out, the reason when the connection is over.
+/// Shared by the classic and the auto-switch HA client.
+pub(crate) fn read_from_master(
+    socket: &mut Box<dyn HaStream>,
+    buf: &mut [u8],
+    filled: &mut usize,
+    last_read: &mut Instant,
+    stats: &ClientStats,
+) -> Result<bool, String> {
+    match socket.read(&mut buf[*filled..]) {
+        Ok(0) => Err("the master closed the connection".into()),
+        Ok(n) => {
+            *filled += n;
+            *last_read = Instant::now();
+            stats.flow.add(n);
+            stats
+                .last_read_timestamp
+                .store(now_millis(), Ordering::Release);
+            Ok(true)
+        }
+        Err(e)
+            if matches!(
+                e.kind(),
+                ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
+            ) =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(format!("read failed: {e}")),
+    }
+}
+
+/// The reason to drop a connection the master has been silent on for longer than
+/// `haHousekeepingInterval`.
+pub(crate) fn master_heard_within(
+    last_read: Instant,
+    housekeeping: Duration,
+) -> Result<(), String> {
+    if last_read.elapsed() > housekeeping {
+        return Err(format!(
+            "nothing from the master for {} ms (haHousekeepingInterval)",
+            housekeeping.as_millis()
+        ));
+    }
+    Ok(())
 }

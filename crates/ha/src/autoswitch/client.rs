@@ -18,7 +18,7 @@
 //! handshake instead of at its first periodic report (about `haSendHeartbeatInterval`
 //! later): masters accept either, and the new replica starts copying sooner.
 
-use std::io::{ErrorKind, Read, Write};
+use std::io::Write;
 use std::ops::Range;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -31,7 +31,9 @@ use super::frame::{
     TRANSFER_HEADER_SIZE,
 };
 use super::AutoSwitchShared;
-use crate::ha_client::{ClientConfig, ClientSignal, READ_MAX_BUFFER_SIZE};
+use crate::ha_client::{
+    master_heard_within, read_from_master, ClientConfig, ClientSignal, READ_MAX_BUFFER_SIZE,
+};
 use crate::runtime_stats::{now_millis, ClientStats};
 use crate::tls::HaStream;
 
@@ -102,31 +104,24 @@ impl<'a> Session<'a> {
                     return e;
                 }
             }
-            match self.socket.read(&mut self.buf[self.filled..]) {
-                Ok(0) => return "the master closed the connection".into(),
-                Ok(n) => {
-                    self.filled += n;
-                    self.last_read = Instant::now();
-                    self.stats.flow.add(n);
-                    self.stats
-                        .last_read_timestamp
-                        .store(now_millis(), Ordering::Release);
+            let read = read_from_master(
+                &mut self.socket,
+                &mut self.buf,
+                &mut self.filled,
+                &mut self.last_read,
+                self.stats,
+            );
+            match read {
+                Ok(true) => {
                     if let Err(e) = self.dispatch() {
                         return e;
                     }
                 }
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
-                    ) => {}
-                Err(e) => return format!("read failed: {e}"),
+                Ok(false) => {}
+                Err(e) => return e,
             }
-            if self.last_read.elapsed() > self.cfg.housekeeping_interval {
-                return format!(
-                    "nothing from the master for {} ms (haHousekeepingInterval)",
-                    self.cfg.housekeeping_interval.as_millis()
-                );
+            if let Err(e) = master_heard_within(self.last_read, self.cfg.housekeeping_interval) {
+                return e;
             }
         }
     }
