@@ -12,7 +12,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -75,15 +74,7 @@ class ApacheBrokersTest {
             set.createTopic(TOPIC, 4);
             Ledger ledger = new Ledger();
             DefaultMQProducer producer = KillMasterUnderLoadTest.producer(set.namesrv);
-            AtomicBoolean running = new AtomicBoolean(true);
-            List<Thread> senders = new ArrayList<>();
-            for (int t = 0; t < SENDERS; t++) {
-                int thread = t;
-                Thread s = new Thread(() -> ledger.sendLoop(producer, TOPIC, "a" + thread + "-", running),
-                        "sender-" + t);
-                s.start();
-                senders.add(s);
-            }
+            Ledger.Senders senders = ledger.startSenders(producer, TOPIC, "a", SENDERS);
             long killToWriteMs;
             long electToWriteMs;
             try {
@@ -130,11 +121,7 @@ class ApacheBrokersTest {
                         moved);
                 awaitWrites(ledger, first, ledger.acks.size() + 200, set);
             } finally {
-                running.set(false);
-                for (Thread s : senders) {
-                    s.join(30_000);
-                }
-                producer.shutdown();
+                senders.close();
             }
             Ledger.Stored stored = Ledger.readAll(set.namesrv, TOPIC);
             int duplicates = ledger.check(stored);

@@ -4,10 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Set;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 import org.apache.rocketmq.client.producer.DefaultMQProducer;
 import org.ferrocket.failover.support.Await;
@@ -46,15 +43,7 @@ class FerrocketAdminTest {
 
             Ledger ledger = new Ledger();
             DefaultMQProducer producer = KillMasterUnderLoadTest.producer(set.namesrv);
-            AtomicBoolean running = new AtomicBoolean(true);
-            List<Thread> senders = new ArrayList<>();
-            for (int t = 0; t < SENDERS; t++) {
-                int thread = t;
-                Thread s = new Thread(() -> ledger.sendLoop(producer, TOPIC, "f" + thread + "-", running),
-                        "sender-" + t);
-                s.start();
-                senders.add(s);
-            }
+            Ledger.Senders senders = ledger.startSenders(producer, TOPIC, "f", SENDERS);
             long electToWriteMs;
             try {
                 ApacheBrokersTest.awaitWrites(ledger, first, 200, set);
@@ -85,11 +74,7 @@ class FerrocketAdminTest {
                         moved);
                 ApacheBrokersTest.awaitWrites(ledger, second, ledger.acks.size() + 200, set);
             } finally {
-                running.set(false);
-                for (Thread s : senders) {
-                    s.join(30_000);
-                }
-                producer.shutdown();
+                senders.close();
             }
             Ledger.Stored stored = Ledger.readAll(set.namesrv, TOPIC);
             int duplicates = ledger.check(stored);

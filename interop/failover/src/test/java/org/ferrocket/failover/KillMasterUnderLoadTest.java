@@ -7,7 +7,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 import org.apache.rocketmq.client.producer.DefaultMQProducer;
 import org.ferrocket.failover.support.Await;
@@ -38,15 +37,7 @@ class KillMasterUnderLoadTest {
             set.createTopic(TOPIC, 4);
             Ledger ledger = new Ledger();
             DefaultMQProducer producer = producer(set.namesrv);
-            AtomicBoolean running = new AtomicBoolean(true);
-            List<Thread> senders = new ArrayList<>();
-            for (int t = 0; t < SENDERS; t++) {
-                int thread = t;
-                Thread s = new Thread(() -> ledger.sendLoop(producer, TOPIC, "t" + thread + "-", running),
-                        "sender-" + t);
-                s.start();
-                senders.add(s);
-            }
+            Ledger.Senders senders = ledger.startSenders(producer, TOPIC, "t", SENDERS);
             List<Long> gapsMillis = new ArrayList<>();
             try {
                 for (int k = 0; k < KILLS; k++) {
@@ -55,11 +46,7 @@ class KillMasterUnderLoadTest {
                 set.awaitSyncStateSet(BrokerSet.BROKERS, SET_FORMS);
                 Thread.sleep(1000);
             } finally {
-                running.set(false);
-                for (Thread s : senders) {
-                    s.join(30_000);
-                }
-                producer.shutdown();
+                senders.close();
             }
             Ledger.Stored stored = Ledger.readAll(set.namesrv, TOPIC);
             int duplicates = ledger.check(stored);

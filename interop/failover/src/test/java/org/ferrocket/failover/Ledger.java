@@ -80,6 +80,42 @@ final class Ledger {
     static final int MAX_ATTEMPTS = 200;
 
     /**
+     * Starts `count` threads that each run {@link #sendLoop} through `producer`, thread t with the body prefix
+     * `prefix` + t + "-", until {@link Senders#close}.
+     */
+    Senders startSenders(DefaultMQProducer producer, String topic, String prefix, int count) {
+        Senders senders = new Senders(producer);
+        for (int t = 0; t < count; t++) {
+            String threadPrefix = prefix + t + "-";
+            Thread s = new Thread(() -> sendLoop(producer, topic, threadPrefix, senders.running), "sender-" + t);
+            s.start();
+            senders.threads.add(s);
+        }
+        return senders;
+    }
+
+    /** Sender threads of {@link #startSenders} and their producer. */
+    static final class Senders implements AutoCloseable {
+        private final AtomicBoolean running = new AtomicBoolean(true);
+        private final List<Thread> threads = new ArrayList<>();
+        private final DefaultMQProducer producer;
+
+        Senders(DefaultMQProducer producer) {
+            this.producer = producer;
+        }
+
+        /** Stops the senders, waits up to 30 s for each, and shuts the producer down. */
+        @Override
+        public void close() throws InterruptedException {
+            running.set(false);
+            for (Thread s : threads) {
+                s.join(30_000);
+            }
+            producer.shutdown();
+        }
+    }
+
+    /**
      * Sends unique bodies (`prefix` + sequence) until `running` is cleared, retrying a failed one up to
      * {@link #MAX_ATTEMPTS} times, 50 ms apart, and recording every attempt and acknowledgement.
      */

@@ -10,11 +10,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
@@ -66,15 +64,7 @@ class MixedSetTest {
 
             Ledger ledger = new Ledger();
             DefaultMQProducer producer = KillMasterUnderLoadTest.producer(set.namesrv);
-            AtomicBoolean running = new AtomicBoolean(true);
-            List<Thread> senders = new ArrayList<>();
-            for (int t = 0; t < SENDERS; t++) {
-                int thread = t;
-                Thread s = new Thread(() -> ledger.sendLoop(producer, TOPIC, "m" + thread + "-", running),
-                        "sender-" + t);
-                s.start();
-                senders.add(s);
-            }
+            Ledger.Senders senders = ledger.startSenders(producer, TOPIC, "m", SENDERS);
             long killToWriteMs;
             long electToWriteMs;
             try {
@@ -105,11 +95,7 @@ class MixedSetTest {
                 System.out.printf("electMaster -b 1: first write by the Ferrocket broker after %d ms (%s)%n",
                         electToWriteMs, back);
             } finally {
-                running.set(false);
-                for (Thread s : senders) {
-                    s.join(30_000);
-                }
-                producer.shutdown();
+                senders.close();
             }
             Ledger.Stored stored = Ledger.readAll(set.namesrv, TOPIC);
             int duplicates = ledger.check(stored);
