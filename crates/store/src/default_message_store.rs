@@ -227,6 +227,14 @@ struct Placement {
     store_timestamp: i64,
 }
 
+thread_local! {
+    /// Where a put encodes its records before writing them through the file.
+    static PUT_SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A put scratch buffer larger than this (a large batch) is given back after the put.
+const PUT_SCRATCH_KEEP: usize = 1024 * 1024;
+
 /// Encodes `msgs` back to back into `region`, the unpublished tail of a CommitLog segment.
 fn encode_records(
     region: &mut [u8],
@@ -393,16 +401,13 @@ impl StoreInner {
         let wrote = file.wrote_position();
         let base_phy = file.file_from_offset() + wrote as i64;
         file.begin_write(wrote + total);
-        // SAFETY: the put lock makes this the only writer, and the range lies past the
-        // published write position, so no reader sees it until `set_wrote_position`.
-        let region = unsafe { file.region_mut(wrote, total) };
         let placement = Placement {
             dispatched,
             base_queue_offset,
             base_phy,
             store_timestamp: now,
         };
-        encode_records(region, msgs, &placement)?;
+        self.write_records(&file, wrote, total, msgs, &placement)?;
         file.set_wrote_position(wrote + total);
         self.commit_log.set_last_store_timestamp(&mut state, now);
 
@@ -431,6 +436,44 @@ impl StoreInner {
             },
             dispatched,
             flush_wait,
+        })
+    }
+
+    /// Encodes the records of `msgs` (`total` bytes) at `wrote` in `file`, under the put lock.
+    ///
+    /// Under SYNC_FLUSH they are encoded into a buffer and written through the file (`pwrite`),
+    /// not stored into the mapping: every group commit's `msync` write-protects the pages it
+    /// wrote back that are mapped writable, which interrupts every CPU to flush its TLB, and
+    /// the next put into the same page faults to make it writable again. Pages written through
+    /// the file are never mapped writable. Under ASYNC_FLUSH, flushed twice a second, the two
+    /// ways cost the same (docs/PERFORMANCE.md, "One task per connection, and group commit
+    /// through the file").
+    fn write_records(
+        &self,
+        file: &crate::MappedFile,
+        wrote: usize,
+        total: usize,
+        msgs: &[(&MessageExtBrokerInner, Prepared)],
+        placement: &Placement,
+    ) -> Result<(), AppendFailure> {
+        if self.config.flush_disk_type != FlushDiskType::SyncFlush {
+            // SAFETY: the put lock makes this the only writer, and the range lies past the
+            // published write position, so no reader sees it until `set_wrote_position`.
+            let region = unsafe { file.region_mut(wrote, total) };
+            return encode_records(region, msgs, placement);
+        }
+        PUT_SCRATCH.with_borrow_mut(|scratch| {
+            scratch.clear();
+            scratch.resize(total, 0);
+            encode_records(scratch, msgs, placement)?;
+            let written = file.write_at(wrote, scratch);
+            if scratch.capacity() > PUT_SCRATCH_KEEP {
+                *scratch = Vec::new();
+            }
+            written.map_err(|e| {
+                tracing::error!(error = %e, file = %file.path().display(), "writing the commit log failed");
+                AppendFailure::Status(PutMessageStatus::UnknownError)
+            })
         })
     }
 
