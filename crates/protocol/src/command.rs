@@ -609,6 +609,27 @@ mod tests {
     }
 
     #[test]
+    fn json_ext_field_values_keep_their_json_text() {
+        let text = br#"{"code":10,"extFields":{"a":"x","n":-5,"big":18446744073709551615,"f":1.5,"one":1.0,"t":true,"o":{"k":[1,"v"]},"s":[2],"z":null,"a":"y","esc":"q\"\u0041"}}"#;
+        let mut f = BytesMut::new();
+        f.put_u32(text.len() as u32);
+        f.extend_from_slice(text);
+        let c = RemotingCommand::decode(f.freeze()).unwrap();
+        // a repeated key keeps its last value, as a map does
+        assert_eq!(c.ext("a"), Some("y"));
+        assert_eq!(c.ext("n"), Some("-5"));
+        assert_eq!(c.ext("big"), Some("18446744073709551615"));
+        assert_eq!(c.ext("f"), Some("1.5"));
+        assert_eq!(c.ext("one"), Some("1.0"));
+        assert_eq!(c.ext("t"), Some("true"));
+        assert_eq!(c.ext("o"), Some(r#"{"k":[1,"v"]}"#));
+        assert_eq!(c.ext("s"), Some("[2]"));
+        assert_eq!(c.ext("z"), None);
+        assert_eq!(c.ext("esc"), Some("q\"A"));
+        assert_eq!(c.ext_fields.len(), 9);
+    }
+
+    #[test]
     fn a_repeated_binary_header_key_keeps_its_last_value() {
         let mut h = BytesMut::new();
         h.put_i16(10);
