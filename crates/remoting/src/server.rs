@@ -11,7 +11,7 @@ use tokio::sync::{oneshot, watch};
 use crate::acceptor::{accept_loop, ConnectionLimit, ConnectionSlot};
 use crate::channel::Channel;
 use crate::config::{PartialFrameBudget, ServerConfig};
-use crate::connection::{self, Limits, OnRequest};
+use crate::connection::{self, Limits};
 use crate::tls::{self, ServerTls};
 
 /// Handles the requests of a server.
@@ -183,12 +183,15 @@ impl Acceptor {
 }
 
 /// The request handler of a connection served by `processor`.
-fn handler<P: RequestProcessor>(processor: &Arc<P>) -> OnRequest {
+fn handler<P: RequestProcessor>(
+    processor: &Arc<P>,
+) -> impl Fn(Channel, RemotingCommand) -> futures::future::BoxFuture<'static, ()> + Send + Sync + 'static
+{
     let p = processor.clone();
-    Arc::new(move |ch: Channel, req: RemotingCommand| {
+    move |ch: Channel, req: RemotingCommand| {
         let p = p.clone();
         Box::pin(async move { dispatch(&*p, ch, req).await })
-    })
+    }
 }
 
 /// Tells `processor` about a new connection, and about its end when `done` fires; `slot` is
@@ -209,22 +212,18 @@ fn opened<P: RequestProcessor>(
     });
 }
 
-/// Runs `request` through `processor`; the answer, marked as the response to `request` (none
-/// for a one-way request).
-async fn dispatch<P: RequestProcessor>(
-    processor: &P,
-    channel: Channel,
-    request: RemotingCommand,
-) -> Option<RemotingCommand> {
+async fn dispatch<P: RequestProcessor>(processor: &P, channel: Channel, request: RemotingCommand) {
     let oneway = request.is_oneway();
     let opaque = request.opaque;
     let serialize_type = request.serialize_type;
-    let mut reply = processor.process_request(channel, request).await?;
+    let reply = processor.process_request(channel.clone(), request).await;
     if oneway {
-        return None;
+        return;
     }
-    reply.opaque = opaque;
-    reply.mark_response();
-    reply.serialize_type = serialize_type;
-    Some(reply)
+    if let Some(mut reply) = reply {
+        reply.opaque = opaque;
+        reply.mark_response();
+        reply.serialize_type = serialize_type;
+        let _ = channel.send(reply).await;
+    }
 }
