@@ -414,7 +414,19 @@ async fn forward_to_dead_letter_queue_then_acknowledged() {
         broker_name: broker_name(),
         queue_id: 0,
     };
-    let dead = reader.pull(&dlq, "*", 0, 32).await.unwrap().msgs;
+    // the broker creates the DLQ topic on the forward and registers it with the name server
+    // right after: the reader may look the route up before that registration lands
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let dead = loop {
+        match reader.pull(&dlq, "*", 0, 32).await {
+            Ok(pulled) => break pulled.msgs,
+            Err(e) if tokio::time::Instant::now() < deadline => {
+                tracing::debug!(error = %e, "no route to the DLQ yet");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => panic!("the DLQ topic never became routable: {e}"),
+        }
+    };
     assert_eq!(dead.len(), 1, "{dead:?}");
     assert_eq!(&dead[0].message.body[..], b"body a");
     assert_eq!(dead[0].message.properties.get("UNIQ_KEY"), Some("01TAGA"));
