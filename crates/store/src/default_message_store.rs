@@ -446,8 +446,8 @@ impl StoreInner {
     /// wrote back that are mapped writable, which interrupts every CPU to flush its TLB, and
     /// the next put into the same page faults to make it writable again. Pages written through
     /// the file are never mapped writable. Under ASYNC_FLUSH, flushed twice a second, the two
-    /// ways cost the same (docs/PERFORMANCE.md, "One task per connection, and group commit
-    /// through the file").
+    /// ways cost the same (docs/PERFORMANCE.md, "One task per connection (tried, reverted), and
+    /// group commit through the file").
     fn write_records(
         &self,
         file: &crate::MappedFile,
