@@ -1,5 +1,6 @@
 //! Server and client over real loopback sockets.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,6 +12,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 struct Echo;
 
+/// Set by request code 4 when it is done.
+static SLOW_REQUEST_FINISHED: AtomicBool = AtomicBool::new(false);
+
 impl RequestProcessor for Echo {
     async fn process_request(&self, _ch: Channel, req: RemotingCommand) -> Option<RemotingCommand> {
         match req.code {
@@ -20,6 +24,12 @@ impl RequestProcessor for Echo {
             2 => {
                 // a slow request must not hold back the ones behind it
                 tokio::time::sleep(Duration::from_millis(300)).await;
+                Some(RemotingCommand::response_to(&req, response::SUCCESS))
+            }
+            3 => panic!("request 3 always fails"),
+            4 => {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                SLOW_REQUEST_FINISHED.store(true, Ordering::SeqCst);
                 Some(RemotingCommand::response_to(&req, response::SUCCESS))
             }
             _ => Some(unsupported_request(&req)),
@@ -215,4 +225,47 @@ async fn requests_beyond_the_per_connection_bound_are_answered_system_busy() {
             .starts_with(ferrocket_remoting::OVERLOAD_REMARK));
     }
     assert!(answers[3..].iter().all(|a| a.1 == response::SUCCESS));
+}
+
+#[tokio::test]
+async fn a_panicking_request_gets_no_answer_and_its_connection_goes_on() {
+    let s = server().await;
+    let addr = s.local_addr().to_string();
+    let client = RemotingClient::new();
+    let err = client
+        .invoke(
+            &addr,
+            RemotingCommand::request(3),
+            Duration::from_millis(300),
+        )
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("timed out"), "{err}");
+    // the same connection still serves requests
+    let r = client
+        .invoke(&addr, RemotingCommand::request(1), Duration::from_secs(3))
+        .await
+        .unwrap();
+    assert_eq!(r.code, response::SUCCESS);
+}
+
+#[tokio::test]
+async fn a_request_still_running_when_its_connection_closes_finishes() {
+    let s = server().await;
+    let mut raw = tokio::net::TcpStream::connect(s.local_addr())
+        .await
+        .unwrap();
+    raw.write_all(&RemotingCommand::request(4).encode())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    drop(raw);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+    while !SLOW_REQUEST_FINISHED.load(Ordering::SeqCst) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the request was dropped with its connection"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
