@@ -201,6 +201,7 @@ impl<'a> Session<'a> {
                 &mut self.filled,
                 &mut self.last_read,
                 self.stats,
+                self.cfg.housekeeping_interval,
             );
             match read {
                 Ok(true) => {
@@ -210,9 +211,6 @@ impl<'a> Session<'a> {
                 }
                 Ok(false) => {}
                 Err(e) => return e,
-            }
-            if let Err(e) = master_heard_within(self.last_read, self.cfg.housekeeping_interval) {
-                return e;
             }
         }
     }
@@ -276,14 +274,16 @@ impl<'a> Session<'a> {
 }
 
 /// One read from the master into `buf[*filled..]`: `Ok(true)` when bytes arrived (counted in
-/// `stats`), `Ok(false)` when the read timed out, the reason when the connection is over.
-/// Shared by the classic and the auto-switch HA client.
+/// `stats`), `Ok(false)` when the read timed out, the reason when the connection is over: the
+/// master closed it, the read failed, or the master has been silent for longer than
+/// `housekeeping` (`haHousekeepingInterval`). Shared by the classic and the auto-switch HA client.
 pub(crate) fn read_from_master(
     socket: &mut Box<dyn HaStream>,
     buf: &mut [u8],
     filled: &mut usize,
     last_read: &mut Instant,
     stats: &ClientStats,
+    housekeeping: Duration,
 ) -> Result<bool, String> {
     match socket.read(&mut buf[*filled..]) {
         Ok(0) => Err("the master closed the connection".into()),
@@ -302,23 +302,14 @@ pub(crate) fn read_from_master(
                 ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
             ) =>
         {
+            if last_read.elapsed() > housekeeping {
+                return Err(format!(
+                    "nothing from the master for {} ms (haHousekeepingInterval)",
+                    housekeeping.as_millis()
+                ));
+            }
             Ok(false)
         }
         Err(e) => Err(format!("read failed: {e}")),
     }
-}
-
-/// The reason to drop a connection the master has been silent on for longer than
-/// `haHousekeepingInterval`.
-pub(crate) fn master_heard_within(
-    last_read: Instant,
-    housekeeping: Duration,
-) -> Result<(), String> {
-    if last_read.elapsed() > housekeeping {
-        return Err(format!(
-            "nothing from the master for {} ms (haHousekeepingInterval)",
-            housekeeping.as_millis()
-        ));
-    }
-    Ok(())
 }

@@ -31,9 +31,7 @@ use super::frame::{
     TRANSFER_HEADER_SIZE,
 };
 use super::AutoSwitchShared;
-use crate::ha_client::{
-    master_heard_within, read_from_master, ClientConfig, ClientSignal, READ_MAX_BUFFER_SIZE,
-};
+use crate::ha_client::{read_from_master, ClientConfig, ClientSignal, READ_MAX_BUFFER_SIZE};
 use crate::runtime_stats::{now_millis, ClientStats};
 use crate::tls::HaStream;
 
@@ -110,6 +108,7 @@ impl<'a> Session<'a> {
                 &mut self.filled,
                 &mut self.last_read,
                 self.stats,
+                self.cfg.housekeeping_interval,
             );
             match read {
                 Ok(true) => {
@@ -119,9 +118,6 @@ impl<'a> Session<'a> {
                 }
                 Ok(false) => {}
                 Err(e) => return e,
-            }
-            if let Err(e) = master_heard_within(self.last_read, self.cfg.housekeeping_interval) {
-                return e;
             }
         }
     }
