@@ -33,6 +33,7 @@ use crate::allocate::{MappedFileAllocator, SegmentSlot, SegmentSpec, ALLOCATE_WA
 use crate::checkpoint::StoreCheckpoint;
 use crate::clean::{self, CleanState};
 use crate::commit_log::CommitLog;
+use crate::commit_log_writer::PutQueue;
 use crate::config::{BrokerRole, FlushDiskType, MessageStoreConfig};
 use crate::consume_queue::{ConsumeQueue, CqBuffer, CqUnit, CQ_STORE_UNIT_SIZE};
 use crate::consume_queue_table::ConsumeQueueTable;
@@ -101,13 +102,23 @@ impl PullLimits {
 }
 
 /// Sizes and CRC of a message, computed before taking the put lock.
-struct Prepared {
+pub(crate) struct Prepared {
     layout: StoredMessageLayout,
     body_crc: i32,
 }
 
+/// A message to append, with its sizes and CRC.
+pub(crate) type PutItem = (MessageExtBrokerInner, Prepared);
+
+/// Messages of one put (one topic queue) for the CommitLog writer thread, and where to answer.
+pub(crate) struct PutJob {
+    msgs: Vec<PutItem>,
+    wait: bool,
+    reply: oneshot::Sender<(Result<Appended, PutMessageStatus>, Vec<PutItem>)>,
+}
+
 /// What an append produced.
-struct Appended {
+pub(crate) struct Appended {
     result: AppendMessageResult,
     dispatched: bool,
     flush_wait: Option<oneshot::Receiver<PutMessageStatus>>,
@@ -187,6 +198,8 @@ pub(crate) struct StoreInner {
     writeable: AtomicBool,
     /// Puts wait for `release_puts` (`puts_fenced_at_open`).
     puts_fenced: AtomicBool,
+    /// Puts waiting for the CommitLog writer thread.
+    pub(crate) put_queue: PutQueue<PutJob>,
 }
 
 /// The message store. Cheap to share (`Arc`), safe to use from any thread.
@@ -238,7 +251,7 @@ const PUT_SCRATCH_KEEP: usize = 1024 * 1024;
 /// Encodes `msgs` back to back into `region`, the unpublished tail of a CommitLog segment.
 fn encode_records(
     region: &mut [u8],
-    msgs: &[(&MessageExtBrokerInner, Prepared)],
+    msgs: &[PutItem],
     placement: &Placement,
 ) -> Result<(), AppendFailure> {
     let mut at = 0;
@@ -273,7 +286,7 @@ fn encode_records(
 }
 
 /// The message ids of records written from `base_phy`, comma-separated as a batch answers.
-fn message_ids(msgs: &[(&MessageExtBrokerInner, Prepared)], base_phy: i64) -> String {
+fn message_ids(msgs: &[PutItem], base_phy: i64) -> String {
     let mut msg_id = String::with_capacity(msgs.len() * 33);
     let mut phy = base_phy;
     for (m, p) in msgs {
@@ -319,6 +332,7 @@ impl StoreInner {
             shutdown: AtomicBool::new(false),
             writeable: AtomicBool::new(true),
             puts_fenced,
+            put_queue: PutQueue::default(),
         }
     }
 
@@ -372,12 +386,8 @@ impl StoreInner {
     /// Appends the records of `msgs` (one topic queue) and writes their ConsumeQueue entries,
     /// all under the put lock. SYNC_FLUSH requests are queued under the lock too, so shutdown
     /// (which takes the lock once after raising its flag) never misses one.
-    fn append(
-        &self,
-        msgs: &[(&MessageExtBrokerInner, Prepared)],
-        wait: bool,
-    ) -> Result<Appended, AppendFailure> {
-        let first = msgs.first().ok_or(PutMessageStatus::MessageIllegal)?.0;
+    fn append(&self, msgs: &[PutItem], wait: bool) -> Result<Appended, AppendFailure> {
+        let first = &msgs.first().ok_or(PutMessageStatus::MessageIllegal)?.0;
         let total: usize = msgs.iter().map(|(_, p)| p.layout.total_size()).sum();
         let dispatched = matches!(
             transaction_value(first.sys_flag),
@@ -453,7 +463,7 @@ impl StoreInner {
         file: &crate::MappedFile,
         wrote: usize,
         total: usize,
-        msgs: &[(&MessageExtBrokerInner, Prepared)],
+        msgs: &[PutItem],
         placement: &Placement,
     ) -> Result<(), AppendFailure> {
         if self.config.flush_disk_type != FlushDiskType::SyncFlush {
@@ -523,7 +533,7 @@ impl StoreInner {
     fn write_queue_entries(
         &self,
         cq: &ConsumeQueue,
-        msgs: &[(&MessageExtBrokerInner, Prepared)],
+        msgs: &[PutItem],
         base_phy: i64,
         base_queue_offset: i64,
     ) {
@@ -559,26 +569,18 @@ impl StoreInner {
         AppendFailure::Status(self.segment_creation_failed(what, e))
     }
 
-    /// Waits, off the async workers and without the put lock, for the allocator to deliver a
-    /// segment: the status to answer when it did not.
-    async fn wait_for_segment(
+    /// The writer thread: waits, without the put lock, for the allocator to deliver a segment
+    /// until `until`; the status to answer when it did not.
+    fn wait_for_segment(
         &self,
         what: &'static str,
-        slot: Arc<SegmentSlot>,
+        slot: &SegmentSlot,
         spec: SegmentSpec,
         until: Instant,
     ) -> Result<(), PutMessageStatus> {
         let timeout = until.saturating_duration_since(Instant::now());
         let offset = spec.offset;
-        let wait = move || slot.create_or_wait(&spec, timeout);
-        let waited = if tokio::runtime::Handle::try_current().is_ok() {
-            crate::blocking::run_blocking(wait)
-                .await
-                .unwrap_or_else(|e| Err(io::Error::other(e.to_string())))
-        } else {
-            wait()
-        };
-        match waited {
+        match slot.create_or_wait(&spec, timeout) {
             Ok(true) => Ok(()),
             Ok(false) => {
                 tracing::error!(
@@ -589,6 +591,40 @@ impl StoreInner {
                 Err(PutMessageStatus::CreateMappedFileFailed)
             }
             Err(e) => Err(self.segment_creation_failed(what, &e)),
+        }
+    }
+
+    /// The writer thread: appends one put, waiting for a segment still being created.
+    fn append_waiting_for_segments(
+        &self,
+        msgs: &[PutItem],
+        wait: bool,
+    ) -> Result<Appended, PutMessageStatus> {
+        let mut deadline = None;
+        loop {
+            match self.append(msgs, wait) {
+                Ok(a) => return Ok(a),
+                Err(AppendFailure::Status(status)) => return Err(status),
+                Err(AppendFailure::SegmentNotReady { what, slot, spec }) => {
+                    let until =
+                        *deadline.get_or_insert_with(|| Instant::now() + ALLOCATE_WAIT_TIMEOUT);
+                    self.wait_for_segment(what, &slot, spec, until)?;
+                }
+            }
+        }
+    }
+
+    /// The CommitLog writer thread body (commit_log_writer.rs): appends queued puts in arrival
+    /// order until the queue is stopped and empty.
+    pub(crate) fn run_commit_log_writer(&self) {
+        let mut batch = Vec::new();
+        while self.put_queue.take_into(&mut batch) {
+            for job in batch.drain(..) {
+                let PutJob { msgs, wait, reply } = job;
+                let appended = self.append_waiting_for_segments(&msgs, wait);
+                // the sender may be gone (its connection closed): the record stays stored
+                let _ = reply.send((appended, msgs));
+            }
         }
     }
 
@@ -608,7 +644,7 @@ impl StoreInner {
 
     fn submit_group_commit(
         &self,
-        msgs: &[(&MessageExtBrokerInner, Prepared)],
+        msgs: &[PutItem],
         dispatched: bool,
         base_queue_offset: i64,
         next_offset: i64,
@@ -667,25 +703,25 @@ impl StoreInner {
         }
     }
 
-    async fn put(
-        &self,
-        msgs: &[(&MessageExtBrokerInner, Prepared)],
-        wait: bool,
-    ) -> PutMessageResult {
-        let mut deadline = None;
-        let appended = loop {
-            match self.append(msgs, wait) {
-                Ok(a) => break a,
-                Err(AppendFailure::Status(status)) => return PutMessageResult::failure(status),
-                Err(AppendFailure::SegmentNotReady { what, slot, spec }) => {
-                    // concurrent puts may take the segment first: they all share one bound
-                    let until =
-                        *deadline.get_or_insert_with(|| Instant::now() + ALLOCATE_WAIT_TIMEOUT);
-                    if let Err(status) = self.wait_for_segment(what, slot, spec, until).await {
-                        return PutMessageResult::failure(status);
-                    }
-                }
-            }
+    async fn put(&self, msgs: Vec<PutItem>, wait: bool) -> PutMessageResult {
+        let (tx, rx) = oneshot::channel();
+        let job = PutJob {
+            msgs,
+            wait,
+            reply: tx,
+        };
+        if self.put_queue.submit(job).is_err() {
+            let status = if self.shutdown.load(Ordering::Acquire) {
+                PutMessageStatus::ServiceNotAvailable
+            } else {
+                PutMessageStatus::OsPageCacheBusy
+            };
+            return PutMessageResult::failure(status);
+        }
+        let (appended, msgs) = match rx.await {
+            Ok((Ok(appended), msgs)) => (appended, msgs),
+            Ok((Err(status), _)) => return PutMessageResult::failure(status),
+            Err(_) => return PutMessageResult::failure(PutMessageStatus::ServiceNotAvailable),
         };
         let mut status = match appended.flush_wait {
             Some(rx) => rx.await.unwrap_or(PutMessageStatus::FlushDiskTimeout),
@@ -928,27 +964,29 @@ impl DefaultMessageStore {
             Err(s) => return PutMessageResult::failure(s),
         };
         let wait = msg.wait_store_msg_ok();
-        self.inner.put(&[(&msg, prepared)], wait).await
+        self.inner.put(vec![(msg, prepared)], wait).await
     }
 
     /// Stores a batch for one topic queue: consecutive queue offsets, all in one segment.
     /// Transactional messages and delay levels are refused (MESSAGE_ILLEGAL).
-    pub async fn put_messages(&self, mut batch: Vec<MessageExtBrokerInner>) -> PutMessageResult {
-        batch.iter_mut().for_each(normalize_properties);
+    pub async fn put_messages(&self, batch: Vec<MessageExtBrokerInner>) -> PutMessageResult {
         let Some(first) = batch.first() else {
             return PutMessageResult::failure(PutMessageStatus::MessageIllegal);
         };
+        let (topic, queue_id) = (first.topic.clone(), first.queue_id);
+        let wait = first.wait_store_msg_ok();
         let mut items = Vec::with_capacity(batch.len());
         let mut total = 0usize;
-        for m in &batch {
-            if m.topic != first.topic
-                || m.queue_id != first.queue_id
+        for mut m in batch {
+            normalize_properties(&mut m);
+            if m.topic != topic
+                || m.queue_id != queue_id
                 || transaction_value(m.sys_flag) != TRANSACTION_NOT_TYPE
                 || m.delay_time_level() > 0
             {
                 return PutMessageResult::failure(PutMessageStatus::MessageIllegal);
             }
-            match self.inner.prepare(m) {
+            match self.inner.prepare(&m) {
                 Ok(p) => {
                     total += p.layout.total_size();
                     items.push((m, p));
@@ -961,8 +999,7 @@ impl DefaultMessageStore {
         {
             return PutMessageResult::failure(PutMessageStatus::MessageIllegal);
         }
-        let wait = first.wait_store_msg_ok();
-        self.inner.put(&items, wait).await
+        self.inner.put(items, wait).await
     }
 
     /// Reads up to `max_msg_nums` records of a queue from `offset` (RocketMQ `getMessage`),
@@ -1339,7 +1376,9 @@ impl DefaultMessageStore {
         *done = true;
         let inner = &self.inner;
         inner.shutdown.store(true, Ordering::Release);
-        // every append in flight (and its group-commit request) completes before this returns
+        // puts still queued are refused (the flag is up), and every append in flight (and its
+        // group-commit request) completes before this returns
+        inner.put_queue.stop();
         drop(inner.commit_log.lock());
 
         inner.signal.stop();
@@ -1488,6 +1527,11 @@ fn spawn_services(
             .spawn(f)
             .map_err(|e| StoreError::io(root, e))
     };
+    let i = inner.clone();
+    threads.push(spawn(
+        "CommitLogWriter",
+        Box::new(move || i.run_commit_log_writer()),
+    )?);
     let i = inner.clone();
     match inner.config.flush_disk_type {
         FlushDiskType::AsyncFlush => {

@@ -74,16 +74,8 @@ pub(crate) fn slow_put_from_env() -> Option<Duration> {
     }
 }
 
-/// Sleeps `delay` as a stalled page cache would hold the thread, handing the other tasks of an
-/// async worker to another thread first (so the stall stays in the put path, as in RocketMQ
-/// where send threads are not I/O threads).
+/// Sleeps `delay` as a stalled page cache would hold the thread appending (the CommitLog
+/// writer thread, never an async worker).
 pub(crate) fn stall(delay: Duration) {
-    use tokio::runtime::{Handle, RuntimeFlavor};
-    let multi_thread =
-        Handle::try_current().is_ok_and(|h| h.runtime_flavor() == RuntimeFlavor::MultiThread);
-    if multi_thread {
-        tokio::task::block_in_place(|| std::thread::sleep(delay));
-    } else {
-        std::thread::sleep(delay);
-    }
+    std::thread::sleep(delay);
 }

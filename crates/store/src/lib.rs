@@ -14,6 +14,7 @@ pub mod blocking;
 mod checkpoint;
 mod clean;
 mod commit_log;
+mod commit_log_writer;
 mod config;
 pub mod config_file;
 mod consume_queue;
