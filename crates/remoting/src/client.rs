@@ -91,22 +91,24 @@ impl RemotingClient {
             }
         };
         let handler = self.handler.clone();
-        let on_request = move |ch: Channel, req: RemotingCommand| {
-            let handler = handler.clone();
-            async move {
-                let oneway = req.is_oneway();
-                let opaque = req.opaque;
-                let reply = match &handler {
-                    Some(h) => h(ch.clone(), req).await,
-                    None => None,
-                };
-                if let (false, Some(mut reply)) = (oneway, reply) {
+        let on_request: connection::OnRequest =
+            Arc::new(move |ch: Channel, req: RemotingCommand| {
+                let handler = handler.clone();
+                Box::pin(async move {
+                    let oneway = req.is_oneway();
+                    let opaque = req.opaque;
+                    let mut reply = match &handler {
+                        Some(h) => h(ch, req).await?,
+                        None => return None,
+                    };
+                    if oneway {
+                        return None;
+                    }
                     reply.opaque = opaque;
                     reply.mark_response();
-                    let _ = ch.send(reply).await;
-                }
-            }
-        };
+                    Some(reply)
+                })
+            });
         let channel = match &self.tls {
             None => connection::spawn(stream, connection::Limits::client(), on_request)?.0,
             Some(connector) => {

@@ -15,7 +15,7 @@ pub mod tls;
 pub use channel::Channel;
 pub use client::{ClientRequestHandler, RemotingClient};
 pub use config::{ServerConfig, FD_RESERVE};
-pub use connection::OVERLOAD_REMARK;
+pub use connection::{panic_message, OVERLOAD_REMARK};
 pub use error::RemotingError;
 pub use server::{RemotingServer, RequestProcessor};
 pub use tls::{ClientAuth, ServerTls, TlsError, TlsMode, TlsSettings};

@@ -11,7 +11,7 @@ use tokio::sync::{oneshot, watch};
 use crate::acceptor::{accept_loop, ConnectionLimit, ConnectionSlot};
 use crate::channel::Channel;
 use crate::config::{PartialFrameBudget, ServerConfig};
-use crate::connection::{self, Limits};
+use crate::connection::{self, Limits, OnRequest};
 use crate::tls::{self, ServerTls};
 
 /// Handles the requests of a server.
@@ -183,15 +183,12 @@ impl Acceptor {
 }
 
 /// The request handler of a connection served by `processor`.
-fn handler<P: RequestProcessor>(
-    processor: &Arc<P>,
-) -> impl Fn(Channel, RemotingCommand) -> futures::future::BoxFuture<'static, ()> + Send + Sync + 'static
-{
+fn handler<P: RequestProcessor>(processor: &Arc<P>) -> OnRequest {
     let p = processor.clone();
-    move |ch: Channel, req: RemotingCommand| {
+    Arc::new(move |ch: Channel, req: RemotingCommand| {
         let p = p.clone();
         Box::pin(async move { dispatch(&*p, ch, req).await })
-    }
+    })
 }
 
 /// Tells `processor` about a new connection, and about its end when `done` fires; `slot` is
@@ -212,18 +209,22 @@ fn opened<P: RequestProcessor>(
     });
 }
 
-async fn dispatch<P: RequestProcessor>(processor: &P, channel: Channel, request: RemotingCommand) {
+/// Runs `request` through `processor`; the answer, marked as the response to `request` (none
+/// for a one-way request).
+async fn dispatch<P: RequestProcessor>(
+    processor: &P,
+    channel: Channel,
+    request: RemotingCommand,
+) -> Option<RemotingCommand> {
     let oneway = request.is_oneway();
     let opaque = request.opaque;
     let serialize_type = request.serialize_type;
-    let reply = processor.process_request(channel.clone(), request).await;
+    let mut reply = processor.process_request(channel, request).await?;
     if oneway {
-        return;
+        return None;
     }
-    if let Some(mut reply) = reply {
-        reply.opaque = opaque;
-        reply.mark_response();
-        reply.serialize_type = serialize_type;
-        let _ = channel.send(reply).await;
-    }
+    reply.opaque = opaque;
+    reply.mark_response();
+    reply.serialize_type = serialize_type;
+    Some(reply)
 }

@@ -269,3 +269,60 @@ async fn a_request_still_running_when_its_connection_closes_finishes() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// A peer that sends requests and reads none of the answers: the server stops reading once a
+/// bounded amount of answers waits for it, instead of buffering without end, and every request
+/// it did take is answered once the peer reads.
+#[tokio::test]
+async fn a_peer_that_reads_no_answers_is_read_no_further_and_loses_nothing() {
+    const REQUESTS: i32 = 2048;
+    const BODY: usize = 64 * 1024;
+    let s = server_with(ferrocket_remoting::ServerConfig {
+        max_requests_per_connection: 8,
+        ..Default::default()
+    })
+    .await;
+    let raw = tokio::net::TcpStream::connect(s.local_addr())
+        .await
+        .unwrap();
+    let (mut rd, mut wr) = raw.into_split();
+    let written = Arc::new(std::sync::atomic::AtomicI32::new(0));
+    let counter = written.clone();
+    let writer = tokio::spawn(async move {
+        let body = bytes::Bytes::from(vec![7u8; BODY]);
+        for opaque in 1..=REQUESTS {
+            let mut echo = RemotingCommand::request(1).with_body(body.clone());
+            echo.opaque = opaque;
+            wr.write_all(&echo.encode()).await.unwrap();
+            counter.store(opaque, Ordering::SeqCst);
+        }
+        wr
+    });
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let sent = written.load(Ordering::SeqCst);
+    // 128 MiB offered; what is taken is the server's bounds plus the kernel's socket buffers
+    assert!(
+        sent < REQUESTS / 2,
+        "the server kept reading a peer that reads nothing: {sent} requests taken"
+    );
+    let mut codec = ferrocket_protocol::RemotingCodec::new();
+    let mut buf = bytes::BytesMut::new();
+    let mut answered = Vec::new();
+    while answered.len() < REQUESTS as usize {
+        tokio::time::timeout(Duration::from_secs(10), rd.read_buf(&mut buf))
+            .await
+            .expect("answers stopped")
+            .unwrap();
+        while let Some(r) = tokio_util::codec::Decoder::decode(&mut codec, &mut buf).unwrap() {
+            assert_eq!(r.code, response::SUCCESS, "opaque {}", r.opaque);
+            assert_eq!(r.body.len(), BODY);
+            answered.push(r.opaque);
+        }
+    }
+    answered.sort_unstable();
+    assert!(
+        answered.iter().copied().eq(1..=REQUESTS),
+        "each request answered once"
+    );
+    writer.await.unwrap();
+}

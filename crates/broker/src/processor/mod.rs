@@ -185,11 +185,7 @@ impl RequestProcessor for BrokerRequestProcessor {
                 reply
             }
             Err(panic) => {
-                let what = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "unknown panic".into());
+                let what = ferrocket_remoting::panic_message(panic.as_ref());
                 tracing::error!(code, remote = %channel.remote_addr(), panic = %what, "request processing panicked");
                 Some(skeleton.with_remark(format!(
                     "the broker failed to process request {code}: {what}"
