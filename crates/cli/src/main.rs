@@ -59,7 +59,7 @@ enum Command {
 }
 
 fn main() -> anyhow::Result<()> {
-    allocator::keep_large_blocks_mapped();
+    allocator::tune();
     let cli = Cli::parse();
     logging::init(cli.log_level.as_deref());
     let runtime = tokio::runtime::Builder::new_multi_thread()
