@@ -12,17 +12,12 @@
 //! broker pays one wake-up per batch rather than per message. The queue is bounded: past
 //! [`MAX_QUEUED_PUTS`] a put is refused, as RocketMQ refuses sends while its page cache is busy.
 
-use std::time::Duration;
-
 use parking_lot::{Condvar, Mutex};
 
 /// Puts the writer thread may have queued. The send queue in front of the store
 /// (`sendThreadPoolQueueCapacity`, 10,000 by default) admits fewer; the bound covers the
 /// store's other writers too (delay, transactions, POP revive, timers).
 pub(crate) const MAX_QUEUED_PUTS: usize = 16_384;
-
-/// How long the writer thread sleeps without puts before looking at its stop flag again.
-const IDLE_WAIT: Duration = Duration::from_millis(100);
 
 /// Puts handed from async tasks to the writer thread.
 pub(crate) struct PutQueue<T> {
@@ -75,8 +70,10 @@ impl<T> PutQueue<T> {
             if st.stopped {
                 return false;
             }
+            // `submit` and `stop` change the state under this lock before they notify: no
+            // wake-up is lost, and an idle writer needs no timer
             st.sleeping = true;
-            self.cv.wait_for(&mut st, IDLE_WAIT);
+            self.cv.wait(&mut st);
             st.sleeping = false;
         }
         // swap keeps both vectors' capacity: no allocation per batch in the steady state
@@ -95,6 +92,7 @@ impl<T> PutQueue<T> {
 mod tests {
     use super::*;
     use std::sync::Arc;
+    use std::time::Duration;
 
     #[test]
     fn puts_queued_while_the_writer_works_are_taken_in_one_batch_and_stop_drains() {

@@ -973,19 +973,20 @@ impl DefaultMessageStore {
         let Some(first) = batch.first() else {
             return PutMessageResult::failure(PutMessageStatus::MessageIllegal);
         };
-        let (topic, queue_id) = (first.topic.clone(), first.queue_id);
+        let storable = batch.iter().all(|m| {
+            m.topic == first.topic
+                && m.queue_id == first.queue_id
+                && transaction_value(m.sys_flag) == TRANSACTION_NOT_TYPE
+                && m.delay_time_level() == 0
+        });
+        if !storable {
+            return PutMessageResult::failure(PutMessageStatus::MessageIllegal);
+        }
         let wait = first.wait_store_msg_ok();
         let mut items = Vec::with_capacity(batch.len());
         let mut total = 0usize;
         for mut m in batch {
             normalize_properties(&mut m);
-            if m.topic != topic
-                || m.queue_id != queue_id
-                || transaction_value(m.sys_flag) != TRANSACTION_NOT_TYPE
-                || m.delay_time_level() > 0
-            {
-                return PutMessageResult::failure(PutMessageStatus::MessageIllegal);
-            }
             match self.inner.prepare(&m) {
                 Ok(p) => {
                     total += p.layout.total_size();
