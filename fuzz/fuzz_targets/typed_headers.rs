@@ -36,7 +36,7 @@ fuzz_target!(|data: &[u8]| {
     let mut cmd = RemotingCommand::request(code);
     for line in lines {
         let (k, v) = line.split_once('=').unwrap_or((line, ""));
-        cmd.ext_fields.insert(k, v);
+        cmd.ext_fields.insert(k.to_owned(), v);
     }
     let _ = send_message::SendMessageRequestHeader::decode_for_code(&cmd);
     let _ = send_message::SendMessageRequestHeader::decode_v2(&cmd);

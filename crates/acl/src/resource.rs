@@ -101,7 +101,7 @@ pub fn needed_resources(request: &RemotingCommand) -> Result<NeededResources, Ac
 mod tests {
     use super::*;
 
-    fn req(code: i32, fields: &[(&str, &str)]) -> RemotingCommand {
+    fn req(code: i32, fields: &[(&'static str, &str)]) -> RemotingCommand {
         let mut r = RemotingCommand::request(code);
         for (k, v) in fields {
             r.ext_fields.insert(*k, *v);

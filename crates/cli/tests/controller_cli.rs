@@ -85,7 +85,7 @@ fn call(
     rt: &tokio::runtime::Runtime,
     addr: &str,
     code: i32,
-    ext: &[(&str, &str)],
+    ext: &[(&'static str, &str)],
     body: &[u8],
 ) -> Option<RemotingCommand> {
     let mut cmd = RemotingCommand::request(code);

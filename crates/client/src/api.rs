@@ -439,7 +439,7 @@ impl MQClientApi {
         addr: &str,
         code: i32,
         mq: &MessageQueue,
-        extra: Option<(&str, String)>,
+        extra: Option<(&'static str, String)>,
         response_key: &'static str,
         timeout: Duration,
     ) -> Result<i64> {

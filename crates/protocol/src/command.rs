@@ -2,6 +2,7 @@
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use serde::Deserialize;
+use std::borrow::Cow;
 use std::str::FromStr;
 
 use crate::error::{HeaderError, ProtocolError};
@@ -34,8 +35,10 @@ impl SerializeType {
 /// The custom header (`extFields`): a flat string map, kept in insertion order.
 ///
 /// A `Vec` beats a hash map here: headers carry a dozen short keys and are read a few times.
+/// Keys are mostly the header tables' `&'static str` names, and decoding maps the names it
+/// knows to those: a key costs an allocation only when it is one nobody declared.
 #[derive(Debug, Clone, Default)]
-pub struct ExtFields(Vec<(String, String)>);
+pub struct ExtFields(Vec<(Cow<'static, str>, String)>);
 
 /// Equal when both hold the same pairs, in any order (JSON objects are unordered).
 impl PartialEq for ExtFields {
@@ -56,15 +59,15 @@ impl ExtFields {
     pub fn get(&self, key: &str) -> Option<&str> {
         self.0
             .iter()
-            .find(|(k, _)| k == key)
+            .find(|(k, _)| same_key(k, key))
             .map(|(_, v)| v.as_str())
     }
 
     /// Sets `key` to `value`, replacing an earlier value.
-    pub fn insert(&mut self, key: impl Into<String>, value: impl Into<String>) {
+    pub fn insert(&mut self, key: impl Into<Cow<'static, str>>, value: impl Into<String>) {
         let key = key.into();
         let value = value.into();
-        match self.0.iter_mut().find(|(k, _)| *k == key) {
+        match self.0.iter_mut().find(|(k, _)| same_key(k, &key)) {
             Some(slot) => slot.1 = value,
             None => self.0.push((key, value)),
         }
@@ -72,13 +75,13 @@ impl ExtFields {
 
     /// Removes `key`, returning its value.
     pub fn remove(&mut self, key: &str) -> Option<String> {
-        let i = self.0.iter().position(|(k, _)| k == key)?;
+        let i = self.0.iter().position(|(k, _)| same_key(k, key))?;
         Some(self.0.remove(i).1)
     }
 
     /// Iterates over the pairs in insertion order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+        self.0.iter().map(|(k, v)| (k.as_ref(), v.as_str()))
     }
 
     /// Number of pairs.
@@ -92,7 +95,13 @@ impl ExtFields {
     }
 }
 
-impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for ExtFields {
+/// Key equality that settles the usual mismatch (length or first byte: the V2 names are one
+/// letter each) without a call to `memcmp`.
+fn same_key(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.as_bytes().first() == b.as_bytes().first() && a == b
+}
+
+impl<K: Into<Cow<'static, str>>, V: Into<String>> FromIterator<(K, V)> for ExtFields {
     fn from_iter<T: IntoIterator<Item = (K, V)>>(iter: T) -> Self {
         let mut m = ExtFields::new();
         for (k, v) in iter {
@@ -177,7 +186,7 @@ impl RemotingCommand {
     }
 
     /// Builder: sets one ext field.
-    pub fn with_ext(mut self, key: impl Into<String>, value: impl ToString) -> Self {
+    pub fn with_ext(mut self, key: impl Into<Cow<'static, str>>, value: impl ToString) -> Self {
         self.ext_fields.insert(key, value.to_string());
         self
     }
@@ -430,7 +439,7 @@ fn decode_json_header(header: &[u8]) -> Result<RemotingCommand, ProtocolError> {
     if let Some(map) = h.ext_fields {
         for (k, v) in map {
             if let Some(v) = json_value_to_string(v) {
-                ext_fields.0.push((k, v));
+                ext_fields.0.push((Cow::Owned(k), v));
             }
         }
     }
@@ -446,24 +455,70 @@ fn decode_json_header(header: &[u8]) -> Result<RemotingCommand, ProtocolError> {
     })
 }
 
-fn take_str(buf: &mut Bytes, len: usize) -> Result<String, ProtocolError> {
-    if buf.remaining() < len {
+fn take_bytes<'a>(buf: &mut &'a [u8], len: usize) -> Result<&'a [u8], ProtocolError> {
+    if buf.len() < len {
         return Err(ProtocolError::Binary("string runs past the header end"));
     }
-    let b = buf.split_to(len);
-    String::from_utf8(b.to_vec()).map_err(|_| ProtocolError::Utf8)
+    let (taken, rest) = buf.split_at(len);
+    *buf = rest;
+    Ok(taken)
 }
 
-fn need(buf: &Bytes, n: usize) -> Result<(), ProtocolError> {
-    if buf.remaining() < n {
+fn take_str(buf: &mut &[u8], len: usize) -> Result<String, ProtocolError> {
+    let b = take_bytes(buf, len)?;
+    std::str::from_utf8(b)
+        .map(str::to_owned)
+        .map_err(|_| ProtocolError::Utf8)
+}
+
+/// A header key as the `&'static str` name the header tables use, when it is one of the
+/// names every send, pull or heartbeat carries; else an owned copy.
+fn intern_key(key: &[u8]) -> Result<Cow<'static, str>, ProtocolError> {
+    const LETTERS: [&str; 26] = [
+        "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "p", "q", "r",
+        "s", "t", "u", "v", "w", "x", "y", "z",
+    ];
+    let known = match key {
+        [c @ b'a'..=b'z'] => LETTERS[(c - b'a') as usize],
+        b"topic" => "topic",
+        b"queueId" => "queueId",
+        b"queueOffset" => "queueOffset",
+        b"consumerGroup" => "consumerGroup",
+        b"producerGroup" => "producerGroup",
+        b"maxMsgNums" => "maxMsgNums",
+        b"sysFlag" => "sysFlag",
+        b"commitOffset" => "commitOffset",
+        b"suspendTimeoutMillis" => "suspendTimeoutMillis",
+        b"subscription" => "subscription",
+        b"subVersion" => "subVersion",
+        b"expressionType" => "expressionType",
+        b"maxMsgBytes" => "maxMsgBytes",
+        b"bname" => "bname",
+        b"brokerName" => "brokerName",
+        b"lo" => "lo",
+        b"oway" => "oway",
+        b"properties" => "properties",
+        other => {
+            return std::str::from_utf8(other)
+                .map(|k| Cow::Owned(k.to_owned()))
+                .map_err(|_| ProtocolError::Utf8)
+        }
+    };
+    Ok(Cow::Borrowed(known))
+}
+
+fn need(buf: &[u8], n: usize) -> Result<(), ProtocolError> {
+    if buf.len() < n {
         Err(ProtocolError::Binary("header truncated"))
     } else {
         Ok(())
     }
 }
 
-fn decode_binary_header(mut h: Bytes) -> Result<RemotingCommand, ProtocolError> {
-    need(&h, 2 + 1 + 2 + 4 + 4 + 4)?;
+fn decode_binary_header(header: Bytes) -> Result<RemotingCommand, ProtocolError> {
+    // a plain slice: reading through `Bytes` would count references for every field
+    let mut h: &[u8] = &header;
+    need(h, 2 + 1 + 2 + 4 + 4 + 4)?;
     let code = h.get_i16() as i32;
     let language = LanguageCode(h.get_u8());
     let version = h.get_i16() as i32;
@@ -478,21 +533,21 @@ fn decode_binary_header(mut h: Bytes) -> Result<RemotingCommand, ProtocolError> 
     } else {
         None
     };
-    need(&h, 4)?;
+    need(h, 4)?;
     let ext_len = h.get_i32();
-    if ext_len < 0 || ext_len as usize > h.remaining() {
+    if ext_len < 0 || ext_len as usize > h.len() {
         return Err(ProtocolError::Binary("ext fields length out of range"));
     }
-    let mut ext = h.split_to(ext_len as usize);
+    let mut ext = take_bytes(&mut h, ext_len as usize)?;
     let mut ext_fields = ExtFields::new();
-    while ext.has_remaining() {
-        need(&ext, 2)?;
+    while !ext.is_empty() {
+        need(ext, 2)?;
         let klen = ext.get_i16();
         if klen < 0 {
             return Err(ProtocolError::Binary("negative key length"));
         }
-        let k = take_str(&mut ext, klen as usize)?;
-        need(&ext, 4)?;
+        let k = intern_key(take_bytes(&mut ext, klen as usize)?)?;
+        need(ext, 4)?;
         let vlen = ext.get_i32();
         if vlen < 0 {
             return Err(ProtocolError::Binary("negative value length"));
@@ -638,7 +693,14 @@ mod tests {
         h.put_i32(1);
         h.put_i32(0);
         h.put_i32(0);
-        let ext = [("topic", "A"), ("topic", "B")];
+        // a known long name, a V2 letter and a name no table declares
+        let ext = [
+            ("topic", "A"),
+            ("a", "g1"),
+            ("someUserKey", "x"),
+            ("topic", "B"),
+            ("a", "g2"),
+        ];
         h.put_i32(
             ext.iter()
                 .map(|(k, v)| 6 + k.len() + v.len())
@@ -654,8 +716,11 @@ mod tests {
         frame.put_u32((1 << 24) | h.len() as u32);
         frame.extend_from_slice(&h);
         let cmd = RemotingCommand::decode(frame.freeze()).unwrap();
-        assert_eq!(cmd.ext_fields.len(), 1);
+        assert_eq!(cmd.ext_fields.len(), 3);
         assert_eq!(cmd.ext("topic"), Some("B"));
+        assert_eq!(cmd.ext("a"), Some("g2"));
+        assert_eq!(cmd.ext("someUserKey"), Some("x"));
+        assert_eq!(cmd.ext("b"), None);
         assert_eq!(cmd, cmd.clone(), "equality stays reflexive");
     }
 

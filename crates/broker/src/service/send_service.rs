@@ -323,12 +323,12 @@ impl SendService {
 
     async fn send_single(
         &self,
-        req: SendMessageRequest,
+        mut req: SendMessageRequest,
         queue_id: i32,
         sys_flag: i32,
     ) -> Result<SendResult, SendError> {
         let config = self.config.get();
-        let mut properties = req.properties.clone();
+        let mut properties = std::mem::take(&mut req.properties);
         let (topic, queue_id) = self.route_retry(&req, &mut properties, queue_id)?;
         if properties.get(property::UNIQ_KEY).is_none_or(str::is_empty) {
             properties.insert(property::UNIQ_KEY, message_id::create_uniq_id());

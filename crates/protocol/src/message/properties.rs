@@ -133,10 +133,8 @@ pub fn string_to_properties(s: &str) -> Properties {
 
 /// The value of `name` in an encoded properties string, without decoding the rest.
 pub fn find_property<'a>(encoded: &'a str, name: &str) -> Option<&'a str> {
-    property_pairs(encoded)
-        .filter(|(k, _)| *k == name)
-        .last()
-        .map(|(_, v)| v)
+    // the byte search cuts only at the ASCII separators, so what it finds is whole UTF-8
+    find_property_bytes(encoded.as_bytes(), name).and_then(|v| std::str::from_utf8(v).ok())
 }
 
 /// [`find_property`] on the raw bytes of a stored record's properties, without checking that
@@ -254,8 +252,10 @@ mod tests {
             0..40,
         )) {
             let decoded = String::from_utf8_lossy(&raw);
-            for name in ["K", "KK", "v"] {
-                let want = find_property(&decoded, name);
+            for name in ["K", "KK", "v", "", "K\u{1}", "\u{2}K"] {
+                // the meaning of a lookup: the last decoded pair of that name
+                let want = property_pairs(&decoded).filter(|(k, _)| *k == name).last().map(|(_, v)| v);
+                prop_assert_eq!(find_property(&decoded, name), want);
                 let got = find_property_bytes(&raw, name).map(String::from_utf8_lossy);
                 prop_assert_eq!(want, got.as_deref());
             }
