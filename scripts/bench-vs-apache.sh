@@ -14,9 +14,13 @@
 #                         a short strace window counting msync/fsync/fdatasync calls (messages per flush)
 #   batch                 BatchProducer, 16 threads, batches of BATCH_SIZE 1 KB messages, ASYNC_FLUSH
 #   consume               fill BACKLOG messages with Producer, then drain them with Consumer (20 threads)
+#   restart16             send16 against a broker that is restarted on an empty store once the Producer
+#                         has sent for WARMUP seconds (the tool suspended meanwhile): the broker's own
+#                         first seconds, with the client's JVM already warm (counted on the broker)
 #
 # Settings (environment):
 #   ROUNDS (2)  DURATION seconds per send case (60)  BACKLOG messages (1000000)  BATCH_SIZE (16)
+#   WARMUP seconds the Producer sends before the restart of restart16 (20)
 #   APACHE_VERSION broker and name server (5.5.0)  TOOLS_VERSION rocketmq-example (APACHE_VERSION)
 #   HEAP of the Apache broker (1g: -Xms1g -Xmx1g; its name server gets 256m)  CLIENT_HEAP tools (1g)
 #   PORT_BASE (31000: name server PORT_BASE+76, broker PORT_BASE+911, which also takes +909 and +912)
@@ -33,6 +37,9 @@
 #               from the first to the last message pulled (brokerStatus msgGetTotalTodayNow, polled
 #               every 0.2 s), so the Consumer's JVM start and rebalance are not counted
 #   first10s    send cases: the tool's first window, the first 10 s of sending to a freshly started broker
+#               (and of the tool's own JVM); restart16: messages stored in the first 10 s after the
+#               restarted broker routes the topic again and the tool resumes, per second, while msgs/s
+#               there is the rate stored from then to DURATION s after it (both from topicStatus)
 #   failed      the tool's final "Send Failed" + "Response Failed" ("Send Message Failed" for batches,
 #               "Consume Fail" for the consumer); the table adds up the rounds
 #   cpu/100k    utime+stime of the broker process (/proc/PID/stat) over the measured window, per 100,000
@@ -64,7 +71,8 @@ DURATION=${DURATION:-60}
 BACKLOG=${BACKLOG:-1000000}
 FSYNC_PROBE=${FSYNC_PROBE:-10}
 BATCH_SIZE=${BATCH_SIZE:-16}
-CASES=${CASES:-send1 send16 send64 sync16 batch consume}
+WARMUP=${WARMUP:-20}
+CASES=${CASES:-send1 send16 send64 sync16 batch consume restart16}
 BROKERS=${BROKERS:-apache ferrocket}
 APACHE_VERSION=${APACHE_VERSION:-5.5.0}
 TOOLS_VERSION=${TOOLS_VERSION:-$APACHE_VERSION}
@@ -402,6 +410,55 @@ measure_send() {
     MESSAGES=$((n1 - n0))
 }
 
+# Sleeps $1 seconds in the background, so a TERM is handled at once and not after the sleep.
+pause() {
+    spawn /dev/null sleep "$1"
+    local p=$LAST_PID
+    wait "$p"
+    stop_pid "$p"
+}
+
+# The restart16 case: the Producer (16 threads) sends to the fresh broker for WARMUP seconds, long
+# enough for its JVM to compile the send path. The tool is then suspended (SIGSTOP; its requests
+# still in flight are answered within the half second it waits), the broker is stopped and started
+# again on an empty store (for Apache with its name server), and the tool resumes (SIGCONT) once the
+# topic routes again. Suspended, it sees no failed send: the tool sleeps 3 s after every failure,
+# which would count its own back-off against a broker that restarts in less. The stored messages are
+# counted on the broker over the first 10 s after the resume (FIRST10) and from there to DURATION s
+# (RATE); FAILED is the tool's count, which should stay 0.
+measure_restart() {
+    local broker=$1 flush=$2
+    spawn_tool "$RUN_DIR/tool.log" Producer -s "$MSG_SIZE" -ri 1000 -w 16
+    local tool=$LAST_PID
+    pause "$WARMUP"
+    kill -STOP "$tool"
+    sleep 0.5
+    stop_brokers
+    rm -rf "$RUN_DIR/store"
+    wait_ports_free
+    if ! "start_$broker" "$RUN_DIR" "$flush"; then
+        kill -CONT "$tool"
+        stop_pid "$tool"
+        RATE="-" FIRST10="-" FAILED="-" CPU100K="-" RSS="-" MESSAGES=0
+        return 0
+    fi
+    kill -CONT "$tool"
+    local t0 n0 c0 t10 n10 t1 n1 c1
+    t0=$(now_ms) n0=$(stored_messages) c0=$(cpu_ticks "$BROKER_PID")
+    pause 10
+    t10=$(now_ms) n10=$(stored_messages)
+    pause $((DURATION > 20 ? DURATION - 10 : 10))
+    t1=$(now_ms) n1=$(stored_messages) c1=$(cpu_ticks "$BROKER_PID")
+    RSS=$(rss_mb "$BROKER_PID")
+    stop_pid "$tool"
+    FIRST10=$(awk -v n=$((n10 - n0)) -v ms=$((t10 - t0)) 'BEGIN { printf "%.0f", n / (ms / 1000) }')
+    RATE=$(awk -v n=$((n1 - n10)) -v ms=$((t1 - t10)) 'BEGIN { printf "%.0f", n / (ms / 1000) }')
+    FAILED=$(tool_failures "$RUN_DIR/tool.log" "Send Failed" "Response Failed")
+    PER_FLUSH="-"
+    CPU100K=$(cpu_per_100k $((c1 - c0)) $((n1 - n0)))
+    MESSAGES=$((n1 - n0))
+}
+
 # Messages the broker has handed to pulling consumers since it started (brokerStatus
 # msgGetTotalTodayNow, which both brokers count as pulls return messages).
 pulled_messages() {
@@ -488,7 +545,11 @@ run_case() {
         echo "$case $broker round $round: the broker did not start; run skipped (KEEP=1 keeps the logs in $RUN_DIR)"
         return 0
     fi
-    measure_"$([[ "$case" == consume ]] && echo consume || echo send)" "$case"
+    case "$case" in
+        consume) measure_consume ;;
+        restart16) measure_restart "$broker" "$flush" ;;
+        *) measure_send "$case" ;;
+    esac
     stop_brokers
     printf '%-8s %-9s round %s  msgs/s %-8s first10s %-8s failed %-5s cpu_s/100k %-6s rss_MB %-5s route_ms %-6s msgs/flush %-6s messages %-8s load %s\n' \
         "$case" "$broker" "$round" "$RATE" "$FIRST10" "$FAILED" "$CPU100K" "$RSS" "$ROUTE_MS" "$PER_FLUSH" "$MESSAGES" "$load"
@@ -580,7 +641,7 @@ run_isolated() {
     if [[ "${NETNS:-1}" != 0 && "$(id -u)" == 0 ]] && command -v unshare > /dev/null && command -v ip > /dev/null \
         && unshare --net true 2>/dev/null; then
         echo "brokers run in a private network namespace (loopback only)"
-        export ROUNDS DURATION BACKLOG FSYNC_PROBE BATCH_SIZE CASES BROKERS APACHE_VERSION TOOLS_VERSION HEAP CLIENT_HEAP \
+        export ROUNDS DURATION BACKLOG FSYNC_PROBE BATCH_SIZE WARMUP CASES BROKERS APACHE_VERSION TOOLS_VERSION HEAP CLIENT_HEAP \
             PORT_BASE KEEP QUICK BENCH_DIR BIN SERVERS_CP TOOLS_CP
         # shellcheck disable=SC2016 # expanded by the inner shell
         BENCH_STAGE=runs unshare --net -- bash -c 'ip link set lo up && exec "$0"' "$SELF" &
@@ -601,7 +662,7 @@ main() {
     fi
     local case
     for case in $CASES; do
-        [[ " send1 send16 send64 sync16 batch consume " == *" $case "* ]] || die "unknown case '$case'"
+        [[ " send1 send16 send64 sync16 batch consume restart16 " == *" $case "* ]] || die "unknown case '$case'"
     done
     local broker
     for broker in $BROKERS; do
