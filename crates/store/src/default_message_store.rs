@@ -977,7 +977,7 @@ impl DefaultMessageStore {
             m.topic == first.topic
                 && m.queue_id == first.queue_id
                 && transaction_value(m.sys_flag) == TRANSACTION_NOT_TYPE
-                && m.delay_time_level() == 0
+                && m.delay_time_level() <= 0
         });
         if !storable {
             return PutMessageResult::failure(PutMessageStatus::MessageIllegal);

@@ -324,6 +324,13 @@ async fn batches_get_consecutive_offsets_in_one_segment() {
         store.put_messages(vec![delayed]).await.status,
         PutMessageStatus::MessageIllegal
     );
+    // a level of 0 or below is no delay (a DLQ-bound retry carries DELAY=-1)
+    let mut undelayed = msg("T", 0, b"a", None);
+    undelayed.set_properties_string("DELAY\u{1}-1\u{2}");
+    assert_eq!(
+        store.put_messages(vec![undelayed]).await.status,
+        PutMessageStatus::PutOk
+    );
 }
 
 #[tokio::test]
