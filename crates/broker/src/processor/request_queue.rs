@@ -263,15 +263,18 @@ impl RequestQueues {
         };
         // a free worker is the common case: taking it at once spares the wait its timer, whose
         // registration costs a wake-up of the runtime's driver per request
-        let permit = if let Ok(permit) = workers.permits.clone().try_acquire_owned() {
-            Some(permit)
-        } else if self.fast_failure {
-            let acquire = workers.permits.clone().acquire_owned();
-            self.wait_for_worker(queue, workers, acquire)
-                .await
-                .map_err(busy)?
-        } else {
-            workers.permits.clone().acquire_owned().await.ok()
+        let permit = match workers.permits.clone().try_acquire_owned() {
+            Ok(permit) => Some(permit),
+            Err(_) => {
+                let acquire = workers.permits.clone().acquire_owned();
+                if self.fast_failure {
+                    self.wait_for_worker(queue, workers, acquire)
+                        .await
+                        .map_err(busy)?
+                } else {
+                    acquire.await.ok()
+                }
+            }
         };
         if !queue.kind.counted_while_running() {
             // the request runs now: its place in the queue is free for the next one
