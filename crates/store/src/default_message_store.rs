@@ -1578,7 +1578,8 @@ fn spawn_services(
             Box::new(move || crate::warm::run_warm_service(&i)),
         )?);
     }
-    if inner.config.message_index_enable {
+    // a slave's reput thread indexes what it dispatches
+    if inner.config.message_index_enable && inner.config.broker_role.is_master() {
         let i = inner.clone();
         threads.push(spawn(
             "IndexService",

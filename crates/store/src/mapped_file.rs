@@ -243,6 +243,29 @@ impl MappedFile {
         Some(unsafe { std::slice::from_raw_parts(self.map.as_ptr().add(pos), len) })
     }
 
+    /// Asks the CPU to bring the written bytes `[pos, pos + len)` into its caches ahead of a
+    /// sequential reader: a record the reader reaches later was written by another thread (a
+    /// slave's HA client) and is not in this core's caches, and a load that waits for it stalls
+    /// the reader for a memory round trip. A hint only: nothing is read, a byte not mapped yet is
+    /// skipped.
+    pub fn prefetch(&self, pos: usize, len: usize) {
+        let end = pos.saturating_add(len).min(self.wrote_position());
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            const LINE: usize = 64;
+            let mut at = pos & !(LINE - 1);
+            while at < end {
+                // SAFETY: the address lies inside the mapping; a prefetch never faults and
+                // reads nothing the program sees
+                unsafe { _mm_prefetch::<_MM_HINT_T0>(self.map.as_ptr().add(at).cast()) };
+                at += LINE;
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = end;
+    }
+
     /// Asks the kernel to read `[pos, pos + len)` (clamped to the written bytes) into the page
     /// cache in the background (`MADV_WILLNEED`), so a sequential reader of a cold file does
     /// not wait for the disk one page fault at a time. Advisory: errors are ignored.
@@ -499,6 +522,31 @@ fn zero_range(file: &File, pos: usize, len: usize) -> io::Result<bool> {
 #[cfg(not(target_os = "linux"))]
 fn zero_range(_file: &File, _pos: usize, _len: usize) -> io::Result<bool> {
     Ok(false)
+}
+
+/// The prefetch window of a sequential reader of CommitLog records (see
+/// [`MappedFile::prefetch`]): the CPU is asked once for each byte, [`Self::AHEAD`] bytes before
+/// the reader gets there.
+#[derive(Debug, Default)]
+pub(crate) struct SequentialPrefetch {
+    /// CommitLog offset up to which the CPU was asked.
+    until: i64,
+}
+
+impl SequentialPrefetch {
+    /// About half a dozen 1 KiB records: more than a memory round trip of parsing ahead.
+    const AHEAD: usize = 8 * 1024;
+
+    /// The reader is at `pos` in `file`.
+    pub(crate) fn advance(&mut self, file: &MappedFile, pos: usize) {
+        let base = file.file_from_offset();
+        let ahead = pos.saturating_add(Self::AHEAD);
+        if self.until < base + ahead as i64 {
+            let from = usize::try_from(self.until - base).map_or(pos, |p| p.max(pos));
+            file.prefetch(from, ahead - from);
+            self.until = base + ahead as i64;
+        }
+    }
 }
 
 #[cfg(test)]

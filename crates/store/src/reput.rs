@@ -19,6 +19,8 @@ use parking_lot::Mutex;
 use thiserror::Error;
 
 use crate::default_message_store::StoreInner;
+use crate::index::IndexCursor;
+use crate::mapped_file::SequentialPrefetch;
 use crate::recovery;
 
 /// Why replicated bytes were not appended.
@@ -85,10 +87,14 @@ pub(crate) fn run_reput_service(inner: &Arc<StoreInner>) {
         from = inner.reput.published.load(Ordering::Acquire),
         "reput service started"
     );
+    let mut index = inner
+        .config
+        .message_index_enable
+        .then(|| IndexCursor::start(inner));
     loop {
         let stopping = inner.signal.wait(REPUT_INTERVAL);
         // a full run means more may be waiting: go on without sleeping
-        while inner.dispatch_replicated() == RECORDS_PER_RUN {}
+        while inner.dispatch_replicated(index.as_mut()) == RECORDS_PER_RUN {}
         if stopping {
             return;
         }
@@ -148,17 +154,28 @@ impl StoreInner {
     }
 
     /// One run of the reput thread: dispatches up to [`RECORDS_PER_RUN`] complete records from
-    /// the reput offset; returns how many.
-    fn dispatch_replicated(&self) -> usize {
+    /// the reput offset, to the ConsumeQueues and to the index (`index`, unless disabled);
+    /// returns how many.
+    fn dispatch_replicated(&self, mut index: Option<&mut IndexCursor>) -> usize {
+        if let Some(index) = index.as_deref_mut() {
+            if index.is_behind(self.reput.published.load(Ordering::Acquire)) {
+                // a restart behind the reput offset, or a record that failed: read them again,
+                // without the reput lock (a rebuild may take long)
+                index.catch_up(self);
+            }
+        }
         let mut reput = self.reput.offset.lock();
         let min = self.commit_log.min_offset();
         if *reput < min {
             // an empty store that received its first segment, or retention deleted segments
             *reput = min;
         }
-        let (records, last_store_timestamp) = self.reput(&mut reput);
+        let (records, last_store_timestamp) = self.reput(&mut reput, index.as_deref_mut());
         debug_assert!(*reput <= self.commit_log.max_offset());
         self.reput.published.store(*reput, Ordering::Release);
+        if let Some(index) = index {
+            index.publish(self);
+        }
         if let Some(ts) = last_store_timestamp {
             // lock order: reput offset, then put lock (as `delete_topics` takes them)
             let mut state = self.commit_log.lock();
@@ -171,10 +188,15 @@ impl StoreInner {
 
     /// Dispatches complete records from `*reput_offset` towards the CommitLog end, at most
     /// [`RECORDS_PER_RUN`]; returns how many and the store time of the last one.
-    fn reput(&self, reput_offset: &mut i64) -> (usize, Option<i64>) {
+    fn reput(
+        &self,
+        reput_offset: &mut i64,
+        mut index: Option<&mut IndexCursor>,
+    ) -> (usize, Option<i64>) {
         let end = self.commit_log.max_offset();
         let mut records = 0;
         let mut last_store_timestamp = None;
+        let mut prefetch = SequentialPrefetch::default();
         while *reput_offset < end && records < RECORDS_PER_RUN {
             let Some(file) = self
                 .commit_log
@@ -184,11 +206,18 @@ impl StoreInner {
                 break;
             };
             let pos = (*reput_offset - file.file_from_offset()) as usize;
+            // the records ahead were written by the HA client's thread: ask for them now, so
+            // that parsing them later does not wait on memory
+            prefetch.advance(&file, pos);
             let Some((size, magic)) = file.read(pos, 8).and_then(peek_record_header) else {
                 break; // header not complete yet
             };
             if magic == BLANK_MAGIC {
-                *reput_offset = file.file_from_offset() + file.file_size() as i64;
+                let next = file.file_from_offset() + file.file_size() as i64;
+                if let Some(index) = index.as_deref_mut() {
+                    index.follow(self, None, *reput_offset, next);
+                }
+                *reput_offset = next;
                 continue;
             }
             let Some(bytes) = usize::try_from(size).ok().and_then(|s| file.read(pos, s)) else {
@@ -215,8 +244,12 @@ impl StoreInner {
                     break;
                 }
             }
+            let next = *reput_offset + view.total_size as i64;
+            if let Some(index) = index.as_deref_mut() {
+                index.follow(self, Some(&view), *reput_offset, next);
+            }
             last_store_timestamp = Some(view.store_timestamp);
-            *reput_offset += view.total_size as i64;
+            *reput_offset = next;
             records += 1;
         }
         (records, last_store_timestamp)

@@ -173,3 +173,71 @@ async fn a_slave_that_crashes_inside_a_record_recovers_to_a_record_boundary() {
     );
     assert_eq!(m, s);
 }
+
+/// Puts `n` messages whose KEYS are `k{i % 3} all`.
+async fn fill_keyed(master: &DefaultMessageStore, from: usize, n: usize) {
+    for i in from..from + n {
+        let mut m = msg("K", (i % 2) as i32, format!("body-{i}").as_bytes(), None);
+        let props = format!("{}KEYS\u{1}k{} all\u{2}", m.properties_string, i % 3);
+        m.set_properties_string(props);
+        put_ok(master, m).await;
+    }
+}
+
+/// Waits until the index covers everything up to `end`.
+fn wait_indexed(store: &DefaultMessageStore, end: i64) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while store.index_service().build_offset() < end {
+        assert!(
+            Instant::now() < deadline,
+            "indexed {} of {end}",
+            store.index_service().build_offset()
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+fn found(store: &DefaultMessageStore, key: &str) -> Vec<i64> {
+    let r = store.query_message("K", key, 1000, 0, i64::MAX);
+    let mut offsets: Vec<i64> = r
+        .messages
+        .iter()
+        .map(|b| decode(b).commit_log_offset)
+        .collect();
+    offsets.sort_unstable();
+    offsets
+}
+
+#[tokio::test]
+async fn a_slave_indexes_what_it_replicates_and_rebuilds_a_lost_index() {
+    let (md, sd) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let master = open(config(md.path()));
+    fill_keyed(&master, 0, 50).await; // queries return at most 64
+    let slave = open(slave_config(sd.path()));
+    let end = replicate(&master, &slave, 0, 99);
+    wait_dispatched(&slave, end);
+    wait_indexed(&master, end);
+    wait_indexed(&slave, end);
+    assert_eq!(found(&slave, "all").len(), 50);
+    assert_eq!(found(&slave, "all"), found(&master, "all"));
+    assert_eq!(found(&slave, "k1"), found(&master, "k1"));
+    let uniq = decode(&master.query_message("K", "k2", 1, 0, i64::MAX).messages[0]);
+    let uniq = uniq.properties.get("UNIQ_KEY").unwrap().to_string();
+    assert_eq!(found(&slave, &uniq).len(), 1, "by UNIQ_KEY");
+    slave.shutdown();
+
+    // the index is lost: the restarted slave rebuilds it from its CommitLog, then goes on
+    // indexing what it receives
+    std::fs::remove_dir_all(sd.path().join("index")).unwrap();
+    let slave = open(slave_config(sd.path()));
+    fill_keyed(&master, 50, 12).await;
+    let end = replicate(&master, &slave, end, 4096);
+    wait_dispatched(&slave, end);
+    wait_indexed(&master, end);
+    wait_indexed(&slave, end);
+    assert_eq!(found(&slave, "all").len(), 62);
+    assert_eq!(found(&slave, "all"), found(&master, "all"));
+    assert_eq!(found(&slave, "k0"), found(&master, "k0"));
+    master.shutdown();
+    slave.shutdown();
+}

@@ -11,6 +11,7 @@ use ferrocket_protocol::message::{
 };
 
 use crate::default_message_store::StoreInner;
+use crate::mapped_file::SequentialPrefetch;
 
 /// Pause between catch-up rounds (RocketMQ's reput service sleeps 1 ms).
 const BUILD_INTERVAL: Duration = Duration::from_millis(1);
@@ -40,33 +41,102 @@ pub(crate) fn start_offset(inner: &StoreInner) -> (i64, usize) {
     }
 }
 
-/// The service loop; returns when the store stops.
+/// The service loop of a master; returns when the store stops. (A slave indexes on its reput
+/// thread, through an [`IndexCursor`] of its own.)
 pub(crate) fn run(inner: &Arc<StoreInner>) {
-    let (mut next, mut skip_keys) = start_offset(inner);
-    inner.index_service.set_build_offset(next);
-    tracing::info!(from = next, "index builder started");
-    let mut reported_stall = false;
+    let mut cursor = IndexCursor::start(inner);
     loop {
-        match catch_up(inner, next, std::mem::take(&mut skip_keys)) {
-            Ok(n) => {
-                next = n;
-                reported_stall = false;
-            }
-            Err((n, reason)) => {
-                next = n;
-                // resume inside the record without indexing its first keys twice
-                if inner.index_service.last_indexed_phy_offset() == Some(n) {
-                    skip_keys = inner.index_service.entries_at_tail(n);
-                }
-                if !reported_stall {
-                    tracing::error!(offset = n, reason = %reason, "index builder cannot go on; retrying");
-                    reported_stall = true;
-                }
-            }
-        }
-        inner.index_service.set_build_offset(next);
+        cursor.catch_up(inner);
         if inner.signal.wait(BUILD_INTERVAL) {
             return;
+        }
+    }
+}
+
+/// Where indexing stands: the next record to index and how many of its keys the index already
+/// holds. The master's index thread moves it over the CommitLog on its own; a slave's reput
+/// thread moves it along the records it dispatches (RocketMQ's `ReputMessageService` calls the
+/// index dispatcher after the ConsumeQueue one), so each replicated record is parsed once,
+/// while its bytes are still in the CPU's caches.
+#[derive(Debug)]
+pub(crate) struct IndexCursor {
+    next: i64,
+    skip_keys: usize,
+    /// A failure was logged and nothing was indexed since.
+    reported_stall: bool,
+}
+
+impl IndexCursor {
+    /// At the newest indexed record, published as the build offset.
+    pub(crate) fn start(inner: &StoreInner) -> Self {
+        let (next, skip_keys) = start_offset(inner);
+        inner.index_service.set_build_offset(next);
+        tracing::info!(from = next, "index builder started");
+        IndexCursor {
+            next,
+            skip_keys,
+            reported_stall: false,
+        }
+    }
+
+    /// Indexes every record from the cursor to the dispatched end, reading them from the
+    /// CommitLog; a failure is logged once and retried on the next call.
+    pub(crate) fn catch_up(&mut self, inner: &StoreInner) {
+        match catch_up(inner, self.next, std::mem::take(&mut self.skip_keys)) {
+            Ok(n) => {
+                self.next = n;
+                self.reported_stall = false;
+            }
+            Err((n, reason)) => self.stall(inner, n, &reason),
+        }
+        inner.index_service.set_build_offset(self.next);
+    }
+
+    /// The record at `phy`, parsed by the caller, ends at `end` (`view` is `None` for the
+    /// blank end of a segment): indexes it if the cursor stands there, else leaves it to
+    /// [`Self::catch_up`]. The caller publishes the build offset with [`Self::publish`].
+    pub(crate) fn follow(
+        &mut self,
+        inner: &StoreInner,
+        view: Option<&RecordView<'_>>,
+        phy: i64,
+        end: i64,
+    ) {
+        if self.next != phy {
+            return;
+        }
+        let indexed = view.map_or(Ok(()), |v| {
+            dispatch(inner, v, phy, std::mem::take(&mut self.skip_keys))
+        });
+        match indexed {
+            Ok(()) => {
+                self.next = end;
+                self.reported_stall = false;
+            }
+            Err(e) => self.stall(inner, phy, &e.to_string()),
+        }
+    }
+
+    /// Whether the cursor is behind `offset` (a failed record, or a restart behind the
+    /// dispatched end).
+    pub(crate) fn is_behind(&self, offset: i64) -> bool {
+        self.next < offset
+    }
+
+    /// Publishes how far the index goes, for queries and status.
+    pub(crate) fn publish(&self, inner: &StoreInner) {
+        inner.index_service.set_build_offset(self.next);
+    }
+
+    fn stall(&mut self, inner: &StoreInner, at: i64, reason: &str) {
+        self.next = at;
+        // resume inside the record without indexing its first keys twice
+        if inner.index_service.last_indexed_phy_offset() == Some(at) {
+            self.skip_keys = inner.index_service.entries_at_tail(at);
+        }
+        if !self.reported_stall {
+            tracing::error!(offset = at, reason = %reason, "index builder cannot go on; retrying");
+            self.reported_stall = true;
         }
     }
 }
@@ -75,6 +145,7 @@ pub(crate) fn run(inner: &Arc<StoreInner>) {
 /// position it is stuck at with the reason.
 fn catch_up(inner: &StoreInner, mut next: i64, mut skip_keys: usize) -> Result<i64, (i64, String)> {
     let mut since_check = 0u32;
+    let mut prefetch = SequentialPrefetch::default();
     // read the dispatched end once per stretch of records (on a master it looks up the newest
     // segment), and again only when the stretch is done
     let mut end = inner.dispatched_max_offset();
@@ -95,6 +166,9 @@ fn catch_up(inner: &StoreInner, mut next: i64, mut skip_keys: usize) -> Result<i
             return Err((next, "no commit log segment holds the offset".into()));
         };
         let pos = (next - file.file_from_offset()) as usize;
+        // the records ahead were written by another thread: ask the CPU for them now, so that
+        // parsing them later does not wait on memory
+        prefetch.advance(&file, pos);
         // only published bytes are read: a record is complete once its header is visible
         let Some((size, magic)) = file.read(pos, 8).and_then(peek_record_header) else {
             return Ok(next);

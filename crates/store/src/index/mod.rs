@@ -10,9 +10,10 @@
 //!            after beginTimestamp), prevIndex i32 (the slot's previous entry, 0 = none)
 //! ```
 //!
-//! Entries are built by [`build_index`]'s service thread, which follows the CommitLog on its
-//! own (like RocketMQ's reput service), so the put path does no index work at all and a
-//! restart resumes from the last indexed record without replaying anything else.
+//! On a master, entries are built by [`build_index`]'s service thread, which follows the
+//! CommitLog on its own (like RocketMQ's reput service), so the put path does no index work at
+//! all; on a slave, the reput thread indexes each record it dispatches. Either way a restart
+//! resumes from the last indexed record without replaying anything else.
 
 mod build_index;
 mod index_file;
@@ -21,7 +22,7 @@ mod index_service;
 mod key_hash;
 mod query;
 
-pub(crate) use build_index::run as run_build_index_service;
+pub(crate) use build_index::{run as run_build_index_service, IndexCursor};
 pub use index_file::IndexFile;
 pub use index_header::IndexHeader;
 pub use index_service::{IndexService, QueryOffsetResult};
