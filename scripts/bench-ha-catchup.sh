@@ -63,7 +63,7 @@ status_field() { # broker address, field
 max_offset() { status_field "$1" commitLogMaxOffset; }
 drop_caches() { sync; echo 3 > /proc/sys/vm/drop_caches; }
 cpu_s() { # CPU seconds (user + system) a process used so far
-  awk -v hz="$(getconf CLK_TCK)" '{ printf "%.1f", ($14 + $15) / hz }' "/proc/$1/stat"
+  awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"
 }
 cached() { # MB of the master's commit log in the page cache
   fincore -b -n -o RES "$D"/master/commitlog/* | awk '{ s += $1 } END { printf "%.0f", s / 1e6 }'
@@ -139,7 +139,7 @@ for r in $(seq "$ROUNDS"); do
   fi
   s=0
   while [ "${s:-0}" != "$m" ]; do
-    sleep 0.2; s=$(max_offset "$SLAVE")
+    sleep 0.1; s=$(max_offset "$SLAVE")
     [ "$SECONDS" -lt $((start_s + 3600)) ] || { echo "the slave did not catch up within an hour" >&2; exit 1; }
   done
   t_copied=$(date +%s.%N)
@@ -149,12 +149,12 @@ for r in $(seq "$ROUNDS"); do
   if [ "${PERF:-0}" = 1 ]; then
     kill -INT "$PERF_PID" "$PERF_MASTER_PID"; wait "$PERF_PID" "$PERF_MASTER_PID" 2>/dev/null
   fi
-  cpu="slave used $(cpu_s "$SLAVE_PID") s of CPU, master $(awk -v a="$master_cpu0" -v b="$(cpu_s "$MASTER_PID")" 'BEGIN { printf "%.1f", b - a }') s"
+  cpu="slave used $(cpu_s "$SLAVE_PID") s of CPU, master $(awk -v a="$master_cpu0" -v b="$(cpu_s "$MASTER_PID")" 'BEGIN { printf "%.2f", b - a }') s"
   stop "$SLAVE_PID"
   stop "$MASTER_PID"
   rate=$(awk -v b="$((m - from))" -v a="$t0" -v z="$t1" 'BEGIN { printf "%.0f", b / (z - a) / 1e6 }')
-  secs=$(awk -v a="$t0" -v z="$t1" 'BEGIN { printf "%.1f", z - a }')
-  copy_secs=$(awk -v a="$t0" -v z="$t_copied" 'BEGIN { printf "%.1f", z - a }')
+  secs=$(awk -v a="$t0" -v z="$t1" 'BEGIN { printf "%.2f", z - a }')
+  copy_secs=$(awk -v a="$t0" -v z="$t_copied" 'BEGIN { printf "%.2f", z - a }')
   echo "slave copied and dispatched $((m - from)) bytes in $secs s (from its start; commit log equal after $copy_secs s): $rate MB/s; $cpu  (loadavg $(cut -d' ' -f1-3 /proc/loadavg))"
   results+=("$rate/$dd_rate/$dd_copy")
 done
