@@ -20,6 +20,8 @@
 #   PERF=1 records `perf record -g` of the slave and of the master while the slave catches up
 #   ($BENCH_DIR/perf.slave.N.data, $BENCH_DIR/perf.master.N.data); CACHED=1 reads the master's
 #   commit log into the page cache instead of dropping the caches before the slave starts.
+# Each round also prints, per busy thread of either broker, its time on a CPU and its time
+# waiting for one (/proc/PID/task/TID/schedstat).
 set -u
 BIN=${BIN:-target/release/ferrocket}
 D=${BENCH_DIR:-/tmp/ha-catchup}
@@ -149,6 +151,11 @@ for r in $(seq "$ROUNDS"); do
   if [ "${PERF:-0}" = 1 ]; then
     kill -INT "$PERF_PID" "$PERF_MASTER_PID"; wait "$PERF_PID" "$PERF_MASTER_PID" 2>/dev/null
   fi
+  # per thread of either broker (more than 50 ms of CPU since its start): time on a CPU, and
+  # time runnable but waiting for one (the two cores are shared by both brokers)
+  for P in $SLAVE_PID $MASTER_PID; do
+    for t in /proc/"$P"/task/*; do echo "$P $(cat "$t/comm") $(cat "$t/schedstat")"; done
+  done | awk '$3 > 5e7 { printf "  pid %s %-16s on CPU %.2f s, waiting for a CPU %.2f s\n", $1, $2, $3 / 1e9, $4 / 1e9 }'
   cpu="slave used $(cpu_s "$SLAVE_PID") s of CPU, master $(awk -v a="$master_cpu0" -v b="$(cpu_s "$MASTER_PID")" 'BEGIN { printf "%.2f", b - a }') s"
   stop "$SLAVE_PID"
   stop "$MASTER_PID"
