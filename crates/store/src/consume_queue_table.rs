@@ -164,3 +164,40 @@ impl ConsumeQueueTable {
         Ok(())
     }
 }
+
+/// The queues a run of dispatched records went to, each looked up in the table once: records
+/// of a few queues then skip the table's lock and topic hash. It holds the queues, so it lives
+/// for one run (a topic deletion waits for the reput thread's run to end) or one recovery scan.
+#[derive(Default)]
+pub(crate) struct QueueCache {
+    queues: Vec<Arc<ConsumeQueue>>,
+}
+
+impl QueueCache {
+    /// Queues kept; past that the cache starts over (many queues: one table lookup per miss).
+    const MAX_QUEUES: usize = 64;
+
+    /// The queue, from the cache or the table (created if missing).
+    pub(crate) fn find_or_create(
+        &mut self,
+        table: &ConsumeQueueTable,
+        topic: &str,
+        queue_id: i32,
+    ) -> &ConsumeQueue {
+        let cached = self
+            .queues
+            .iter()
+            .position(|q| q.queue_id() == queue_id && q.topic() == topic);
+        let at = match cached {
+            Some(at) => at,
+            None => {
+                if self.queues.len() >= Self::MAX_QUEUES {
+                    self.queues.clear();
+                }
+                self.queues.push(table.find_or_create(topic, queue_id));
+                self.queues.len() - 1
+            }
+        };
+        &self.queues[at]
+    }
+}

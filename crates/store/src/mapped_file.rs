@@ -233,6 +233,11 @@ impl MappedFile {
             .store(pos.min(self.file_size), Ordering::Release);
     }
 
+    /// Whether CommitLog `offset` lies in this segment.
+    pub fn holds(&self, offset: i64) -> bool {
+        offset >= self.file_from_offset && offset - self.file_from_offset < self.file_size as i64
+    }
+
     /// Written bytes `[pos, pos + len)`, borrowed.
     pub fn read(&self, pos: usize, len: usize) -> Option<&[u8]> {
         let end = pos.checked_add(len)?;

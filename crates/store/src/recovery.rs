@@ -20,6 +20,7 @@ use ferrocket_protocol::message::{find_property_bytes, property, PropertyFinder,
 use ferrocket_protocol::util::tags_code;
 
 use crate::commit_log::{CommitLog, RecordCheck};
+use crate::consume_queue_table::QueueCache;
 use crate::default_message_store::StoreInner;
 use crate::error::StoreError;
 use crate::mapped_file::MappedFile;
@@ -190,6 +191,7 @@ fn scan(
         last_store_timestamp: 0,
         replayed: 0,
     };
+    let mut queues = QueueCache::default();
     for file in files {
         let mut pos = 0usize;
         loop {
@@ -197,7 +199,7 @@ fn scan(
                 RecordCheck::Message(view) => {
                     let phy = file.file_from_offset() + pos as i64;
                     out.last_store_timestamp = out.last_store_timestamp.max(view.store_timestamp);
-                    if phy >= replay_from && dispatch(inner, &view, phy)? {
+                    if phy >= replay_from && dispatch(inner, &mut queues, &view, phy)? {
                         out.replayed += 1;
                     }
                     pos += view.total_size;
@@ -222,14 +224,20 @@ fn scan(
     Ok(out)
 }
 
-fn dispatch(inner: &StoreInner, view: &RecordView<'_>, phy: i64) -> Result<bool, StoreError> {
-    dispatch_record(inner, view, phy).map(|written| written.is_some())
+fn dispatch(
+    inner: &StoreInner,
+    queues: &mut QueueCache,
+    view: &RecordView<'_>,
+    phy: i64,
+) -> Result<bool, StoreError> {
+    dispatch_record(inner, queues, view, phy).map(|written| written.is_some())
 }
 
 /// Writes the ConsumeQueue entry of the record at `phy` (none for half and rollback
 /// records); returns `(topic, queue id, queue offset, tags code)` when an entry was written.
 pub(crate) fn dispatch_record<'a>(
     inner: &StoreInner,
+    queues: &mut QueueCache,
     view: &RecordView<'a>,
     phy: i64,
 ) -> Result<Option<(&'a str, i32, i64, i64)>, StoreError> {
@@ -241,7 +249,7 @@ pub(crate) fn dispatch_record<'a>(
     }
     // check_record and parse_record guarantee UTF-8
     let topic = std::str::from_utf8(view.topic).unwrap_or_default();
-    let cq = inner.consume_queues.find_or_create(topic, view.queue_id);
+    let cq = queues.find_or_create(&inner.consume_queues, topic, view.queue_id);
     let code = tags_code_of(view, topic, &inner.delay_levels);
     let written = cq
         .put_message_position_info(phy, view.total_size as i32, code, view.queue_offset)

@@ -18,9 +18,10 @@ use ferrocket_protocol::message::{parse_record, peek_record_header, BLANK_MAGIC}
 use parking_lot::Mutex;
 use thiserror::Error;
 
+use crate::consume_queue_table::QueueCache;
 use crate::default_message_store::StoreInner;
 use crate::index::IndexCursor;
-use crate::mapped_file::SequentialPrefetch;
+use crate::mapped_file::{MappedFile, SequentialPrefetch};
 use crate::recovery;
 
 /// Why replicated bytes were not appended.
@@ -197,18 +198,22 @@ impl StoreInner {
         let mut records = 0;
         let mut last_store_timestamp = None;
         let mut prefetch = SequentialPrefetch::default();
+        let mut queues = QueueCache::default();
+        let mut segment: Option<Arc<MappedFile>> = None;
         while *reput_offset < end && records < RECORDS_PER_RUN {
-            let Some(file) = self
-                .commit_log
-                .queue()
-                .find_mapped_file_by_offset(*reput_offset)
-            else {
+            if !segment.as_ref().is_some_and(|f| f.holds(*reput_offset)) {
+                segment = self
+                    .commit_log
+                    .queue()
+                    .find_mapped_file_by_offset(*reput_offset);
+            }
+            let Some(file) = segment.as_deref() else {
                 break;
             };
             let pos = (*reput_offset - file.file_from_offset()) as usize;
             // the records ahead were written by the HA client's thread: ask for them now, so
             // that parsing them later does not wait on memory
-            prefetch.advance(&file, pos);
+            prefetch.advance(file, pos);
             let Some((size, magic)) = file.read(pos, 8).and_then(peek_record_header) else {
                 break; // header not complete yet
             };
@@ -234,7 +239,7 @@ impl StoreInner {
                     break;
                 }
             };
-            match recovery::dispatch_record(self, &view, *reput_offset) {
+            match recovery::dispatch_record(self, &mut queues, &view, *reput_offset) {
                 Ok(Some((topic, queue_id, queue_offset, tags_code))) => {
                     self.notify_arrival(topic, queue_id, queue_offset + 1, tags_code);
                 }

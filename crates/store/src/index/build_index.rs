@@ -206,9 +206,9 @@ fn dispatch(
     static KEYS: LazyLock<PropertyFinder> = LazyLock::new(|| PropertyFinder::new(property::KEYS));
     static UNIQ_KEY: LazyLock<PropertyFinder> =
         LazyLock::new(|| PropertyFinder::new(property::UNIQ_KEY));
-    let keys: Option<Cow<'_, str>> = KEYS.find(view.properties).map(String::from_utf8_lossy);
-    let uniq_key = UNIQ_KEY.find(view.properties).map(String::from_utf8_lossy);
-    let topic = String::from_utf8_lossy(view.topic);
+    let keys: Option<Cow<'_, str>> = KEYS.find(view.properties).map(utf8_lossy);
+    let uniq_key = UNIQ_KEY.find(view.properties).map(utf8_lossy);
+    let topic = utf8_lossy(view.topic);
     let req = DispatchRequest {
         topic: &topic,
         keys: keys.as_deref(),
@@ -219,4 +219,10 @@ fn dispatch(
         skip_keys,
     };
     inner.index_service.build_index(&req, &inner.checkpoint)
+}
+
+/// `String::from_utf8_lossy`, with the common case (valid UTF-8, checked by the faster
+/// validator) borrowed at once.
+fn utf8_lossy(bytes: &[u8]) -> Cow<'_, str> {
+    std::str::from_utf8(bytes).map_or_else(|_| String::from_utf8_lossy(bytes), Cow::Borrowed)
 }
