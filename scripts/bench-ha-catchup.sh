@@ -20,6 +20,8 @@
 #   PERF=1 records `perf record -g` of the slave and of the master while the slave catches up
 #   ($BENCH_DIR/perf.slave.N.data, $BENCH_DIR/perf.master.N.data); CACHED=1 reads the master's
 #   commit log into the page cache instead of dropping the caches before the slave starts.
+# PIN=1 runs the master on CPU 0 and the slave on CPU 1 (`taskset`), so that the slave has one core
+# of its own, as on a machine of its own, and its rate shows what that core can copy and dispatch.
 # Each round also prints, per busy thread of either broker, its time on a CPU and its time
 # waiting for one (/proc/PID/task/TID/schedstat).
 set -u
@@ -48,7 +50,7 @@ mkdir -p "$D"
 start() { # name port conf...; sets LAST_PID
   local name=$1 port=$2; shift 2
   printf 'listenPort=%s\nbrokerIP1=127.0.0.1\nconsoleEnable=false\nbrokerName=catchup\ndiskSpaceWarningLevelRatio=95\ndiskMaxUsedSpaceRatio=95\n%s\n' "$port" "$*" > "$D/$name.conf"
-  RUST_LOG=${RUST_LOG:-warn} "$BIN" broker -c "$D/$name.conf" --store "$D/$name" -n "$NS" > "$D/$name.log" 2>&1 &
+  RUST_LOG=${RUST_LOG:-warn} ${PIN:+taskset -c "$([ "$name" = master ] && echo 0 || echo 1)"} "$BIN" broker -c "$D/$name.conf" --store "$D/$name" -n "$NS" > "$D/$name.log" 2>&1 &
   LAST_PID=$!
   PIDS+=($LAST_PID)
   for _ in $(seq 300); do grep -q "is ready" "$D/$name.log" && return; sleep 0.1; done
