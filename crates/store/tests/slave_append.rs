@@ -208,18 +208,32 @@ fn found(store: &DefaultMessageStore, key: &str) -> Vec<i64> {
     offsets
 }
 
+/// Replicates from `from` in cuts of `cut` bytes and waits until both stores have indexed
+/// everything; checks that the slave finds the `records` records with the key `all`, as the
+/// master does. Returns the end.
+fn replicate_indexed(
+    master: &DefaultMessageStore,
+    slave: &DefaultMessageStore,
+    from: i64,
+    cut: usize,
+    records: usize,
+) -> i64 {
+    let end = replicate(master, slave, from, cut);
+    wait_dispatched(slave, end);
+    wait_indexed(master, end);
+    wait_indexed(slave, end);
+    assert_eq!(found(slave, "all").len(), records);
+    assert_eq!(found(slave, "all"), found(master, "all"));
+    end
+}
+
 #[tokio::test]
 async fn a_slave_indexes_what_it_replicates_and_rebuilds_a_lost_index() {
     let (md, sd) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let master = open(config(md.path()));
     fill_keyed(&master, 0, 50).await; // queries return at most 64
     let slave = open(slave_config(sd.path()));
-    let end = replicate(&master, &slave, 0, 99);
-    wait_dispatched(&slave, end);
-    wait_indexed(&master, end);
-    wait_indexed(&slave, end);
-    assert_eq!(found(&slave, "all").len(), 50);
-    assert_eq!(found(&slave, "all"), found(&master, "all"));
+    let end = replicate_indexed(&master, &slave, 0, 99, 50);
     assert_eq!(found(&slave, "k1"), found(&master, "k1"));
     let uniq = decode(&master.query_message("K", "k2", 1, 0, i64::MAX).messages[0]);
     let uniq = uniq.properties.get("UNIQ_KEY").unwrap().to_string();
@@ -231,12 +245,7 @@ async fn a_slave_indexes_what_it_replicates_and_rebuilds_a_lost_index() {
     std::fs::remove_dir_all(sd.path().join("index")).unwrap();
     let slave = open(slave_config(sd.path()));
     fill_keyed(&master, 50, 12).await;
-    let end = replicate(&master, &slave, end, 4096);
-    wait_dispatched(&slave, end);
-    wait_indexed(&master, end);
-    wait_indexed(&slave, end);
-    assert_eq!(found(&slave, "all").len(), 62);
-    assert_eq!(found(&slave, "all"), found(&master, "all"));
+    replicate_indexed(&master, &slave, end, 4096, 62);
     assert_eq!(found(&slave, "k0"), found(&master, "k0"));
     master.shutdown();
     slave.shutdown();
