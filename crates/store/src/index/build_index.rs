@@ -70,13 +70,14 @@ impl IndexCursor {
     /// At the newest indexed record, published as the build offset.
     pub(crate) fn start(inner: &StoreInner) -> Self {
         let (next, skip_keys) = start_offset(inner);
-        inner.index_service.set_build_offset(next);
         tracing::info!(from = next, "index builder started");
-        IndexCursor {
+        let cursor = IndexCursor {
             next,
             skip_keys,
             reported_stall: false,
-        }
+        };
+        cursor.publish(inner);
+        cursor
     }
 
     /// Indexes every record from the cursor to the dispatched end, reading them from the
@@ -89,7 +90,7 @@ impl IndexCursor {
             }
             Err((n, reason)) => self.stall(inner, n, &reason),
         }
-        inner.index_service.set_build_offset(self.next);
+        self.publish(inner);
     }
 
     /// The record at `phy`, parsed by the caller, ends at `end` (`view` is `None` for the
