@@ -9,11 +9,13 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use ferrocket_store::{PutMessageStatus, SlaveAckFuture, SlaveAckWaiter};
+use ferrocket_store::{DefaultMessageStore, PutMessageStatus, SlaveAckFuture, SlaveAckWaiter};
 use tokio::sync::oneshot;
+
+use crate::ha_connection::HAConnection;
 
 /// Puts waiting for an acknowledgement, by the offset each needs (and a unique id).
 #[derive(Default)]
@@ -49,6 +51,9 @@ pub(crate) struct TransferState {
     data_cond: parking_lot::Condvar,
     /// Woken by every acknowledgement of every connection (puts that need several slaves).
     acked: tokio::sync::Notify,
+    /// The live connections, for the CommitLog writer's direct sends, and the store they read.
+    streams: parking_lot::Mutex<Vec<Arc<HAConnection>>>,
+    store: Weak<DefaultMessageStore>,
 }
 
 impl std::fmt::Debug for TransferState {
@@ -63,6 +68,7 @@ impl std::fmt::Debug for TransferState {
 impl TransferState {
     pub(crate) fn new(
         max_gap_not_in_sync: i64,
+        store: Weak<DefaultMessageStore>,
         master_max_offset: Box<dyn Fn() -> i64 + Send + Sync>,
     ) -> Self {
         TransferState {
@@ -75,6 +81,31 @@ impl TransferState {
             data_generation: parking_lot::Mutex::new(0),
             data_cond: parking_lot::Condvar::new(),
             acked: tokio::sync::Notify::new(),
+            streams: parking_lot::Mutex::new(Vec::new()),
+            store,
+        }
+    }
+
+    /// Adds a connection whose new records the CommitLog writer may send itself.
+    pub(crate) fn add_stream(&self, conn: Arc<HAConnection>) {
+        self.streams.lock().push(conn);
+    }
+
+    /// Sends the records just appended to every slave from the calling thread where that
+    /// needs no waiting; wakes the write threads for the rest.
+    pub(crate) fn stream_appended(&self) {
+        let sent = match self.store.upgrade() {
+            Some(store) => {
+                let streams = self.streams.lock();
+                // every connection is tried: one that cannot send does not hold up the others
+                streams
+                    .iter()
+                    .fold(!streams.is_empty(), |all, c| c.on_appended(&store) & all)
+            }
+            None => false,
+        };
+        if !sent {
+            self.wakeup_all();
         }
     }
 
@@ -162,6 +193,7 @@ impl TransferState {
     }
 
     pub(crate) fn remove_connection(&self, id: u64) {
+        self.streams.lock().retain(|c| c.id != id);
         let mut acks = self.acks.lock();
         let before = acks.len();
         acks.retain(|c| c.id != id);
@@ -261,8 +293,8 @@ impl GroupTransferHandle {
         let Some((key, rx)) = self.state.register(next_offset) else {
             return PutMessageStatus::PutOk;
         };
-        // the HA connections stream the new data now rather than at their next look
-        self.state.wakeup_all();
+        // the CommitLog writer streamed the records, or woke the write threads, right after
+        // the append (`records_appended`)
         match tokio::time::timeout(timeout, rx).await {
             Ok(Ok(())) => PutMessageStatus::PutOk,
             _ => {
@@ -367,6 +399,10 @@ impl SlaveAckWaiter for GroupTransferHandle {
             GroupTransferHandle::wait_for_slave_acks(&this, next_offset, slaves, timeout).await
         })
     }
+
+    fn records_appended(&self) {
+        self.state.stream_appended();
+    }
 }
 
 #[cfg(test)]
@@ -375,7 +411,11 @@ mod tests {
 
     fn handle(master_end: i64) -> GroupTransferHandle {
         GroupTransferHandle {
-            state: Arc::new(TransferState::new(1000, Box::new(move || master_end))),
+            state: Arc::new(TransferState::new(
+                1000,
+                Weak::new(),
+                Box::new(move || master_end),
+            )),
         }
     }
 

@@ -25,6 +25,9 @@ use bytes::Bytes;
 use ferrocket_remoting::ServerTls;
 use ferrocket_store::DefaultMessageStore;
 use parking_lot::Mutex;
+use rustix::event::{poll, PollFd, PollFlags, Timespec};
+use rustix::io::Errno;
+use rustix::net::{sendmsg, SendAncillaryBuffer, SendFlags};
 
 use crate::autoswitch::connection::SlaveSide;
 use crate::group_transfer::TransferState;
@@ -77,7 +80,23 @@ pub(crate) struct HAConnection {
     /// Auto-switch HA (controller mode): what the slave said in its handshake and the
     /// master's epochs; `None` on classic HA.
     pub(crate) auto_switch: Option<SlaveSide>,
+    /// Classic HA: where the stream is and what is queued, shared by the write thread and the
+    /// CommitLog writer's non-blocking sends ([`HAConnection::send_appended`]).
+    write_side: Mutex<WriteSide>,
+    /// Records were appended that no frame carries yet (set by the CommitLog writer, cleared
+    /// by whoever fills frames).
+    stream_pending: AtomicBool,
     closed: AtomicBool,
+}
+
+/// The classic stream's position, taken by whoever writes to the socket.
+pub(crate) struct WriteSide {
+    frames: Frames<TRANSFER_HEADER_SIZE>,
+    /// Where the next frame starts; -1 until the write thread knows where the slave starts.
+    next: i64,
+    transfer_batch_size: usize,
+    /// Frame bytes a non-blocking send left over; the write thread writes them first.
+    unsent: Vec<u8>,
 }
 
 impl HAConnection {
@@ -101,6 +120,13 @@ impl HAConnection {
             last_write_timestamp: AtomicI64::new(0),
             last_read_timestamp: AtomicI64::new(0),
             auto_switch,
+            write_side: Mutex::new(WriteSide {
+                frames: Frames::default(),
+                next: -1,
+                transfer_batch_size: 0,
+                unsent: Vec::new(),
+            }),
+            stream_pending: AtomicBool::new(false),
             closed: AtomicBool::new(false),
         })
     }
@@ -150,7 +176,30 @@ impl HAConnection {
             .map_err(|e| format!("cannot use the socket: {e}"))
     }
 
-    /// The read half: offset reports.
+    /// Decides from the slave's first byte whether it speaks TLS and completes the handshake;
+    /// returns whether the connection is plaintext. A refused slave is closed quietly (the
+    /// refusal was logged once).
+    pub(crate) fn accept_slave(&self, cfg: ConnectionConfig) -> Result<bool, String> {
+        let socket = self.half_socket()?;
+        match tls::accept(
+            &socket,
+            self.server_tls.as_deref(),
+            self.peer,
+            cfg.housekeeping_interval,
+        ) {
+            Ok(None) => Ok(true),
+            Ok(Some(stream)) => {
+                let _ = self.tls.set(Mutex::new(stream));
+                Ok(false)
+            }
+            Err(reason) => {
+                self.close();
+                Err(reason)
+            }
+        }
+    }
+
+    /// The read half on a thread of its own: offset reports (after [`HAConnection::accept_slave`]).
     pub(crate) fn read_reports(
         &self,
         store: &DefaultMessageStore,
@@ -161,22 +210,6 @@ impl HAConnection {
             Ok(s) => s,
             Err(e) => return e,
         };
-        match tls::accept(
-            &socket,
-            self.server_tls.as_deref(),
-            self.peer,
-            cfg.housekeeping_interval,
-        ) {
-            Ok(None) => {}
-            Ok(Some(stream)) => {
-                let _ = self.tls.set(Mutex::new(stream));
-            }
-            Err(reason) => {
-                // refused and logged once; closed quietly
-                self.close();
-                return reason;
-            }
-        }
         if let Err(e) = socket.set_read_timeout(Some(POLL)) {
             return format!("cannot set a read timeout: {e}");
         }
@@ -209,16 +242,80 @@ impl HAConnection {
                 Err(e) => return format!("read failed: {e}"),
             }
             if last_read.elapsed() > cfg.housekeeping_interval {
-                return format!(
-                    "no report from the slave for {} ms (haHousekeepingInterval)",
-                    cfg.housekeeping_interval.as_millis()
-                );
+                return silent_slave(cfg);
             }
             let consumed = match &self.auto_switch {
                 None => self.consume_reports(&buf[..filled], store, transfer),
                 Some(side) => side.consume(self, &buf[..filled], store, transfer),
             };
             match consumed {
+                Ok(n) => {
+                    buf.copy_within(n..filled, 0);
+                    filled -= n;
+                }
+                Err(reason) => return reason,
+            }
+        }
+    }
+
+    /// The read half of a plaintext classic connection on the runtime: a report wakes a worker
+    /// thread, which completes the puts it acknowledges and runs their answers, rather than a
+    /// read thread that then has to wake a worker (one thread hand-off fewer per round trip).
+    /// The socket becomes non-blocking; the write half waits for room with `poll`.
+    pub(crate) async fn read_reports_async(
+        self: Arc<Self>,
+        store: Arc<DefaultMessageStore>,
+        transfer: Arc<TransferState>,
+        cfg: ConnectionConfig,
+    ) {
+        let reason = self.report_loop(&store, &transfer, cfg).await;
+        if !self.is_closed() {
+            tracing::info!(slave = %self.peer, reason = %reason, "HA connection closed");
+        }
+        self.close();
+    }
+
+    async fn report_loop(
+        &self,
+        store: &DefaultMessageStore,
+        transfer: &TransferState,
+        cfg: ConnectionConfig,
+    ) -> String {
+        let socket = match self.half_socket().and_then(|s| {
+            s.set_nonblocking(true)
+                .and_then(|()| tokio::net::TcpStream::from_std(s))
+                .map_err(|e| format!("cannot watch the socket: {e}"))
+        }) {
+            Ok(s) => s,
+            Err(e) => return e,
+        };
+        // at most one partial report is kept between reads
+        let mut buf = [0u8; 1024];
+        let mut filled = 0usize;
+        loop {
+            if self.is_closed() {
+                return "closed".into();
+            }
+            let read = tokio::time::timeout(cfg.housekeeping_interval, async {
+                socket.readable().await?;
+                socket.try_read(&mut buf[filled..])
+            });
+            match read.await {
+                Err(_) => return silent_slave(cfg),
+                Ok(Ok(0)) => return "the slave closed the connection".into(),
+                Ok(Ok(n)) => {
+                    filled += n;
+                    self.last_read_timestamp
+                        .store(now_millis(), Ordering::Release);
+                }
+                Ok(Err(e))
+                    if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) =>
+                {
+                    continue
+                }
+                Ok(Err(e)) => return format!("read failed: {e}"),
+            }
+            match self.consume_reports(&buf[..filled], store, transfer) {
                 Ok(n) => {
                     buf.copy_within(n..filled, 0);
                     filled -= n;
@@ -269,13 +366,36 @@ impl HAConnection {
                 "slave offset {offset} is ahead of the master's {master_max}"
             ));
         }
-        self.slave_ack_offset.store(offset, Ordering::Release);
+        self.slave_ack_offset.store(offset, Ordering::SeqCst);
         if self.slave_request_offset.load(Ordering::Acquire) < 0 {
             self.slave_request_offset.store(offset, Ordering::Release);
             tracing::info!(slave = %self.peer, offset, "slave requests the commit log");
         }
         transfer.notify_transfer_some(offset);
+        if self.stream_pending.load(Ordering::SeqCst) && !self.send_appended(store) {
+            // records appended while the last frame was on its way go out now, in one frame,
+            // or by the write thread
+            transfer.wakeup_all();
+        }
         Ok(())
+    }
+
+    /// The CommitLog writer appended records: sends them now when no frame is waiting for
+    /// the slave's acknowledgement, else leaves them to that acknowledgement (one frame per
+    /// round trip carries everything appended meanwhile). Returns false when the write thread
+    /// has to send them.
+    pub(crate) fn on_appended(&self, store: &DefaultMessageStore) -> bool {
+        if self.auto_switch.is_some() || self.tls.get().is_some() || self.is_closed() {
+            return false;
+        }
+        // set before the look at the acknowledgement, which the read half updates before it
+        // looks at the flag: one of the two sends
+        self.stream_pending.store(true, Ordering::SeqCst);
+        let sent = self.transfer_from_where.load(Ordering::SeqCst);
+        if self.slave_ack_offset.load(Ordering::SeqCst) < sent {
+            return true;
+        }
+        self.send_appended(store)
     }
 
     /// The write half: transfer frames.
@@ -296,7 +416,7 @@ impl HAConnection {
         if let Some(side) = &self.auto_switch {
             return side.write_frames(self, socket, store, transfer, cfg);
         }
-        let mut next = loop {
+        let next = loop {
             if self.is_closed() {
                 return "closed".into();
             }
@@ -308,10 +428,13 @@ impl HAConnection {
         };
         tracing::info!(slave = %self.peer, from = next, "streaming the commit log to the slave");
         self.transfer_from_where.store(next, Ordering::Release);
-        let mut frames = Frames::default();
+        {
+            let mut w = self.write_side.lock();
+            w.next = next;
+            w.transfer_batch_size = cfg.transfer_batch_size;
+        }
         // the CommitLog is read into the page cache up to here ahead of the frames
         let mut prefetched = next;
-        let mut last_write = Instant::now();
         loop {
             if self.is_closed() {
                 return "closed".into();
@@ -319,26 +442,84 @@ impl HAConnection {
             // taken before looking for data: a put that appends after the look and wakes
             // before the wait is not missed
             let seen = transfer.data_generation();
-            next = frames.fill(store, next, cfg.transfer_batch_size);
-            if frames.is_full() && prefetched < next + PREFETCH_AHEAD as i64 / 2 {
+            let mut guard = self.write_side.lock();
+            let w = &mut *guard;
+            if !w.unsent.is_empty() {
+                if let Err(e) = polled(&socket).write_all(&w.unsent) {
+                    return format!("write failed: {e}");
+                }
+                w.unsent.clear();
+            }
+            let from = w.next;
+            self.stream_pending.store(false, Ordering::SeqCst);
+            w.next = w.frames.fill(store, from, cfg.transfer_batch_size);
+            if w.frames.is_full() && prefetched < w.next + PREFETCH_AHEAD as i64 / 2 {
                 // a slave catching up reads the log sequentially: keep the disk reading ahead
                 // while the frames go out, rather than one page fault at a time
-                let from = prefetched.max(next);
-                store.prefetch_commit_log(from, (next + PREFETCH_AHEAD as i64 - from) as usize);
-                prefetched = next + PREFETCH_AHEAD as i64;
+                let from = prefetched.max(w.next);
+                store.prefetch_commit_log(from, (w.next + PREFETCH_AHEAD as i64 - from) as usize);
+                prefetched = w.next + PREFETCH_AHEAD as i64;
             }
-            if frames.is_empty() {
-                if last_write.elapsed() < cfg.heartbeat_interval {
+            if w.frames.is_empty() {
+                let idle_ms = now_millis() - self.last_write_timestamp.load(Ordering::Acquire);
+                if idle_ms < cfg.heartbeat_interval.as_millis() as i64 {
+                    drop(guard);
                     transfer.wait_for_data_since(seen, DATA_WAIT);
                     continue;
                 }
-                frames.push(next, Bytes::new());
+                w.frames.push(w.next, Bytes::new());
             }
-            if let Err(e) = self.send(&mut socket, &mut frames, next) {
+            if let Err(e) = self.send(&mut socket, &mut w.frames, w.next) {
                 return e;
             }
-            last_write = Instant::now();
         }
+    }
+
+    /// Streams the CommitLog's new records to the slave from the calling thread (the CommitLog
+    /// writer, right after an append a SYNC_MASTER put waits for), so the write thread need
+    /// not be woken for each append. Never blocks: it gives up when the write thread holds
+    /// the stream, the slave is behind, the connection uses TLS or the auto-switch protocol,
+    /// or the socket takes only part of the frames (the rest is kept for the write thread).
+    /// Returns whether everything appended is on its way; otherwise the caller wakes the
+    /// write thread.
+    pub(crate) fn send_appended(&self, store: &DefaultMessageStore) -> bool {
+        if self.auto_switch.is_some() || self.tls.get().is_some() || self.is_closed() {
+            return false;
+        }
+        let Some(mut guard) = self.write_side.try_lock() else {
+            return false;
+        };
+        let w = &mut *guard;
+        if w.next < 0 || !w.unsent.is_empty() {
+            return false;
+        }
+        if store.get_max_phy_offset() - w.next >= WRITE_MAX_BYTES as i64 {
+            // a slave that is behind is streamed by the write thread, in large writes
+            return false;
+        }
+        self.stream_pending.store(false, Ordering::SeqCst);
+        let next = w.frames.fill(store, w.next, w.transfer_batch_size);
+        if w.frames.is_empty() {
+            return true;
+        }
+        if w.frames.is_full() {
+            w.frames.clear();
+            return false;
+        }
+        let sent = w.frames.wire_len();
+        let written = w.frames.write_nonblocking(&self.socket, &mut w.unsent);
+        w.frames.clear();
+        if let Err(e) = written {
+            tracing::info!(slave = %self.peer, error = %e, "HA connection closed: write failed");
+            self.close();
+            return true;
+        }
+        w.next = next;
+        self.flow.add(sent - w.unsent.len());
+        self.transfer_from_where.store(next, Ordering::SeqCst);
+        self.last_write_timestamp
+            .store(now_millis(), Ordering::Release);
+        w.unsent.is_empty()
     }
 
     /// Writes the queued frames (over TLS when the slave uses it) and records the progress.
@@ -349,7 +530,7 @@ impl HAConnection {
         next: i64,
     ) -> Result<(), String> {
         let written = match self.tls.get() {
-            None => frames.write_to(socket),
+            None => frames.write_to(&mut polled(socket)),
             Some(tls) => {
                 let mut tls = tls.lock();
                 frames.write_to(&mut *tls).and_then(|()| tls.flush())
@@ -440,8 +621,35 @@ impl<const H: usize> Frames<H> {
         self.bodies.push(body);
     }
 
-    /// Writes every queued frame, in order.
-    fn write_to(&self, out: &mut impl Write) -> std::io::Result<()> {
+    /// Writes the queued frames without blocking; what the socket does not take is copied
+    /// to `unsent`.
+    fn write_nonblocking(&self, socket: &TcpStream, unsent: &mut Vec<u8>) -> std::io::Result<()> {
+        let mut slices = self.io_slices();
+        let mut rest = &mut slices[..];
+        let mut control = SendAncillaryBuffer::default();
+        while !rest.is_empty() {
+            match sendmsg(
+                socket,
+                rest,
+                &mut control,
+                SendFlags::DONTWAIT | SendFlags::NOSIGNAL,
+            ) {
+                Ok(0) => return Err(ErrorKind::WriteZero.into()),
+                Ok(n) => IoSlice::advance_slices(&mut rest, n),
+                Err(Errno::INTR) => {}
+                Err(Errno::AGAIN) => {
+                    for s in rest.iter() {
+                        unsent.extend_from_slice(s);
+                    }
+                    return Ok(());
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    fn io_slices(&self) -> Vec<IoSlice<'_>> {
         let mut slices: Vec<IoSlice<'_>> = Vec::with_capacity(2 * self.headers.len());
         for (h, b) in self.headers.iter().zip(&self.bodies) {
             slices.push(IoSlice::new(h));
@@ -449,6 +657,12 @@ impl<const H: usize> Frames<H> {
                 slices.push(IoSlice::new(b));
             }
         }
+        slices
+    }
+
+    /// Writes every queued frame, in order.
+    fn write_to(&self, out: &mut impl Write) -> std::io::Result<()> {
+        let mut slices = self.io_slices();
         let mut rest = &mut slices[..];
         while !rest.is_empty() {
             match out.write_vectored(rest) {
@@ -477,6 +691,70 @@ fn read_tls(
     let n = tls.lock().read(buf)?;
     *pending = n == buf.len();
     Ok(n)
+}
+
+/// `socket` written as if blocking, with its write timeout.
+fn polled(socket: &TcpStream) -> PolledWrite<'_> {
+    let timeout = socket.write_timeout().ok().flatten();
+    PolledWrite {
+        socket,
+        timeout: timeout.unwrap_or(Duration::from_secs(20)),
+    }
+}
+
+/// Why a connection without reports is closed.
+fn silent_slave(cfg: ConnectionConfig) -> String {
+    format!(
+        "no report from the slave for {} ms (haHousekeepingInterval)",
+        cfg.housekeeping_interval.as_millis()
+    )
+}
+
+/// Blocking writes on a socket the read half made non-blocking: waits for room with `poll`,
+/// up to `timeout` per write (as the socket's write timeout would).
+pub(crate) struct PolledWrite<'a> {
+    pub(crate) socket: &'a TcpStream,
+    pub(crate) timeout: Duration,
+}
+
+impl PolledWrite<'_> {
+    fn retry(
+        &self,
+        mut f: impl FnMut(&TcpStream) -> std::io::Result<usize>,
+    ) -> std::io::Result<usize> {
+        let deadline = Instant::now() + self.timeout;
+        loop {
+            match f(self.socket) {
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Err(ErrorKind::TimedOut.into());
+                    }
+                    let wait = Timespec::try_from(left).map_err(|_| ErrorKind::InvalidInput)?;
+                    let mut fds = [PollFd::new(self.socket, PollFlags::OUT)];
+                    match poll(&mut fds, Some(&wait)) {
+                        Ok(_) | Err(Errno::INTR) => {}
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+impl Write for PolledWrite<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.retry(|mut s| s.write(buf))
+    }
+
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> std::io::Result<usize> {
+        self.retry(|mut s| s.write_vectored(bufs))
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Where streaming starts: the reported offset, or for an empty slave (0) the first byte of

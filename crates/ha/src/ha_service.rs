@@ -42,6 +42,9 @@ pub struct HAService {
     auto_switch: Option<Arc<AutoSwitchShared>>,
     stopped: Arc<AtomicBool>,
     threads: Mutex<Vec<JoinHandle<()>>>,
+    /// The runtime that reads the reports of plaintext classic connections (the one
+    /// [`HAService::start`] was called on); without one they have a thread each.
+    runtime: Mutex<Option<tokio::runtime::Handle>>,
 }
 
 impl std::fmt::Debug for HAService {
@@ -68,6 +71,7 @@ impl HAService {
         let weak = Arc::downgrade(&store);
         let transfer = Arc::new(TransferState::new(
             config.ha_max_gap_not_in_sync,
+            Arc::downgrade(&store),
             Box::new(move || weak.upgrade().map_or(0, |s| s.get_max_phy_offset())),
         ));
         let auto_switch = match config.ha_auto_switch_broker_id {
@@ -98,6 +102,7 @@ impl HAService {
             tls: Mutex::new(HaTls::default()),
             stopped: Arc::new(AtomicBool::new(false)),
             threads: Mutex::new(Vec::new()),
+            runtime: Mutex::new(None),
         });
         if role == BrokerRole::SyncMaster {
             service
@@ -123,6 +128,7 @@ impl HAService {
     ) -> Result<SocketAddr, HaError> {
         let client_tls = tls.client.clone();
         *self.tls.lock() = tls;
+        *self.runtime.lock() = tokio::runtime::Handle::try_current().ok();
         let bind_err = |source| HaError::Bind {
             addr: listen.to_string(),
             source,
@@ -225,11 +231,24 @@ impl HAService {
         self.connections.lock().push(conn.clone());
         self.transfer
             .add_connection(id, conn.slave_ack_offset.clone(), slave_id);
+        self.transfer.add_stream(conn.clone());
         let cfg = self.connection_config();
         let (c, store, transfer) = (conn.clone(), self.store.clone(), self.transfer.clone());
+        let runtime = self.runtime.lock().clone();
         let reader = std::thread::Builder::new()
             .name("HAReadSocketService".into())
-            .spawn(move || c.run_half(HAConnection::read_reports, &store, &transfer, cfg));
+            .spawn(move || {
+                let Ok(plaintext) = c.accept_slave(cfg) else {
+                    return;
+                };
+                match runtime {
+                    // classic plaintext reports are read on the runtime (ha_connection.rs)
+                    Some(rt) if plaintext && c.auto_switch.is_none() => {
+                        rt.spawn(c.read_reports_async(store, transfer, cfg));
+                    }
+                    _ => c.run_half(HAConnection::read_reports, &store, &transfer, cfg),
+                }
+            });
         let (c, store, transfer) = (conn.clone(), self.store.clone(), self.transfer.clone());
         let connections = self.connections.clone();
         let writer = std::thread::Builder::new()

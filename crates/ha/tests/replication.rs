@@ -219,3 +219,91 @@ async fn a_slave_drops_a_master_that_sends_garbage_or_half_frames() {
     assert_eq!(slave.store.get_max_phy_offset(), 0);
     slave.stop();
 }
+
+/// A SYNC_MASTER streams a put's records from the CommitLog writer without blocking; what the
+/// socket cannot take at once is left to the write thread. A hand-written slave with a small
+/// receive window acknowledges the master's end at once but reads nothing while the sends go on,
+/// so the master's socket fills with the slave less than one write thread batch behind; the
+/// stream it then reads is contiguous and byte-identical to the master's CommitLog.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_master_keeps_the_stream_whole_when_the_socket_fills() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let md = tempfile::tempdir().unwrap();
+    let master = Node::start(md.path(), BrokerRole::SyncMaster);
+    let fd = rustix::net::socket(
+        rustix::net::AddressFamily::INET,
+        rustix::net::SocketType::STREAM,
+        None,
+    )
+    .unwrap();
+    rustix::net::sockopt::set_socket_recv_buffer_size(&fd, 4096).unwrap();
+    rustix::net::connect(&fd, &master.addr).unwrap();
+    let mut slave = TcpStream::from(fd);
+    slave.write_all(&0i64.to_be_bytes()).unwrap();
+    wait_until("slave connected", Duration::from_secs(10), || {
+        master.ha.connection_count() == 1
+    });
+    // reports the master's end (never more) every millisecond, read or not
+    let (store, mut reports) = (master.store.clone(), slave.try_clone().unwrap());
+    let stop = Arc::new(AtomicBool::new(false));
+    let stop_reports = stop.clone();
+    let reporter = std::thread::spawn(move || {
+        while !stop_reports.load(Ordering::Acquire) {
+            let end = store.get_max_phy_offset();
+            if reports.write_all(&end.to_be_bytes()).is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    });
+    // 6 MB in groups of 200 KB: more than the socket holds, each group less than a batch of
+    // the write thread, all sent well within haHousekeepingInterval
+    let body = bytes::Bytes::from(vec![7u8; 20_000]);
+    for wave in 0..30 {
+        let mut puts = tokio::task::JoinSet::new();
+        for i in 0..10 {
+            let (store, mut m) = (master.store.clone(), msg(wave * 10 + i));
+            m.body = body.clone();
+            puts.spawn(async move { store.put_message(m).await.status });
+        }
+        while let Some(status) = puts.join_next().await {
+            assert_eq!(status.unwrap(), PutMessageStatus::PutOk);
+        }
+    }
+    let end = master.store.get_max_phy_offset();
+    let reader = std::thread::spawn(move || {
+        // an empty slave is streamed from the newest segment at the time streaming starts
+        let (start, mut got) = read_frame(&mut slave);
+        while start + (got.len() as i64) < end {
+            let (off, body) = read_frame(&mut slave);
+            assert_eq!(
+                off,
+                start + got.len() as i64,
+                "frames follow each other without a gap"
+            );
+            got.extend_from_slice(&body);
+        }
+        (start as usize, got)
+    });
+    let (start, got) = tokio::task::spawn_blocking(move || reader.join().unwrap())
+        .await
+        .unwrap();
+    stop.store(true, Ordering::Release);
+    reporter.join().unwrap();
+    assert_eq!(
+        master.ha.connection_count(),
+        1,
+        "the slave was never dropped"
+    );
+    master.stop();
+    let log: Vec<u8> = commit_log(md.path())
+        .into_iter()
+        .flat_map(|(_, bytes)| bytes)
+        .collect();
+    assert_eq!((start + got.len()) as i64, end);
+    assert!(
+        got == log[start..start + got.len()],
+        "the stream equals the master's CommitLog"
+    );
+}

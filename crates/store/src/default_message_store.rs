@@ -618,12 +618,29 @@ impl StoreInner {
     /// order until the queue is stopped and empty.
     pub(crate) fn run_commit_log_writer(&self) {
         let mut batch = Vec::new();
+        let mut held = Vec::new();
+        let sync_master = self.config.broker_role == BrokerRole::SyncMaster;
         while self.put_queue.take_into(&mut batch) {
             for job in batch.drain(..) {
                 let PutJob { msgs, wait, reply } = job;
                 let appended = self.append_waiting_for_segments(&msgs, wait);
-                // the sender may be gone (its connection closed): the record stays stored
-                let _ = reply.send((appended, msgs));
+                if sync_master && wait && appended.is_ok() {
+                    // answered once the whole batch is appended and on its way to the slaves
+                    // (`records_appended`): the replication round trip starts first, as it is
+                    // what these puts wait for
+                    held.push((reply, (appended, msgs)));
+                } else {
+                    // the sender may be gone (its connection closed): the record stays stored
+                    let _ = reply.send((appended, msgs));
+                }
+            }
+            if !held.is_empty() {
+                if let Some(waiter) = self.slave_ack_waiter.read().as_ref() {
+                    waiter.records_appended();
+                }
+                for (reply, answer) in held.drain(..) {
+                    let _ = reply.send(answer);
+                }
             }
         }
     }

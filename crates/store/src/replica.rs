@@ -31,4 +31,9 @@ pub trait SlaveAckWaiter: Send + Sync {
         let _ = slaves;
         self.wait_for_slave_ack(next_offset, timeout)
     }
+
+    /// The CommitLog writer appended records a put will wait for: the replication may start
+    /// streaming them now, before the put itself asks (RocketMQ wakes its HA threads right
+    /// after the append too). The default does nothing.
+    fn records_appended(&self) {}
 }

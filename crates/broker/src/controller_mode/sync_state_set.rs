@@ -231,6 +231,10 @@ impl SlaveAckWaiter for InSyncStateSetWaiter {
             .clamp(1, slaves.len());
         SlaveAckWaiter::wait_for_slave_acks(&replication, next_offset, copies, timeout)
     }
+
+    fn records_appended(&self) {
+        self.replication.records_appended();
+    }
 }
 
 /// What the HA service tells the controller-mode side (see [`AutoSwitchListener`]).
