@@ -4,7 +4,8 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use ferrocket_store::{BrokerRole, DefaultMessageStore, PutMessageStatus};
+use ferrocket_ha::HaTls;
+use ferrocket_store::{BrokerRole, DefaultMessageStore, MessageStoreConfig, PutMessageStatus};
 
 mod common;
 use common::*;
@@ -174,10 +175,10 @@ async fn bad_input_on_the_ha_port_closes_only_that_connection() {
     wait_until("closed connections removed", Duration::from_secs(5), || {
         master.ha.connection_count() == 1
     });
-    assert_eq!(
-        master.ha.slave_acks()[0].1,
-        master.store.get_max_phy_offset()
-    );
+    // the slave reports after it appends: its acknowledgement follows its copy
+    wait_until("acknowledged", Duration::from_secs(5), || {
+        master.ha.slave_acks()[0].1 == master.store.get_max_phy_offset()
+    });
     slave.stop();
     master.stop();
 }
@@ -230,7 +231,15 @@ async fn a_sync_master_keeps_the_stream_whole_when_the_socket_fills() {
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
     let md = tempfile::tempdir().unwrap();
-    let master = Node::start(md.path(), BrokerRole::SyncMaster);
+    // the write thread waits for the silent slave while the sends go on: however slow this
+    // machine, the slave must not be dropped for it
+    let master = Node::start_with_config(
+        MessageStoreConfig {
+            ha_housekeeping_interval: 60_000,
+            ..config(md.path(), BrokerRole::SyncMaster)
+        },
+        HaTls::default(),
+    );
     let fd = rustix::net::socket(
         rustix::net::AddressFamily::INET,
         rustix::net::SocketType::STREAM,
@@ -258,7 +267,7 @@ async fn a_sync_master_keeps_the_stream_whole_when_the_socket_fills() {
         }
     });
     // 6 MB in groups of 200 KB: more than the socket holds, each group less than a batch of
-    // the write thread, all sent well within haHousekeepingInterval
+    // the write thread
     let body = bytes::Bytes::from(vec![7u8; 20_000]);
     for wave in 0..30 {
         let mut puts = tokio::task::JoinSet::new();

@@ -41,7 +41,11 @@ impl Node {
     }
 
     pub fn start_with_tls(root: &Path, role: BrokerRole, tls: HaTls) -> Node {
-        let store = DefaultMessageStore::open(config(root, role)).unwrap();
+        Node::start_with_config(config(root, role), tls)
+    }
+
+    pub fn start_with_config(config: MessageStoreConfig, tls: HaTls) -> Node {
+        let store = DefaultMessageStore::open(config).unwrap();
         let ha = HAService::new(store.clone()).unwrap();
         let addr = ha.start_with_tls("127.0.0.1:0", tls).unwrap();
         Node { store, ha, addr }
