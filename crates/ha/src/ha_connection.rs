@@ -380,12 +380,18 @@ impl HAConnection {
         Ok(())
     }
 
+    /// Whether records may be sent outside the write thread: a live plaintext classic connection
+    /// (TLS and the auto-switch protocol are written by the write thread only).
+    fn streams_directly(&self) -> bool {
+        self.auto_switch.is_none() && self.tls.get().is_none() && !self.is_closed()
+    }
+
     /// The CommitLog writer appended records: sends them now when no frame is waiting for
     /// the slave's acknowledgement, else leaves them to that acknowledgement (one frame per
     /// round trip carries everything appended meanwhile). Returns false when the write thread
     /// has to send them.
     pub(crate) fn on_appended(&self, store: &DefaultMessageStore) -> bool {
-        if self.auto_switch.is_some() || self.tls.get().is_some() || self.is_closed() {
+        if !self.streams_directly() {
             return false;
         }
         // set before the look at the acknowledgement, which the read half updates before it
@@ -445,7 +451,7 @@ impl HAConnection {
             let mut guard = self.write_side.lock();
             let w = &mut *guard;
             if !w.unsent.is_empty() {
-                if let Err(e) = polled(&socket).write_all(&w.unsent) {
+                if let Err(e) = PolledWrite(&socket).write_all(&w.unsent) {
                     return format!("write failed: {e}");
                 }
                 w.unsent.clear();
@@ -483,7 +489,7 @@ impl HAConnection {
     /// Returns whether everything appended is on its way; otherwise the caller wakes the
     /// write thread.
     pub(crate) fn send_appended(&self, store: &DefaultMessageStore) -> bool {
-        if self.auto_switch.is_some() || self.tls.get().is_some() || self.is_closed() {
+        if !self.streams_directly() {
             return false;
         }
         let Some(mut guard) = self.write_side.try_lock() else {
@@ -515,10 +521,7 @@ impl HAConnection {
             return true;
         }
         w.next = next;
-        self.flow.add(sent - w.unsent.len());
-        self.transfer_from_where.store(next, Ordering::SeqCst);
-        self.last_write_timestamp
-            .store(now_millis(), Ordering::Release);
+        self.wrote(sent - w.unsent.len(), next);
         w.unsent.is_empty()
     }
 
@@ -530,7 +533,7 @@ impl HAConnection {
         next: i64,
     ) -> Result<(), String> {
         let written = match self.tls.get() {
-            None => frames.write_to(&mut polled(socket)),
+            None => frames.write_to(&mut PolledWrite(socket)),
             Some(tls) => {
                 let mut tls = tls.lock();
                 frames.write_to(&mut *tls).and_then(|()| tls.flush())
@@ -539,11 +542,17 @@ impl HAConnection {
         let sent = frames.wire_len();
         frames.clear();
         written.map_err(|e| format!("write failed: {e}"))?;
-        self.flow.add(sent);
-        self.transfer_from_where.store(next, Ordering::Release);
+        self.wrote(sent, next);
+        Ok(())
+    }
+
+    /// Records a write of `bytes` that leaves the stream at `next`.
+    fn wrote(&self, bytes: usize, next: i64) {
+        self.flow.add(bytes);
+        // SeqCst: `on_appended` compares it with the acknowledgement (see there)
+        self.transfer_from_where.store(next, Ordering::SeqCst);
         self.last_write_timestamp
             .store(now_millis(), Ordering::Release);
-        Ok(())
     }
 }
 
@@ -693,15 +702,6 @@ fn read_tls(
     Ok(n)
 }
 
-/// `socket` written as if blocking, with its write timeout.
-fn polled(socket: &TcpStream) -> PolledWrite<'_> {
-    let timeout = socket.write_timeout().ok().flatten();
-    PolledWrite {
-        socket,
-        timeout: timeout.unwrap_or(Duration::from_secs(20)),
-    }
-}
-
 /// Why a connection without reports is closed.
 fn silent_slave(cfg: ConnectionConfig) -> String {
     format!(
@@ -711,27 +711,29 @@ fn silent_slave(cfg: ConnectionConfig) -> String {
 }
 
 /// Blocking writes on a socket the read half made non-blocking: waits for room with `poll`,
-/// up to `timeout` per write (as the socket's write timeout would).
-pub(crate) struct PolledWrite<'a> {
-    pub(crate) socket: &'a TcpStream,
-    pub(crate) timeout: Duration,
-}
+/// up to the socket's write timeout per write (as a blocking socket would).
+struct PolledWrite<'a>(&'a TcpStream);
 
 impl PolledWrite<'_> {
     fn retry(
         &self,
         mut f: impl FnMut(&TcpStream) -> std::io::Result<usize>,
     ) -> std::io::Result<usize> {
-        let deadline = Instant::now() + self.timeout;
+        // looked up only once a write has to wait
+        let mut deadline = None;
         loop {
-            match f(self.socket) {
+            match f(self.0) {
                 Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                    let deadline = *deadline.get_or_insert_with(|| {
+                        let timeout = self.0.write_timeout().ok().flatten();
+                        Instant::now() + timeout.unwrap_or(Duration::from_secs(20))
+                    });
                     let left = deadline.saturating_duration_since(Instant::now());
                     if left.is_zero() {
                         return Err(ErrorKind::TimedOut.into());
                     }
                     let wait = Timespec::try_from(left).map_err(|_| ErrorKind::InvalidInput)?;
-                    let mut fds = [PollFd::new(self.socket, PollFlags::OUT)];
+                    let mut fds = [PollFd::new(self.0, PollFlags::OUT)];
                     match poll(&mut fds, Some(&wait)) {
                         Ok(_) | Err(Errno::INTR) => {}
                         Err(e) => return Err(e.into()),
