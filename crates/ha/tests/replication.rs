@@ -316,3 +316,61 @@ async fn a_sync_master_keeps_the_stream_whole_when_the_socket_fills() {
         "the stream equals the master's CommitLog"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_master_answers_flush_slave_timeout_until_its_slave_acknowledges() {
+    let md = tempfile::tempdir().unwrap();
+    let timeout = Duration::from_secs(3);
+    let master = Node::start_with_config(
+        MessageStoreConfig {
+            sync_flush_timeout: timeout.as_millis() as u64,
+            ha_housekeeping_interval: 60_000,
+            ..config(md.path(), BrokerRole::SyncMaster)
+        },
+        HaTls::default(),
+    );
+    // a hand-written slave, in sync, that acknowledges only when told to
+    let mut slave = TcpStream::connect(master.addr).unwrap();
+    slave.write_all(&0i64.to_be_bytes()).unwrap();
+    wait_until("slave connected", Duration::from_secs(10), || {
+        master.ha.in_sync_slave_count() == 1
+    });
+    let drain = {
+        let mut s = slave.try_clone().unwrap();
+        std::thread::spawn(move || std::io::copy(&mut s, &mut std::io::sink()))
+    };
+
+    // not acknowledged: FLUSH_SLAVE_TIMEOUT after syncFlushTimeout, with where it was stored
+    let started = Instant::now();
+    let r = master.store.put_message(msg(0)).await;
+    assert_eq!(r.status, PutMessageStatus::FlushSlaveTimeout);
+    let waited = started.elapsed();
+    assert!(waited >= timeout, "answered after {waited:?}");
+    assert!(waited < timeout + Duration::from_secs(2), "{waited:?}");
+    let a = r.append.expect("the record was appended");
+    assert_eq!(
+        a.wrote_offset + a.wrote_bytes as i64,
+        master.store.get_max_phy_offset()
+    );
+    assert!(!a.msg_id.is_empty());
+
+    // acknowledged: PUT_OK as soon as the slave reports the end
+    let put = tokio::spawn({
+        let store = master.store.clone();
+        async move { store.put_message(msg(1)).await.status }
+    });
+    let end = a.wrote_offset + a.wrote_bytes as i64;
+    wait_until("appended", Duration::from_secs(10), || {
+        master.store.get_max_phy_offset() > end
+    });
+    let started = Instant::now();
+    slave
+        .write_all(&master.store.get_max_phy_offset().to_be_bytes())
+        .unwrap();
+    assert_eq!(put.await.unwrap(), PutMessageStatus::PutOk);
+    assert!(started.elapsed() < timeout, "{:?}", started.elapsed());
+
+    master.stop();
+    drop(slave);
+    let _ = drain.join();
+}
