@@ -81,11 +81,8 @@ pub(crate) struct HAConnection {
     /// master's epochs; `None` on classic HA.
     pub(crate) auto_switch: Option<SlaveSide>,
     /// Classic HA: where the stream is and what is queued, shared by the write thread and the
-    /// CommitLog writer's non-blocking sends ([`HAConnection::send_appended`]).
+    /// CommitLog writer's non-blocking sends ([`HAConnection::on_appended`]).
     write_side: Mutex<WriteSide>,
-    /// Records were appended that no frame carries yet (set by the CommitLog writer, cleared
-    /// by whoever fills frames).
-    stream_pending: AtomicBool,
     closed: AtomicBool,
 }
 
@@ -126,7 +123,6 @@ impl HAConnection {
                 transfer_batch_size: 0,
                 unsent: Vec::new(),
             }),
-            stream_pending: AtomicBool::new(false),
             closed: AtomicBool::new(false),
         })
     }
@@ -372,11 +368,6 @@ impl HAConnection {
             tracing::info!(slave = %self.peer, offset, "slave requests the commit log");
         }
         transfer.notify_transfer_some(offset);
-        if self.stream_pending.load(Ordering::SeqCst) && !self.send_appended(store) {
-            // records appended while the last frame was on its way go out now, in one frame,
-            // or by the write thread
-            transfer.wakeup_all();
-        }
         Ok(())
     }
 
@@ -384,24 +375,6 @@ impl HAConnection {
     /// (TLS and the auto-switch protocol are written by the write thread only).
     fn streams_directly(&self) -> bool {
         self.auto_switch.is_none() && self.tls.get().is_none() && !self.is_closed()
-    }
-
-    /// The CommitLog writer appended records: sends them now when no frame is waiting for
-    /// the slave's acknowledgement, else leaves them to that acknowledgement (one frame per
-    /// round trip carries everything appended meanwhile). Returns false when the write thread
-    /// has to send them.
-    pub(crate) fn on_appended(&self, store: &DefaultMessageStore) -> bool {
-        if !self.streams_directly() {
-            return false;
-        }
-        // set before the look at the acknowledgement, which the read half updates before it
-        // looks at the flag: one of the two sends
-        self.stream_pending.store(true, Ordering::SeqCst);
-        let sent = self.transfer_from_where.load(Ordering::SeqCst);
-        if self.slave_ack_offset.load(Ordering::SeqCst) < sent {
-            return true;
-        }
-        self.send_appended(store)
     }
 
     /// The write half: transfer frames.
@@ -457,7 +430,6 @@ impl HAConnection {
                 w.unsent.clear();
             }
             let from = w.next;
-            self.stream_pending.store(false, Ordering::SeqCst);
             w.next = w.frames.fill(store, from, cfg.transfer_batch_size);
             if w.frames.is_full() && prefetched < w.next + PREFETCH_AHEAD as i64 / 2 {
                 // a slave catching up reads the log sequentially: keep the disk reading ahead
@@ -483,12 +455,13 @@ impl HAConnection {
 
     /// Streams the CommitLog's new records to the slave from the calling thread (the CommitLog
     /// writer, right after an append a SYNC_MASTER put waits for), so the write thread need
-    /// not be woken for each append. Never blocks: it gives up when the write thread holds
-    /// the stream, the slave is behind, the connection uses TLS or the auto-switch protocol,
-    /// or the socket takes only part of the frames (the rest is kept for the write thread).
-    /// Returns whether everything appended is on its way; otherwise the caller wakes the
-    /// write thread.
-    pub(crate) fn send_appended(&self, store: &DefaultMessageStore) -> bool {
+    /// not be woken for each append. It does not wait for the slave to acknowledge the frames
+    /// before (which would hold a put appended meanwhile for up to two round trips). Never
+    /// blocks: it gives up when the write thread holds the stream, the slave is behind, the
+    /// connection uses TLS or the auto-switch protocol, or the socket takes only part of the
+    /// frames (the rest is kept for the write thread). Returns whether everything appended is
+    /// on its way; otherwise the caller wakes the write thread.
+    pub(crate) fn on_appended(&self, store: &DefaultMessageStore) -> bool {
         if !self.streams_directly() {
             return false;
         }
@@ -503,7 +476,6 @@ impl HAConnection {
             // a slave that is behind is streamed by the write thread, in large writes
             return false;
         }
-        self.stream_pending.store(false, Ordering::SeqCst);
         let next = w.frames.fill(store, w.next, w.transfer_batch_size);
         if w.frames.is_empty() {
             return true;
