@@ -84,7 +84,11 @@ class ConsumeFromWhereTest extends FerrocketTestBase {
         DefaultMQPushConsumer consumer = consumer(ferrocket, group, topic,
                 ConsumeFromWhere.CONSUME_FROM_FIRST_OFFSET, 0, before);
         Await.until(Duration.ofSeconds(30), () -> before.containsAll(first), () -> before.summary(first));
-        consumer.shutdown(); // persists the group's offsets on the broker
+        // the listener has seen every message, but the offset of the last one it saw is taken only
+        // after it returns: let shutdown wait for the consume threads before it persists the group's
+        // offsets on the broker (by default it does not wait, and that queue would be read again)
+        consumer.setAwaitTerminationMillisWhenShutdown(10_000);
+        consumer.shutdown();
 
         List<String> second = send(producer, topic, "second", OLD);
         Received after = new Received(m -> new String(m.getBody(), StandardCharsets.UTF_8));
