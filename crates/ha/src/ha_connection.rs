@@ -362,7 +362,7 @@ impl HAConnection {
                 "slave offset {offset} is ahead of the master's {master_max}"
             ));
         }
-        self.slave_ack_offset.store(offset, Ordering::SeqCst);
+        self.slave_ack_offset.store(offset, Ordering::Release);
         if self.slave_request_offset.load(Ordering::Acquire) < 0 {
             self.slave_request_offset.store(offset, Ordering::Release);
             tracing::info!(slave = %self.peer, offset, "slave requests the commit log");
@@ -521,8 +521,7 @@ impl HAConnection {
     /// Records a write of `bytes` that leaves the stream at `next`.
     fn wrote(&self, bytes: usize, next: i64) {
         self.flow.add(bytes);
-        // SeqCst: `on_appended` compares it with the acknowledgement (see there)
-        self.transfer_from_where.store(next, Ordering::SeqCst);
+        self.transfer_from_where.store(next, Ordering::Release);
         self.last_write_timestamp
             .store(now_millis(), Ordering::Release);
     }
