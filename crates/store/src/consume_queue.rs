@@ -267,7 +267,11 @@ impl ConsumeQueue {
             self.min_logic_offset.store(expected, Ordering::Release);
             self.fill_blanks(file.file_from_offset(), expected)?;
         }
-        let current = self.queue.max_offset();
+        // one look at the newest segment serves both the end and the append below
+        let last = self.queue.last_mapped_file();
+        let current = last
+            .as_ref()
+            .map_or(0, |f| f.file_from_offset() + f.wrote_position() as i64);
         if expected < current {
             tracing::warn!(topic = %self.topic, queue_id = self.queue_id, cq_offset, "consume queue entry already present");
             return Ok(false);
@@ -277,11 +281,14 @@ impl ConsumeQueue {
             tracing::error!(topic = %self.topic, queue_id = self.queue_id, cq_offset, current = current / 20, "queue offset far beyond the queue end; entry skipped");
             return Ok(false);
         }
-        if expected > current {
+        let last = if expected > current {
             tracing::warn!(topic = %self.topic, queue_id = self.queue_id, cq_offset, current = current / 20, "filling a consume queue gap");
             self.fill_blanks(current, expected)?;
-        }
-        self.append_unit(&unit)?;
+            None // the fillers may have moved to another segment
+        } else {
+            last
+        };
+        self.append_unit(&unit, last)?;
         self.max_physic_offset
             .store(phy_offset + size as i64, Ordering::Release);
         Ok(true)
@@ -338,14 +345,19 @@ impl ConsumeQueue {
         };
         let mut at = from;
         while at < to {
-            self.append_unit(&blank)?;
+            self.append_unit(&blank, None)?;
             at += CQ_STORE_UNIT_SIZE as i64;
         }
         Ok(())
     }
 
-    fn append_unit(&self, unit: &CqUnit) -> io::Result<()> {
-        let file = self.queue.last_mapped_file_or_create(0)?;
+    /// Appends one entry to `last` (the newest segment, when the caller just looked it up) or
+    /// to the newest segment with room.
+    fn append_unit(&self, unit: &CqUnit, last: Option<Arc<MappedFile>>) -> io::Result<()> {
+        let file = match last {
+            Some(f) if !f.is_full() => f,
+            _ => self.queue.last_mapped_file_or_create(0)?,
+        };
         let pos = file.wrote_position();
         // sparse file: allocate the block first, so a full disk is an error here, not a SIGBUS
         file.ensure_reserved(pos + CQ_STORE_UNIT_SIZE)?;

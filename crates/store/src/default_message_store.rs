@@ -714,10 +714,14 @@ impl StoreInner {
         max_offset: i64,
         tags_code: i64,
     ) {
-        let listener = self.listener.read().clone();
-        if let Some(l) = listener {
+        if let Some(l) = self.arrival_listener() {
             l(topic, queue_id, max_offset, tags_code);
         }
+    }
+
+    /// The long-polling listener, for a caller that tells it about a run of records.
+    pub(crate) fn arrival_listener(&self) -> Option<MessageArrivingListener> {
+        self.listener.read().clone()
     }
 
     async fn put(&self, msgs: Vec<PutItem>, wait: bool) -> PutMessageResult {

@@ -200,6 +200,8 @@ impl StoreInner {
         let mut prefetch = SequentialPrefetch::default();
         let mut queues = QueueCache::default();
         let mut segment: Option<Arc<MappedFile>> = None;
+        // looked up once per run, not per record
+        let listener = self.arrival_listener();
         while *reput_offset < end && records < RECORDS_PER_RUN {
             if !segment.as_ref().is_some_and(|f| f.holds(*reput_offset)) {
                 segment = self
@@ -241,7 +243,9 @@ impl StoreInner {
             };
             match recovery::dispatch_record(self, &mut queues, &view, *reput_offset) {
                 Ok(Some((topic, queue_id, queue_offset, tags_code))) => {
-                    self.notify_arrival(topic, queue_id, queue_offset + 1, tags_code);
+                    if let Some(l) = &listener {
+                        l(topic, queue_id, queue_offset + 1, tags_code);
+                    }
                 }
                 Ok(None) => {}
                 Err(e) => {

@@ -11,6 +11,7 @@ use ferrocket_protocol::message::{
 };
 
 use crate::default_message_store::StoreInner;
+use crate::index::index_file::IndexFile;
 use crate::mapped_file::SequentialPrefetch;
 
 /// Pause between catch-up rounds (RocketMQ's reput service sleeps 1 ms).
@@ -62,6 +63,8 @@ pub(crate) fn run(inner: &Arc<StoreInner>) {
 pub(crate) struct IndexCursor {
     next: i64,
     skip_keys: usize,
+    /// The index file appended to during the current run of records (dropped by `publish`).
+    newest: Option<Arc<IndexFile>>,
     /// A failure was logged and nothing was indexed since.
     reported_stall: bool,
 }
@@ -71,9 +74,10 @@ impl IndexCursor {
     pub(crate) fn start(inner: &StoreInner) -> Self {
         let (next, skip_keys) = start_offset(inner);
         tracing::info!(from = next, "index builder started");
-        let cursor = IndexCursor {
+        let mut cursor = IndexCursor {
             next,
             skip_keys,
+            newest: None,
             reported_stall: false,
         };
         cursor.publish(inner);
@@ -107,7 +111,8 @@ impl IndexCursor {
             return;
         }
         let indexed = view.map_or(Ok(()), |v| {
-            dispatch(inner, v, phy, std::mem::take(&mut self.skip_keys))
+            let skip_keys = std::mem::take(&mut self.skip_keys);
+            dispatch(inner, v, phy, skip_keys, &mut self.newest)
         });
         match indexed {
             Ok(()) => {
@@ -125,7 +130,8 @@ impl IndexCursor {
     }
 
     /// Publishes how far the index goes, for queries and status.
-    pub(crate) fn publish(&self, inner: &StoreInner) {
+    pub(crate) fn publish(&mut self, inner: &StoreInner) {
+        self.newest = None;
         inner.index_service.set_build_offset(self.next);
     }
 
@@ -147,6 +153,7 @@ impl IndexCursor {
 fn catch_up(inner: &StoreInner, mut next: i64, mut skip_keys: usize) -> Result<i64, (i64, String)> {
     let mut since_check = 0u32;
     let mut prefetch = SequentialPrefetch::default();
+    let mut newest = None;
     // read the dispatched end once per stretch of records (on a master it looks up the newest
     // segment), and again only when the stretch is done
     let mut end = inner.dispatched_max_offset();
@@ -182,8 +189,14 @@ fn catch_up(inner: &StoreInner, mut next: i64, mut skip_keys: usize) -> Result<i
                 .and_then(|size| file.read(pos, size))
                 .ok_or_else(|| (next, format!("record of {size} bytes is not readable")))
                 .and_then(|b| parse_record(b).map_err(|e| (next, e.to_string())))?;
-            dispatch(inner, &view, next, std::mem::take(&mut skip_keys))
-                .map_err(|e| (next, e.to_string()))?;
+            dispatch(
+                inner,
+                &view,
+                next,
+                std::mem::take(&mut skip_keys),
+                &mut newest,
+            )
+            .map_err(|e| (next, e.to_string()))?;
             next += view.total_size as i64;
         }
         inner.index_service.set_build_offset(next);
@@ -202,6 +215,7 @@ fn dispatch(
     view: &RecordView<'_>,
     phy: i64,
     skip_keys: usize,
+    newest: &mut Option<Arc<IndexFile>>,
 ) -> std::io::Result<()> {
     // only the values looked up are decoded, not the whole properties string
     static KEYS: LazyLock<PropertyFinder> = LazyLock::new(|| PropertyFinder::new(property::KEYS));
@@ -219,7 +233,9 @@ fn dispatch(
         sys_flag: view.sys_flag,
         skip_keys,
     };
-    inner.index_service.build_index(&req, &inner.checkpoint)
+    inner
+        .index_service
+        .build_index(&req, &inner.checkpoint, newest)
 }
 
 /// `String::from_utf8_lossy`, with the common case (valid UTF-8, checked by the faster

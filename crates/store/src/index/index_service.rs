@@ -178,12 +178,31 @@ impl IndexService {
     /// Adds the keys of one record: `topic#uniqKey` and `topic#key` for each of its keys.
     /// Rolled-back transactional records and records the index already covers are skipped.
     /// When a file fills up it is flushed and the checkpoint's `indexMsgTimestamp` advanced.
+    ///
+    /// `newest` keeps the file appended to between the records of a run, so that each record
+    /// does not look it up again (start a run with `None`). Only the builder creates files and
+    /// retention never deletes the newest, so the file kept stays the newest until it fills.
     pub(crate) fn build_index(
         &self,
         req: &DispatchRequest<'_>,
         checkpoint: &StoreCheckpoint,
+        newest: &mut Option<Arc<IndexFile>>,
     ) -> io::Result<()> {
-        let mut file = self.get_and_create_last_index_file(checkpoint)?;
+        let mut file = match newest.take() {
+            Some(f) if !f.is_write_full() => f,
+            _ => self.get_and_create_last_index_file(checkpoint)?,
+        };
+        let indexed = self.put_keys(req, checkpoint, &mut file);
+        *newest = Some(file);
+        indexed
+    }
+
+    fn put_keys(
+        &self,
+        req: &DispatchRequest<'_>,
+        checkpoint: &StoreCheckpoint,
+        file: &mut Arc<IndexFile>,
+    ) -> io::Result<()> {
         if req.commit_log_offset < file.header().end_phy_offset {
             return Ok(());
         }
@@ -200,7 +219,7 @@ impl IndexService {
             let idx_key = build_key(req.topic, key);
             while !file.put_key(&idx_key, req.commit_log_offset, req.store_timestamp)? {
                 tracing::debug!(file = %file.file_name(), "index file is full, creating another one");
-                file = self.get_and_create_last_index_file(checkpoint)?;
+                *file = self.get_and_create_last_index_file(checkpoint)?;
             }
         }
         Ok(())
