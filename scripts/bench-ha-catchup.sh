@@ -10,7 +10,8 @@
 #      a slave on the master's machine does);
 #   4. caches dropped, the slave restarts and catches up: bytes copied / seconds until its
 #      commitLogMaxOffset equals the master's and its dispatchBehindBytes is 0 (every copied record
-#      has its consume queue entry; polled with `ferrocket admin brokerStatus`).
+#      has its consume queue entry; polled with `ferrocket admin brokerStatus`); the copy alone
+#      (until the commit logs are equal) is reported too.
 # Steps 3-4 run ROUNDS times (the slave's store is reset to its seed copy each time).
 #
 # Usage: cargo build --release -p ferrocket && scripts/bench-ha-catchup.sh   (as root: drop_caches)
@@ -22,8 +23,18 @@
 #   commit log into the page cache instead of dropping the caches before the slave starts.
 # PIN=1 runs the master on CPU 0 and the slave on CPU 1 (`taskset`), so that the slave has one core
 # of its own, as on a machine of its own, and its rate shows what that core can copy and dispatch.
+# PIN=2 gives the slave's HAClient thread (receive and write) CPU 1 alone and runs everything else,
+# the master and the slave's dispatch (ReputMessageService) included, on CPU 0: the pipeline of a
+# slave whose receive path has a core of its own.
 # Each round also prints, per busy thread of either broker, its time on a CPU and its time
 # waiting for one (/proc/PID/task/TID/schedstat).
+# HOST_BACKED=1 is for virtual machines that hand free memory back to their host (free page
+# reporting, /sys/module/page_reporting): there the first write into a page the guest freed a
+# few seconds earlier faults in the host, and a `dd` copy right after a cache drop (memory still
+# backed) ran 5-7 times faster than the same copy 10 s later. The slave starts seconds after the
+# drop, so it met the slow pages and `dd` the fast ones. HOST_BACKED=1 turns reporting off for
+# the run (page_reporting_order above the largest order; restored on exit) and writes once into
+# the free memory, so that `dd` and the slave both write into pages the host backs.
 set -u
 BIN=${BIN:-target/release/ferrocket}
 D=${BENCH_DIR:-/tmp/ha-catchup}
@@ -40,19 +51,47 @@ SLAVE=127.0.0.1:$((PORT_BASE + 21))
 TARGET=$((GB * 1024 * 1024 * 1024))
 PIDS=()
 stop_all() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; PIDS=(); }
+REPORTING=/sys/module/page_reporting/parameters/page_reporting_order
 cleanup() {
   stop_all
+  [ -n "${REPORTING_WAS:-}" ] && echo "$REPORTING_WAS" > "$REPORTING"
   if [ "$KEEP" = 1 ]; then rm -rf "$D/slave"; else rm -rf "${D:?}"; fi
 }
 trap cleanup EXIT
 mkdir -p "$D"
+if [ "${HOST_BACKED:-0}" = 1 ]; then
+  [ -w "$REPORTING" ] || { echo "HOST_BACKED=1: no $REPORTING to turn free page reporting off" >&2; exit 1; }
+  REPORTING_WAS=$(cat "$REPORTING")
+  echo 11 > "$REPORTING"  # above MAX_PAGE_ORDER (10): no free block qualifies for reporting
+  # one write per page of all but 1 GiB of the free memory, then freed: backed from now on
+  python3 -c 'import mmap, sys
+n = int(sys.argv[1]) << 10
+m = mmap.mmap(-1, n)
+for i in range(0, n, mmap.PAGESIZE): m[i] = 1
+m.close()' "$(awk '/^MemFree:/ { print $2 - 1048576 }' /proc/meminfo)"
+  echo "free page reporting off for this run (page_reporting_order $REPORTING_WAS -> 11), free memory written once"
+fi
 
 start() { # name port conf...; sets LAST_PID
   local name=$1 port=$2; shift 2
   printf 'listenPort=%s\nbrokerIP1=127.0.0.1\nconsoleEnable=false\nbrokerName=catchup\ndiskSpaceWarningLevelRatio=95\ndiskMaxUsedSpaceRatio=95\n%s\n' "$port" "$*" > "$D/$name.conf"
-  RUST_LOG=${RUST_LOG:-warn} ${PIN:+taskset -c "$([ "$name" = master ] && echo 0 || echo 1)"} "$BIN" broker -c "$D/$name.conf" --store "$D/$name" -n "$NS" > "$D/$name.log" 2>&1 &
+  local cpu=
+  case "${PIN:-}" in
+    1) cpu=$([ "$name" = master ] && echo 0 || echo 1) ;;
+    2) cpu=0 ;;
+  esac
+  RUST_LOG=${RUST_LOG:-warn} ${cpu:+taskset -c "$cpu"} "$BIN" broker -c "$D/$name.conf" --store "$D/$name" -n "$NS" > "$D/$name.log" 2>&1 &
   LAST_PID=$!
   PIDS+=($LAST_PID)
+  if [ "${PIN:-}" = 2 ] && [ "$name" = slave ]; then
+    # the HA client starts with the broker: move it as soon as it exists
+    for _ in $(seq 500); do
+      for t in /proc/"$LAST_PID"/task/*; do
+        [ "$(cat "$t/comm" 2>/dev/null)" = HAClient ] && taskset -p -c 1 "${t##*/}" > /dev/null && break 2
+      done
+      sleep 0.01
+    done
+  fi
   for _ in $(seq 300); do grep -q "is ready" "$D/$name.log" && return; sleep 0.1; done
   echo "broker $name not ready"; cat "$D/$name.log"; exit 1
 }
@@ -164,7 +203,8 @@ for r in $(seq "$ROUNDS"); do
   rate=$(awk -v b="$((m - from))" -v a="$t0" -v z="$t1" 'BEGIN { printf "%.0f", b / (z - a) / 1e6 }')
   secs=$(awk -v a="$t0" -v z="$t1" 'BEGIN { printf "%.2f", z - a }')
   copy_secs=$(awk -v a="$t0" -v z="$t_copied" 'BEGIN { printf "%.2f", z - a }')
-  echo "slave copied and dispatched $((m - from)) bytes in $secs s (from its start; commit log equal after $copy_secs s): $rate MB/s; $cpu  (loadavg $(cut -d' ' -f1-3 /proc/loadavg))"
-  results+=("$rate/$dd_rate/$dd_copy")
+  copy_rate=$(awk -v b="$((m - from))" -v a="$t0" -v z="$t_copied" 'BEGIN { printf "%.0f", b / (z - a) / 1e6 }')
+  echo "slave copied and dispatched $((m - from)) bytes in $secs s (from its start; commit log equal after $copy_secs s, $copy_rate MB/s): $rate MB/s; $cpu  (loadavg $(cut -d' ' -f1-3 /proc/loadavg))"
+  results+=("$rate/$copy_rate/$dd_rate/$dd_copy")
 done
-echo "SUMMARY ha-catchup: $GB GiB behind, $SIZE B messages; catch-up / cold dd read / cold dd copy MB/s per round: ${results[*]}"
+echo "SUMMARY ha-catchup: $GB GiB behind, $SIZE B messages; caught up (dispatched) / commit log copied / cold dd read / cold dd copy MB/s per round: ${results[*]}"
