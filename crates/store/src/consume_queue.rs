@@ -269,9 +269,7 @@ impl ConsumeQueue {
         }
         // one look at the newest segment serves both the end and the append below
         let last = self.queue.last_mapped_file();
-        let current = last
-            .as_ref()
-            .map_or(0, |f| f.file_from_offset() + f.wrote_position() as i64);
+        let current = last.as_ref().map_or(0, |f| f.wrote_offset());
         if expected < current {
             tracing::warn!(topic = %self.topic, queue_id = self.queue_id, cq_offset, "consume queue entry already present");
             return Ok(false);

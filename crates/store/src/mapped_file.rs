@@ -233,6 +233,11 @@ impl MappedFile {
             .store(pos.min(self.file_size), Ordering::Release);
     }
 
+    /// Global offset just past the written bytes (the queue's end when this is its newest).
+    pub fn wrote_offset(&self) -> i64 {
+        self.file_from_offset() + self.wrote_position() as i64
+    }
+
     /// Whether CommitLog `offset` lies in this segment.
     pub fn holds(&self, offset: i64) -> bool {
         offset >= self.file_from_offset && offset - self.file_from_offset < self.file_size as i64

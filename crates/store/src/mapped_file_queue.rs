@@ -394,7 +394,7 @@ impl MappedFileQueue {
     /// Offset just past the last written byte (0 when empty).
     pub fn max_offset(&self) -> i64 {
         self.last_mapped_file()
-            .map(|f| f.file_from_offset() + f.wrote_position() as i64)
+            .map(|f| f.wrote_offset())
             .unwrap_or(0)
     }
 
