@@ -16,6 +16,21 @@ cd "$(dirname "$0")"
 
 read -r -a versions <<< "${ROCKETMQ_CLIENT_VERSIONS:-4.9.8 5.5.0}"
 
+# Prints each failed test of one report with the first 800 characters of its assertion message, so the
+# cause is in the summary at the end of a long log rather than only in Maven's output far above it.
+failure_messages() {
+    awk '
+        /<testcase / { match($0, /name="[^"]*"/); test = substr($0, RSTART + 6, RLENGTH - 7) }
+        /<(failure|error) / {
+            kind = ($0 ~ /<failure /) ? "FAILED" : "ERROR"
+            message = ""
+            if (match($0, /message="[^"]*"/)) { message = substr($0, RSTART + 9, RLENGTH - 10) }
+            gsub(/&#10;/, " | ", message); gsub(/&lt;/, "<", message); gsub(/&gt;/, ">", message)
+            gsub(/&quot;/, "\"", message); gsub(/&apos;/, "\047", message); gsub(/&amp;/, "\\&", message)
+            print "    " kind " " test ": " substr(message, 1, 800)
+        }' "$1"
+}
+
 # Prints one Surefire-style line per test class and a total, read from the XML reports.
 summarize() {
     local reports=$1 version=$2
@@ -32,6 +47,9 @@ summarize() {
         errors=$(sed -E 's/.* errors="([0-9]+)".*/\1/' <<< "$head")
         skipped=$(sed -E 's/.* skipped="([0-9]+)".*/\1/' <<< "$head")
         echo "Tests run: $tests, Failures: $failures, Errors: $errors, Skipped: $skipped -- in $name (client $version)"
+        if (( failures + errors > 0 )); then
+            failure_messages "$f"
+        fi
         total_tests=$((total_tests + tests))
         total_failures=$((total_failures + failures))
         total_errors=$((total_errors + errors))
