@@ -11,7 +11,12 @@
 #   4. caches dropped, the slave restarts and catches up: bytes copied / seconds until its
 #      commitLogMaxOffset equals the master's and its dispatchBehindBytes is 0 (every copied record
 #      has its consume queue entry; polled with `ferrocket admin brokerStatus`); the copy alone
-#      (until the commit logs are equal) is reported too.
+#      (until the commit logs are equal) is reported too;
+#   5. both copies are also timed until their bytes are on disk: `dd` plus a `sync` of its copy,
+#      the slave plus a `sync` of its commit log files. Without that, `dd` leaves its 2 GB in the
+#      page cache (below the dirty limits, nothing is written back while it runs), while the slave
+#      flushes every 500 ms (flushIntervalCommitLog) and so writes to the disk the master reads
+#      from. The disk's traffic while the slave catches up and syncs (/proc/diskstats) is printed.
 # Steps 3-4 run ROUNDS times (the slave's store is reset to its seed copy each time).
 #
 # Usage: cargo build --release -p ferrocket && scripts/bench-ha-catchup.sh   (as root: drop_caches)
@@ -35,6 +40,7 @@
 # drop, so it met the slow pages and `dd` the fast ones. HOST_BACKED=1 turns reporting off for
 # the run (page_reporting_order above the largest order; restored on exit) and writes once into
 # the free memory, so that `dd` and the slave both write into pages the host backs.
+# SLAVE_CONF: extra lines for the slave's configuration (e.g. flushIntervalCommitLog=600000).
 set -u
 BIN=${BIN:-target/release/ferrocket}
 D=${BENCH_DIR:-/tmp/ha-catchup}
@@ -98,7 +104,8 @@ start() { # name port conf...; sets LAST_PID
 master() { start master "${MASTER#*:}" "brokerRole=ASYNC_MASTER"; MASTER_PID=$LAST_PID; }
 slave() { start slave "${SLAVE#*:}" "brokerId=1
 brokerRole=SLAVE
-haMasterAddress=127.0.0.1:$((${MASTER#*:} + 1))"; SLAVE_PID=$LAST_PID; }
+haMasterAddress=127.0.0.1:$((${MASTER#*:} + 1))
+${SLAVE_CONF:-}"; SLAVE_PID=$LAST_PID; }
 stop() { kill "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
 status_field() { # broker address, field
   "$BIN" admin brokerStatus -n "$NS" -b "$1" 2>/dev/null | sed -n "s/^$2 *: *\([0-9]*\).*/\1/p"
@@ -107,6 +114,14 @@ max_offset() { status_field "$1" commitLogMaxOffset; }
 drop_caches() { sync; echo 3 > /proc/sys/vm/drop_caches; }
 cpu_s() { # CPU seconds (user + system) a process used so far
   awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"
+}
+DISK=$(lsblk -no PKNAME "$(df --output=source "$D" | tail -1)" 2>/dev/null)
+[ -n "$DISK" ] || DISK=$(basename "$(df --output=source "$D" | tail -1)")
+disk_sectors() { # sectors read and written so far on the disk of $D
+  awk -v d="$DISK" '$3 == d { print $6, $10 }' /proc/diskstats
+}
+mbps() { # bytes, t0, t1: MB/s
+  awk -v b="$1" -v a="$2" -v z="$3" 'BEGIN { printf "%.0f", b / (z - a) / 1e6 }'
 }
 cached() { # MB of the master's commit log in the page cache
   fincore -b -n -o RES "$D"/master/commitlog/* | awk '{ s += $1 } END { printf "%.0f", s / 1e6 }'
@@ -145,7 +160,7 @@ for r in $(seq "$ROUNDS"); do
   echo "=== round $r  (loadavg $(cat /proc/loadavg))"
   # the bytes the slave will copy, [from, end), file by file: read alone, then copied to a file on
   # the same disk (what a slave on the master's machine does: it reads and writes the same bytes)
-  dd_read() { # of|-: prints MB/s
+  dd_read() { # of|/dev/null: prints MB/s (a copy: MB/s in the page cache/MB/s synced)
     local t0 t1 bytes=0 f base size a z n
     t0=$(date +%s.%N)
     for f in "$D"/master/commitlog/*; do
@@ -157,12 +172,13 @@ for r in $(seq "$ROUNDS"); do
       bytes=$((bytes + n))
     done
     t1=$(date +%s.%N)
-    awk -v b="$bytes" -v a="$t0" -v z="$t1" 'BEGIN { printf "%.0f", b / (z - a) / 1e6 }'
+    mbps "$bytes" "$t0" "$t1"
+    if [ "$1" != /dev/null ]; then sync "$1"; printf /; mbps "$bytes" "$t0" "$(date +%s.%N)"; fi
   }
   dd_rate=$(dd_read /dev/null)
   drop_caches
   rm -f "$D/ddcopy"; dd_copy=$(dd_read "$D/ddcopy"); rm -f "$D/ddcopy"
-  echo "cold dd bs=1M of the $((end - from)) bytes the slave lacks: read $dd_rate MB/s, copied to the same disk $dd_copy MB/s"
+  echo "cold dd bs=1M of the $((end - from)) bytes the slave lacks: read $dd_rate MB/s, copied to the same disk $dd_copy MB/s (in the page cache/synced)"
   drop_caches
   # the master maps its files; its pages stay cached while mapped, so it restarts on cold caches
   master
@@ -171,6 +187,7 @@ for r in $(seq "$ROUNDS"); do
   m=$(max_offset "$MASTER")
   [ "$m" = "$end" ] || { echo "the master's commit log ends at $m, expected $end" >&2; exit 1; }
   echo "slave at $from, master at $m; $(cached) MB of the master's commit log cached before the slave starts"
+  read -r disk_r0 disk_w0 < <(disk_sectors)
   t0=$(date +%s.%N); start_s=$SECONDS
   master_cpu0=$(cpu_s "$MASTER_PID")
   slave
@@ -189,6 +206,9 @@ for r in $(seq "$ROUNDS"); do
   # caught up means readable too: every copied record has its consume queue entry
   while [ "$(status_field "$SLAVE" dispatchBehindBytes)" != 0 ]; do sleep 0.05; done
   t1=$(date +%s.%N)
+  sync "$D"/slave/commitlog/*
+  t_synced=$(date +%s.%N)
+  read -r disk_r1 disk_w1 < <(disk_sectors)
   if [ "${PERF:-0}" = 1 ]; then
     kill -INT "$PERF_PID" "$PERF_MASTER_PID"; wait "$PERF_PID" "$PERF_MASTER_PID" 2>/dev/null
   fi
@@ -200,11 +220,14 @@ for r in $(seq "$ROUNDS"); do
   cpu="slave used $(cpu_s "$SLAVE_PID") s of CPU, master $(awk -v a="$master_cpu0" -v b="$(cpu_s "$MASTER_PID")" 'BEGIN { printf "%.2f", b - a }') s"
   stop "$SLAVE_PID"
   stop "$MASTER_PID"
-  rate=$(awk -v b="$((m - from))" -v a="$t0" -v z="$t1" 'BEGIN { printf "%.0f", b / (z - a) / 1e6 }')
+  rate=$(mbps "$((m - from))" "$t0" "$t1")
   secs=$(awk -v a="$t0" -v z="$t1" 'BEGIN { printf "%.2f", z - a }')
   copy_secs=$(awk -v a="$t0" -v z="$t_copied" 'BEGIN { printf "%.2f", z - a }')
-  copy_rate=$(awk -v b="$((m - from))" -v a="$t0" -v z="$t_copied" 'BEGIN { printf "%.0f", b / (z - a) / 1e6 }')
+  copy_rate=$(mbps "$((m - from))" "$t0" "$t_copied")
   echo "slave copied and dispatched $((m - from)) bytes in $secs s (from its start; commit log equal after $copy_secs s, $copy_rate MB/s): $rate MB/s; $cpu  (loadavg $(cut -d' ' -f1-3 /proc/loadavg))"
-  results+=("$rate/$copy_rate/$dd_rate/$dd_copy")
+  synced_rate=$(mbps "$((m - from))" "$t0" "$t_synced")
+  disk_r=$(( (disk_r1 - disk_r0) * 512 )); disk_w=$(( (disk_w1 - disk_w0) * 512 ))
+  echo "  and its commit log synced: $synced_rate MB/s; disk $DISK meanwhile read $((disk_r / 1000000)) MB and wrote $((disk_w / 1000000)) MB: $(mbps "$((disk_r + disk_w))" "$t0" "$t_synced") MB/s"
+  results+=("$rate/$copy_rate/$synced_rate/$dd_rate/$dd_copy")
 done
-echo "SUMMARY ha-catchup: $GB GiB behind, $SIZE B messages; caught up (dispatched) / commit log copied / cold dd read / cold dd copy MB/s per round: ${results[*]}"
+echo "SUMMARY ha-catchup: $GB GiB behind, $SIZE B messages; caught up (dispatched) / commit log copied / copied and synced / cold dd read / cold dd copy in the page cache / cold dd copy synced MB/s per round: ${results[*]}"

@@ -45,8 +45,6 @@ pub(crate) const DATA_WAIT: Duration = Duration::from_millis(100);
 /// Most frames, and body bytes, sent in one socket write while the slave is behind.
 const WRITE_MAX_FRAMES: usize = 64;
 const WRITE_MAX_BYTES: usize = 1024 * 1024;
-/// How far ahead of a catching-up slave the CommitLog is read into the page cache.
-pub(crate) const PREFETCH_AHEAD: usize = 16 * 1024 * 1024;
 
 /// Settings of a connection.
 #[derive(Debug, Clone, Copy)]
@@ -412,8 +410,6 @@ impl HAConnection {
             w.next = next;
             w.transfer_batch_size = cfg.transfer_batch_size;
         }
-        // the CommitLog is read into the page cache up to here ahead of the frames
-        let mut prefetched = next;
         loop {
             if self.is_closed() {
                 return "closed".into();
@@ -429,15 +425,11 @@ impl HAConnection {
                 }
                 w.unsent.clear();
             }
+            // a cold log is read by faults on the mapping, which the kernel's readahead keeps
+            // ahead of a sequential reader; MADV_WILLNEED ahead of the frames cost this thread
+            // a third more CPU and did not make a catch-up faster (docs/PERFORMANCE.md)
             let from = w.next;
             w.next = w.frames.fill(store, from, cfg.transfer_batch_size);
-            if w.frames.is_full() && prefetched < w.next + PREFETCH_AHEAD as i64 / 2 {
-                // a slave catching up reads the log sequentially: keep the disk reading ahead
-                // while the frames go out, rather than one page fault at a time
-                let from = prefetched.max(w.next);
-                store.prefetch_commit_log(from, (w.next + PREFETCH_AHEAD as i64 - from) as usize);
-                prefetched = w.next + PREFETCH_AHEAD as i64;
-            }
             if w.frames.is_empty() {
                 let idle_ms = now_millis() - self.last_write_timestamp.load(Ordering::Acquire);
                 if idle_ms < cfg.heartbeat_interval.as_millis() as i64 {

@@ -958,13 +958,6 @@ impl DefaultMessageStore {
         self.inner.commit_log_data(offset)
     }
 
-    /// Master: starts reading `len` CommitLog bytes from `offset` (within its segment) into
-    /// the page cache in the background, ahead of a sequential reader such as a slave catching
-    /// up (`MADV_WILLNEED`; advisory).
-    pub fn prefetch_commit_log(&self, offset: i64, len: usize) {
-        self.inner.prefetch_commit_log(offset, len)
-    }
-
     /// End of the last record whose ConsumeQueue entry is written (the CommitLog end on a
     /// master; on a slave the end of the last complete replicated record).
     pub fn dispatched_max_offset(&self) -> i64 {

@@ -276,18 +276,6 @@ impl MappedFile {
         let _ = end;
     }
 
-    /// Asks the kernel to read `[pos, pos + len)` (clamped to the written bytes) into the page
-    /// cache in the background (`MADV_WILLNEED`), so a sequential reader of a cold file does
-    /// not wait for the disk one page fault at a time. Advisory: errors are ignored.
-    pub fn will_need(&self, pos: usize, len: usize) {
-        let end = pos.saturating_add(len).min(self.wrote_position());
-        if pos < end {
-            let _ = self
-                .map
-                .advise_range(memmap2::Advice::WillNeed, pos, end - pos);
-        }
-    }
-
     /// Written bytes `[pos, pos + len)` as a zero-copy slice that keeps the mapping alive.
     pub fn slice(&self, pos: usize, len: usize) -> Option<Bytes> {
         let end = pos.checked_add(len)?;

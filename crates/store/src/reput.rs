@@ -283,16 +283,6 @@ impl StoreInner {
         }
     }
 
-    /// Starts reading `len` CommitLog bytes from `offset` (within its segment) into the page
-    /// cache in the background.
-    pub(crate) fn prefetch_commit_log(&self, offset: i64, len: usize) {
-        if let Some(file) = self.commit_log.queue().find_mapped_file_by_offset(offset) {
-            if let Ok(pos) = usize::try_from(offset - file.file_from_offset()) {
-                file.will_need(pos, len);
-            }
-        }
-    }
-
     /// The CommitLog bytes from `offset` to the written end of its segment (RocketMQ
     /// `getCommitLogData`): what a master streams to a slave.
     pub(crate) fn commit_log_data(&self, offset: i64) -> Option<Bytes> {

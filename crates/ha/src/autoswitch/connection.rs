@@ -25,7 +25,7 @@ use super::frame::{
 };
 use super::AutoSwitchShared;
 use crate::group_transfer::TransferState;
-use crate::ha_connection::{ConnectionConfig, Frames, HAConnection, DATA_WAIT, PREFETCH_AHEAD};
+use crate::ha_connection::{ConnectionConfig, Frames, HAConnection, DATA_WAIT};
 
 /// How often the write half looks for the slave's handshake (RocketMQ: 10 ms).
 const HANDSHAKE_POLL: Duration = Duration::from_millis(10);
@@ -195,7 +195,6 @@ impl SlaveSide {
         mut next: i64,
     ) -> String {
         let mut frames = Frames::<TRANSFER_HEADER_SIZE>::default();
-        let mut prefetched = next;
         let mut last_write = Instant::now();
         loop {
             if conn.is_closed() {
@@ -205,11 +204,6 @@ impl SlaveSide {
             // before the wait is not missed
             let seen = transfer.data_generation();
             next = self.fill(&mut frames, store, next, cfg.transfer_batch_size);
-            if frames.is_full() && prefetched < next + PREFETCH_AHEAD as i64 / 2 {
-                let from = prefetched.max(next);
-                store.prefetch_commit_log(from, (next + PREFETCH_AHEAD as i64 - from) as usize);
-                prefetched = next + PREFETCH_AHEAD as i64;
-            }
             if frames.is_empty() {
                 // nothing to send: a slave holding everything sent counts as caught up
                 let ack = conn.slave_ack_offset.load(Ordering::Acquire);
