@@ -41,6 +41,9 @@
 # the run (page_reporting_order above the largest order; restored on exit) and writes once into
 # the free memory, so that `dd` and the slave both write into pages the host backs.
 # SLAVE_CONF: extra lines for the slave's configuration (e.g. flushIntervalCommitLog=600000).
+# SINK=1 streams to scripts/ha-sink.py instead of a slave: a receiver that drops the frames, so
+# the round measures the master's side alone (with PIN=1 or 2 the master runs on CPU 0 and the
+# receiver on CPU 1), next to the `dd` read of the same bytes.
 set -u
 BIN=${BIN:-target/release/ferrocket}
 D=${BENCH_DIR:-/tmp/ha-catchup}
@@ -187,6 +190,15 @@ for r in $(seq "$ROUNDS"); do
   m=$(max_offset "$MASTER")
   [ "$m" = "$end" ] || { echo "the master's commit log ends at $m, expected $end" >&2; exit 1; }
   echo "slave at $from, master at $m; $(cached) MB of the master's commit log cached before the slave starts"
+  if [ "${SINK:-0}" = 1 ]; then
+    master_cpu0=$(cpu_s "$MASTER_PID")
+    out=$(${PIN:+taskset -c 1} python3 "$(dirname "$0")/ha-sink.py" 127.0.0.1 $((${MASTER#*:} + 1)) "$from" "$m") || exit 1
+    echo "master streamed to ha-sink.py, $out; master used $(awk -v a="$master_cpu0" -v b="$(cpu_s "$MASTER_PID")" 'BEGIN { printf "%.2f", b - a }') s of CPU"
+    stop "$MASTER_PID"
+    out=${out##*: }
+    results+=("${out% MB/s}/$dd_rate")
+    continue
+  fi
   read -r disk_r0 disk_w0 < <(disk_sectors)
   t0=$(date +%s.%N); start_s=$SECONDS
   master_cpu0=$(cpu_s "$MASTER_PID")
@@ -230,4 +242,8 @@ for r in $(seq "$ROUNDS"); do
   echo "  and its commit log synced: $synced_rate MB/s; disk $DISK meanwhile read $((disk_r / 1000000)) MB and wrote $((disk_w / 1000000)) MB: $(mbps "$((disk_r + disk_w))" "$t0" "$t_synced") MB/s"
   results+=("$rate/$copy_rate/$synced_rate/$dd_rate/$dd_copy")
 done
+if [ "${SINK:-0}" = 1 ]; then
+  echo "SUMMARY ha-catchup SINK=1: $GB GiB behind, $SIZE B messages; master streamed to ha-sink.py / cold dd read MB/s per round: ${results[*]}"
+  exit 0
+fi
 echo "SUMMARY ha-catchup: $GB GiB behind, $SIZE B messages; caught up (dispatched) / commit log copied / copied and synced / cold dd read / cold dd copy in the page cache / cold dd copy synced MB/s per round: ${results[*]}"

@@ -31,6 +31,7 @@ use rustix::net::{sendmsg, SendAncillaryBuffer, SendFlags};
 
 use crate::autoswitch::connection::SlaveSide;
 use crate::group_transfer::TransferState;
+use crate::read_ahead::{self, ReadAhead};
 use crate::runtime_stats::{now_millis, ConnectionRuntimeInfo, FlowMonitor};
 use crate::tls::{self, ServerStream};
 
@@ -410,6 +411,20 @@ impl HAConnection {
             w.next = next;
             w.transfer_batch_size = cfg.transfer_batch_size;
         }
+        read_ahead::with_read_ahead(store, next, |read_ahead| {
+            self.stream_frames(&mut socket, store, transfer, cfg, read_ahead)
+        })
+    }
+
+    /// The classic protocol's write loop: frames from where the slave is, heartbeats when idle.
+    fn stream_frames(
+        &self,
+        socket: &mut TcpStream,
+        store: &DefaultMessageStore,
+        transfer: &TransferState,
+        cfg: ConnectionConfig,
+        read_ahead: &ReadAhead,
+    ) -> String {
         loop {
             if self.is_closed() {
                 return "closed".into();
@@ -420,16 +435,17 @@ impl HAConnection {
             let mut guard = self.write_side.lock();
             let w = &mut *guard;
             if !w.unsent.is_empty() {
-                if let Err(e) = PolledWrite(&socket).write_all(&w.unsent) {
+                if let Err(e) = PolledWrite(socket).write_all(&w.unsent) {
                     return format!("write failed: {e}");
                 }
                 w.unsent.clear();
             }
-            // a cold log is read by faults on the mapping, which the kernel's readahead keeps
-            // ahead of a sequential reader; MADV_WILLNEED ahead of the frames cost this thread
-            // a third more CPU and did not make a catch-up faster (docs/PERFORMANCE.md)
             let from = w.next;
             w.next = w.frames.fill(store, from, cfg.transfer_batch_size);
+            if w.frames.is_full() {
+                // the slave is behind: keep the disk reading ahead of the frames
+                read_ahead.ahead_of(w.next);
+            }
             if w.frames.is_empty() {
                 let idle_ms = now_millis() - self.last_write_timestamp.load(Ordering::Acquire);
                 if idle_ms < cfg.heartbeat_interval.as_millis() as i64 {
@@ -439,7 +455,7 @@ impl HAConnection {
                 }
                 w.frames.push(w.next, Bytes::new());
             }
-            if let Err(e) = self.send(&mut socket, &mut w.frames, w.next) {
+            if let Err(e) = self.send(socket, &mut w.frames, w.next) {
                 return e;
             }
         }

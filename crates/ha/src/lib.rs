@@ -23,6 +23,7 @@ mod group_transfer;
 pub mod ha_client;
 pub mod ha_connection;
 mod ha_service;
+mod read_ahead;
 pub mod runtime_stats;
 pub mod tls;
 

@@ -26,6 +26,7 @@ use super::frame::{
 use super::AutoSwitchShared;
 use crate::group_transfer::TransferState;
 use crate::ha_connection::{ConnectionConfig, Frames, HAConnection, DATA_WAIT};
+use crate::read_ahead;
 
 /// How often the write half looks for the slave's handshake (RocketMQ: 10 ms).
 const HANDSHAKE_POLL: Duration = Duration::from_millis(10);
@@ -192,39 +193,46 @@ impl SlaveSide {
         store: &DefaultMessageStore,
         transfer: &TransferState,
         cfg: ConnectionConfig,
-        mut next: i64,
+        next: i64,
     ) -> String {
-        let mut frames = Frames::<TRANSFER_HEADER_SIZE>::default();
-        let mut last_write = Instant::now();
-        loop {
-            if conn.is_closed() {
-                return "closed".into();
-            }
-            // taken before looking for data: a put that appends after the look and wakes
-            // before the wait is not missed
-            let seen = transfer.data_generation();
-            next = self.fill(&mut frames, store, next, cfg.transfer_batch_size);
-            if frames.is_empty() {
-                // nothing to send: a slave holding everything sent counts as caught up
-                let ack = conn.slave_ack_offset.load(Ordering::Acquire);
-                if ack >= next {
-                    self.on_ack(ack);
+        read_ahead::with_read_ahead(store, next, |read_ahead| {
+            let mut next = next;
+            let mut frames = Frames::<TRANSFER_HEADER_SIZE>::default();
+            let mut last_write = Instant::now();
+            loop {
+                if conn.is_closed() {
+                    return "closed".into();
                 }
-                if last_write.elapsed() < cfg.heartbeat_interval {
-                    transfer.wait_for_data_since(seen, DATA_WAIT);
-                    continue;
+                // taken before looking for data: a put that appends after the look and wakes
+                // before the wait is not missed
+                let seen = transfer.data_generation();
+                next = self.fill(&mut frames, store, next, cfg.transfer_batch_size);
+                if frames.is_full() {
+                    // the slave is behind: keep the disk reading ahead of the frames
+                    read_ahead.ahead_of(next);
                 }
-                let Some(h) = self.heartbeat(store, next) else {
-                    transfer.wait_for_data_since(seen, DATA_WAIT);
-                    continue;
-                };
-                frames.push_frame(h, Bytes::new());
+                if frames.is_empty() {
+                    // nothing to send: a slave holding everything sent counts as caught up
+                    let ack = conn.slave_ack_offset.load(Ordering::Acquire);
+                    if ack >= next {
+                        self.on_ack(ack);
+                    }
+                    if last_write.elapsed() < cfg.heartbeat_interval {
+                        transfer.wait_for_data_since(seen, DATA_WAIT);
+                        continue;
+                    }
+                    let Some(h) = self.heartbeat(store, next) else {
+                        transfer.wait_for_data_since(seen, DATA_WAIT);
+                        continue;
+                    };
+                    frames.push_frame(h, Bytes::new());
+                }
+                if let Err(e) = conn.send(&mut socket, &mut frames, next) {
+                    return e;
+                }
+                last_write = Instant::now();
             }
-            if let Err(e) = conn.send(&mut socket, &mut frames, next) {
-                return e;
-            }
-            last_write = Instant::now();
-        }
+        })
     }
 
     /// Queues frames from `next` on, each within one CommitLog file and one epoch; returns
