@@ -41,6 +41,9 @@
 # the run (page_reporting_order above the largest order; restored on exit) and writes once into
 # the free memory, so that `dd` and the slave both write into pages the host backs.
 # SLAVE_CONF: extra lines for the slave's configuration (e.g. flushIntervalCommitLog=600000).
+# SLAVE_STORE: the slave's store directory (default $BENCH_DIR/slave), e.g. on another device or a
+#   tmpfs, so that the slave's writes do not share the master's disk; the `dd` copy then goes to
+#   the same directory's parent.
 # SINK=1 streams to scripts/ha-sink.py instead of a slave: a receiver that drops the frames, so
 # the round measures the master's side alone (with PIN=1 or 2 the master runs on CPU 0 and the
 # receiver on CPU 1), next to the `dd` read of the same bytes.
@@ -64,7 +67,8 @@ REPORTING=/sys/module/page_reporting/parameters/page_reporting_order
 cleanup() {
   stop_all
   [ -n "${REPORTING_WAS:-}" ] && echo "$REPORTING_WAS" > "$REPORTING"
-  if [ "$KEEP" = 1 ]; then rm -rf "$D/slave"; else rm -rf "${D:?}"; fi
+  rm -rf "$(store_of slave)"
+  [ "$KEEP" = 1 ] || rm -rf "${D:?}"
 }
 trap cleanup EXIT
 mkdir -p "$D"
@@ -81,6 +85,9 @@ m.close()' "$(awk '/^MemFree:/ { print $2 - 1048576 }' /proc/meminfo)"
   echo "free page reporting off for this run (page_reporting_order $REPORTING_WAS -> 11), free memory written once"
 fi
 
+store_of() { # name: the broker's store directory
+  if [ "$1" = slave ]; then echo "${SLAVE_STORE:-$D/slave}"; else echo "$D/$1"; fi
+}
 start() { # name port conf...; sets LAST_PID
   local name=$1 port=$2; shift 2
   printf 'listenPort=%s\nbrokerIP1=127.0.0.1\nconsoleEnable=false\nbrokerName=catchup\ndiskSpaceWarningLevelRatio=95\ndiskMaxUsedSpaceRatio=95\n%s\n' "$port" "$*" > "$D/$name.conf"
@@ -89,7 +96,7 @@ start() { # name port conf...; sets LAST_PID
     1) cpu=$([ "$name" = master ] && echo 0 || echo 1) ;;
     2) cpu=0 ;;
   esac
-  RUST_LOG=${RUST_LOG:-warn} ${cpu:+taskset -c "$cpu"} "$BIN" broker -c "$D/$name.conf" --store "$D/$name" -n "$NS" > "$D/$name.log" 2>&1 &
+  RUST_LOG=${RUST_LOG:-warn} ${cpu:+taskset -c "$cpu"} "$BIN" broker -c "$D/$name.conf" --store "$(store_of "$name")" -n "$NS" > "$D/$name.log" 2>&1 &
   LAST_PID=$!
   PIDS+=($LAST_PID)
   if [ "${PIN:-}" = 2 ] && [ "$name" = slave ]; then
@@ -136,7 +143,7 @@ sleep 0.5
 if [ -d "$D/seed" ] && [ -d "$D/master" ]; then
   echo "reusing the master's store and the slave's seed in $D"
 else
-  rm -rf "${D:?}"/{master,slave,seed}
+  rm -rf "${D:?}"/{master,slave,seed} "$(store_of slave)"
   master
   slave
   "$BIN" bench produce --namesrv "$NS" --topic CatchUp --threads 4 --size "$SIZE" --duration 1 > /dev/null 2>&1
@@ -144,7 +151,7 @@ else
   for _ in $(seq 100); do [ "$(max_offset "$SLAVE")" = "$m" ] && break; sleep 0.2; done
   echo "$m" > "$D/seed.offset"
   stop "$SLAVE_PID"
-  cp -a --sparse=always "$D/slave" "$D/seed"
+  cp -a --sparse=always "$(store_of slave)" "$D/seed"
   echo "filling the master's commit log to $GB GiB ($SIZE B messages)..."
   while :; do
     m=$(max_offset "$MASTER")
@@ -158,7 +165,7 @@ from=$(cat "$D/seed.offset")
 end=$(cat "$D/master.offset")
 results=()
 for r in $(seq "$ROUNDS"); do
-  rm -rf "$D/slave"; cp -a --sparse=always "$D/seed" "$D/slave"
+  rm -rf "$(store_of slave)"; cp -a --sparse=always "$D/seed" "$(store_of slave)"
   drop_caches
   echo "=== round $r  (loadavg $(cat /proc/loadavg))"
   # the bytes the slave will copy, [from, end), file by file: read alone, then copied to a file on
@@ -180,7 +187,8 @@ for r in $(seq "$ROUNDS"); do
   }
   dd_rate=$(dd_read /dev/null)
   drop_caches
-  rm -f "$D/ddcopy"; dd_copy=$(dd_read "$D/ddcopy"); rm -f "$D/ddcopy"
+  copy="${SLAVE_STORE:+$(dirname "$SLAVE_STORE")}"; copy="${copy:-$D}/ddcopy"
+  rm -f "$copy"; dd_copy=$(dd_read "$copy"); rm -f "$copy"
   echo "cold dd bs=1M of the $((end - from)) bytes the slave lacks: read $dd_rate MB/s, copied to the same disk $dd_copy MB/s (in the page cache/synced)"
   drop_caches
   # the master maps its files; its pages stay cached while mapped, so it restarts on cold caches
@@ -218,7 +226,7 @@ for r in $(seq "$ROUNDS"); do
   # caught up means readable too: every copied record has its consume queue entry
   while [ "$(status_field "$SLAVE" dispatchBehindBytes)" != 0 ]; do sleep 0.05; done
   t1=$(date +%s.%N)
-  sync "$D"/slave/commitlog/*
+  sync "$(store_of slave)"/commitlog/*
   t_synced=$(date +%s.%N)
   read -r disk_r1 disk_w1 < <(disk_sectors)
   if [ "${PERF:-0}" = 1 ]; then
