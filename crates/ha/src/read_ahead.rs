@@ -4,9 +4,9 @@
 //! the page cache, the writer's page faults wait for the disk, and while it waits nothing is
 //! sent; while it sends, no fault starts the kernel's next read-ahead. Measured against a `dd`
 //! read of the same cold bytes, the writer alone streamed at 0.83-0.92 of it in most rounds;
-//! `MADV_WILLNEED` ahead of it did not help (docs/PERFORMANCE.md). A thread of the connection's own touches
-//! the pages [`READ_AHEAD_BYTES`] ahead of the writer, so the waits for the disk happen there
-//! and the disk keeps reading while the writer sends.
+//! `MADV_WILLNEED` ahead of it did not help (docs/PERFORMANCE.md). A thread of the connection's
+//! own touches the pages [`READ_AHEAD_BYTES`] ahead of the writer, so the waits for the disk
+//! happen there and the disk keeps reading while the writer sends.
 
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::OnceLock;
